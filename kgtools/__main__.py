@@ -1,0 +1,6 @@
+"""``python -m kgtools`` runs the ``kg`` command."""
+
+from kgtools.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Typed errors raised by the library.
+
+The library never prints or exits; the CLI maps these to messages and exit codes:
+
+* :class:`KGError` and its subclasses other than :class:`NonConformingDataError` → exit 2
+  (bad input or usage: the user has something to fix before anything can run);
+* :class:`NonConformingDataError` → exit 1 (the data loaded but does not conform to the shapes).
+
+Every message says what is wrong and, where it can, where (``file:line``) and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class KGError(Exception):
+    """Base class of every error the toolkit raises on purpose."""
+
+    exit_code: int = 2
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where in an input file a problem is (``line`` is 1-based; ``None`` when unknown)."""
+
+    path: Path
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else str(self.path)
+
+
+class InputError(KGError):
+    """A problem in one input file, with its location and what to fix."""
+
+    def __init__(self, location: SourceLocation, problem: str, fix: str = "") -> None:
+        self.location = location
+        self.problem = problem
+        self.fix = fix
+        text = f"{location}: {problem}"
+        if fix:
+            text += f" — {fix}"
+        super().__init__(text)
+
+
+class RDFSyntaxError(InputError):
+    """A file is not well-formed RDF in its format."""
+
+
+class IllTypedLiteralError(InputError):
+    """A literal's lexical form does not match its datatype (e.g. ``"2021-13-40"^^xsd:date``)."""
+
+
+class UnsupportedFormatError(InputError):
+    """The file's extension names no RDF format the loader reads."""
+
+
+class MissingInputError(InputError):
+    """A file or folder the user named does not exist or cannot be read."""
+
+
+class LoadErrors(KGError):
+    """Several input problems found in one load; all are reported at once."""
+
+    def __init__(self, errors: Sequence[InputError]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+class InconsistentOntologyError(KGError):
+    """The OWL RL reasoner found a contradiction (e.g. a member of two disjoint classes)."""
+
+    def __init__(self, messages: Sequence[str]) -> None:
+        self.messages = list(messages)
+        super().__init__(
+            "the OWL RL reasoner found the ontology and data inconsistent:\n"
+            + "\n".join(f"  - {m}" for m in self.messages)
+        )
+
+
+class NonConformingDataError(KGError):
+    """SHACL validation failed; ``report`` holds the readable report."""
+
+    exit_code = 1
+
+    def __init__(self, report: str) -> None:
+        self.report = report
+        super().__init__(report)
+
+
+class ProjectLayoutError(KGError):
+    """The ontology, shapes or data folder cannot be found."""

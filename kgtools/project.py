@@ -1,0 +1,92 @@
+"""Where the ontology, shapes, queries and data live.
+
+A *project* is a folder with ``ontology/tip.ttl``, ``ontology/shapes.ttl``, ``data/`` and
+``queries/``. ``kg`` uses, in this order: the folder given with ``--project`` (or the
+``KG_PROJECT`` environment variable), the current folder or the nearest parent that is a project
+(a checkout), the checkout this package was installed from in editable mode, and last the copy
+bundled inside the installed wheel (``kgtools/_resources``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from kgtools.errors import ProjectLayoutError
+
+ONTOLOGY_FILE = Path("ontology/tip.ttl")
+SHAPES_FILE = Path("ontology/shapes.ttl")
+DATA_DIR = Path("data")
+QUERIES_DIR = Path("queries")
+#: Sub-folders of ``data/`` that are not loaded (templates to copy, never data).
+EXCLUDED_DATA_DIRS = frozenset({"templates"})
+#: File extensions read as data, by RDF format name.
+DATA_SUFFIXES = (".ttl", ".nt", ".nq", ".trig")
+
+
+@dataclass(frozen=True)
+class Project:
+    """The resolved locations of one project's files."""
+
+    root: Path
+
+    @property
+    def ontology(self) -> Path:
+        return self.root / ONTOLOGY_FILE
+
+    @property
+    def shapes(self) -> Path:
+        return self.root / SHAPES_FILE
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / DATA_DIR
+
+    @property
+    def queries_dir(self) -> Path:
+        return self.root / QUERIES_DIR
+
+    def data_files(self) -> list[Path]:
+        """Every data file below ``data/`` (templates excluded), sorted for a stable order."""
+        return data_files_in(self.data_dir)
+
+
+def data_files_in(folder: Path) -> list[Path]:
+    """RDF files below ``folder``, skipping template folders, in sorted order."""
+    files = [
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix in DATA_SUFFIXES
+        and not EXCLUDED_DATA_DIRS.intersection(p.relative_to(folder).parts[:-1])
+    ]
+    return sorted(files)
+
+
+def _is_project(folder: Path) -> bool:
+    return (folder / ONTOLOGY_FILE).is_file() and (folder / DATA_DIR).is_dir()
+
+
+def find_project(explicit: Path | None = None, cwd: Path | None = None) -> Project:
+    """Resolve the project folder (see the module docstring for the order)."""
+    if explicit is None and os.environ.get("KG_PROJECT"):
+        explicit = Path(os.environ["KG_PROJECT"])
+    if explicit is not None:
+        if not _is_project(explicit):
+            raise ProjectLayoutError(
+                f"{explicit} is not a project folder: it needs {ONTOLOGY_FILE} and {DATA_DIR}/"
+            )
+        return Project(explicit)
+    start = (cwd or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if _is_project(folder):
+            return Project(folder)
+    package_dir = Path(__file__).resolve().parent
+    for candidate in (package_dir.parent, package_dir / "_resources"):
+        if _is_project(candidate):
+            return Project(candidate)
+    raise ProjectLayoutError(
+        "no project found: run kg inside a checkout, or pass --project DIR "
+        f"(a folder with {ONTOLOGY_FILE} and {DATA_DIR}/)"
+    )
