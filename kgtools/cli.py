@@ -1,0 +1,144 @@
+"""The ``kg`` command: a thin layer that parses options, calls the library and maps errors.
+
+Exit codes: 0 success; 1 the data does not conform to the shapes; 2 bad input or usage
+(a syntax error, an ill-typed literal, a missing file, a wrong option); 3 an internal error
+(a bug — please report it with the traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kgtools import __version__
+from kgtools.errors import KGError, NonConformingDataError
+from kgtools.project import Project, find_project
+
+EXIT_OK, EXIT_NONCONFORMING, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class KGGroup(click.Group):
+    """Turns the library's typed errors into a message and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NonConformingDataError as exc:
+            click.echo(exc.report, nl=False)
+            click.echo("error: the data does not conform to the shapes (see above)", err=True)
+            ctx.exit(EXIT_NONCONFORMING)
+        except KGError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception:  # a bug, not a user mistake: keep the traceback for the report
+            click.echo(traceback.format_exc(), err=True)
+            click.echo("internal error: this is a bug in kg; please report it", err=True)
+            ctx.exit(EXIT_INTERNAL)
+
+
+def _project(ctx: click.Context) -> Project:
+    return find_project(ctx.obj.get("project"))
+
+
+@click.group(cls=KGGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kg")
+@click.option(
+    "--project",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="KG_PROJECT",
+    help="Project folder (with ontology/ and data/). Default: the current folder or a parent, "
+    "else the copy installed with the package.",
+)
+@click.pass_context
+def cli(ctx: click.Context, project: Path | None) -> None:
+    """Build, validate and use the knowledge graph of Tokyo's regional industry
+    revitalization plans (地域産業活性化計画).
+
+    Exit codes: 0 ok, 1 data does not conform, 2 bad input or usage, 3 internal error.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["project"] = project
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("dist"),
+    show_default=True,
+    help="Folder to write the built graph to.",
+)
+@click.option(
+    "--force", is_flag=True, help="Rebuild even if no input changed since the last build."
+)
+@click.pass_context
+def build(ctx: click.Context, out: Path, force: bool) -> None:
+    """Load, validate (SHACL), reason (OWL RL) and write the graph to OUT.
+
+    Writes asserted.ttl, inferred.ttl, graph.nq, validation.txt and build.json. When no input
+    changed since the last build the previous build is reused (use --force to redo it). If the
+    data does not conform, nothing is written and the exit code is 1.
+    """
+    from kgtools.build import build as run_build
+
+    project = _project(ctx)
+    started = time.perf_counter()
+    summary = run_build(project, out, force=force)
+    elapsed = time.perf_counter() - started
+    state = "up to date (reused the last build)" if summary.reused else "built"
+    click.echo(f"kg build: {state} in {elapsed:.1f} s — project {project.root}")
+    click.echo(
+        f"triples: {summary.asserted_triples:,} asserted "
+        f"(ontology {summary.ontology_triples:,}, data {summary.data_triples:,}), "
+        f"{summary.inferred_triples:,} inferred"
+    )
+    click.echo("validation: conforms (0 violations)" if summary.conforms else "validation: FAILED")
+    click.echo("instances per class (asserted + inferred):")
+    width = max((len(name) for name in summary.instances), default=0)
+    for name, count in summary.instances.items():
+        click.echo(f"  {name:<{width}}  {count:>5}")
+    click.echo(f"wrote {out}/: {', '.join(summary.outputs)}")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_context
+def validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Validate the project's data, or FILES, against the SHACL shapes.
+
+    With FILES, each file is checked together with the project's shared files (the .ttl files
+    directly in data/: sources, local governments, concepts, fiscal years), so a new plan file
+    can refer to them. Prints a report grouped by focus node with the shapes' messages in
+    Japanese and English. Exit code 0 conforms, 1 does not conform, 2 bad input.
+    """
+    from kgtools.load import load_files
+    from kgtools.validate import validate as run_validate
+
+    project = _project(ctx)
+    if files:
+        given = {f.resolve() for f in files}
+        shared = [p for p in sorted(project.data_dir.glob("*.ttl")) if p.resolve() not in given]
+        data_paths = [*shared, *files]
+    else:
+        data_paths = project.data_files()
+    ontology = load_files([project.ontology])
+    shapes = load_files([project.shapes])
+    data = load_files(data_paths)
+    report = run_validate(data, shapes, ontology)
+    if not report.conforms:
+        raise NonConformingDataError(report.text())
+    click.echo(report.text(), nl=False)
+    click.echo(f"checked {len(data_paths)} file(s), {len(data):,} triples")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="kg")

@@ -1,0 +1,149 @@
+"""The store behind every stage: a small interface and the embedded default.
+
+Stages never touch a concrete triple store. They add triples to named graphs, read a graph or a
+union of graphs, and run prepared SPARQL with bindings. The embedded default keeps an rdflib
+``Dataset`` in memory and persists it as sorted N-Quads; a faster embedded store or a remote
+SPARQL store can implement the same :class:`Store` protocol without changing the stages.
+
+Named graphs (see :mod:`kgtools.namespaces`): ``ONTOLOGY_GRAPH`` (the ontology as asserted),
+``DATA_GRAPH`` (the data as asserted) and ``INFERRED_GRAPH`` (entailments only, never mixed in).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol, TypeAlias
+
+from rdflib import Dataset, Graph, URIRef
+from rdflib.graph import ReadOnlyGraphAggregate
+from rdflib.plugins.sparql.sparql import Query
+from rdflib.query import Result
+from rdflib.term import Node
+
+from kgtools.namespaces import bind_prefixes
+
+#: One RDF statement.
+Triple: TypeAlias = tuple[Node, Node, Node]
+
+
+class Store(Protocol):
+    """What the pipeline stages need from a triple store."""
+
+    def add(self, graph: URIRef, triples: Iterable[Triple]) -> None:
+        """Add ``triples`` to the named graph ``graph``."""
+
+    def replace(self, graph: URIRef, triples: Iterable[Triple]) -> None:
+        """Make ``triples`` the whole content of ``graph``."""
+
+    def graph(self, name: URIRef) -> Graph:
+        """A read view of one named graph."""
+
+    def union(self, names: Sequence[URIRef]) -> Graph:
+        """A read view of the union of several named graphs."""
+
+    def count(self, name: URIRef) -> int:
+        """Number of triples in one named graph."""
+
+    def query(
+        self,
+        query: Query,
+        bindings: Mapping[str, Node] | None = None,
+        graphs: Sequence[URIRef] | None = None,
+    ) -> Result:
+        """Run a prepared query over ``graphs`` (default: all), with initial bindings."""
+
+
+class MemoryStore:
+    """The embedded default: an in-memory rdflib ``Dataset``."""
+
+    def __init__(self) -> None:
+        self._dataset = Dataset()
+        bind_prefixes(self._dataset)
+
+    def add(self, graph: URIRef, triples: Iterable[Triple]) -> None:
+        target = self._dataset.graph(graph)
+        for triple in triples:
+            target.add(triple)
+
+    def replace(self, graph: URIRef, triples: Iterable[Triple]) -> None:
+        self._dataset.remove_graph(self._dataset.graph(graph))
+        self.add(graph, triples)
+
+    def graph(self, name: URIRef) -> Graph:
+        return bind_prefixes(self._dataset.graph(name))
+
+    def union(self, names: Sequence[URIRef]) -> Graph:
+        return ReadOnlyGraphAggregate([self._dataset.graph(n) for n in names])
+
+    def graph_names(self) -> list[URIRef]:
+        return sorted(
+            g.identifier
+            for g in self._dataset.graphs()
+            if isinstance(g.identifier, URIRef) and len(g) > 0
+        )
+
+    def count(self, name: URIRef) -> int:
+        return len(self._dataset.graph(name))
+
+    def query(
+        self,
+        query: Query,
+        bindings: Mapping[str, Node] | None = None,
+        graphs: Sequence[URIRef] | None = None,
+    ) -> Result:
+        target = self.union(graphs if graphs is not None else self.graph_names())
+        return target.query(query, initBindings=dict(bindings or {}))  # type: ignore[arg-type]
+
+    # -- persistence ------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Write every named graph as N-Quads, deterministically, atomically.
+
+        Blank nodes get canonical labels (``rdflib.compare.to_canonical_graph``, which labels
+        them by the graph's structure) and the lines are sorted, so an unchanged graph gives a
+        byte-identical file.
+        """
+        from rdflib.compare import to_canonical_graph
+
+        lines: list[str] = []
+        for name in self.graph_names():
+            canonical = to_canonical_graph(self._dataset.graph(name))
+            suffix = f" {name.n3()} .\n"
+            for line in canonical.serialize(format="nt").splitlines():
+                if line.strip():
+                    lines.append(line.rstrip().removesuffix(".").rstrip() + suffix)
+        atomic_write_text(path, "".join(sorted(lines)))
+
+    @classmethod
+    def open(cls, path: Path) -> MemoryStore:
+        """Load a store saved with :meth:`save`."""
+        store = cls()
+        store._dataset.parse(path, format="nquads")
+        return store
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a failure never leaves a half-written file.
+
+    The text goes to a temporary file in the same folder, is flushed to disk, and then
+    replaces ``path`` in one ``os.replace``; on any error the temporary file is removed and the
+    previous ``path`` is untouched.
+    """
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Bytes version of :func:`atomic_write_text`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,166 @@
+"""Validation stage: SHACL with pySHACL, turned into typed results and a readable report.
+
+The shapes (``ontology/shapes.ttl``) are written for the *asserted* data; the ontology is mixed
+in (pySHACL's ``ont_graph``) so that ``sh:class`` and ``sh:targetClass`` follow
+``rdfs:subClassOf``. No RDFS/OWL inference runs inside the validator: the reasoning stage does
+that separately, once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, SH
+from rdflib.term import Node
+
+#: Severities that make the data non-conforming.
+FAILING = frozenset({SH.Violation})
+
+
+@dataclass(frozen=True, order=True)
+class ValidationResult:
+    """One SHACL result, reduced to what a person fixing the data needs."""
+
+    focus: Node
+    path: str
+    component: URIRef
+    severity: URIRef
+    messages: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    value: Node | None = field(default=None, compare=False)
+    shape: Node | None = field(default=None, compare=False)
+
+    def message(self, lang: str) -> str:
+        for tag, text in self.messages:
+            if tag == lang:
+                return text
+        return self.messages[0][1] if self.messages else ""
+
+
+@dataclass
+class ValidationReport:
+    """All results of one validation run."""
+
+    results: list[ValidationResult]
+    labels: dict[Node, str]
+    graph: Graph
+
+    @property
+    def conforms(self) -> bool:
+        return not any(r.severity in FAILING for r in self.results)
+
+    def by_focus(self) -> dict[Node, list[ValidationResult]]:
+        grouped: dict[Node, list[ValidationResult]] = defaultdict(list)
+        for result in self.results:
+            grouped[result.focus].append(result)
+        return dict(grouped)
+
+    def text(self) -> str:
+        """A report grouped by focus node, each problem with its Japanese and English message."""
+        qname = self.graph.namespace_manager.normalizeUri
+        grouped = self.by_focus()
+        if not self.results:
+            return "conforms: yes (0 problems) / 適合しています"
+        violations = sum(r.severity in FAILING for r in self.results)
+        lines = [
+            f"conforms: {'yes' if self.conforms else 'no'} — {violations} violation(s), "
+            f"{len(self.results) - violations} other result(s) on {len(grouped)} node(s)",
+            "",
+        ]
+        for focus in sorted(grouped, key=str):
+            label = self.labels.get(focus)
+            name = qname(focus) if isinstance(focus, URIRef) else focus.n3()
+            lines.append(f"{name}" + (f"  「{label}」" if label else ""))
+            for r in sorted(grouped[focus]):
+                severity = qname(r.severity).removeprefix("sh:")
+                component = (
+                    qname(r.component).removeprefix("sh:").removesuffix("ConstraintComponent")
+                )
+                lines.append(f"  [{severity}] {r.path or '(node)'} — {component}")
+                for lang in ("ja", "en"):
+                    text = r.message(lang)
+                    if text:
+                        lines.append(f"      {lang}: {text}")
+                if r.value is not None and r.value != r.focus:
+                    shown = r.value.n3(self.graph.namespace_manager)
+                    lines.append(f"      value: {shown}")
+            lines.append("")
+        return "\n".join(lines).rstrip() + "\n"
+
+
+def _path_text(results: Graph, path: Node | None) -> str:
+    if path is None:
+        return ""
+    if isinstance(path, URIRef):
+        return results.namespace_manager.normalizeUri(path)
+    inverse = results.value(path, SH.inversePath)
+    if inverse is not None:
+        return "^" + _path_text(results, inverse)
+    return path.n3()
+
+
+def _results(results: Graph) -> list[ValidationResult]:
+    found = []
+    for node in results.subjects(RDF.type, SH.ValidationResult):
+        messages = tuple(
+            sorted(
+                (m.language or "", str(m))
+                for m in results.objects(node, SH.resultMessage)
+                if isinstance(m, Literal)
+            )
+        )
+        focus = results.value(node, SH.focusNode)
+        component = results.value(node, SH.sourceConstraintComponent)
+        severity = results.value(node, SH.resultSeverity)
+        assert focus is not None and isinstance(component, URIRef)
+        assert isinstance(severity, URIRef)
+        found.append(
+            ValidationResult(
+                focus=focus,
+                path=_path_text(results, results.value(node, SH.resultPath)),
+                component=component,
+                severity=severity,
+                messages=messages,
+                value=results.value(node, SH.value),
+                shape=results.value(node, SH.sourceShape),
+            )
+        )
+    return sorted(found)
+
+
+def validate(data: Graph, shapes: Graph, ontology: Graph) -> ValidationReport:
+    """Validate ``data`` (with ``ontology`` mixed in) against ``shapes``."""
+    import pyshacl  # heavy: imported only when validation runs
+
+    _conforms, results_graph, _text = pyshacl.validate(
+        data,
+        shacl_graph=shapes,
+        ont_graph=ontology,
+        inference="none",
+        abort_on_first=False,
+        allow_warnings=True,
+        advanced=False,
+    )
+    assert isinstance(results_graph, Graph)
+    for prefix, namespace in data.namespaces():
+        results_graph.bind(prefix, namespace, override=False)
+    results = _results(results_graph)
+    labels = {}
+    for r in results:
+        if r.focus in labels or isinstance(r.focus, BNode):
+            continue
+        label = _label(data, r.focus)
+        if label:
+            labels[r.focus] = label
+    return ValidationReport(results=results, labels=labels, graph=results_graph)
+
+
+def _label(graph: Graph, node: Node) -> str | None:
+    fallback = None
+    for label in graph.objects(node, RDFS.label):
+        if isinstance(label, Literal):
+            if label.language == "ja":
+                return str(label)
+            fallback = fallback or str(label)
+    return fallback
