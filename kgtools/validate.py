@@ -15,6 +15,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH
 from rdflib.term import Node
 
+from kgtools.namespaces import bind_prefixes
+
 #: Severities that make the data non-conforming.
 FAILING = frozenset({SH.Violation})
 
@@ -61,7 +63,7 @@ class ValidationReport:
         qname = self.graph.namespace_manager.normalizeUri
         grouped = self.by_focus()
         if not self.results:
-            return "conforms: yes (0 problems) / 適合しています"
+            return "conforms: yes (0 problems) / 適合しています\n"
         violations = sum(r.severity in FAILING for r in self.results)
         lines = [
             f"conforms: {'yes' if self.conforms else 'no'} — {violations} violation(s), "
@@ -143,8 +145,7 @@ def validate(data: Graph, shapes: Graph, ontology: Graph) -> ValidationReport:
         advanced=False,
     )
     assert isinstance(results_graph, Graph)
-    for prefix, namespace in data.namespaces():
-        results_graph.bind(prefix, namespace, override=False)
+    bind_prefixes(results_graph)
     results = _results(results_graph)
     labels = {}
     for r in results:
