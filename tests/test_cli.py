@@ -1,0 +1,151 @@
+"""Every console command, run in-process; exit codes; errors without tracebacks; docs agree."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from kgtools.cli import cli
+from kgtools.project import Project
+
+from .conftest import ROOT
+
+NOT_CONFORMING_PLAN = """\
+@prefix tip: <https://w3id.org/tokyo-industry-plans/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@base <https://w3id.org/tokyo-industry-plans/id/> .
+
+<plan/131067/2030> a tip:Plan ;
+    rdfs:label "テスト計画"@ja , "Test plan"@en ;
+    dcterms:title "テスト計画"@ja , "Test plan"@en ;
+    dcterms:source <source/approved-plans-overview-r3-r5> .
+"""
+
+
+def run(*args: str, **kwargs: object) -> click.testing.Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False, **kwargs)  # type: ignore[arg-type]
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert isinstance(cli, click.Group)
+    names = sorted(cli.commands)
+    assert names == ["build", "validate"]
+    for name in names:
+        result = run(name, "--help")
+        assert result.exit_code == 0
+        assert cli.commands[name].help
+        assert f"kg {name}" in readme, f"README does not document `kg {name}`"
+    top = run("--help")
+    assert all(name in top.output for name in names)
+
+
+def test_exit_codes_are_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code in ("0", "1", "2", "3"):
+        assert re.search(rf"\|\s*`?{code}`?\s*\|", readme), f"exit code {code} not in README"
+
+
+def test_build_writes_dist_and_reuses_it(tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    first = run("build", "-o", str(out))
+    assert first.exit_code == 0, first.output
+    assert "validation: conforms" in first.output
+    assert "tip:Initiative" in first.output
+    for name in ("asserted.ttl", "inferred.ttl", "graph.nq", "validation.txt", "build.json"):
+        assert (out / name).is_file()
+    second = run("build", "-o", str(out))
+    assert second.exit_code == 0
+    assert "up to date" in second.output
+    forced = run("build", "-o", str(out), "--force")
+    assert "up to date" not in forced.output
+
+
+def test_validate_project_data_conforms() -> None:
+    result = run("validate")
+    assert result.exit_code == 0, result.output
+    assert "conforms: yes" in result.output
+
+
+def test_validate_reports_nonconforming_file_by_focus_node(tmp_path: Path) -> None:
+    bad = tmp_path / "new-plan.ttl"
+    bad.write_text(NOT_CONFORMING_PLAN, encoding="utf-8")
+    result = run("validate", str(bad))
+    assert result.exit_code == 1
+    assert "conforms: no" in result.output
+    assert "plan/131067/2030" in result.output
+    assert "tip:municipality" in result.output
+    assert "ja: " in result.output and "en: " in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<a> <b> .\n", ":1:"),
+        (
+            "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n<https://x.test/a> "
+            '<https://x.test/b> "2021-13-40"^^xsd:date .\n',
+            ":2:",
+        ),
+    ],
+    ids=["syntax-error", "ill-typed-literal"],
+)
+def test_bad_input_exits_2_with_location_and_no_traceback(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "broken.ttl"
+    path.write_text(text, encoding="utf-8")
+    result = run("validate", str(path))
+    assert result.exit_code == 2
+    assert f"{path}{expected}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("validate", str(tmp_path / "missing.ttl"))
+    assert result.exit_code == 2
+    assert "no such file" in result.output
+
+
+def test_unknown_project_folder_exits_2(tmp_path: Path) -> None:
+    result = run("--project", str(tmp_path), "validate")
+    assert result.exit_code == 2
+    assert "not a project folder" in result.output
+
+
+def test_failed_build_keeps_the_previous_dist(tmp_path: Path, project: Project) -> None:
+    copy = tmp_path / "project"
+    for folder in ("ontology", "data"):
+        shutil.copytree(project.root / folder, copy / folder)
+    out = tmp_path / "dist"
+    assert run("--project", str(copy), "build", "-o", str(out)).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (copy / "data" / "plans" / "extra.ttl").write_text(NOT_CONFORMING_PLAN, encoding="utf-8")
+    result = run("--project", str(copy), "build", "-o", str(out))
+    assert result.exit_code == 1
+    assert "does not conform" in result.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_python_dash_m_kgtools_runs_the_same_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "kgtools", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith("kg, version ")
+
+
+def test_console_script_is_installed() -> None:
+    kg = shutil.which("kg", path=str(Path(sys.executable).parent))
+    assert kg, "the `kg` console script is not installed beside this Python"
+    done = subprocess.run([kg, "--help"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "build" in done.stdout

@@ -1,0 +1,101 @@
+"""Bad input gets a located, typed error; nothing is half-loaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, Literal
+
+from kgtools.errors import (
+    IllTypedLiteralError,
+    LoadErrors,
+    MissingInputError,
+    RDFSyntaxError,
+    UnsupportedFormatError,
+)
+from kgtools.load import load_files, parse_file
+
+GOOD = "@prefix ex: <https://w3id.org/tokyo-industry-plans/test/> .\nex:a ex:b ex:c .\n"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_turtle_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.ttl", GOOD + "ex:a ex:b ex:c\nex:d ex:e ex:f .\n")
+    with pytest.raises(RDFSyntaxError) as info:
+        load_files([path])
+    assert info.value.location.path == path
+    assert info.value.location.line == 4
+    assert str(path) + ":4:" in str(info.value)
+
+
+def test_trig_syntax_error_is_located(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.trig", GOOD + "ex:g { ex:a ex:b \n")
+    with pytest.raises(RDFSyntaxError) as info:
+        load_files([path])
+    assert info.value.location.line is not None
+
+
+def test_ntriples_syntax_error_names_its_line(tmp_path: Path) -> None:
+    text = "<https://x.test/a> <https://x.test/b> <https://x.test/c> .\n" * 2
+    path = write(tmp_path, "bad.nt", text + '<https://x.test/a> <https://x.test/b> "open .\n')
+    with pytest.raises(RDFSyntaxError) as info:
+        load_files([path])
+    assert info.value.location.line == 3
+
+
+def test_ill_typed_literal_is_reported_with_its_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "ill.ttl",
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+        + GOOD
+        + 'ex:a ex:date "2021-13-40"^^xsd:date .\n',
+    )
+    with pytest.raises(IllTypedLiteralError) as info:
+        load_files([path])
+    assert info.value.location.line == 4
+    assert "2021-13-40" in str(info.value)
+    assert "date" in str(info.value)
+
+
+def test_unsupported_and_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedFormatError):
+        load_files([write(tmp_path, "data.jsonld", "{}")])
+    with pytest.raises(MissingInputError):
+        load_files([tmp_path / "nope.ttl"])
+
+
+def test_invalid_utf8_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.ttl"
+    path.write_bytes(GOOD.encode() + "# 計画\n".encode("shift_jis"))
+    with pytest.raises(RDFSyntaxError, match="UTF-8"):
+        load_files([path])
+
+
+def test_all_bad_files_are_reported_together(tmp_path: Path) -> None:
+    one = write(tmp_path, "one.ttl", "ex:a ex:b .\n")
+    two = write(tmp_path, "two.ttl", GOOD + "ex:a ex:b ex:c\n")
+    with pytest.raises(LoadErrors) as info:
+        load_files([one, write(tmp_path, "ok.ttl", GOOD), two])
+    assert [e.location.path for e in info.value.errors] == [one, two]
+
+
+def test_a_failed_file_adds_nothing(tmp_path: Path) -> None:
+    graph = Graph()
+    path = write(tmp_path, "half.ttl", GOOD + "ex:x ex:y ex:z .\nex:broken\n")
+    with pytest.raises(RDFSyntaxError):
+        parse_file(path, graph)
+    assert len(graph) == 0
+
+
+def test_japanese_text_and_language_tags_survive(tmp_path: Path) -> None:
+    path = write(tmp_path, "ja.ttl", GOOD + 'ex:a ex:label "台東区産業フェア　２０１９"@ja .\n')
+    graph = load_files([path])
+    labels = {(str(o), o.language) for o in graph.objects() if isinstance(o, Literal)}
+    assert ("台東区産業フェア　２０１９", "ja") in labels

@@ -1,0 +1,128 @@
+"""Each shape is tested both ways, DASH style.
+
+Every ``tests/shapes/*.ttl`` holds small data (nodes that must pass and nodes that must fail) and
+one ``dash:GraphValidationTestCase`` whose ``dash:expectedResult`` lists exactly the results the
+shapes must produce: focus node, path, constraint component and severity. The data graph is the
+case file plus the ontology and the shared data files; no inference, as in ``kg validate``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import RDF, RDFS, SH
+from rdflib.term import Node
+
+from kgtools.load import load_files
+from kgtools.namespaces import DASH
+from kgtools.validate import validate
+
+from .conftest import ROOT
+
+CASES = sorted(p for p in (ROOT / "tests" / "shapes").glob("*.ttl"))
+PATH_OPERATORS = {
+    SH.inversePath: "^",
+    SH.alternativePath: "|",
+    SH.zeroOrMorePath: "*",
+    SH.oneOrMorePath: "+",
+    SH.zeroOrOnePath: "?",
+}
+ResultKey = tuple[Node | None, object, Node | None, Node | None]
+
+
+def path_key(graph: Graph, path: Node | None) -> object:
+    """A blank-node-free, hashable form of a SHACL property path."""
+    if path is None or isinstance(path, URIRef):
+        return path
+    if (path, RDF.first, None) in graph:
+        return ("/", *(path_key(graph, p) for p in Collection(graph, path)))
+    for operator, symbol in PATH_OPERATORS.items():
+        inner = graph.value(path, operator)
+        if inner is not None:
+            if operator == SH.alternativePath:
+                return (symbol, *(path_key(graph, p) for p in Collection(graph, inner)))
+            return (symbol, path_key(graph, inner))
+    raise ValueError(f"unreadable path {path!r}")
+
+
+def result_keys(graph: Graph, results: list[Node]) -> set[ResultKey]:
+    return {
+        (
+            graph.value(r, SH.focusNode),
+            path_key(graph, graph.value(r, SH.resultPath)),
+            graph.value(r, SH.sourceConstraintComponent),
+            graph.value(r, SH.resultSeverity),
+        )
+        for r in results
+    }
+
+
+def test_shape_cases_found() -> None:
+    """Guard: the parametrized suite below must not silently shrink."""
+    assert len(CASES) >= 20, [c.name for c in CASES]
+
+
+@pytest.fixture(scope="module")
+def context(shared_files: list[Path], ontology: Graph) -> Graph:
+    return load_files(shared_files)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_shape_case(case: Path, context: Graph, shapes: Graph, ontology: Graph) -> None:
+    # Parsed with plain rdflib, not kgtools.load: cases deliberately hold ill-typed literals
+    # (e.g. "abc"^^xsd:positiveInteger) to test sh:datatype, which kg's loader would refuse.
+    case_graph = Graph().parse(case, format="turtle")
+    test_cases = list(case_graph.subjects(RDF.type, DASH.GraphValidationTestCase))
+    assert len(test_cases) == 1, "a case file holds exactly one dash:GraphValidationTestCase"
+    expected_report = case_graph.value(test_cases[0], DASH.expectedResult)
+    assert expected_report is not None
+    expected_conforms = case_graph.value(expected_report, SH.conforms)
+    expected = result_keys(case_graph, list(case_graph.objects(expected_report, SH.result)))
+
+    data = Graph()
+    for triple in context:
+        data.add(triple)
+    for triple in case_graph:
+        data.add(triple)
+    report = validate(data, shapes, ontology)
+    actual = result_keys(report.graph, list(report.graph.subjects(RDF.type, SH.ValidationResult)))
+
+    assert Literal(report.conforms) == expected_conforms
+    missing, unexpected = expected - actual, actual - expected
+    assert not missing and not unexpected, (
+        f"expected but not reported: {sorted(map(str, missing))}\n"
+        f"reported but not expected: {sorted(map(str, unexpected))}"
+    )
+    if expected_conforms == Literal(False):
+        assert expected, "a failing case must list its results"
+        assert any(str(s).endswith("/ok") or "/ok" in str(s) for s in case_graph.subjects()), (
+            "a case with failing nodes also needs a passing node"
+        )
+
+
+def constraint_nodes(shapes: Graph) -> list[Node]:
+    """Every property shape and SPARQL constraint: the places a message must be."""
+    nodes = set(shapes.objects(None, SH.property)) | set(shapes.objects(None, SH.sparql))
+    return sorted(nodes, key=str)
+
+
+def test_every_constraint_has_a_japanese_and_an_english_message(shapes: Graph) -> None:
+    nodes = constraint_nodes(shapes)
+    assert len(nodes) > 50
+    lacking = []
+    for node in nodes:
+        langs = {m.language for m in shapes.objects(node, SH.message) if isinstance(m, Literal)}
+        if not {"ja", "en"} <= langs:
+            lacking.append(node)
+    assert not lacking, lacking
+
+
+def test_every_node_shape_has_labels(shapes: Graph) -> None:
+    node_shapes = set(shapes.subjects(RDF.type, SH.NodeShape))
+    assert len(node_shapes) > 15
+    for shape in node_shapes:
+        langs = {m.language for m in shapes.objects(shape, RDFS.label) if isinstance(m, Literal)}
+        assert {"ja", "en"} <= langs, shape
