@@ -20,7 +20,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rdflib import Graph, Literal
+from rdflib import Graph, Literal, URIRef
 
 from kgtools import __version__
 from kgtools.errors import NonConformingDataError
@@ -170,3 +170,24 @@ def write_outputs(
     atomic_write_text(
         out_dir / MANIFEST, json.dumps(stored, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     )
+
+
+def open_built(project: Project, out_dir: Path) -> tuple[MemoryStore, BuildSummary]:
+    """The built graph as a store: reuse ``out_dir`` when it is current, else build it first.
+
+    This is what ``kg query``, ``kg export`` and ``kg network`` start from, so none of them
+    rebuilds when the inputs have not changed.
+    """
+    summary = build(project, out_dir)
+    return MemoryStore.open(out_dir / "graph.nq"), summary
+
+
+#: The named graphs to read for asserted-only or asserted + inferred views.
+ASSERTED_GRAPHS = (ONTOLOGY_GRAPH, DATA_GRAPH)
+ALL_GRAPHS = (ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH)
+
+
+def graphs_for(*, inferred: bool) -> list[URIRef]:
+    """Named graphs to read: with or without the entailments."""
+    return list(ALL_GRAPHS if inferred else ASSERTED_GRAPHS)
+
