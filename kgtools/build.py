@@ -190,4 +190,3 @@ ALL_GRAPHS = (ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH)
 def graphs_for(*, inferred: bool) -> list[URIRef]:
     """Named graphs to read: with or without the entailments."""
     return list(ALL_GRAPHS if inferred else ASSERTED_GRAPHS)
-

@@ -139,6 +139,103 @@ def validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
     click.echo(f"checked {len(data_paths)} file(s), {len(data):,} triples")
 
 
+OUT_DIR_OPTION = click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("dist"),
+    show_default=True,
+    help="The build folder to read (built first if missing or out of date).",
+)
+
+
+@cli.command()
+@click.argument("query", required=False, metavar="NAME|FILE|-")
+@click.option("--list", "list_queries", is_flag=True, help="List the query library with titles.")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Bind a parameter: VALUE is a literal, or an IRI written <…>. Repeatable.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "tsv", "json", "md"]),
+    default="table",
+    show_default=True,
+    help="Result format for SELECT/ASK (json = SPARQL 1.1 Query Results JSON); "
+    "CONSTRUCT/DESCRIBE always print Turtle.",
+)
+@click.option(
+    "--inferred/--asserted",
+    default=True,
+    show_default=True,
+    help="Query the asserted triples plus the OWL RL entailments, or the asserted ones only.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Stop the query after this many seconds.",
+)
+@OUT_DIR_OPTION
+@click.pass_context
+def query(
+    ctx: click.Context,
+    query: str | None,
+    list_queries: bool,
+    params: tuple[str, ...],
+    fmt: str,
+    inferred: bool,
+    timeout: float,
+    out_dir: Path,
+) -> None:
+    """Run a SPARQL query: a library query by NAME, a .rq FILE, or SPARQL from stdin (-).
+
+    Updates, SERVICE and FROM / FROM NAMED are refused before anything runs.
+
+    \b
+    Examples:
+      kg query --list
+      kg query cashless
+      kg query municipality --param code=131172 --format csv
+      echo 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }' | kg query -
+    """
+    from kgtools.build import graphs_for, open_built
+    from kgtools.query import QueryLibrary, parse_param, run, user_query
+
+    project = _project(ctx)
+    library = QueryLibrary(project.queries_dir)
+    if list_queries:
+        names = library.names()
+        width = max((len(n) for n in names), default=0)
+        for name in names:
+            entry = library.get(name)
+            params_text = " ".join(f"?{p}" for p in entry.parameters)
+            click.echo(
+                f"{name:<{width}}  {entry.title}" + (f"  [{params_text}]" if params_text else "")
+            )
+        return
+    if not query:
+        raise click.UsageError("give a query NAME, a .rq FILE or - for stdin (or --list)")
+    if query == "-":
+        prepared = user_query(sys.stdin.read(), "<stdin>")
+    elif Path(query).is_file():
+        prepared = user_query(Path(query).read_text(encoding="utf-8"), query)
+    else:
+        prepared = library.get(query)
+    bindings = dict(parse_param(p) for p in params)
+    store, summary = open_built(project, out_dir)
+    if not summary.reused:
+        click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
+    result = run(store, prepared, bindings, graphs=graphs_for(inferred=inferred), timeout=timeout)
+    click.echo(result.serialize(fmt), nl=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="kg")

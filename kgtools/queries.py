@@ -1,11 +1,18 @@
-"""SPARQL lives in ``.rq`` files under ``queries/``; this module loads and prepares them.
+"""SPARQL lives in ``.rq`` files; this module reads their headers and prepares them once.
 
-Each file starts with a comment header (``# title:``, ``# description:``, ``# parameters:``).
+Each file starts with a comment header::
+
+    # title: 日本語の題 / English title
+    # description: what question it answers
+    # parameters:
+    #   ?code (literal) — a 6-digit local government code
+
 Values always enter through bindings (``initBindings``), never through string formatting.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -13,18 +20,30 @@ from pathlib import Path
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
 
+_HEADER_KEYS = ("title", "description", "parameters")
+
 
 @dataclass(frozen=True)
 class QueryFile:
-    """A query file with its parsed header and prepared query."""
+    """A query with its parsed header and prepared form."""
 
     path: Path
+    text: str
     title: str
     description: str
+    parameters: tuple[str, ...]
     prepared: Query
 
+    @property
+    def body(self) -> str:
+        """The query without its comment lines."""
+        return "\n".join(
+            line for line in self.text.splitlines() if not line.lstrip().startswith("#")
+        )
 
-def _header(text: str) -> dict[str, str]:
+
+def parse_header(text: str) -> dict[str, str]:
+    """The ``# key: value`` header fields; continuation lines are joined to the last key."""
     fields: dict[str, str] = {}
     current = None
     for line in text.splitlines():
@@ -32,7 +51,7 @@ def _header(text: str) -> dict[str, str]:
             break
         body = line[1:].strip()
         key, sep, rest = body.partition(":")
-        if sep and key in {"title", "description", "parameters"}:
+        if sep and key in _HEADER_KEYS:
             current = key
             fields[key] = rest.strip()
         elif current and body:
@@ -40,14 +59,25 @@ def _header(text: str) -> dict[str, str]:
     return fields
 
 
-@lru_cache(maxsize=256)
-def load_query(path: Path) -> QueryFile:
-    """Read and prepare one ``.rq`` file (cached: each file is parsed once per process)."""
-    text = path.read_text(encoding="utf-8")
-    header = _header(text)
+@lru_cache(maxsize=512)
+def _prepare(text: str) -> Query:
+    return prepareQuery(text)
+
+
+def query_from_text(text: str, path: Path) -> QueryFile:
+    """Prepare SPARQL text (parsed once per distinct text in a process)."""
+    header = parse_header(text)
+    parameters = tuple(dict.fromkeys(re.findall(r"\?([A-Za-z_]\w*)", header.get("parameters", ""))))
     return QueryFile(
         path=path,
+        text=text,
         title=header.get("title", path.stem),
         description=header.get("description", ""),
-        prepared=prepareQuery(text),
+        parameters=parameters,
+        prepared=_prepare(text),
     )
+
+
+def load_query(path: Path) -> QueryFile:
+    """Read and prepare one ``.rq`` file."""
+    return query_from_text(path.read_text(encoding="utf-8"), path)

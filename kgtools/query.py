@@ -1,0 +1,435 @@
+"""Query stage: the query library, safety checks, parameter binding, time limits and result formats.
+
+* :class:`QueryLibrary` finds the ``.rq`` files under ``queries/`` by name (``plans`` or
+  ``cq/plans``).
+* :func:`check_query` refuses, before anything runs, what a shared read-only graph must never do:
+  updates (``INSERT``, ``LOAD`` …), ``SERVICE`` (which would make rdflib fetch from the web) and
+  dataset clauses (``FROM`` / ``FROM NAMED``, which rdflib may dereference). A syntax error
+  reports its line and column.
+* :func:`run` binds parameters as RDF terms (``initBindings`` — never string formatting) and
+  runs the query in a forked child process that is killed at the time limit, because rdflib's
+  evaluator cannot be interrupted from inside (where ``fork`` is unavailable the query runs in
+  this process without a limit).
+* :class:`QueryResult` serializes to an aligned terminal table (Japanese text counts as two
+  columns), CSV, TSV, SPARQL 1.1 Query Results JSON and Markdown; CONSTRUCT/DESCRIBE give Turtle.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import multiprocessing
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyparsing import ParseResults
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node, Variable
+
+from kgtools.errors import KGError
+from kgtools.namespaces import ID, bind_prefixes
+from kgtools.queries import QueryFile, load_query, query_from_text
+from kgtools.store import Store
+
+DEFAULT_TIMEOUT = 30.0
+FORMATS = ("table", "csv", "tsv", "json", "md")
+
+
+class QueryError(KGError):
+    """A query cannot be run as asked."""
+
+
+class UnknownQueryError(QueryError):
+    """No library query has that name."""
+
+
+class QuerySyntaxError(QueryError):
+    """The SPARQL text does not parse; the message points at the line and column."""
+
+
+class UnsafeQueryError(QueryError):
+    """The query would update the graph or reach outside it (SERVICE, FROM, LOAD …)."""
+
+
+class ParameterError(QueryError):
+    """A ``--param`` is malformed, unknown to the query, or missing."""
+
+
+class QueryTimeoutError(QueryError):
+    """The query ran past its time limit and was stopped."""
+
+
+# -- the library ------------------------------------------------------------------------------
+class QueryLibrary:
+    """The ``.rq`` files below one folder, addressed by stem or by relative path."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def files(self) -> list[Path]:
+        return sorted(self.root.rglob("*.rq")) if self.root.is_dir() else []
+
+    def names(self) -> list[str]:
+        return [p.relative_to(self.root).with_suffix("").as_posix() for p in self.files()]
+
+    def path(self, name: str) -> Path:
+        wanted = name.removesuffix(".rq")
+        exact = self.root / f"{wanted}.rq"
+        if exact.is_file():
+            return exact
+        matches = [p for p in self.files() if p.stem == wanted]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            options = ", ".join(
+                p.relative_to(self.root).with_suffix("").as_posix() for p in matches
+            )
+            raise UnknownQueryError(f"query name '{name}' is ambiguous: use one of {options}")
+        raise UnknownQueryError(
+            f"no query named '{name}' in {self.root}: `kg query --list` shows the library"
+        )
+
+    def get(self, name: str) -> QueryFile:
+        path = self.path(name)
+        check_query(path.read_text(encoding="utf-8"), source=str(path))
+        return load_query(path)
+
+
+# -- safety -------------------------------------------------------------------------------------
+def _walk(node: Any) -> Any:
+    """Every value nested in rdflib's parse tree (CompValues, ParseResults, lists)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        yield item
+        # pyparsing registers ParseResults as a Mapping, so test for it first: its items are
+        # in the list part; rdflib's CompValue (a dict) keeps them as values.
+        if isinstance(item, (list, tuple, ParseResults)):
+            stack.extend(list(item))
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+
+
+def _location(exc: Exception, source: str) -> str:
+    line = getattr(exc, "lineno", None)
+    column = getattr(exc, "col", None)
+    where = f"{source}:{line}:{column}" if line else source
+    detail = str(getattr(exc, "msg", "") or exc)
+    text = getattr(exc, "line", "")
+    return f"{where}: SPARQL syntax error: {detail}" + (f"\n  {text}" if text else "")
+
+
+def check_query(text: str, *, source: str = "<query>") -> None:
+    """Refuse updates, SERVICE and dataset clauses; report syntax errors with line:column."""
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
+    try:
+        parsed = parseQuery(text)
+    except ParseException as exc:
+        try:
+            parseUpdate(text)
+        except ParseException:
+            raise QuerySyntaxError(_location(exc, source)) from exc
+        raise UnsafeQueryError(
+            f"{source}: updates (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP …) are refused: "
+            "the graph is read-only here; rebuild it from data/ with `kg build` instead"
+        ) from None
+    for item in _walk(parsed):
+        name = getattr(item, "name", None)
+        if name == "ServiceGraphPattern":
+            raise UnsafeQueryError(
+                f"{source}: SERVICE is refused: queries run on the local graph only and never "
+                "reach another endpoint; remove the SERVICE clause"
+            )
+        if name == "DatasetClause":
+            raise UnsafeQueryError(
+                f"{source}: FROM / FROM NAMED is refused: the dataset is the built graph; "
+                "remove the dataset clause (use --asserted to leave out the entailments)"
+            )
+
+
+# -- parameters ---------------------------------------------------------------------------------
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_param(text: str) -> tuple[str, Node]:
+    """``name=value`` → (name, term): ``<…>`` is an IRI, anything else a plain literal.
+
+    A value is bound as one RDF term, so quotes, braces or newlines in it are data, never SPARQL.
+
+    >>> parse_param("code=131067")
+    ('code', rdflib.term.Literal('131067'))
+    >>> parse_param("plan=<https://w3id.org/tokyo-industry-plans/id/plan/131067/2021>")[1]
+    rdflib.term.URIRef('https://w3id.org/tokyo-industry-plans/id/plan/131067/2021')
+    """
+    name, sep, value = text.partition("=")
+    name = name.strip().lstrip("?$")
+    if not sep or not _PARAM_NAME.match(name):
+        raise ParameterError(f"bad --param '{text}': write name=value (e.g. --param code=131067)")
+    if value.startswith("<") and value.endswith(">") and len(value) > 2:
+        iri = value[1:-1]
+        if any(c in iri for c in ' <>"{}|^`\\') or any(ord(c) < 0x21 for c in iri):
+            raise ParameterError(f"bad IRI in --param {name}: {value}")
+        return name, URIRef(iri)
+    return name, Literal(value)
+
+
+def _query_variables(query: QueryFile) -> set[str]:
+    return set(re.findall(r"[?$]([A-Za-z_][A-Za-z0-9_]*)", query.body))
+
+
+def check_params(query: QueryFile, params: Mapping[str, Node]) -> None:
+    """Every declared parameter given; none given that the query does not declare or use."""
+    declared = set(query.parameters)
+    known = declared or _query_variables(query)
+    unknown = sorted(set(params) - known)
+    if unknown:
+        hint = f"it takes {', '.join(sorted(declared))}" if declared else "it has no such variable"
+        raise ParameterError(
+            f"unknown parameter(s) {', '.join(unknown)} for {query.path.name}: {hint}"
+        )
+    missing = sorted(declared - set(params))
+    if missing:
+        raise ParameterError(
+            f"{query.path.name} needs --param {' --param '.join(m + '=…' for m in missing)}"
+        )
+
+
+# -- results ------------------------------------------------------------------------------------
+Row = tuple[Node | None, ...]
+
+
+@dataclass
+class QueryResult:
+    """A query's answer, independent of the store that produced it."""
+
+    kind: str
+    variables: list[str] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    boolean: bool | None = None
+    triples: list[tuple[Node, Node, Node]] = field(default_factory=list)
+
+    def records(self) -> list[dict[str, Node | None]]:
+        """Rows as dicts (variable → term), for notebooks."""
+        return [dict(zip(self.variables, row, strict=True)) for row in self.rows]
+
+    def graph(self) -> Graph:
+        graph = bind_prefixes(Graph())
+        for triple in self.triples:
+            graph.add(triple)
+        return graph
+
+    def serialize(self, fmt: str = "table") -> str:
+        if self.kind in ("CONSTRUCT", "DESCRIBE"):
+            return self.graph().serialize(format="longturtle")
+        if fmt not in FORMATS:
+            raise QueryError(f"unknown format '{fmt}': use one of {', '.join(FORMATS)}")
+        if fmt in ("json", "csv"):
+            text = _rdflib_result(self).serialize(format=fmt).decode("utf-8")
+            return text if text.endswith("\n") else text + "\n"
+        if self.kind == "ASK":
+            return ("true" if self.boolean else "false") + "\n"
+        if fmt == "tsv":
+            return _tsv(self)
+        if fmt == "md":
+            return _markdown(self)
+        return _table(self)
+
+
+def _rdflib_result(result: QueryResult) -> Any:
+    from rdflib.query import Result
+
+    rdf_result = Result(result.kind)
+    if result.kind == "ASK":
+        rdf_result.askAnswer = bool(result.boolean)
+        return rdf_result
+    rdf_result.vars = [Variable(v) for v in result.variables]
+    rdf_result.bindings = [
+        {
+            Variable(v): term  # type: ignore[misc]
+            for v, term in zip(result.variables, row, strict=True)
+            if term is not None
+        }
+        for row in result.rows
+    ]
+    return rdf_result
+
+
+_NAMESPACES = bind_prefixes(Graph()).namespace_manager
+
+
+def display(term: Node | None) -> str:
+    """A term for people: literal text, ``id:…`` for instances, a prefixed name or <IRI>."""
+    if term is None:
+        return ""
+    if isinstance(term, Literal):
+        return str(term)
+    if isinstance(term, URIRef):
+        if term.startswith(str(ID)):  # instance IRIs read best relative to the id/ base
+            return "id:" + term[len(str(ID)) :]
+        qname = _NAMESPACES.normalizeUri(term)
+        return qname if not qname.startswith("<") else f"<{term}>"
+    return term.n3()
+
+
+def width(text: str) -> int:
+    """Terminal columns: East Asian wide and full-width characters take two."""
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
+
+
+def _pad(text: str, size: int) -> str:
+    return text + " " * (size - width(text))
+
+
+def _cells(result: QueryResult) -> list[list[str]]:
+    return [[display(t).replace("\n", " ") for t in row] for row in result.rows]
+
+
+def _table(result: QueryResult) -> str:
+    cells = _cells(result)
+    sizes = [width(v) for v in result.variables]
+    for row in cells:
+        sizes = [max(s, width(c)) for s, c in zip(sizes, row, strict=True)]
+    line = "+" + "+".join("-" * (s + 2) for s in sizes) + "+"
+    out = [
+        line,
+        "| " + " | ".join(_pad(v, s) for v, s in zip(result.variables, sizes, strict=True)),
+    ]
+    out[-1] += " |"
+    out.append(line.replace("-", "="))
+    for row in cells:
+        out.append("| " + " | ".join(_pad(c, s) for c, s in zip(row, sizes, strict=True)) + " |")
+    out.append(line)
+    out.append(f"{len(result.rows)} row(s)")
+    return "\n".join(out) + "\n"
+
+
+def _markdown(result: QueryResult) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    out = ["| " + " | ".join(result.variables) + " |", "|" + "---|" * len(result.variables)]
+    for row in _cells(result):
+        out.append("| " + " | ".join(cell(c) for c in row) + " |")
+    return "\n".join(out) + "\n"
+
+
+def _tsv_term(term: Node | None) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, Literal):
+        text = (
+            str(term)
+            .replace("\\", "\\\\")
+            .replace('"', '\\"')
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+            .replace("\t", "\\t")
+        )
+        if term.language:
+            return f'"{text}"@{term.language}'
+        if term.datatype:
+            return f'"{text}"^^<{term.datatype}>'
+        return f'"{text}"'
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    return f"<{term}>"
+
+
+def _tsv(result: QueryResult) -> str:
+    """SPARQL 1.1 TSV: a header of ?variables, terms in N-Triples syntax."""
+    buffer = io.StringIO()
+    writer = csv.writer(
+        buffer,
+        delimiter="\t",
+        quoting=csv.QUOTE_NONE,
+        escapechar=None,
+        lineterminator="\n",
+        quotechar=None,
+    )
+    writer.writerow(["?" + v for v in result.variables])
+    for row in result.rows:
+        writer.writerow([_tsv_term(t) for t in row])
+    return buffer.getvalue()
+
+
+# -- running ------------------------------------------------------------------------------------
+def _execute(
+    store: Store, query: QueryFile, bindings: Mapping[str, Node], graphs: Sequence[URIRef] | None
+) -> QueryResult:
+    answer = store.query(query.prepared, bindings, graphs=graphs)
+    kind = str(answer.type)
+    if kind == "ASK":
+        return QueryResult(kind, boolean=bool(answer.askAnswer))
+    if kind in ("CONSTRUCT", "DESCRIBE"):
+        return QueryResult(kind, triples=list(answer.graph or []))
+    variables = [str(v) for v in (answer.vars or [])]
+    rows: list[Row] = [tuple(row) for row in answer]  # type: ignore[arg-type]
+    return QueryResult(kind, variables=variables, rows=rows)
+
+
+def _child(
+    conn: Any,
+    store: Store,
+    query: QueryFile,
+    bindings: Mapping[str, Node],
+    graphs: Sequence[URIRef] | None,
+) -> None:
+    try:
+        conn.send(("ok", _execute(store, query, bindings, graphs)))
+    except Exception as exc:  # sent to the parent, which raises it as a QueryError
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def run(
+    store: Store,
+    query: QueryFile,
+    params: Mapping[str, Node] | None = None,
+    *,
+    graphs: Sequence[URIRef] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> QueryResult:
+    """Run a checked library or user query with bound parameters, stopped at ``timeout`` s."""
+    bindings = dict(params or {})
+    check_params(query, bindings)
+    if not timeout or "fork" not in multiprocessing.get_all_start_methods():
+        return _execute(store, query, bindings, graphs)
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(sender, store, query, bindings, graphs))
+    process.start()
+    sender.close()
+    try:
+        if not receiver.poll(timeout):
+            raise QueryTimeoutError(
+                f"{query.path.name}: stopped after the time limit of {timeout:g} s; "
+                "simplify the query or raise the limit with --timeout"
+            )
+        status, payload = receiver.recv()
+    except EOFError:
+        raise QueryError(f"{query.path.name}: the query process ended without an answer") from None
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()
+    if status == "error":
+        raise QueryError(f"{query.path.name}: the query failed: {payload}")
+    result: QueryResult = payload
+    return result
+
+
+def user_query(text: str, source: str = "<stdin>") -> QueryFile:
+    """Check and prepare SPARQL given by the user (stdin, a file, or the Python API)."""
+    check_query(text, source=source)
+    return query_from_text(text, Path(source))
