@@ -51,7 +51,8 @@ class TIP(DefinedNamespace):
     background: URIRef  # 計画の背景と目的を述べた段落（資料の原文のまま）。 The plan's background-and-aim paragraph, verbatim from the source.
     caption: URIRef  # 図版のキャプション（資料の原文のまま）。 The illustration's caption, verbatim from the source.
     collaboratesWith: URIRef  # 計画または取組が連携する主体。 A partner the plan or initiative collaborates with.
-    concernsMunicipality: URIRef  # 事物が関係する市区町村。計画の市区町村から、取組・言及・図版を通じて導出される。 A municipality the thing concerns; derived from the municipality of the plan through its initiatives, mentions and illustrations.
+    concernsMunicipality: URIRef  # 事物が関係する市区町村。計画の市区町村から、取組・言及・図版を通じて、またイベントの上位・下位の回や場所を含む場所へと導出される。 A municipality the thing concerns; derived from the municipality of the plan through its initiatives, mentions and illustrations, and carried to an event's series or parts and to a place that contains a place it concerns.
+    containsPlace: URIRef  # この場所の中にある場所（tip:locatedIn の逆）。 A place that lies within this place (inverse of tip:locatedIn).
     depicts: URIRef  # 図版が写している、または表している事物。 Something the illustration shows.
     edition: URIRef  # 資料が述べる場合の、計画の次数（第２次なら2）。 The edition number of the plan, where the source states it (第２次 gives 2).
     editionLabel: URIRef  # 計画の次数を表す資料の語句（例：第２次）。 The source's words for the plan's edition (for example 第２次).
@@ -87,6 +88,7 @@ class TIP(DefinedNamespace):
     programme: URIRef  # 計画または取組が挙げる支援事業。 A support programme that the plan or initiative names.
     scheduledFor: URIRef  # 資料が、取組や施設の設置・実施を特定の年度に予定していると述べる場合の、その年度。 The fiscal year in which, according to the source, the initiative or facility is set up or carried out.
     startDate: URIRef  # 期間の最初の日。 The first day of the period.
+    subEvent: URIRef  # イベントに含まれる回または部分（tip:superEvent の逆）。 An edition or part of this event (inverse of tip:superEvent).
     superEvent: URIRef  # イベントを含む上位のイベント（個々の回からシリーズへ、部分から全体へ）。 The event this event belongs to (an edition to its series; a part to the whole).
     targetSegment: URIRef  # 計画または取組が対象とする事業者や取引の区分。 A group of businesses or kind of trade that the plan or initiative targets.
     theme: URIRef  # 計画または取組が扱うテーマ。 A theme that the plan or initiative addresses.
