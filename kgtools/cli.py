@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 the data does not conform to the shapes; 2 bad input or
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import traceback
@@ -37,6 +38,10 @@ class KGGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:  # output piped into `head` and closed: not an error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(EXIT_OK)
         except Exception:  # a bug, not a user mistake: keep the traceback for the report
             click.echo(traceback.format_exc(), err=True)
             click.echo("internal error: this is a bug in kg; please report it", err=True)
@@ -234,6 +239,64 @@ def query(
         click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
     result = run(store, prepared, bindings, graphs=graphs_for(inferred=inferred), timeout=timeout)
     click.echo(result.serialize(fmt), nl=False)
+
+
+@cli.command("export")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["ttl", "nt", "nq", "trig", "jsonld", "xml"]),
+    default="ttl",
+    show_default=True,
+    help="ttl (Turtle), nt (N-Triples), nq (N-Quads), trig, jsonld (JSON-LD with the context "
+    "of ontology/context.jsonld embedded), xml (RDF/XML). nq and trig keep the named graphs "
+    "(ontology, data, inferred); the others write their union.",
+)
+@click.option(
+    "--inferred/--asserted-only",
+    default=True,
+    show_default=True,
+    help="Include the OWL RL entailments, or export the asserted triples only.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    default=None,
+    help="File to write (replaced in one step, so a failed export leaves the old file). "
+    "Default or '-': standard output.",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("dist"),
+    show_default=True,
+    help="The build folder to read, as `kg build -o` (built first if missing or out of date).",
+)
+@click.pass_context
+def export_command(
+    ctx: click.Context, fmt: str, inferred: bool, output: Path | None, out_dir: Path
+) -> None:
+    """Export the built graph as Turtle, N-Triples, N-Quads, TriG, JSON-LD or RDF/XML.
+
+    The output is byte-for-byte the same for the same graph (sorted, stable prefixes and
+    blank-node labels), so exports can be committed and diffed.
+    """
+    from kgtools.build import open_built
+    from kgtools.export import export as run_export
+    from kgtools.export import load_context
+
+    project = _project(ctx)
+    store, _ = open_built(project, out_dir)
+    context = load_context(project) if fmt == "jsonld" else None
+    target = None if output is None or str(output) == "-" else output
+    data = run_export(store, fmt, inferred=inferred, out=target, context=context)
+    if target is None:
+        click.echo(data, nl=False)
+    else:
+        scope = "asserted + inferred" if inferred else "asserted only"
+        click.echo(f"kg export: wrote {target} ({fmt}, {scope}, {len(data):,} bytes)", err=True)
 
 
 def main(argv: list[str] | None = None) -> None:
