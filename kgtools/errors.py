@@ -93,3 +93,15 @@ class NonConformingDataError(KGError):
 
 class ProjectLayoutError(KGError):
     """The ontology, shapes or data folder cannot be found."""
+
+
+class ExportError(KGError):
+    """An export cannot be produced (e.g. an unknown format)."""
+
+
+class ExportWriteError(ExportError):
+    """The export file cannot be written (a folder, no permission, disk full)."""
+
+
+class JSONLDContextError(ExportError):
+    """The project's JSON-LD context (``ontology/context.jsonld``) is missing or not valid."""

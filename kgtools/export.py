@@ -1,0 +1,320 @@
+"""Export stage: the built graph in a standard RDF format, byte-for-byte reproducible.
+
+Formats (:data:`FORMATS`): ``ttl`` (rdflib's ``longturtle``), ``nt``, ``nq``, ``trig``,
+``jsonld`` and ``xml`` (RDF/XML). ``nq`` and ``trig`` keep the named graphs (ontology, data and,
+unless asserted-only, inferred); the others write their union.
+
+Every format gives the same bytes for the same graph, whatever the process or its
+``PYTHONHASHSEED``: blank nodes get canonical labels (``rdflib.compare.to_canonical_graph``, as
+:meth:`kgtools.store.MemoryStore.save` does, graph by graph), triples are handed to the
+serializers in sorted order, N-Triples/N-Quads lines are sorted and JSON-LD arrays are sorted
+(``@list`` arrays keep their order). Blank nodes are canonicalised per named graph, as in
+``dist/graph.nq``; the build keeps them to the ontology graph (the reasoner drops triples about
+blank nodes), so none is shared between graphs.
+
+JSON-LD is compacted with the context shipped in ``ontology/context.jsonld`` (readable keys such as
+``"municipality"``, ``"label": {"ja": …, "en": …}``, instance IRIs relative to ``@base``) and
+embeds that context, so a reader needs no network access to expand it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from rdflib import RDF, BNode, Dataset, Graph, URIRef
+from rdflib.compare import to_canonical_graph
+from rdflib.plugins.serializers.jsonld import Converter
+from rdflib.plugins.shared.jsonld.context import Context
+from rdflib.term import Node
+
+from kgtools.build import graphs_for
+from kgtools.errors import ExportError, ExportWriteError, JSONLDContextError
+from kgtools.namespaces import ID, bind_prefixes
+from kgtools.project import Project
+from kgtools.store import Store, atomic_write_bytes
+
+#: Format name → rdflib serializer name (``None``: written by this module).
+FORMATS: dict[str, str | None] = {
+    "ttl": "longturtle",
+    "nt": None,
+    "nq": None,
+    "trig": "trig",
+    "jsonld": None,
+    "xml": "xml",
+}
+#: Formats that keep the named graphs.
+DATASET_FORMATS = frozenset({"nq", "trig"})
+#: File extension per format (for a default file name).
+EXTENSIONS = {
+    "ttl": ".ttl",
+    "nt": ".nt",
+    "nq": ".nq",
+    "trig": ".trig",
+    "jsonld": ".jsonld",
+    "xml": ".rdf",
+}
+#: Where the JSON-LD context lives in a project.
+CONTEXT_FILE = Path("ontology/context.jsonld")
+
+
+def load_context(project: Project) -> dict[str, Any]:
+    """The JSON-LD context shipped with ``project`` (the object under ``"@context"``)."""
+    path = project.root / CONTEXT_FILE
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise JSONLDContextError(
+            f"{path}: file not found — the JSON-LD export needs the project's context file"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JSONLDContextError(f"{path}: cannot read it ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise JSONLDContextError(
+            f"{path}:{exc.lineno}: column {exc.colno}: not valid JSON ({exc.msg}) — fix the "
+            "syntax at this line"
+        ) from exc
+    context = document.get("@context") if isinstance(document, dict) else None
+    if not isinstance(context, dict):
+        raise JSONLDContextError(
+            f'{path}: expected a JSON object {{"@context": {{…}}}} with the terms inside'
+        )
+    return context
+
+
+def serialize(
+    store: Store,
+    fmt: str,
+    *,
+    inferred: bool = True,
+    context: Mapping[str, Any] | None = None,
+) -> bytes:
+    """The built graph in format ``fmt`` (with or without the entailments), as UTF-8 bytes.
+
+    ``context`` (see :func:`load_context`) is needed for ``jsonld`` only.
+    """
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r} — use one of: {', '.join(FORMATS)}")
+    names = graphs_for(inferred=inferred)
+    if fmt in DATASET_FORMATS:
+        graphs = {name: canonical(store.graph(name)) for name in names}
+        if fmt == "nq":
+            return _nquads(graphs)
+        dataset = _SortedDataset()
+        bind_prefixes(dataset)
+        for name, graph in graphs.items():
+            target = dataset.graph(name)
+            for triple in sorted(graph, key=_key):
+                target.add(triple)
+        return dataset.serialize(format="trig", encoding="utf-8")
+    graph = canonical(store.union(names))
+    if fmt == "nt":
+        return _sorted_lines(graph.serialize(format="nt").splitlines())
+    if fmt == "jsonld":
+        if context is None:
+            raise ExportError("the jsonld format needs the JSON-LD context (see load_context)")
+        return _jsonld(graph, context)
+    rdflib_format = FORMATS[fmt]
+    assert rdflib_format is not None
+    try:
+        return graph.serialize(format=rdflib_format, encoding="utf-8")
+    except ValueError as exc:  # RDF/XML needs every predicate IRI to end in an XML name
+        raise ExportError(
+            f"the graph cannot be written as {fmt}: {exc} — use ttl, nt or jsonld"
+        ) from exc
+
+
+def export(
+    store: Store,
+    fmt: str,
+    *,
+    inferred: bool = True,
+    out: Path | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> bytes:
+    """Serialize (see :func:`serialize`) and, given ``out``, write the bytes there atomically.
+
+    Returns the bytes. The file is replaced in one step, so a failed export leaves a previous
+    ``out`` as it was and no temporary file behind.
+    """
+    data = serialize(store, fmt, inferred=inferred, context=context)
+    if out is None:
+        return data
+    if out.is_dir():
+        raise ExportWriteError(
+            f"{out}: is a folder — give a file name, e.g. {out / ('graph' + EXTENSIONS[fmt])}"
+        )
+    try:
+        atomic_write_bytes(out, data)
+    except OSError as exc:
+        raise ExportWriteError(
+            f"{out}: cannot write the export ({exc.strerror or exc}) — check that the folder "
+            "is writable and the disk not full"
+        ) from exc
+    return data
+
+
+def canonical(graph: Graph) -> Graph:
+    """A copy of ``graph`` with canonical blank-node labels, triples added in sorted order."""
+    relabelled = to_canonical_graph(graph)
+    result = bind_prefixes(_SortedGraph())
+    for triple in sorted(relabelled, key=_key):
+        result.add(triple)
+    return result
+
+
+def _key(triple: Iterable[Node]) -> tuple[str, ...]:
+    return tuple(term.n3() for term in triple)
+
+
+class _SortedGraph(Graph):
+    """A graph that hands out its triples sorted.
+
+    rdflib's in-memory store iterates in an order that depends on ``PYTHONHASHSEED``; the
+    RDF/XML serializer writes subjects and properties in that order. Sorting every lookup makes
+    what the serializers see, and so what they write, the same in every process.
+    """
+
+    def triples(self, triple: Any) -> Generator[Any, None, None]:
+        yield from sorted(super().triples(triple), key=_key)
+
+
+class _SortedDataset(Dataset):
+    """A dataset that hands out its named graphs sorted by name (TriG writes them in turn)."""
+
+    def contexts(self, triple: Any = None) -> Generator[Graph, None, None]:
+        yield from sorted(super().contexts(triple), key=lambda graph: graph.identifier.n3())
+
+
+def _sorted_lines(lines: Iterable[str]) -> bytes:
+    kept = sorted(line.rstrip() + "\n" for line in lines if line.strip())
+    return "".join(kept).encode("utf-8")
+
+
+def _nquads(graphs: Mapping[URIRef, Graph]) -> bytes:
+    """Sorted N-Quads, line for line what :meth:`MemoryStore.save` writes."""
+    lines: list[str] = []
+    for name, graph in graphs.items():
+        suffix = f" {name.n3()} ."
+        for line in graph.serialize(format="nt").splitlines():
+            if line.strip():
+                lines.append(line.rstrip().removesuffix(".").rstrip() + suffix)
+    return _sorted_lines(lines)
+
+
+class _RelativeContext(Context):
+    """rdflib's context, writing instance IRIs relative to ``@base`` (``plan/131067/2021``).
+
+    rdflib shortens every IRI on the base's host to an absolute path
+    (``/tokyo-industry-plans/id/plan/…``); relative references under ``@base`` are what the data
+    files use, and other IRIs stay absolute.
+    """
+
+    def shrink_iri(self, iri: str) -> str:
+        text = str(iri)
+        if text.startswith(str(ID)):
+            relative = text[len(str(ID)) :]
+            first = relative.split("/", 1)[0]
+            if relative and ":" not in first and not relative.startswith(("_", "/", "?", "#")):
+                return relative
+        shrunk = str(super().shrink_iri(iri))
+        # rdflib writes other IRIs of the base's host as a path ("/…"): keep them absolute
+        return text if shrunk.startswith("/") else shrunk
+
+
+def _jsonld(graph: Graph, context: Mapping[str, Any]) -> bytes:
+    """Compacted JSON-LD with ``context`` embedded; arrays sorted so the bytes are stable."""
+    converted = _Converter(_RelativeContext(dict(context))).convert(graph)
+    if isinstance(converted, dict):  # one graph: {"@graph": [...]}, or a lone node object
+        nodes = converted.get("@graph", [converted] if converted else [])
+    else:
+        nodes = converted
+    sorted_nodes = _sort_arrays(nodes, _list_terms(context))
+    result = {"@context": dict(context), "@graph": sorted_nodes}
+    text = json.dumps(result, ensure_ascii=False, indent=2, sort_keys=True)
+    return (text + "\n").encode("utf-8")
+
+
+class _Converter(Converter):
+    """rdflib's graph-to-JSON-LD converter, made lossless.
+
+    * xsd:string/integer/double/boolean stay ``{"@value", "@type"}`` objects (rdflib writes bare
+      JSON values whenever a context is active, so ``"x"^^xsd:string`` came back untyped);
+    * a blank node under a term coerced to ``@id`` is written as a node (rdflib wrote only its
+      ``"_:b"`` label and dropped the node's own triples);
+    * a list whose cells are shared is written cell by cell instead of twice as ``@list``;
+    * blank nodes reached from no IRI (cycles) are written too.
+    """
+
+    def __init__(self, context: Context) -> None:
+        super().__init__(context, False, False)
+        self.use_native_types = False
+        self._in_lists: set[Node] = set()
+
+    def from_graph(self, graph: Graph) -> list[Any]:
+        nodemap: dict[str, Any] = {}
+        subjects: list[Any] = sorted(set(graph.subjects()), key=lambda node: node.n3())
+        for subject in subjects:
+            if isinstance(subject, URIRef) or (None, None, subject) not in graph:
+                self.process_subject(graph, subject, nodemap)
+        for cells in (False, True):  # list cells last: most are written inside their list
+            for subject in subjects:
+                if (
+                    isinstance(subject, BNode)
+                    and subject.n3() not in nodemap
+                    and subject not in self._in_lists
+                    and ((subject, RDF.first, None) in graph) is cells
+                ):
+                    self.process_subject(graph, subject, nodemap)
+        return list(nodemap.values())
+
+    def type_coerce(self, o: Any, coerce_type: str) -> Any:
+        if isinstance(o, BNode):
+            return None  # written by to_raw_value: the node itself, or its @list
+        return super().type_coerce(o, coerce_type)
+
+    def to_collection(self, graph: Graph, l_: Any) -> Any:
+        items = super().to_collection(graph, l_)
+        if items is None:
+            return None
+        cells = []
+        cell = l_
+        while cell != RDF.nil:
+            if len(set(graph.subject_predicates(cell))) != 1:
+                return None  # shared: write the cells as nodes
+            cells.append(cell)
+            cell = graph.value(cell, RDF.rest)
+        self._in_lists.update(cells)
+        return items
+
+
+def _list_terms(context: Mapping[str, Any]) -> frozenset[str]:
+    """Terms whose arrays are RDF lists (``"@container": "@list"``): their order is data."""
+    found = set()
+    for name, definition in context.items():
+        if isinstance(definition, dict):
+            container = definition.get("@container")
+            containers = container if isinstance(container, list) else [container]
+            if "@list" in containers:
+                found.add(name)
+    return frozenset(found)
+
+
+def _sort_arrays(value: Any, ordered: frozenset[str], key: str | None = None) -> Any:
+    """Sort every JSON array except RDF lists (their members keep their order)."""
+    if isinstance(value, dict):
+        return {k: _sort_arrays(v, ordered, k) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_sort_arrays(v, ordered) for v in value]
+        if key == "@list" or key in ordered:
+            return items
+        return sorted(items, key=_json_key)
+    return value
+
+
+def _json_key(value: Any) -> tuple[str, str]:
+    """Sort key: node objects by ``@id`` first, then by their whole JSON text."""
+    node_id = value.get("@id", "") if isinstance(value, dict) else ""
+    return str(node_id), json.dumps(value, ensure_ascii=False, sort_keys=True)

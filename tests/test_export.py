@@ -1,0 +1,509 @@
+"""`kg export`: every format round-trips, is byte-stable, writes atomically; the JSON-LD context."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from rdflib import OWL, RDF, RDFS, BNode, Dataset, Graph, Literal, Namespace, URIRef, namespace
+from rdflib.collection import Collection
+from rdflib.compare import graph_diff, isomorphic, to_isomorphic
+from rdflib.plugins.shared.jsonld.context import Context as JSONLDContext
+
+from kgtools import export as export_module
+from kgtools import store as store_module
+from kgtools.build import BuildSummary, graphs_for, open_built
+from kgtools.cli import cli
+from kgtools.errors import ExportError, ExportWriteError, JSONLDContextError
+from kgtools.export import CONTEXT_FILE, FORMATS, export, load_context, serialize
+from kgtools.namespaces import DATA_GRAPH, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, TIP
+from kgtools.project import Project
+from kgtools.store import MemoryStore
+
+from .conftest import ROOT
+
+#: XSD as a plain namespace: pytest probes module attributes, and rdflib's XSD warns on each.
+XSD = Namespace(str(namespace.XSD))
+#: Format → rdflib parser name.
+PARSERS = {
+    "ttl": "turtle",
+    "nt": "nt",
+    "nq": "nquads",
+    "trig": "trig",
+    "jsonld": "json-ld",
+    "xml": "xml",
+}
+SCOPES = {True: "inferred", False: "asserted-only"}
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def store(project: Project, built: tuple[Path, BuildSummary]) -> MemoryStore:
+    out, _ = built
+    opened, _ = open_built(project, out)
+    return opened
+
+
+@pytest.fixture(scope="module")
+def context(project: Project) -> dict[str, Any]:
+    return load_context(project)
+
+
+@pytest.fixture(scope="module")
+def exports(store: MemoryStore, context: dict[str, object]) -> Callable[[str, bool], bytes]:
+    """Each (format, inferred) export, made once per module."""
+    cache: dict[tuple[str, bool], bytes] = {}
+
+    def get(fmt: str, inferred: bool) -> bytes:
+        if (fmt, inferred) not in cache:
+            cache[fmt, inferred] = serialize(store, fmt, inferred=inferred, context=context)
+        return cache[fmt, inferred]
+
+    return get
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a connection fails the test."""
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def assert_isomorphic(expected: Graph, actual: Graph) -> None:
+    if not isomorphic(expected, actual):
+        _, only_expected, only_actual = graph_diff(to_isomorphic(expected), to_isomorphic(actual))
+        pytest.fail(
+            "graphs differ\nonly expected:\n"
+            + only_expected.serialize(format="nt")[:3000]
+            + "\nonly actual:\n"
+            + only_actual.serialize(format="nt")[:3000]
+        )
+
+
+def union(store: MemoryStore, inferred: bool) -> Graph:
+    graph = Graph()
+    for triple in store.union(graphs_for(inferred=inferred)):
+        graph.add(triple)
+    return graph
+
+
+def reparse_union(data: bytes, fmt: str) -> Graph:
+    return Graph().parse(data=data, format=PARSERS[fmt])
+
+
+def reparse_dataset(data: bytes, fmt: str) -> Dataset:
+    dataset = Dataset()
+    dataset.parse(data=data, format=PARSERS[fmt])
+    return dataset
+
+
+def assert_round_trip(store: MemoryStore, data: bytes, fmt: str, inferred: bool) -> None:
+    if fmt in export_module.DATASET_FORMATS:
+        dataset = reparse_dataset(data, fmt)
+        names = sorted(URIRef(g.identifier) for g in dataset.graphs() if len(g))
+        assert names == sorted(graphs_for(inferred=inferred))
+        for name in names:
+            assert_isomorphic(store.graph(name), dataset.graph(name))
+    else:
+        assert_isomorphic(union(store, inferred), reparse_union(data, fmt))
+
+
+# -- round trips ------------------------------------------------------------------------------
+@pytest.mark.parametrize("inferred", [True, False], ids=SCOPES.get)
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_export_round_trips_to_an_isomorphic_graph(
+    store: MemoryStore,
+    exports: Callable[[str, bool], bytes],
+    fmt: str,
+    inferred: bool,
+    no_network: None,
+) -> None:
+    assert_round_trip(store, exports(fmt, inferred), fmt, inferred)
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_japanese_language_tags_and_typed_literals_survive(
+    exports: Callable[[str, bool], bytes], fmt: str, no_network: None
+) -> None:
+    data = exports(fmt, False)
+    if fmt in export_module.DATASET_FORMATS:
+        graph = reparse_dataset(data, fmt).graph(DATA_GRAPH)
+    else:
+        graph = reparse_union(data, fmt)
+    taito, plan = ID["local-government/131067"], ID["plan/131067/2021"]
+    expected = [
+        (taito, RDFS.label, Literal("台東区", lang="ja")),
+        (taito, RDFS.label, Literal("Taito City", lang="en")),
+        (taito, TIP.localGovernmentCode, Literal("131067")),
+        (plan, TIP.municipality, taito),
+        (ID["plan/131067/2021/period"], TIP.startDate, Literal("2021-04-01", datatype=XSD.date)),
+        (ID["fiscal-year/2021"], TIP.year, Literal("2021", datatype=XSD.gYear)),
+        (
+            ID["plan/131067/2021/initiative/1-1"],
+            TIP.ordinal,
+            Literal("1", datatype=XSD.positiveInteger),
+        ),
+        (ID["plan/131113/2021"], TIP.editionLabel, Literal("第２次", lang="ja")),
+    ]
+    for triple in expected:
+        assert triple in graph, triple
+    background = graph.value(plan, TIP.background)
+    assert isinstance(background, Literal) and background.language == "ja"
+    assert str(background).startswith("台東区はファッション関連産業が集積し")
+
+
+def test_tricky_graph_round_trips_in_every_format(
+    context: dict[str, object], no_network: None
+) -> None:
+    """Blank nodes under @id terms, nested and shared lists, cycles, every literal kind."""
+    plan = ID["plan/1"]
+    data = Graph()
+    data.add((plan, RDF.type, TIP.Plan))
+    data.add((plan, RDFS.label, Literal("計画", lang="ja")))
+    data.add((plan, RDFS.label, Literal("no language")))
+    data.add((plan, RDFS.label, Literal("typed string", datatype=XSD.string)))
+    data.add((plan, TIP.background, Literal("背景", lang="ja")))
+    data.add((plan, TIP.background, Literal("background", lang="en-GB")))
+    data.add((plan, TIP.background, Literal("untagged, under a language-map term")))
+    data.add((plan, TIP.localGovernmentCode, Literal("131067", datatype=XSD.string)))
+    data.add((plan, TIP.ordinal, Literal("3", datatype=XSD.positiveInteger)))
+    data.add((plan, TIP.timeHorizonYears, Literal("7", datatype=XSD.integer)))
+    data.add((plan, TIP.timeHorizonYears, Literal("1.5E0", datatype=XSD.double)))
+    data.add((plan, TIP.timeHorizonYears, Literal("true", datatype=XSD.boolean)))
+    data.add((plan, TIP.year, Literal("2021", datatype=XSD.gYear)))
+    data.add((plan, TIP.startDate, Literal("2021-04-01", datatype=XSD.date)))
+    data.add((plan, TIP.municipality, URIRef("http://example.org/a:b")))
+    data.add((plan, TIP.municipality, URIRef("https://w3id.org/tokyo-industry-plans/other")))
+    data.add((ID[""], RDFS.label, Literal("the base IRI itself")))
+    theme = BNode()  # a blank node under a term coerced to @id
+    data.add((plan, TIP.theme, theme))
+    data.add((theme, RDFS.label, Literal("anonymous theme", lang="en")))
+    union_class = BNode()
+    data.add((plan, TIP.theme, union_class))
+    data.add((union_class, RDF.type, OWL.Class))
+    inner = BNode()
+    Collection(data, inner, [TIP.Initiative])
+    head = BNode()
+    Collection(data, head, [TIP.Plan, inner, theme])  # a list holding a list
+    data.add((union_class, OWL.unionOf, head))
+    shared = BNode()  # one list cell referred to twice
+    Collection(data, shared, [TIP.Event])
+    data.add((URIRef("urn:x"), OWL.unionOf, shared))
+    data.add((URIRef("urn:y"), OWL.unionOf, shared))
+    data.add((URIRef("urn:z"), OWL.unionOf, RDF.nil))
+    a, b = BNode(), BNode()  # a cycle reached from no IRI
+    data.add((a, TIP.depicts, b))
+    data.add((b, TIP.depicts, a))
+    data.add((b, TIP.caption, Literal("循環", lang="ja")))
+    ontology = Graph()
+    ontology.add((TIP.Plan, RDF.type, OWL.Class))
+    inferred = Graph()
+    inferred.add((plan, RDFS.label, Literal("Plan", lang="en")))
+    store = MemoryStore()
+    store.add(ONTOLOGY_GRAPH, ontology)
+    store.add(DATA_GRAPH, data)
+    store.add(INFERRED_GRAPH, inferred)
+    for fmt in FORMATS:
+        for scope in (True, False):
+            exported = serialize(store, fmt, inferred=scope, context=context)
+            assert_round_trip(store, exported, fmt, scope)
+            again = serialize(store, fmt, inferred=scope, context=context)
+            assert exported == again, fmt
+
+
+# -- determinism ------------------------------------------------------------------------------
+SUBPROCESS_EXPORT = """
+import sys
+from pathlib import Path
+from kgtools.build import open_built
+from kgtools.export import FORMATS, load_context, serialize
+from kgtools.project import find_project
+
+project = find_project(Path(sys.argv[1]))
+store, _ = open_built(project, Path(sys.argv[2]))
+context = load_context(project)
+target = Path(sys.argv[3])
+for fmt in FORMATS:
+    for inferred in (True, False):
+        data = serialize(store, fmt, inferred=inferred, context=context)
+        (target / f"{fmt}-{inferred}").write_bytes(data)
+"""
+
+
+def test_exports_are_byte_identical_across_processes_and_hash_seeds(
+    project: Project,
+    built: tuple[Path, BuildSummary],
+    exports: Callable[[str, bool], bytes],
+    tmp_path: Path,
+) -> None:
+    out, _ = built
+    seed = os.environ.get("PYTHONHASHSEED", "")
+    other = str(int(seed) + 1) if seed.isdigit() else "4242"
+    env = {**os.environ, "PYTHONHASHSEED": other}
+    done = subprocess.run(
+        [sys.executable, "-c", SUBPROCESS_EXPORT, str(project.root), str(out), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    for fmt in FORMATS:
+        for inferred in (True, False):
+            here = exports(fmt, inferred)
+            there = (tmp_path / f"{fmt}-{inferred}").read_bytes()
+            assert here == there, f"{fmt} ({SCOPES[inferred]}) differs across processes"
+
+
+def test_nquads_export_is_the_build_store_dump(
+    built: tuple[Path, BuildSummary], exports: Callable[[str, bool], bytes]
+) -> None:
+    out, _ = built
+    assert exports("nq", True) == (out / "graph.nq").read_bytes()
+
+
+def test_nt_and_nq_lines_are_sorted(exports: Callable[[str, bool], bytes]) -> None:
+    for fmt in ("nt", "nq"):
+        lines = exports(fmt, True).decode("utf-8").splitlines()
+        assert lines == sorted(lines)
+        assert "台東区" in exports(fmt, True).decode("utf-8")  # UTF-8, not \\u escapes
+
+
+# -- JSON-LD and its context ------------------------------------------------------------------
+def jsonld_nodes(data: bytes) -> dict[str, dict[str, Any]]:
+    return {node["@id"]: node for node in json.loads(data)["@graph"]}
+
+
+def test_jsonld_uses_the_readable_keys_of_the_shipped_context(
+    project: Project, exports: Callable[[str, bool], bytes]
+) -> None:
+    data = exports("jsonld", True)
+    document = json.loads(data)
+    shipped = json.loads((project.root / CONTEXT_FILE).read_text(encoding="utf-8"))
+    assert document["@context"] == shipped["@context"]
+    nodes = jsonld_nodes(data)
+    plan = nodes["plan/131067/2021"]
+    assert "Plan" in plan["@type"]
+    assert plan["municipality"] == "local-government/131067"
+    assert plan["label"] == {
+        "ja": "台東区地域産業活性化計画",
+        "en": "Taito City Regional Industry Revitalization Plan",
+    }
+    assert plan["approvedBy"] == "local-government/130001"  # an entailment
+    assert plan["source"] == "source/approved-plans-overview-r3-r5"
+    period = nodes["plan/131067/2021/period"]
+    assert period["startDate"] == "2021-04-01"
+    assert period["firstFiscalYear"] == "fiscal-year/2021"
+    assert nodes["fiscal-year/2021"]["year"] == "2021"
+    initiative = nodes["plan/131067/2021/initiative/1-1"]
+    assert initiative["ordinal"] == "1"
+    assert initiative["partOfPlan"] == "plan/131067/2021"
+    assert nodes["local-government/131067"]["localGovernmentCode"] == "131067"
+    pref_label = nodes["theme/ec"]["prefLabel"]
+    assert isinstance(pref_label, dict) and set(pref_label) == {"ja", "en"}
+    assert "tip:Plan" in nodes  # the ontology's terms are compact IRIs
+    assert not any(key.startswith("https://w3id.org/") for node in nodes.values() for key in node)
+
+
+def test_jsonld_asserted_only_has_no_entailments(exports: Callable[[str, bool], bytes]) -> None:
+    plan = jsonld_nodes(exports("jsonld", False))["plan/131067/2021"]
+    assert "approvedBy" not in plan
+    assert plan["@type"] == "Plan"
+
+
+def test_jsonld_parses_with_the_context_as_a_dict_without_network(
+    context: dict[str, object],
+    store: MemoryStore,
+    exports: Callable[[str, bool], bytes],
+    no_network: None,
+) -> None:
+    """A reader can also strip the embedded context and pass the shipped one as a dict."""
+    document = json.loads(exports("jsonld", False))
+    del document["@context"]
+    graph = Graph().parse(data=json.dumps(document), format="json-ld", context=context)
+    assert_isomorphic(union(store, False), graph)
+
+
+def expected_term(ontology: Graph, node: URIRef) -> object:
+    """The context entry a tip: class or property should have, from its type and range."""
+    name = "tip:" + node.removeprefix(str(TIP))
+    if (node, RDF.type, OWL.Class) in ontology:
+        return name
+    if (node, RDF.type, OWL.ObjectProperty) in ontology:
+        return {"@id": name, "@type": "@id"}
+    rng = ontology.value(node, RDFS.range)
+    if rng == RDF.langString:
+        return {"@id": name, "@container": "@language"}
+    if rng is None or rng == XSD.string:
+        return name
+    return {"@id": name, "@type": "xsd:" + str(rng).removeprefix(str(XSD))}
+
+
+def test_context_has_a_term_for_every_ontology_term(
+    context: dict[str, Any], ontology: Graph
+) -> None:
+    """Each tip: class and property is a term named by its local name, coerced by its range."""
+    assert context["@base"] == str(ID)
+    assert context["@vocab"] == str(TIP)
+    kinds = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty)
+    nodes = {
+        node
+        for kind in kinds
+        for node in ontology.subjects(RDF.type, kind)
+        if isinstance(node, URIRef) and node.startswith(str(TIP))
+    }
+    problems = []
+    for node in sorted(nodes):
+        name = node.removeprefix(str(TIP))
+        wanted = expected_term(ontology, node)
+        if context.get(name) != wanted:
+            problems.append(f'"{name}": {json.dumps(wanted)}')
+    assert not problems, f"set these terms in {CONTEXT_FILE}:\n" + ",\n".join(problems)
+    parsed = JSONLDContext(context)
+    iris = [parsed.expand(name) for name in context if not name.startswith("@")]
+    assert len(iris) == len(set(iris)), "two terms for the same IRI"
+
+
+def test_context_file_problems_are_typed_errors(tmp_path: Path) -> None:
+    project = Project(tmp_path)
+    with pytest.raises(JSONLDContextError, match=r"context\.jsonld: file not found"):
+        load_context(project)
+    path = tmp_path / CONTEXT_FILE
+    path.parent.mkdir(parents=True)
+    path.write_text('{\n  "@context": {\n    "tip": \n  }\n}\n', encoding="utf-8")
+    with pytest.raises(JSONLDContextError, match=r"context\.jsonld:4: column 3: not valid JSON"):
+        load_context(project)
+    path.write_text('["not an object"]\n', encoding="utf-8")
+    with pytest.raises(JSONLDContextError, match=re.escape('expected a JSON object {"@context"')):
+        load_context(project)
+
+
+# -- writing ----------------------------------------------------------------------------------
+def test_export_writes_the_file_and_returns_the_bytes(
+    store: MemoryStore, exports: Callable[[str, bool], bytes], tmp_path: Path
+) -> None:
+    target = tmp_path / "sub" / "graph.ttl"
+    data = export(store, "ttl", inferred=True, out=target)
+    assert data == exports("ttl", True) == target.read_bytes()
+    assert [p.name for p in target.parent.iterdir()] == ["graph.ttl"]
+
+
+def fail_replace(*_args: object) -> None:
+    raise OSError(28, "No space left on device")
+
+
+def fail_fsync(*_args: object) -> None:
+    raise KeyboardInterrupt  # interrupted after the temporary file was written
+
+
+def fail_serializer(*_args: object, **_kwargs: object) -> None:
+    raise RuntimeError("serializer crashed")
+
+
+@pytest.mark.parametrize(
+    ("target", "failure", "raised"),
+    [
+        (store_module.os, ("replace", fail_replace), ExportWriteError),
+        (store_module.os, ("fsync", fail_fsync), KeyboardInterrupt),
+        (Graph, ("serialize", fail_serializer), RuntimeError),
+    ],
+    ids=["replace-fails", "interrupted-before-replace", "serializer-fails"],
+)
+def test_failed_export_keeps_the_previous_file_and_leaves_no_temp_file(
+    store: MemoryStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    target: object,
+    failure: tuple[str, Callable[..., None]],
+    raised: type[BaseException],
+) -> None:
+    out = tmp_path / "graph.ttl"
+    out.write_bytes(b"previous export\n")
+    monkeypatch.setattr(target, *failure)
+    with pytest.raises(raised):
+        export(store, "ttl", out=out)
+    assert out.read_bytes() == b"previous export\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["graph.ttl"]
+
+
+def test_unknown_format_and_folder_target_are_typed_errors(
+    store: MemoryStore, tmp_path: Path
+) -> None:
+    with pytest.raises(ExportError, match="unknown export format 'json' — use one of: ttl"):
+        serialize(store, "json")
+    with pytest.raises(ExportError, match="needs the JSON-LD context"):
+        serialize(store, "jsonld")
+    with pytest.raises(ExportWriteError, match="is a folder — give a file name"):
+        export(store, "ttl", out=tmp_path)
+
+
+# -- the command ------------------------------------------------------------------------------
+def kg(*args: str) -> Result:
+    return CliRunner().invoke(cli, ["--project", str(ROOT), *args], catch_exceptions=False)
+
+
+def test_cli_format_choices_are_the_library_formats() -> None:
+    option = next(p for p in cli.commands["export"].params if p.name == "fmt")
+    assert list(option.type.choices) == list(FORMATS)  # type: ignore[attr-defined]
+
+
+def test_cli_prints_to_stdout_without_output_or_with_dash(
+    built: tuple[Path, BuildSummary], exports: Callable[[str, bool], bytes]
+) -> None:
+    out, _ = built
+    default = kg("export", "--out-dir", str(out))
+    assert default.exit_code == 0, default.output
+    assert default.stdout_bytes == exports("ttl", True)
+    dash = kg("export", "--out-dir", str(out), "-f", "jsonld", "--asserted-only", "-o", "-")
+    assert dash.exit_code == 0, dash.output
+    assert dash.stdout_bytes == exports("jsonld", False)
+
+
+def test_cli_writes_the_output_file(
+    built: tuple[Path, BuildSummary], exports: Callable[[str, bool], bytes], tmp_path: Path
+) -> None:
+    out, _ = built
+    target = tmp_path / "graph.trig"
+    result = kg("export", "--out-dir", str(out), "--format", "trig", "--output", str(target))
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes() == exports("trig", True)
+    assert result.stdout_bytes == b""
+    assert f"wrote {target} (trig, asserted + inferred" in result.stderr
+
+
+def test_cli_errors_exit_2_without_traceback(
+    built: tuple[Path, BuildSummary], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, _ = built
+    bad_format = kg("export", "--out-dir", str(out), "-f", "json")
+    assert bad_format.exit_code == 2
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x", encoding="utf-8")
+    unwritable = kg("export", "--out-dir", str(out), "-o", str(not_a_folder / "graph.ttl"))
+    assert unwritable.exit_code == 2
+    assert "error:" in unwritable.stderr and "cannot write the export" in unwritable.stderr
+    assert "Traceback" not in unwritable.output
+    target = tmp_path / "graph.nt"
+    target.write_bytes(b"previous\n")
+    monkeypatch.setattr(store_module.os, "replace", fail_replace)
+    full_disk = kg("export", "--out-dir", str(out), "-f", "nt", "-o", str(target))
+    assert full_disk.exit_code == 2
+    assert "No space left on device" in full_disk.stderr
+    assert target.read_bytes() == b"previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "graph.nt"]
