@@ -6,6 +6,7 @@ Each file starts with a comment header::
     # description: what question it answers
     # parameters:
     #   ?code (literal) — a 6-digit local government code
+    #   ?q (literal, optional) — an optional parameter may be left unbound
 
 Values always enter through bindings (``initBindings``), never through string formatting.
 """
@@ -33,6 +34,8 @@ class QueryFile:
     description: str
     parameters: tuple[str, ...]
     prepared: Query
+    #: Declared parameters marked ``(…, optional)`` in the header; the others are required.
+    optional: frozenset[str] = frozenset()
 
     @property
     def body(self) -> str:
@@ -67,7 +70,9 @@ def _prepare(text: str) -> Query:
 def query_from_text(text: str, path: Path) -> QueryFile:
     """Prepare SPARQL text (parsed once per distinct text in a process)."""
     header = parse_header(text)
-    parameters = tuple(dict.fromkeys(re.findall(r"\?([A-Za-z_]\w*)", header.get("parameters", ""))))
+    declared = re.findall(r"\?([A-Za-z_]\w*)\s*(\([^)]*\))?", header.get("parameters", ""))
+    parameters = tuple(dict.fromkeys(name for name, _ in declared))
+    optional = frozenset(name for name, note in declared if "optional" in note)
     return QueryFile(
         path=path,
         text=text,
@@ -75,6 +80,7 @@ def query_from_text(text: str, path: Path) -> QueryFile:
         description=header.get("description", ""),
         parameters=parameters,
         prepared=_prepare(text),
+        optional=optional,
     )
 
 

@@ -184,7 +184,7 @@ def _query_variables(query: QueryFile) -> set[str]:
 
 
 def check_params(query: QueryFile, params: Mapping[str, Node]) -> None:
-    """Every declared parameter given; none given that the query does not declare or use."""
+    """Every required parameter given; none given that the query does not declare or use."""
     declared = set(query.parameters)
     known = declared or _query_variables(query)
     unknown = sorted(set(params) - known)
@@ -193,7 +193,7 @@ def check_params(query: QueryFile, params: Mapping[str, Node]) -> None:
         raise ParameterError(
             f"unknown parameter(s) {', '.join(unknown)} for {query.path.name}: {hint}"
         )
-    missing = sorted(declared - set(params))
+    missing = sorted(declared - query.optional - set(params))
     if missing:
         raise ParameterError(
             f"{query.path.name} needs --param {' --param '.join(m + '=…' for m in missing)}"
