@@ -105,3 +105,19 @@ class ExportWriteError(ExportError):
 
 class JSONLDContextError(ExportError):
     """The project's JSON-LD context (``ontology/context.jsonld``) is missing or not valid."""
+
+
+class NetworkError(KGError):
+    """A network view cannot be made as asked (bad filter, view or format)."""
+
+
+class UnknownFilterError(NetworkError):
+    """A filter names no municipality, heading or theme of the graph."""
+
+
+class FontNotFoundError(NetworkError):
+    """The Japanese font for PNG/SVG drawings (from ``matplotlib-fontja``) is not installed."""
+
+
+class DocsError(KGError):
+    """The documentation cannot be generated (e.g. a malformed example-parameter file)."""

@@ -1,0 +1,1356 @@
+"""Network stage: who works with whom — networkx views of the graph, statistics and drawings.
+
+Everything comes from two queries in ``queries/network/`` (run over asserted + inferred triples):
+``links.rq`` gives one row per link from an *evidence* — an initiative (取組), or a plan as a
+whole when its background names the partner — to a partner group, a kind of partner, a facility,
+a support programme or a theme; ``nodes.rq`` gives every node's kind and its Japanese and English
+labels. Filters enter as bindings (the municipality's code) or are applied to the rows (heading,
+theme); no value is ever spliced into SPARQL text.
+
+Views (:data:`VIEWS`):
+
+* ``bipartite`` — municipalities ↔ what their plans work with: partner groups, partner kinds,
+  facilities and programmes (node attribute ``kind``);
+* ``municipalities`` — municipalities linked when they share a partner kind or a theme;
+* ``partners`` — partners (groups, kinds, facilities, programmes) linked when the same
+  initiative involves both.
+
+Every edge carries ``weight`` = the number of distinct evidences behind it (initiatives; a link
+stated by the plan as a whole counts once, with the plan as its evidence), ``initiatives`` (their
+IRIs, sorted), ``initiative_labels`` / ``initiative_labels_en`` (same order) and ``predicates``
+(every predicate behind the edge, as ``tip:`` names): the graphs are simple ``nx.Graph``s whose
+edges aggregate, so two predicates linking the same pair never overwrite each other. Nodes carry
+``iri``, ``kind``, ``label`` (= ``label_ja``), ``label_ja``, ``label_en`` and the statistics
+(``degree``, ``weighted_degree``, ``betweenness``, ``community``).
+
+Outputs (:data:`FORMATS`), all written atomically and byte-for-byte reproducible:
+
+* ``html`` — one self-contained page drawn by a small inline script of our own (SVG, pan/zoom,
+  drag, tooltips listing the initiatives, a legend that hides/shows kinds, ja/en label switch).
+  Why not pyvis or vis-network: pyvis's template loads Bootstrap from a CDN even with inlined
+  resources (and pulls in IPython), and vendoring vis-network means a ~0.5 MB minified third-party
+  file in the repository to keep up to date; a graph of this size needs neither physics nor a
+  framework. Positions come from the same seeded spring layout as the PNG, so the page is
+  deterministic; a Content-Security-Policy of ``default-src 'none'`` keeps the browser from
+  loading anything at all. Labels use the reader's Japanese system font.
+* ``png`` / ``svg`` — matplotlib (Agg, no pyplot state), text in IPAexGothic loaded by path from
+  the ``matplotlib-fontja`` wheel (found with ``importlib.util.find_spec``, never imported: its
+  import rewrites the global rcParams). SVG text is converted to paths, so it needs no font.
+* ``graphml`` / ``gexf`` — for Gephi and Cytoscape; list attributes are joined with
+  :data:`JOIN` because both formats take scalars only. GEXF carries colours and positions.
+* ``json`` — networkx node-link data (lists kept as lists).
+
+This module imports networkx, matplotlib and rdflib inside functions, so ``kg --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import importlib.util
+import io
+import json
+import math
+import textwrap
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kgtools.errors import FontNotFoundError, NetworkError, UnknownFilterError
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from kgtools.project import Project
+    from kgtools.store import Store
+
+#: The views, in the order the CLI lists them.
+VIEWS = ("bipartite", "municipalities", "partners")
+#: The output formats (file extensions), in the order they are written.
+FORMATS = ("html", "png", "svg", "graphml", "gexf", "json")
+#: Headings (取組区分) a filter may name.
+HEADINGS = (1, 2, 3)
+#: Separator for list attributes in GraphML and GEXF (which take scalars only).
+JOIN = " | "
+#: Seed of the spring layout and of Louvain community detection.
+SEED = 42
+#: Where the default views go inside the build folder.
+DEFAULT_VIEWS_DIR = "network"
+
+_TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
+_ID = "https://w3id.org/tokyo-industry-plans/id/"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of node is named and drawn."""
+
+    name: str
+    ja: str
+    en: str
+    colour: str
+    tip_class: str
+
+
+#: Kinds of node, by priority: a node of several classes takes the first kind that matches
+#: (a partner group is also a tip:Partner; a subsidy is also a tip:SupportProgramme).
+#: Colours: the Okabe–Ito palette (readable with colour-blindness).
+KINDS: tuple[Kind, ...] = (
+    Kind("municipality", "市区町村", "municipality", "#0072B2", "Municipality"),
+    Kind("partner-group", "連携主体群", "partner group", "#D55E00", "PartnerGroup"),
+    Kind("partner", "連携主体", "partner", "#CC79A7", "Partner"),
+    Kind("partner-kind", "連携主体の種別", "kind of partner", "#E69F00", "PartnerKind"),
+    Kind("facility", "施設", "facility", "#009E73", "Facility"),
+    Kind("programme", "支援事業", "support programme", "#56B4E9", "SupportProgramme"),
+    Kind("theme", "テーマ", "theme", "#F0E442", "Theme"),
+    Kind("plan", "計画", "plan", "#999999", "Plan"),
+    Kind("initiative", "取組", "initiative", "#999999", "Initiative"),
+    Kind("heading", "取組区分", "heading", "#999999", "Heading"),
+)
+KIND_BY_NAME = {k.name: k for k in KINDS}
+_KIND_BY_CLASS = {_TIP + k.tip_class: k for k in KINDS}
+#: Kinds that stand on the partner side of the bipartite view and in the partners view.
+PARTNER_KINDS = ("partner-group", "partner", "partner-kind", "facility", "programme")
+#: Predicates from an evidence to a partner-side node, and to a theme.
+_PARTNER_PREDICATES = frozenset(
+    _TIP + p for p in ("collaboratesWith", "involvesPartnerKind", "facility", "programme")
+)
+_THEME = _TIP + "theme"
+_PARTNER_KIND_PREDICATE = _TIP + "involvesPartnerKind"
+
+_TITLES = {
+    "bipartite": ("市区町村と連携先のネットワーク", "Municipalities and what they work with"),
+    "municipalities": (
+        "連携先の種別・テーマを共有する市区町村",
+        "Municipalities sharing kinds of partner or themes",
+    ),
+    "partners": ("同じ取組に関わる連携先", "Partners that share initiatives"),
+}
+
+
+# ------------------------------------------------------------------------------- the data
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node the views may show, with its labels."""
+
+    iri: str
+    kind: str
+    label_ja: str
+    label_en: str
+    key: str = ""  # a municipality's code; a heading's or concept's notation
+
+
+@dataclass(frozen=True)
+class Link:
+    """One row of ``links.rq``: ``evidence`` (an initiative or a plan) ``predicate`` ``target``."""
+
+    municipality: str
+    code: str
+    plan: str
+    evidence: str
+    heading: int | None
+    predicate: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Resolved filters (``theme`` is an IRI)."""
+
+    municipality: str | None = None
+    heading: int | None = None
+    theme: str | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.municipality:
+            parts.append(f"municipality={self.municipality}")
+        if self.heading:
+            parts.append(f"heading={self.heading}")
+        if self.theme:
+            parts.append(f"theme={_slug(self.theme)}")
+        return " ".join(parts) or "none"
+
+    def suffix(self) -> str:
+        """A file-name suffix naming the filters (empty when there are none)."""
+        parts = []
+        if self.municipality:
+            parts.append(self.municipality)
+        if self.heading:
+            parts.append(f"heading{self.heading}")
+        if self.theme:
+            parts.append(f"theme-{_slug(self.theme)}")
+        return "".join(f"-{p}" for p in parts)
+
+
+@dataclass
+class NetworkData:
+    """The query results a view is built from."""
+
+    nodes: dict[str, Node]
+    links: list[Link]
+    filters: Filters = field(default_factory=Filters)
+
+
+def _slug(iri: str) -> str:
+    return iri.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _qname(iri: str) -> str:
+    return "tip:" + iri[len(_TIP) :] if iri.startswith(_TIP) else iri
+
+
+def _queries_dir(project: Project) -> Path:
+    return project.queries_dir / "network"
+
+
+def _run(store: Store, project: Project, name: str, bindings: Mapping[str, Any]) -> list[Any]:
+    from kgtools.build import graphs_for
+    from kgtools.errors import MissingInputError, SourceLocation
+    from kgtools.queries import load_query
+
+    path = _queries_dir(project) / name
+    if not path.is_file():
+        raise MissingInputError(
+            SourceLocation(path), "the network query is missing", "restore it from the project"
+        )
+    query = load_query(path)
+    return list(store.query(query.prepared, bindings, graphs=graphs_for(inferred=True)))
+
+
+def load_nodes(store: Store, project: Project) -> dict[str, Node]:
+    """Every node a view may show or a filter may name, keyed by IRI (``nodes.rq``)."""
+    kinds: dict[str, Kind] = {}
+    labels: dict[str, dict[str, str]] = defaultdict(dict)
+    keys: dict[str, str] = {}
+    for row in _run(store, project, "nodes.rq", {}):
+        node, cls, ja, en, key = (None if v is None else str(v) for v in row)
+        kind = _KIND_BY_CLASS.get(cls or "")
+        if node is None or kind is None:
+            continue
+        if node not in kinds or KINDS.index(kind) < KINDS.index(kinds[node]):
+            kinds[node] = kind
+        for lang, text in (("ja", ja), ("en", en)):
+            if text:
+                labels[node].setdefault(lang, text)
+        if key:
+            keys.setdefault(node, key)
+    nodes = {}
+    for iri in sorted(kinds):
+        ja = labels[iri].get("ja") or labels[iri].get("en") or iri
+        en = labels[iri].get("en") or ja
+        nodes[iri] = Node(iri, kinds[iri].name, ja, en, keys.get(iri, ""))
+    return nodes
+
+
+def resolve_filters(
+    nodes: Mapping[str, Node],
+    *,
+    municipality: str | None = None,
+    heading: int | None = None,
+    theme: str | None = None,
+) -> Filters:
+    """Check the filters against the graph; raise :class:`UnknownFilterError` with the choices."""
+    if municipality is not None:
+        codes = {n.key: n for n in nodes.values() if n.kind == "municipality" and n.key}
+        municipality = municipality.strip()
+        if municipality not in codes:
+            known = ", ".join(f"{c} ({codes[c].label_ja})" for c in sorted(codes))
+            raise UnknownFilterError(
+                f"unknown municipality code {municipality!r}: the graph has {known}"
+            )
+    if heading is not None and heading not in HEADINGS:
+        headings = sorted(
+            (n.key, n.label_ja) for n in nodes.values() if n.kind == "heading" and n.key
+        )
+        known = "; ".join(f"{k} {label}" for k, label in headings)
+        raise UnknownFilterError(f"heading must be 1, 2 or 3 (got {heading}): {known}")
+    theme_iri = None
+    if theme is not None:
+        themes = {n.iri: n for n in nodes.values() if n.kind == "theme"}
+        given = theme.strip()
+        for candidate in (given, _ID + given, _ID + "theme/" + given):
+            if candidate in themes:
+                theme_iri = candidate
+                break
+        else:
+            known = ", ".join(sorted(_slug(t) for t in themes))
+            raise UnknownFilterError(
+                f"unknown theme {theme!r}: give a theme's slug or IRI, one of: {known}"
+            )
+    return Filters(municipality, heading, theme_iri)
+
+
+def load_data(
+    store: Store,
+    project: Project,
+    *,
+    municipality: str | None = None,
+    heading: int | None = None,
+    theme: str | None = None,
+) -> NetworkData:
+    """Run the network queries and apply the filters (see the module docstring)."""
+    from rdflib import Literal
+
+    nodes = load_nodes(store, project)
+    filters = resolve_filters(nodes, municipality=municipality, heading=heading, theme=theme)
+    bindings = {"code": Literal(filters.municipality)} if filters.municipality else {}
+    headings = {n.iri: int(n.key) for n in nodes.values() if n.kind == "heading" and n.key}
+    links: list[Link] = []
+    for row in _run(store, project, "links.rq", bindings):
+        muni, code, plan, evidence, head, predicate, target = (
+            None if v is None else str(v) for v in row
+        )
+        assert muni and code and plan and evidence and predicate and target
+        links.append(Link(muni, code, plan, evidence, headings.get(head or ""), predicate, target))
+    if filters.heading is not None:
+        links = [link for link in links if link.heading == filters.heading]
+    if filters.theme is not None:
+        themed = {
+            link.evidence
+            for link in links
+            if link.predicate == _THEME and link.target == filters.theme
+        }
+        links = [link for link in links if link.evidence in themed]
+    links = sorted(set(links), key=lambda x: (x.code, x.evidence, x.predicate, x.target))
+    return NetworkData(nodes, links, filters)
+
+
+# ------------------------------------------------------------------------------- the views
+
+
+@dataclass
+class _Edge:
+    predicates: set[str] = field(default_factory=set)
+    evidence: set[str] = field(default_factory=set)
+    shared: set[str] = field(default_factory=set)
+
+
+def build_view(data: NetworkData, view: str) -> nx.Graph:
+    """The networkx graph of one view (see the module docstring), with statistics attached."""
+    import networkx as nx
+
+    if view not in VIEWS:
+        raise NetworkError(f"unknown view {view!r}: choose one of {', '.join(VIEWS)}")
+    node_ids: set[str] = set()
+    edges: dict[tuple[str, str], _Edge] = defaultdict(_Edge)
+    partner_links = [
+        link
+        for link in data.links
+        if link.predicate in _PARTNER_PREDICATES and _kind(data, link.target) in PARTNER_KINDS
+    ]
+    if view == "bipartite":
+        for link in partner_links:
+            node_ids.update((link.municipality, link.target))
+            edge = edges[_pair(link.municipality, link.target)]
+            edge.predicates.add(link.predicate)
+            edge.evidence.add(link.evidence)
+    elif view == "municipalities":
+        shareable = [
+            link
+            for link in data.links
+            if link.predicate == _THEME
+            or (
+                link.predicate == _PARTNER_KIND_PREDICATE
+                and _kind(data, link.target) == "partner-kind"
+            )
+        ]
+        by_item: dict[str, dict[str, list[Link]]] = defaultdict(lambda: defaultdict(list))
+        for link in shareable:
+            by_item[link.target][link.municipality].append(link)
+        node_ids.update(link.municipality for link in data.links)
+        for item, per_muni in sorted(by_item.items()):
+            munis = sorted(per_muni)
+            for i, a in enumerate(munis):
+                for b in munis[i + 1 :]:
+                    edge = edges[_pair(a, b)]
+                    edge.shared.add(item)
+                    for link in (*per_muni[a], *per_muni[b]):
+                        edge.predicates.add(link.predicate)
+                        edge.evidence.add(link.evidence)
+    else:  # partners
+        by_evidence: dict[str, list[Link]] = defaultdict(list)
+        for link in partner_links:
+            node_ids.add(link.target)
+            by_evidence[link.evidence].append(link)
+        for evidence, links in sorted(by_evidence.items()):
+            targets = sorted({link.target for link in links})
+            for i, a in enumerate(targets):
+                for b in targets[i + 1 :]:
+                    edge = edges[(a, b)]
+                    edge.evidence.add(evidence)
+                    edge.predicates.update(
+                        link.predicate for link in links if link.target in (a, b)
+                    )
+
+    graph = nx.Graph()
+    title_ja, title_en = _TITLES[view]
+    graph.graph.update(
+        view=view, title_ja=title_ja, title_en=title_en, filters=data.filters.describe()
+    )
+    per_node_evidence: dict[str, set[str]] = defaultdict(set)
+    for (a, b), edge in edges.items():
+        per_node_evidence[a] |= edge.evidence
+        per_node_evidence[b] |= edge.evidence
+    if view == "bipartite":  # municipalities: every initiative of theirs in the view
+        for link in partner_links:
+            per_node_evidence[link.municipality].add(link.evidence)
+            per_node_evidence[link.target].add(link.evidence)
+    plans: dict[str, set[str]] = defaultdict(set)
+    for link in data.links:
+        plans[link.municipality].add(link.plan)
+    for iri in sorted(node_ids, key=lambda n: (_kind_rank(data, n), n)):
+        node = data.nodes.get(iri) or Node(iri, "partner", iri, iri)
+        attrs: dict[str, Any] = {
+            "iri": iri,
+            "kind": node.kind,
+            "label": node.label_ja,
+            "label_ja": node.label_ja,
+            "label_en": node.label_en,
+        }
+        if node.kind == "municipality":
+            attrs["code"] = node.key
+            attrs["plans"] = sorted(plans[iri])
+        attrs.update(_evidence_attrs(data, per_node_evidence[iri]))
+        graph.add_node(iri, **attrs)
+    for a, b in sorted(edges):
+        edge = edges[(a, b)]
+        attrs = {
+            "weight": len(edge.evidence),
+            "predicates": sorted(_qname(p) for p in edge.predicates),
+            **_evidence_attrs(data, edge.evidence),
+        }
+        if view == "municipalities":
+            shared = sorted(edge.shared, key=lambda s: (_kind_rank(data, s), s))
+            attrs["shared"] = shared
+            attrs["shared_labels"] = [_label(data, s, "ja") for s in shared]
+            attrs["shared_labels_en"] = [_label(data, s, "en") for s in shared]
+        graph.add_edge(a, b, **attrs)
+    _annotate_stats(graph)
+    return graph
+
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a <= b else (b, a)
+
+
+def _kind(data: NetworkData, iri: str) -> str | None:
+    node = data.nodes.get(iri)
+    return node.kind if node else None
+
+
+def _kind_rank(data: NetworkData, iri: str) -> int:
+    kind = _kind(data, iri)
+    return KINDS.index(KIND_BY_NAME[kind]) if kind else len(KINDS)
+
+
+def _label(data: NetworkData, iri: str, lang: str) -> str:
+    node = data.nodes.get(iri)
+    if node is None:
+        return iri
+    return node.label_ja if lang == "ja" else node.label_en
+
+
+def _evidence_attrs(data: NetworkData, evidence: Iterable[str]) -> dict[str, list[str]]:
+    ordered = sorted(evidence)
+    return {
+        "initiatives": ordered,
+        "initiative_labels": [_label(data, e, "ja") for e in ordered],
+        "initiative_labels_en": [_label(data, e, "en") for e in ordered],
+    }
+
+
+def network(
+    store: Store,
+    project: Project,
+    view: str = "bipartite",
+    *,
+    municipality: str | None = None,
+    heading: int | None = None,
+    theme: str | None = None,
+) -> nx.Graph:
+    """Query the graph and build one view (the one-call entry point)."""
+    if view not in VIEWS:
+        raise NetworkError(f"unknown view {view!r}: choose one of {', '.join(VIEWS)}")
+    data = load_data(store, project, municipality=municipality, heading=heading, theme=theme)
+    return build_view(data, view)
+
+
+# ------------------------------------------------------------------------------- statistics
+
+#: Columns of the statistics table and CSV.
+STATS_COLUMNS = (
+    "iri",
+    "kind",
+    "label_ja",
+    "label_en",
+    "degree",
+    "weighted_degree",
+    "betweenness",
+    "community",
+)
+
+
+@dataclass(frozen=True)
+class NodeStats:
+    """One row of the statistics table."""
+
+    iri: str
+    kind: str
+    label_ja: str
+    label_en: str
+    degree: int
+    weighted_degree: int
+    betweenness: float
+    community: int
+
+
+def _annotate_stats(graph: nx.Graph) -> None:
+    """Degree, weighted degree, betweenness (normalised, unweighted) and Louvain community."""
+    import networkx as nx
+
+    betweenness = nx.betweenness_centrality(graph, normalized=True)
+    communities = nx.community.louvain_communities(graph, weight="weight", seed=SEED)
+    ordered = sorted((sorted(c) for c in communities), key=lambda c: (-len(c), c[0]))
+    community = {n: i for i, members in enumerate(ordered) for n in members}
+    for node in graph.nodes:
+        data = graph.nodes[node]
+        data["degree"] = int(graph.degree(node))
+        data["weighted_degree"] = int(graph.degree(node, weight="weight"))
+        data["betweenness"] = round(float(betweenness.get(node, 0.0)), 6)
+        data["community"] = community.get(node, 0)
+
+
+def node_stats(graph: nx.Graph) -> list[NodeStats]:
+    """Statistics rows: by weighted degree, then degree (both descending), then IRI."""
+    rows = [
+        NodeStats(
+            iri=str(n),
+            kind=d["kind"],
+            label_ja=d["label_ja"],
+            label_en=d["label_en"],
+            degree=d["degree"],
+            weighted_degree=d["weighted_degree"],
+            betweenness=d["betweenness"],
+            community=d["community"],
+        )
+        for n, d in graph.nodes(data=True)
+    ]
+    return sorted(rows, key=lambda r: (-r.weighted_degree, -r.degree, r.iri))
+
+
+def stats_csv(rows: Sequence[NodeStats]) -> str:
+    """The statistics as CSV (header :data:`STATS_COLUMNS`, ``\\n`` line ends)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(STATS_COLUMNS)
+    for r in rows:
+        writer.writerow(
+            [
+                r.iri,
+                r.kind,
+                r.label_ja,
+                r.label_en,
+                r.degree,
+                r.weighted_degree,
+                f"{r.betweenness:.4f}",
+                r.community,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _fit(text: str, width: int) -> str:
+    if _width(text) <= width:
+        return text + " " * (width - _width(text))
+    out = ""
+    for ch in text:
+        if _width(out + ch) > width - 1:
+            break
+        out += ch
+    out += "…"
+    return out + " " * (width - _width(out))
+
+
+def stats_table(rows: Sequence[NodeStats], *, label_width: int = 30) -> str:
+    """The statistics as a plain-text table (East Asian wide characters count as two columns)."""
+    header = ("label (ja)", "label (en)", "kind", "degree", "w.degree", "betweenness", "comm.")
+    widths = (label_width, label_width, 14, 6, 8, 11, 5)
+    lines = ["  ".join(_fit(h, w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in rows:
+        cells = (
+            _fit(r.label_ja, widths[0]),
+            _fit(r.label_en, widths[1]),
+            _fit(r.kind, widths[2]),
+            f"{r.degree:>{widths[3]}}",
+            f"{r.weighted_degree:>{widths[4]}}",
+            f"{r.betweenness:>{widths[5]}.4f}",
+            f"{r.community:>{widths[6]}}",
+        )
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------- layout
+
+
+def layout(graph: nx.Graph) -> dict[str, tuple[float, float]]:
+    """Deterministic positions in [-1, 1]² (the same for every output format).
+
+    Each connected component gets its own seeded spring layout, sized by the square root of
+    its node count; the components are then packed in rows, largest first, so that isolated
+    nodes do not squeeze the connected part into the middle of the picture.
+    """
+    import networkx as nx
+
+    components = sorted(
+        (sorted(map(str, c)) for c in nx.connected_components(graph)),
+        key=lambda c: (-len(c), c[0]),
+    )
+    boxes: list[tuple[dict[str, tuple[float, float]], float]] = []
+    for component in components:
+        if len(component) == 1:
+            boxes.append(({component[0]: (0.0, 0.0)}, 0.5))
+            continue
+        # a fresh graph in sorted order: a subgraph view of a small part iterates a set,
+        # whose order changes with PYTHONHASHSEED
+        sub = nx.Graph()
+        sub.add_nodes_from(component)
+        sub.add_weighted_edges_from(
+            (str(a), str(b), w) for a, b, w in graph.edges(component, data="weight", default=1)
+        )
+        k = 2.4 / math.sqrt(len(component))
+        pos = nx.spring_layout(sub, seed=SEED, k=k, iterations=300, weight="weight")
+        radius = {2: 0.7, 3: 1.0}.get(len(component), 0.9 * math.sqrt(len(component)))
+        boxes.append(
+            ({str(n): (float(x) * radius, float(y) * radius) for n, (x, y) in pos.items()}, radius)
+        )
+    if not boxes:
+        return {}
+    gap = 0.3
+    row_limit = max(2 * boxes[0][1], 1.3 * math.sqrt(sum((2 * r + gap) ** 2 for _, r in boxes)))
+    placed: dict[str, tuple[float, float]] = {}
+    x = y = row_height = 0.0
+    for local, radius in boxes:
+        if x > 0 and x + 2 * radius > row_limit:
+            x, y, row_height = 0.0, y - row_height - gap, 0.0
+        for node, (lx, ly) in local.items():
+            placed[node] = (x + radius + lx, y - radius + ly)
+        x += 2 * radius + gap
+        row_height = max(row_height, 2 * radius)
+    xs = [p[0] for p in placed.values()]
+    ys = [p[1] for p in placed.values()]
+    cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    half = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9) / 2
+    return {
+        n: (round((px - cx) / half, 4), round((py - cy) / half, 4))
+        for n, (px, py) in placed.items()
+    }
+
+
+def _wrap(label: str, width: int) -> list[str]:
+    """A label in lines of at most ``width`` characters (Japanese breaks anywhere)."""
+    return textwrap.wrap(label, width) or [label]
+
+
+def _node_radius(weighted_degree: int) -> float:
+    return 7.0 + 3.0 * math.sqrt(weighted_degree)
+
+
+# ------------------------------------------------------------------------------- scalar exports
+
+
+def scalar_graph(graph: nx.Graph) -> nx.Graph:
+    """A copy whose list attributes are joined with :data:`JOIN` (GraphML and GEXF need scalars)."""
+    out = graph.copy()
+    for _, data in out.nodes(data=True):
+        _scalarise(data)
+    for _, _, data in out.edges(data=True):
+        _scalarise(data)
+    _scalarise(out.graph)
+    return out
+
+
+def _scalarise(data: dict[str, Any]) -> None:
+    for key, value in list(data.items()):
+        if isinstance(value, list | tuple | set):
+            data[key] = JOIN.join(str(v) for v in value)
+        elif value is None:
+            data[key] = ""
+
+
+def graphml_bytes(graph: nx.Graph) -> bytes:
+    """GraphML (UTF-8)."""
+    import networkx as nx
+
+    buffer = io.BytesIO()
+    nx.write_graphml(scalar_graph(graph), buffer, encoding="utf-8")
+    return buffer.getvalue()
+
+
+def gexf_bytes(graph: nx.Graph) -> bytes:
+    """GEXF 1.2 with ``viz`` colours, sizes and positions; no write date (reproducible)."""
+    from networkx.readwrite.gexf import GEXFWriter
+
+    scalar = scalar_graph(graph)
+    positions = layout(graph)
+    for node, data in scalar.nodes(data=True):
+        colour = KIND_BY_NAME.get(data.get("kind", ""), KINDS[2]).colour
+        x, y = positions.get(str(node), (0.0, 0.0))
+        data["viz"] = {
+            "color": {
+                "r": int(colour[1:3], 16),
+                "g": int(colour[3:5], 16),
+                "b": int(colour[5:7], 16),
+                "a": 1.0,
+            },
+            "size": _node_radius(data.get("weighted_degree", 0)),
+            "position": {"x": x * 500.0, "y": y * 500.0, "z": 0.0},
+        }
+    writer = GEXFWriter(encoding="utf-8", prettyprint=True)
+    meta = writer.xml.find("meta")
+    if meta is not None:
+        meta.attrib.pop("lastmodifieddate", None)
+    writer.add_graph(scalar)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def node_link_json(graph: nx.Graph) -> str:
+    """networkx node-link JSON (``nodes`` / ``edges`` keys), sorted keys, UTF-8 text."""
+    import networkx as nx
+
+    data = nx.node_link_data(graph, edges="edges")
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+# ------------------------------------------------------------------------------- PNG / SVG
+
+
+def font_path() -> Path:
+    """IPAexGothic from the ``matplotlib-fontja`` wheel, located without importing the package."""
+    spec = importlib.util.find_spec("matplotlib_fontja")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        path = Path(location) / "fonts" / "ipaexg.ttf"
+        if path.is_file():
+            return path
+    raise FontNotFoundError(
+        "the Japanese font for PNG/SVG (IPAexGothic, from the matplotlib-fontja package) is not "
+        "installed — reinstall the toolkit: pip install -e ."
+    )
+
+
+def missing_glyphs(texts: Iterable[str], path: Path | None = None) -> set[str]:
+    """Characters of ``texts`` (whitespace aside) that the drawing font has no glyph for."""
+    from matplotlib.ft2font import FT2Font
+
+    charmap = FT2Font(str(path or font_path())).get_charmap()
+    return {ch for text in texts for ch in text if not ch.isspace() and ord(ch) not in charmap}
+
+
+def _drawn_texts(graph: nx.Graph) -> list[str]:
+    texts = [graph.graph.get("title_ja", ""), graph.graph.get("title_en", "")]
+    texts += [f"{k.ja} / {k.en}" for k in KINDS]
+    for _, data in graph.nodes(data=True):
+        texts += [data["label_ja"], data["label_en"]]
+    return texts
+
+
+#: Small graphs get their edge weights written on the edges.
+_EDGE_LABELS_UP_TO = 20
+
+
+def _figure(graph: nx.Graph) -> Any:
+    """The matplotlib figure of a view (no pyplot: no global state)."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.lines import Line2D
+
+    font = font_path()
+    prop = {size: FontProperties(fname=font, size=size) for size in (6, 7, 9, 14)}
+    pos = layout(graph)
+    fig = Figure(figsize=(18, 13), dpi=100)
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.92))
+    ax.set_axis_off()
+    fig.text(
+        0.5,
+        0.965,
+        f"{graph.graph['title_ja']} / {graph.graph['title_en']}",
+        ha="center",
+        va="center",
+        fontproperties=prop[14],
+    )
+    filters = graph.graph.get("filters", "none")
+    subtitle = (
+        f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges"
+        f" — filters: {filters} — edge width: number of initiatives (取組の数)"
+    )
+    fig.text(0.5, 0.94, subtitle, ha="center", va="center", fontproperties=prop[9])
+    if pos:
+        segments = [(pos[a], pos[b]) for a, b in graph.edges]
+        widths = [0.6 + 1.4 * math.sqrt(w) for _, _, w in graph.edges(data="weight")]
+        ax.add_collection(
+            LineCollection(segments, linewidths=widths, colors="#9a9a9a", alpha=0.6, zorder=1)
+        )
+        if graph.number_of_edges() <= _EDGE_LABELS_UP_TO:
+            for a, b, weight in graph.edges(data="weight"):
+                ax.text(
+                    (pos[a][0] + pos[b][0]) / 2,
+                    (pos[a][1] + pos[b][1]) / 2,
+                    str(weight),
+                    ha="center",
+                    va="center",
+                    fontproperties=prop[7],
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#bbbbbb", "lw": 0.5},
+                    zorder=2,
+                )
+        for kind in KINDS:
+            members = [n for n, k in graph.nodes(data="kind") if k == kind.name]
+            if not members:
+                continue
+            sizes = [_node_radius(graph.nodes[n]["weighted_degree"]) ** 2 for n in members]
+            ax.scatter(
+                [pos[n][0] for n in members],
+                [pos[n][1] for n in members],
+                s=sizes,
+                c=kind.colour,
+                edgecolors="#333333",
+                linewidths=0.6,
+                zorder=2,
+            )
+        for node, data in graph.nodes(data=True):
+            x, y = pos[node]
+            offset = 0.012 + _node_radius(data["weighted_degree"]) / 1300
+            ja = "\n".join(_wrap(data["label_ja"], 16))
+            en = "\n".join(_wrap(data["label_en"], 30))
+            ax.annotate(
+                ja,
+                (x, y - offset),
+                ha="center",
+                va="top",
+                fontproperties=prop[7],
+                zorder=3,
+            )
+            lines_ja = ja.count("\n") + 1
+            ax.annotate(
+                en,
+                (x, y - offset),
+                xytext=(0, -9.5 * lines_ja),
+                textcoords="offset points",
+                ha="center",
+                va="top",
+                color="#555555",
+                fontproperties=prop[6],
+                zorder=3,
+            )
+        xs = [p[0] for p in pos.values()]
+        ys = [p[1] for p in pos.values()]
+        ax.set_xlim(min(xs) - 0.15, max(xs) + 0.15)
+        ax.set_ylim(min(ys) - 0.2, max(ys) + 0.1)
+    present = {k for _, k in graph.nodes(data="kind")}
+    handles = [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markersize=9,
+            markerfacecolor=k.colour,
+            markeredgecolor="#333333",
+            label=f"{k.ja} / {k.en}",
+        )
+        for k in KINDS
+        if k.name in present
+    ]
+    if handles:
+        ax.legend(handles=handles, loc="upper left", prop=prop[9], frameon=True)
+    return fig
+
+
+def render_png(graph: nx.Graph) -> bytes:
+    """The view as a PNG (1800×1300 px)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = _figure(graph)
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def render_svg(graph: nx.Graph) -> bytes:
+    """The view as an SVG (text as paths, fixed ids, no date: reproducible)."""
+    import matplotlib
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    with matplotlib.rc_context({"svg.hashsalt": "kg-network", "svg.fonttype": "path"}):
+        fig = _figure(graph)
+        FigureCanvasSVG(fig)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------------- HTML
+
+
+def _html_payload(graph: nx.Graph) -> dict[str, Any]:
+    pos = layout(graph)
+    nodes = []
+    for node, data in graph.nodes(data=True):
+        x, y = pos.get(str(node), (0.0, 0.0))
+        nodes.append(
+            {
+                "id": str(node),
+                "ja": data["label_ja"],
+                "en": data["label_en"],
+                "jaLines": _wrap(data["label_ja"], 16),
+                "enLines": _wrap(data["label_en"], 30),
+                "kind": data["kind"],
+                "x": round(x * 800, 1),
+                "y": round(-y * 600, 1),
+                "r": round(_node_radius(data["weighted_degree"]), 1),
+                "degree": data["degree"],
+                "wdegree": data["weighted_degree"],
+                "betweenness": data["betweenness"],
+                "community": data["community"],
+                "code": data.get("code", ""),
+                "initiatives": list(
+                    zip(data["initiative_labels"], data["initiative_labels_en"], strict=True)
+                ),
+            }
+        )
+    edges = []
+    for a, b, data in graph.edges(data=True):
+        edges.append(
+            {
+                "s": str(a),
+                "t": str(b),
+                "w": data["weight"],
+                "predicates": data["predicates"],
+                "initiatives": [
+                    list(t)
+                    for t in zip(
+                        data["initiatives"],
+                        data["initiative_labels"],
+                        data["initiative_labels_en"],
+                        strict=True,
+                    )
+                ],
+                "shared": [
+                    [ja, en]
+                    for ja, en in zip(
+                        data.get("shared_labels", []), data.get("shared_labels_en", []), strict=True
+                    )
+                ],
+            }
+        )
+    present = {d for _, d in graph.nodes(data="kind")}
+    kinds = [
+        {"name": k.name, "ja": k.ja, "en": k.en, "colour": k.colour}
+        for k in KINDS
+        if k.name in present
+    ]
+    return {
+        "view": graph.graph["view"],
+        "title": [graph.graph["title_ja"], graph.graph["title_en"]],
+        "filters": graph.graph.get("filters", "none"),
+        "kinds": kinds,
+        "nodes": nodes,
+        "edges": edges,
+    }
+
+
+def render_html(graph: nx.Graph) -> str:
+    """A self-contained interactive page (no request to any host; see the module docstring)."""
+    payload = json.dumps(_html_payload(graph), ensure_ascii=False, sort_keys=True)
+    # Inside <script>, "</" would end the element: escape "<" (and the JS line separators).
+    payload = (
+        payload.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+    title = f"{graph.graph['title_ja']} / {graph.graph['title_en']}"
+    return (
+        _HTML_TEMPLATE.replace("@@TITLE@@", html.escape(title))
+        .replace("@@FILTERS@@", html.escape(graph.graph.get("filters", "none")))
+        .replace("@@DATA@@", payload)
+    )
+
+
+_HTML_TEMPLATE = """<!DOCTYPE html>
+<html lang="ja">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy"
+  content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>@@TITLE@@</title>
+<style>
+  html, body { margin: 0; height: 100%; font-family: "IPAexGothic", "Noto Sans CJK JP",
+    "Hiragino Sans", "Yu Gothic", "Meiryo", sans-serif; color: #222; }
+  body { display: flex; flex-direction: column; }
+  header { padding: 8px 14px; border-bottom: 1px solid #ddd; display: flex; flex-wrap: wrap;
+    gap: 6px 24px; align-items: center; }
+  header h1 { font-size: 17px; margin: 0; font-weight: 600; }
+  header .meta { font-size: 12px; color: #555; }
+  main { flex: 1; display: flex; min-height: 0; }
+  #canvas { flex: 1; position: relative; min-width: 0; }
+  svg { width: 100%; height: 100%; display: block; background: #fcfcfc; cursor: grab; }
+  aside { width: 330px; border-left: 1px solid #ddd; padding: 10px 12px; overflow: auto;
+    font-size: 13px; }
+  aside h2 { font-size: 14px; margin: 12px 0 6px; }
+  .legend-item { display: flex; align-items: center; gap: 8px; cursor: pointer;
+    padding: 2px 0; user-select: none; }
+  .legend-item.off { opacity: .35; }
+  .swatch { width: 14px; height: 14px; border-radius: 50%; border: 1px solid #333; }
+  .node circle { stroke: #333; stroke-width: 1; cursor: pointer; }
+  .node text { font-size: 11px; pointer-events: none; paint-order: stroke;
+    stroke: #fcfcfc; stroke-width: 3px; }
+  .node tspan.en { font-size: 9px; fill: #555; }
+  .edge { stroke: #999; stroke-opacity: .55; }
+  .dim { opacity: .12; }
+  .hidden { display: none; }
+  #tooltip { position: absolute; pointer-events: none; background: #fff; border: 1px solid #bbb;
+    border-radius: 4px; padding: 6px 8px; font-size: 12px; max-width: 380px;
+    box-shadow: 0 2px 6px rgba(0,0,0,.15); display: none; z-index: 2; }
+  #tooltip ul, #details ul { margin: 4px 0 0; padding-left: 18px; }
+  .muted { color: #666; }
+  select { font: inherit; }
+</style>
+</head>
+<body>
+<header>
+  <h1>@@TITLE@@</h1>
+  <span class="meta">filters: @@FILTERS@@ · <span id="counts"></span></span>
+  <label class="meta">labels / ラベル:
+    <select id="lang">
+      <option value="both">日本語 + English</option>
+      <option value="ja">日本語</option>
+      <option value="en">English</option>
+    </select></label>
+  <span class="meta">wheel: zoom · drag: pan / move a node · click: neighbours</span>
+</header>
+<main>
+  <div id="canvas"><svg id="graph" role="img" aria-label="@@TITLE@@"></svg>
+    <div id="tooltip"></div></div>
+  <aside>
+    <h2>凡例 / Legend</h2>
+    <div id="legend"></div>
+    <p class="muted">Click a kind to hide or show it. Edge width: number of initiatives
+      (取組の数).</p>
+    <h2>詳細 / Details</h2>
+    <div id="details" class="muted">Click a node. / 節点をクリックしてください。</div>
+  </aside>
+</main>
+<script type="application/json" id="network-data">@@DATA@@</script>
+<script>
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("network-data").textContent);
+  var SVGNS = document.getElementById("graph").namespaceURI;
+  var svg = document.getElementById("graph");
+  var tooltip = document.getElementById("tooltip");
+  var details = document.getElementById("details");
+  var colour = {}, kindName = {};
+  data.kinds.forEach(function (k) { colour[k.name] = k.colour; kindName[k.name] = k; });
+  var byId = {};
+  data.nodes.forEach(function (n) { byId[n.id] = n; n.edges = []; });
+  data.edges.forEach(function (e) { byId[e.s].edges.push(e); byId[e.t].edges.push(e); });
+  var hiddenKinds = {}, selected = null, lang = "both";
+
+  function el(name, attrs, parent) {
+    var node = document.createElementNS(SVGNS, name);
+    Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (parent) { parent.appendChild(node); }
+    return node;
+  }
+  function h(tag, text, parent) {
+    var node = document.createElement(tag);
+    if (text !== undefined) { node.textContent = text; }
+    if (parent) { parent.appendChild(node); }
+    return node;
+  }
+  function label(n) {
+    return lang === "en" ? n.en : (lang === "ja" ? n.ja : n.ja + " / " + n.en);
+  }
+  function kindLabel(name) { var k = kindName[name]; return k ? k.ja + " / " + k.en : name; }
+
+  var viewport = el("g", {}, svg);
+  var edgeLayer = el("g", {}, viewport), nodeLayer = el("g", {}, viewport);
+  data.edges.forEach(function (e) {
+    e.line = el("line", {"class": "edge", "stroke-width": (0.8 + 1.6 * Math.sqrt(e.w)).toFixed(2)},
+                edgeLayer);
+    e.line.addEventListener("mousemove", function (ev) { showTip(ev, edgeTip(e)); });
+    e.line.addEventListener("mouseleave", hideTip);
+  });
+  var drawn = 0;
+  data.nodes.forEach(function (n) {
+    n.g = el("g", {"class": "node"}, nodeLayer);
+    n.circle = el("circle", {r: n.r, fill: colour[n.kind] || "#ccc"}, n.g);
+    n.label = el("text", {"text-anchor": "middle"}, n.g);
+    n.circle.addEventListener("mousemove", function (ev) { showTip(ev, nodeTip(n)); });
+    n.circle.addEventListener("mouseleave", hideTip);
+    n.circle.addEventListener("pointerdown", function (ev) { startNodeDrag(ev, n); });
+    drawn += 1;
+  });
+
+  function place() {
+    data.nodes.forEach(function (n) {
+      n.g.setAttribute("transform", "translate(" + n.x + "," + n.y + ")");
+    });
+    data.edges.forEach(function (e) {
+      var a = byId[e.s], b = byId[e.t];
+      e.line.setAttribute("x1", a.x); e.line.setAttribute("y1", a.y);
+      e.line.setAttribute("x2", b.x); e.line.setAttribute("y2", b.y);
+    });
+  }
+  // labels: wrapped lines (jaLines, enLines) under the node, per the language switch
+  function setLabel(n) {
+    n.label.replaceChildren();
+    var lines = [];
+    if (lang !== "en") { n.jaLines.forEach(function (t) { lines.push([t, ""]); }); }
+    if (lang !== "ja") { n.enLines.forEach(function (t) { lines.push([t, "en"]); }); }
+    lines.forEach(function (line, i) {
+      var span = el("tspan", {x: 0, y: n.r + 12 + 12 * i}, n.label);
+      if (line[1]) { span.setAttribute("class", line[1]); }
+      span.textContent = line[0];
+    });
+  }
+  function applyLang() { data.nodes.forEach(setLabel); }
+  function visible(n) { return !hiddenKinds[n.kind]; }
+  function applyVisibility() {
+    var near = null;
+    if (selected) {
+      near = {}; near[selected.id] = true;
+      selected.edges.forEach(function (e) { near[e.s] = true; near[e.t] = true; });
+    }
+    data.nodes.forEach(function (n) {
+      n.g.classList.toggle("hidden", !visible(n));
+      n.g.classList.toggle("dim", near !== null && !near[n.id]);
+    });
+    data.edges.forEach(function (e) {
+      var show = visible(byId[e.s]) && visible(byId[e.t]);
+      e.line.classList.toggle("hidden", !show);
+      e.line.classList.toggle("dim", selected !== null && e.s !== selected.id &&
+                                     e.t !== selected.id);
+    });
+  }
+
+  // items: [ja, en] (nodes) or [iri, ja, en] (edges)
+  function initiativeList(parent, items) {
+    var ul = h("ul", undefined, parent);
+    items.forEach(function (it) {
+      var n = it.length;
+      h("li", lang === "en" ? it[n - 1] : it[n - 2], ul);
+    });
+  }
+  function nodeTip(n) {
+    var box = document.createElement("div");
+    h("strong", n.ja, box); h("div", n.en, box);
+    h("div", kindLabel(n.kind) + (n.code ? " · " + n.code : ""), box).className = "muted";
+    h("div", "degree " + n.degree + " · weighted " + n.wdegree + " · betweenness " +
+      n.betweenness.toFixed(3) + " · community " + n.community, box);
+    if (n.initiatives.length) {
+      h("div", "取組 / initiatives (" + n.initiatives.length + "):", box);
+      initiativeList(box, n.initiatives);
+    }
+    return box;
+  }
+  function edgeTip(e) {
+    var box = document.createElement("div");
+    h("strong", label(byId[e.s]) + " — " + label(byId[e.t]), box);
+    h("div", "weight " + e.w + " · " + e.predicates.join(", "), box).className = "muted";
+    if (e.shared.length) {
+      h("div", "共有 / shared: " + e.shared.map(function (s) {
+        return lang === "en" ? s[1] : s[0]; }).join("、"), box);
+    }
+    h("div", "取組 / initiatives (" + e.initiatives.length + "):", box);
+    initiativeList(box, e.initiatives);
+    return box;
+  }
+  function showTip(ev, content) {
+    tooltip.replaceChildren(content);
+    var rect = svg.getBoundingClientRect();
+    tooltip.style.left = (ev.clientX - rect.left + 14) + "px";
+    tooltip.style.top = (ev.clientY - rect.top + 14) + "px";
+    tooltip.style.display = "block";
+  }
+  function hideTip() { tooltip.style.display = "none"; }
+  function showDetails(n) {
+    details.className = "";
+    details.replaceChildren(nodeTip(n));
+    if (n.edges.length) {
+      h("div", "つながり / links (" + n.edges.length + "):", details);
+      var ul = h("ul", undefined, details);
+      n.edges.slice().sort(function (a, b) { return b.w - a.w; }).forEach(function (e) {
+        var other = byId[e.s === n.id ? e.t : e.s];
+        h("li", label(other) + " — " + e.w, ul);
+      });
+    }
+  }
+
+  // legend
+  var legend = document.getElementById("legend");
+  data.kinds.forEach(function (k) {
+    var item = h("div", undefined, legend); item.className = "legend-item";
+    var sw = h("span", undefined, item); sw.className = "swatch"; sw.style.background = k.colour;
+    var count = data.nodes.filter(function (n) { return n.kind === k.name; }).length;
+    h("span", k.ja + " / " + k.en + " (" + count + ")", item);
+    item.addEventListener("click", function () {
+      hiddenKinds[k.name] = !hiddenKinds[k.name];
+      item.classList.toggle("off", !!hiddenKinds[k.name]);
+      applyVisibility();
+    });
+  });
+  document.getElementById("lang").addEventListener("change", function (ev) {
+    lang = ev.target.value; applyLang();
+  });
+
+  // pan, zoom, drag
+  var view = {x: 0, y: 0, k: 1}, drag = null;
+  function applyView() {
+    viewport.setAttribute("transform",
+      "translate(" + view.x + "," + view.y + ") scale(" + view.k + ")");
+  }
+  function fit() {
+    var rect = svg.getBoundingClientRect(), w = rect.width || 1000, hgt = rect.height || 700;
+    if (!data.nodes.length) { return; }
+    var box = viewport.getBBox(), pad = 20;  // nodes and their labels, in graph units
+    view.k = Math.min(w / (box.width + 2 * pad), hgt / (box.height + 2 * pad));
+    view.x = (w - (2 * box.x + box.width) * view.k) / 2;
+    view.y = (hgt - (2 * box.y + box.height) * view.k) / 2;
+    applyView();
+  }
+  function toGraph(ev) {
+    var rect = svg.getBoundingClientRect();
+    return {x: (ev.clientX - rect.left - view.x) / view.k,
+            y: (ev.clientY - rect.top - view.y) / view.k};
+  }
+  function startNodeDrag(ev, n) {
+    ev.stopPropagation();
+    drag = {node: n, moved: false, start: toGraph(ev), ox: n.x, oy: n.y};
+    svg.setPointerCapture(ev.pointerId);
+  }
+  svg.addEventListener("pointerdown", function (ev) {
+    drag = {node: null, moved: false, sx: ev.clientX, sy: ev.clientY, ox: view.x, oy: view.y};
+    svg.setPointerCapture(ev.pointerId);
+  });
+  svg.addEventListener("pointermove", function (ev) {
+    if (!drag) { return; }
+    if (drag.node) {
+      var p = toGraph(ev);
+      drag.node.x = drag.ox + p.x - drag.start.x; drag.node.y = drag.oy + p.y - drag.start.y;
+      drag.moved = drag.moved || Math.abs(p.x - drag.start.x) + Math.abs(p.y - drag.start.y) > 2;
+      place();
+    } else {
+      view.x = drag.ox + ev.clientX - drag.sx; view.y = drag.oy + ev.clientY - drag.sy;
+      drag.moved = drag.moved ||
+        Math.abs(ev.clientX - drag.sx) + Math.abs(ev.clientY - drag.sy) > 2;
+      applyView();
+    }
+  });
+  svg.addEventListener("pointerup", function () {
+    if (drag && !drag.moved) {
+      selected = drag.node && selected !== drag.node ? drag.node : null;
+      if (selected) { showDetails(selected); }
+      applyVisibility();
+    }
+    drag = null;
+  });
+  svg.addEventListener("wheel", function (ev) {
+    ev.preventDefault();
+    var rect = svg.getBoundingClientRect();
+    var mx = ev.clientX - rect.left, my = ev.clientY - rect.top;
+    var f = Math.exp(-ev.deltaY * 0.0015);
+    view.x = mx - (mx - view.x) * f; view.y = my - (my - view.y) * f; view.k *= f;
+    applyView();
+  }, {passive: false});
+  window.addEventListener("resize", fit);
+
+  place(); applyLang(); applyVisibility(); fit();
+  document.getElementById("counts").textContent =
+    data.nodes.length + " nodes · " + data.edges.length + " edges";
+  document.documentElement.setAttribute("data-nodes-drawn", String(drawn));
+  document.documentElement.setAttribute("data-edges-drawn", String(data.edges.length));
+  document.title = document.title + " (" + drawn + " nodes drawn)";
+})();
+</script>
+</body>
+</html>
+"""
+
+
+# ------------------------------------------------------------------------------- writing
+
+
+def render(graph: nx.Graph, fmt: str) -> bytes:
+    """One output format's bytes."""
+    if fmt == "html":
+        return render_html(graph).encode("utf-8")
+    if fmt == "png":
+        return render_png(graph)
+    if fmt == "svg":
+        return render_svg(graph)
+    if fmt == "graphml":
+        return graphml_bytes(graph)
+    if fmt == "gexf":
+        return gexf_bytes(graph)
+    if fmt == "json":
+        return node_link_json(graph).encode("utf-8")
+    raise NetworkError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
+
+
+def write_view(
+    graph: nx.Graph, out_dir: Path, name: str, formats: Sequence[str] = FORMATS
+) -> list[Path]:
+    """Write ``out_dir/name.{fmt}`` for each format, atomically; return the paths written."""
+    from kgtools.store import atomic_write_bytes
+
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise NetworkError(f"unknown format {unknown[0]!r}: choose from {', '.join(FORMATS)}")
+    written = []
+    for fmt in dict.fromkeys(formats):
+        path = out_dir / f"{name}.{fmt}"
+        atomic_write_bytes(path, render(graph, fmt))
+        written.append(path)
+    return written
+
+
+def write_stats_csv(graph: nx.Graph, path: Path) -> Path:
+    """Write the statistics CSV atomically."""
+    from kgtools.store import atomic_write_text
+
+    atomic_write_text(path, stats_csv(node_stats(graph)))
+    return path
+
+
+def write_default_views(
+    store: Store, out_dir: Path, project: Project, formats: Sequence[str] = FORMATS
+) -> list[str]:
+    """Write every view, unfiltered, in ``formats`` plus its statistics CSV, to
+    ``out_dir/network/``; return the written files relative to ``out_dir`` (for ``kg build``)."""
+    data = load_data(store, project)
+    target = out_dir / DEFAULT_VIEWS_DIR
+    written: list[Path] = []
+    for view in VIEWS:
+        graph = build_view(data, view)
+        written += write_view(graph, target, view, formats)
+        written.append(write_stats_csv(graph, target / f"{view}-stats.csv"))
+    return [p.relative_to(out_dir).as_posix() for p in written]
