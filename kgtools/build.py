@@ -6,6 +6,7 @@
 * ``inferred.ttl`` — only the OWL RL entailments, cleaned of reflexive and axiomatic noise;
 * ``graph.nq`` — the store: the three named graphs as sorted N-Quads;
 * ``validation.txt`` — the SHACL report;
+* ``network/`` — the default partner-network views (see :mod:`kgtools.network`);
 * ``build.json`` — the manifest: input fingerprint, counts, verdict. Written last, so a build
   that stops half-way is never mistaken for a complete one.
 
@@ -78,7 +79,7 @@ def _previous(out_dir: Path, expected: str) -> BuildSummary | None:
         return None
     if summary.fingerprint != expected:
         return None
-    if not all((out_dir / name).is_file() for name in OUTPUTS):
+    if not all((out_dir / name).is_file() for name in [*OUTPUTS, *summary.outputs]):
         return None
     summary.reused = True
     return summary
@@ -139,9 +140,8 @@ def build(project: Project, out_dir: Path, *, force: bool = False) -> BuildSumma
         conforms=report.conforms,
         violations=0,
         instances=class_counts(store),
-        outputs=[*OUTPUTS, MANIFEST],
     )
-    write_outputs(store, report, summary, out_dir)
+    write_outputs(store, report, summary, out_dir, project)
     return summary
 
 
@@ -151,8 +151,15 @@ def serialize_turtle(graph: Graph) -> str:
 
 
 def write_outputs(
-    store: MemoryStore, report: ValidationReport, summary: BuildSummary, out_dir: Path
+    store: MemoryStore,
+    report: ValidationReport,
+    summary: BuildSummary,
+    out_dir: Path,
+    project: Project,
 ) -> None:
+    """Write the graph files, the default network views, then the manifest (last)."""
+    from kgtools.network import write_default_views
+
     out_dir.mkdir(parents=True, exist_ok=True)
     asserted = Graph()
     for graph in (ONTOLOGY_GRAPH, DATA_GRAPH):
@@ -165,6 +172,7 @@ def write_outputs(
     atomic_write_text(out_dir / "inferred.ttl", serialize_turtle(inferred))
     store.save(out_dir / "graph.nq")
     atomic_write_text(out_dir / "validation.txt", report.text())
+    summary.outputs = [*OUTPUTS, *write_default_views(store, out_dir, project), MANIFEST]
     stored = asdict(summary)
     stored.pop("reused")
     atomic_write_text(

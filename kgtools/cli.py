@@ -18,6 +18,11 @@ import click
 
 from kgtools import __version__
 from kgtools.errors import KGError, NonConformingDataError
+
+# kgtools.network imports networkx and matplotlib only inside its functions: importing its
+# constants here keeps `kg --help` fast.
+from kgtools.network import FORMATS as NETWORK_FORMATS
+from kgtools.network import VIEWS as NETWORK_VIEWS
 from kgtools.project import Project, find_project
 
 EXIT_OK, EXIT_NONCONFORMING, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -110,7 +115,12 @@ def build(ctx: click.Context, out: Path, force: bool) -> None:
     width = max((len(name) for name in summary.instances), default=0)
     for name, count in summary.instances.items():
         click.echo(f"  {name:<{width}}  {count:>5}")
-    click.echo(f"wrote {out}/: {', '.join(summary.outputs)}")
+    files = [name for name in summary.outputs if "/" not in name]
+    views = len(summary.outputs) - len(files)
+    click.echo(
+        f"wrote {out}/: {', '.join(files)}"
+        + (f"; {views} network files in network/" if views else "")
+    )
 
 
 @cli.command()
@@ -297,6 +307,172 @@ def export_command(
     else:
         scope = "asserted + inferred" if inferred else "asserted only"
         click.echo(f"kg export: wrote {target} ({fmt}, {scope}, {len(data):,} bytes)", err=True)
+
+
+@cli.command("network")
+@click.option(
+    "--view",
+    type=click.Choice(NETWORK_VIEWS),
+    default="bipartite",
+    show_default=True,
+    help="bipartite: municipalities ↔ partner groups, kinds of partner, facilities and "
+    "programmes; municipalities: municipalities linked by shared kinds of partner or themes; "
+    "partners: partners linked by shared initiatives.",
+)
+@click.option(
+    "--municipality",
+    metavar="CODE",
+    help="Keep only this municipality's plans: its 6-digit local government code "
+    "(e.g. 131164 = 豊島区).",
+)
+@click.option(
+    "--heading",
+    type=int,
+    metavar="N",
+    help="Keep only initiatives under heading N (1, 2 or 3); links stated by a plan as a whole "
+    "are left out.",
+)
+@click.option(
+    "--theme",
+    metavar="SLUG",
+    help="Keep only initiatives (and plans) with this theme: a slug such as ec or "
+    "cashless-payment, or the theme's IRI.",
+)
+@click.option(
+    "--stats",
+    is_flag=True,
+    help="Print every node's degree, weighted degree, betweenness and community as a table.",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the statistics table as CSV to this file.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(NETWORK_FORMATS),
+    help="Output format, repeatable: html (interactive, offline), png, svg, graphml, gexf, json "
+    "(node-link). Default: all of them — or none when --stats or --csv is given.",
+)
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder for the drawings and graph files (named VIEW[-FILTERS].FORMAT). "
+    "Default: OUT_DIR/network.",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("dist"),
+    show_default=True,
+    help="The build folder to read, as `kg build -o` (built first if missing or out of date).",
+)
+@click.pass_context
+def network_command(
+    ctx: click.Context,
+    view: str,
+    municipality: str | None,
+    heading: int | None,
+    theme: str | None,
+    stats: bool,
+    csv_path: Path | None,
+    formats: tuple[str, ...],
+    output_dir: Path | None,
+    out_dir: Path,
+) -> None:
+    """Who works with whom: the plans' partner networks, with statistics and drawings.
+
+    Builds a networkx graph from the built graph (asserted + inferred triples). Edge weight =
+    number of initiatives behind the edge (a link a plan states as a whole counts once).
+    Unknown municipality codes, headings or themes are refused (exit code 2).
+
+    \b
+    Examples:
+      kg network
+      kg network --view municipalities --stats
+      kg network --municipality 131164 --format html --format png
+      kg network --view partners --theme startups --csv partners.csv
+    """
+    from kgtools.build import open_built
+    from kgtools.network import (
+        build_view,
+        load_data,
+        node_stats,
+        stats_csv,
+        stats_table,
+        write_view,
+    )
+    from kgtools.store import atomic_write_text
+
+    project = _project(ctx)
+    store, summary = open_built(project, out_dir)
+    if not summary.reused:
+        click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
+    data = load_data(store, project, municipality=municipality, heading=heading, theme=theme)
+    graph = build_view(data, view)
+    click.echo(
+        f"kg network: {view} — {graph.number_of_nodes()} nodes, {graph.number_of_edges()} "
+        f"edges (filters: {data.filters.describe()})",
+        err=True,
+    )
+    rows = node_stats(graph) if stats or csv_path else []
+    if stats:
+        click.echo(stats_table(rows), nl=False)
+    if csv_path is not None:
+        atomic_write_text(csv_path, stats_csv(rows))
+        click.echo(f"wrote {csv_path}", err=True)
+    chosen = formats or (() if stats or csv_path else NETWORK_FORMATS)
+    if chosen:
+        target = output_dir if output_dir is not None else out_dir / "network"
+        name = view + data.filters.suffix()
+        written = write_view(graph, target, name, chosen)
+        click.echo(f"wrote {target}/: {', '.join(p.name for p in written)}", err=True)
+
+
+@cli.command("docs")
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder to write the HTML pages to (index.html, ontology.html, shapes.html, "
+    "queries.html). Default: OUT_DIR/docs, i.e. dist/docs.",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("dist"),
+    show_default=True,
+    help="The build folder to read, as `kg build -o` (built first if missing or out of date).",
+)
+@click.pass_context
+def docs_command(ctx: click.Context, output_dir: Path | None, out_dir: Path) -> None:
+    """Write HTML documentation of the ontology, the shapes and the query library.
+
+    Four pages that work offline (no web fonts, scripts or links to other hosts): the ontology's
+    classes and properties with Japanese and English labels and definitions; every SHACL shape
+    with its constraints and messages; and every library query with its SPARQL text and its
+    current answer over the built graph (parameterised queries use the example values in
+    tests/queries/NAME.params.json, else they are shown without an answer). The same inputs
+    give the same files byte for byte.
+    """
+    from kgtools.build import open_built
+    from kgtools.docs import generate_docs
+
+    project = _project(ctx)
+    store, summary = open_built(project, out_dir)
+    if not summary.reused:
+        click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
+    target = output_dir if output_dir is not None else out_dir / "docs"
+    written = generate_docs(project, store, target)
+    click.echo(f"kg docs: wrote {target}/: {', '.join(p.name for p in written)}")
 
 
 def main(argv: list[str] | None = None) -> None:

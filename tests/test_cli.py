@@ -38,7 +38,7 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert isinstance(cli, click.Group)
     names = sorted(cli.commands)
-    assert names == ["build", "validate"]
+    assert names == ["build", "docs", "export", "network", "query", "validate"]
     for name in names:
         result = run(name, "--help")
         assert result.exit_code == 0
@@ -124,16 +124,16 @@ def test_unknown_project_folder_exits_2(tmp_path: Path) -> None:
 
 def test_failed_build_keeps_the_previous_dist(tmp_path: Path, project: Project) -> None:
     copy = tmp_path / "project"
-    for folder in ("ontology", "data"):
+    for folder in ("ontology", "data", "queries"):
         shutil.copytree(project.root / folder, copy / folder)
     out = tmp_path / "dist"
     assert run("--project", str(copy), "build", "-o", str(out)).exit_code == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     (copy / "data" / "plans" / "extra.ttl").write_text(NOT_CONFORMING_PLAN, encoding="utf-8")
     result = run("--project", str(copy), "build", "-o", str(out))
     assert result.exit_code == 1
     assert "does not conform" in result.output
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 def test_python_dash_m_kgtools_runs_the_same_cli() -> None:
