@@ -159,7 +159,7 @@ OUT_DIR_OPTION = click.option(
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("dist"),
     show_default=True,
-    help="The build folder to read (built first if missing or out of date).",
+    help="The build folder to read, as `kg build -o` (built first if missing or out of date).",
 )
 
 
@@ -277,13 +277,7 @@ def query(
     help="File to write (replaced in one step, so a failed export leaves the old file). "
     "Default or '-': standard output.",
 )
-@click.option(
-    "--out-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("dist"),
-    show_default=True,
-    help="The build folder to read, as `kg build -o` (built first if missing or out of date).",
-)
+@OUT_DIR_OPTION
 @click.pass_context
 def export_command(
     ctx: click.Context, fmt: str, inferred: bool, output: Path | None, out_dir: Path
@@ -367,13 +361,7 @@ def export_command(
     help="Folder for the drawings and graph files (named VIEW[-FILTERS].FORMAT). "
     "Default: OUT_DIR/network.",
 )
-@click.option(
-    "--out-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("dist"),
-    show_default=True,
-    help="The build folder to read, as `kg build -o` (built first if missing or out of date).",
-)
+@OUT_DIR_OPTION
 @click.pass_context
 def network_command(
     ctx: click.Context,
@@ -445,13 +433,7 @@ def network_command(
     help="Folder to write the HTML pages to (index.html, ontology.html, shapes.html, "
     "queries.html). Default: OUT_DIR/docs, i.e. dist/docs.",
 )
-@click.option(
-    "--out-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("dist"),
-    show_default=True,
-    help="The build folder to read, as `kg build -o` (built first if missing or out of date).",
-)
+@OUT_DIR_OPTION
 @click.pass_context
 def docs_command(ctx: click.Context, output_dir: Path | None, out_dir: Path) -> None:
     """Write HTML documentation of the ontology, the shapes and the query library.

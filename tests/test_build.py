@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from rdflib import Dataset, Graph
-from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from kgtools import store as store_module
 from kgtools.build import BuildSummary, build
@@ -15,16 +14,7 @@ from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.project import Project
 from kgtools.store import atomic_write_text
 
-
-def assert_isomorphic(expected: Graph, actual: Graph) -> None:
-    if not isomorphic(expected, actual):
-        _, only_expected, only_actual = graph_diff(to_isomorphic(expected), to_isomorphic(actual))
-        pytest.fail(
-            "graphs differ\nonly expected:\n"
-            + only_expected.serialize(format="nt")[:3000]
-            + "\nonly actual:\n"
-            + only_actual.serialize(format="nt")[:3000]
-        )
+from .conftest import assert_isomorphic
 
 
 def test_asserted_output_is_the_inputs(project: Project, built: tuple[Path, BuildSummary]) -> None:

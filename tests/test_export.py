@@ -17,12 +17,11 @@ import pytest
 from click.testing import CliRunner, Result
 from rdflib import OWL, RDF, RDFS, BNode, Dataset, Graph, Literal, Namespace, URIRef, namespace
 from rdflib.collection import Collection
-from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 from rdflib.plugins.shared.jsonld.context import Context as JSONLDContext
 
 from kgtools import export as export_module
 from kgtools import store as store_module
-from kgtools.build import BuildSummary, graphs_for, open_built
+from kgtools.build import BuildSummary, graphs_for
 from kgtools.cli import cli
 from kgtools.errors import ExportError, ExportWriteError, JSONLDContextError
 from kgtools.export import CONTEXT_FILE, FORMATS, export, load_context, serialize
@@ -30,7 +29,7 @@ from kgtools.namespaces import DATA_GRAPH, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, T
 from kgtools.project import Project
 from kgtools.store import MemoryStore
 
-from .conftest import ROOT
+from .conftest import ROOT, assert_isomorphic
 
 #: XSD as a plain namespace: pytest probes module attributes, and rdflib's XSD warns on each.
 XSD = Namespace(str(namespace.XSD))
@@ -47,13 +46,6 @@ SCOPES = {True: "inferred", False: "asserted-only"}
 
 
 # -- fixtures ---------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def store(project: Project, built: tuple[Path, BuildSummary]) -> MemoryStore:
-    out, _ = built
-    opened, _ = open_built(project, out)
-    return opened
-
-
 @pytest.fixture(scope="module")
 def context(project: Project) -> dict[str, Any]:
     return load_context(project)
@@ -85,15 +77,6 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def assert_isomorphic(expected: Graph, actual: Graph) -> None:
-    if not isomorphic(expected, actual):
-        _, only_expected, only_actual = graph_diff(to_isomorphic(expected), to_isomorphic(actual))
-        pytest.fail(
-            "graphs differ\nonly expected:\n"
-            + only_expected.serialize(format="nt")[:3000]
-            + "\nonly actual:\n"
-            + only_actual.serialize(format="nt")[:3000]
-        )
 
 
 def union(store: MemoryStore, inferred: bool) -> Graph:

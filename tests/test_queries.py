@@ -21,7 +21,7 @@ from rdflib import Literal, URIRef
 from rdflib.query import Result
 from rdflib.term import Node
 
-from kgtools.build import BuildSummary, graphs_for, open_built
+from kgtools.build import graphs_for
 from kgtools.project import Project
 from kgtools.queries import load_query, parse_header
 from kgtools.query import QueryLibrary, display, parse_param, run
@@ -36,13 +36,6 @@ SEPARATOR = " | "
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
 LATIN = re.compile(r"[A-Za-z]")
 XSD_TOKEN = URIRef("http://www.w3.org/2001/XMLSchema#token")
-
-
-@pytest.fixture(scope="session")
-def store(project: Project, built: tuple[Path, BuildSummary]) -> MemoryStore:
-    out, _ = built
-    opened, _ = open_built(project, out)
-    return opened
 
 
 @pytest.fixture(scope="session")
