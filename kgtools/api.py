@@ -4,7 +4,7 @@
 >>> graph = kg.load()                 # builds dist/ if needed, then opens it
 >>> rows = graph.query("cashless")    # a library query by name -> list of dicts
 >>> rows = graph.query("municipality", code="131172")
->>> rows = graph.query("SELECT ?plan WHERE { ?plan a ?class }")
+>>> rows = graph.query(Path("my-question.rq").read_text())  # SPARQL text
 >>> frame = graph.dataframe("plans")  # needs pandas (pip install pandas)
 
 Parameters are bound as RDF terms: a string is a plain literal, an ``rdflib`` term is used as it
