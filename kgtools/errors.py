@@ -121,3 +121,11 @@ class FontNotFoundError(NetworkError):
 
 class DocsError(KGError):
     """The documentation cannot be generated (e.g. a malformed example-parameter file)."""
+
+
+class InputTooLargeError(InputError):
+    """An input file is larger than the loader's size limit (``kgtools.load.MAX_INPUT_SIZE``)."""
+
+
+class BadIRIError(InputError):
+    """An IRI holds a character no RDF syntax allows in an IRI (a space, ``<``, ``>``, ``"`` …)."""

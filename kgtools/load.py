@@ -4,23 +4,33 @@ rdflib's parsers stop at the first syntax error and keep ill-typed literals sile
 log a warning), so this module adds what users need: the file and line of a syntax error, a
 check of every literal against its datatype, and one report for all files at once. Nothing is
 fetched from the network: the formats read here (Turtle, N-Triples, N-Quads, TriG) have no
-remote includes, and ``owl:imports`` is never followed.
+remote includes, and ``owl:imports`` is never followed. JSON-LD (whose ``@context`` may name a
+remote or ``file:`` document) and RDF/XML (external entities, DTDs, entity expansion) are refused
+by their suffix with a message saying why. Files larger than :data:`MAX_INPUT_SIZE` are refused
+before they are read, and an IRI that no RDF syntax allows (one with a space, ``<``, ``>``, ``"``,
+``{``, ``}``, ``|``, ``^``, a backquote, a backslash or a control character — rdflib's Turtle
+parser keeps such IRIs with only a warning, and the exporters then fail) is an error at load time.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rdflib import Dataset, Graph, Literal
+import rdflib
+from rdflib import XSD, Dataset, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
 from kgtools.errors import (
+    BadIRIError,
     IllTypedLiteralError,
     InputError,
+    InputTooLargeError,
     LoadErrors,
     MissingInputError,
     RDFSyntaxError,
@@ -32,6 +42,26 @@ from kgtools.errors import (
 FORMATS: dict[str, str] = {".ttl": "turtle", ".nt": "nt", ".nq": "nquads", ".trig": "trig"}
 _QUAD_FORMATS = frozenset({"nquads", "trig"})
 
+#: Default largest input file, in bytes; ``parse_file`` / ``load_files`` take ``max_size``.
+MAX_INPUT_SIZE = 256 * 1024 * 1024
+
+#: Suffixes of RDF formats that are refused on purpose, and why.
+_REFUSED: dict[str, str] = {
+    ".jsonld": "JSON-LD is not read: its @context can name a remote or file: document "
+    "that a parser would fetch",
+    ".json": "JSON-LD is not read: its @context can name a remote or file: document "
+    "that a parser would fetch",
+    ".rdf": "RDF/XML is not read: XML can pull in external entities and DTDs "
+    "and expand nested entities without bound",
+    ".xml": "RDF/XML is not read: XML can pull in external entities and DTDs "
+    "and expand nested entities without bound",
+    ".owl": "RDF/XML is not read: XML can pull in external entities and DTDs "
+    "and expand nested entities without bound",
+}
+
+#: Characters RDF 1.1 forbids in an IRI reference (besides controls and space, U+0000–U+0020).
+_BAD_IRI_CHARS = frozenset('<>"{}|^`\\')
+
 
 @contextmanager
 def _quiet_rdflib_term_warnings() -> Iterator[None]:
@@ -40,9 +70,28 @@ def _quiet_rdflib_term_warnings() -> Iterator[None]:
     previous = logger.disabled
     logger.disabled = True
     try:
-        yield
+        with warnings.catch_warnings():  # e.g. "Parsing weird boolean"
+            warnings.simplefilter("ignore", UserWarning)
+            yield
     finally:
         logger.disabled = previous
+
+
+def _as_written(data: bytes, fmt: str, fallback: list[Literal]) -> list[Literal]:
+    """The ill-typed literals with their lexical forms as written: rdflib normalizes some
+    (``"maybe"^^xsd:boolean`` becomes ``"false"``), so parse once more without normalizing.
+    Only on the error path; the setting is global, so it is restored at once."""
+    previous = rdflib.NORMALIZE_LITERALS
+    rdflib.NORMALIZE_LITERALS = False
+    try:
+        graph: Graph = Dataset() if fmt in _QUAD_FORMATS else Graph()
+        with _quiet_rdflib_term_warnings():
+            graph.parse(data=data, format=fmt)
+        return ill_typed_literals(graph) or fallback
+    except Exception:  # the first parse succeeded; keep its (normalized) literals
+        return fallback
+    finally:
+        rdflib.NORMALIZE_LITERALS = previous
 
 
 def _syntax_error(path: Path, exc: BadSyntax) -> RDFSyntaxError:
@@ -90,25 +139,111 @@ def _line_of(path: Path, needle: str) -> int | None:
     return None
 
 
+_TZ = r"(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?"
+_YEAR = r"-?([1-9][0-9]{3,}|0[0-9]{3})"
+#: Lexical forms of datatypes rdflib keeps without checking (it has no converter for them).
+_LEXICAL = {
+    XSD.gYear: re.compile(_YEAR + _TZ),
+    XSD.gYearMonth: re.compile(_YEAR + r"-(0[1-9]|1[0-2])" + _TZ),
+}
+
+
+def _ill_typed(lit: Literal) -> bool:
+    pattern = _LEXICAL.get(lit.datatype) if lit.datatype is not None else None
+    if pattern is not None:
+        return pattern.fullmatch(str(lit)) is None
+    return bool(lit.ill_typed)
+
+
 def ill_typed_literals(graph: Graph) -> list[Literal]:
     """The literals in ``graph`` whose lexical form is not valid for their datatype."""
-    found = {o for o in graph.objects() if isinstance(o, Literal) and o.ill_typed}
+    found = {o for o in graph.objects() if isinstance(o, Literal) and _ill_typed(o)}
     return sorted(found, key=lambda lit: (str(lit.datatype), str(lit)))
 
 
-def parse_file(path: Path, into: Graph) -> None:
-    """Parse one file into ``into`` (quads are merged into it); raise an :class:`InputError`."""
-    fmt = FORMATS.get(path.suffix.lower())
+def bad_iri(iri: str) -> str | None:
+    """The first character of ``iri`` that RDF forbids in an IRI, or ``None`` if it has none."""
+    for ch in iri:
+        if ch in _BAD_IRI_CHARS or ord(ch) <= 0x20:
+            return ch
+    return None
+
+
+def _iri_line(path: Path, iri: str, bad: str) -> int | None:
+    """Best-effort line of ``iri``: written out in full, up to its bad character (which may be
+    written as an escape or come from a prefix), or by its last segment (a local name)."""
+    head = iri[: iri.index(bad)]
+    tail = iri.rstrip("/#").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+    head = head if "://" in head[:-3] else ""
+    for needle in (f"<{iri}>", iri, head + "\\u", head + "\\U", head, tail):
+        if len(needle.strip()) >= 3:
+            line = _line_of(path, needle)
+            if line is not None:
+                return line
+    return None
+
+
+def _check_iris(path: Path, target: Graph, quads: bool) -> None:
+    """Refuse IRIs rdflib kept but cannot write back (subjects, predicates, objects, datatypes,
+    graph names)."""
+    rows: Iterable[tuple[object, ...]] = (
+        target.quads((None, None, None, None))  # type: ignore[attr-defined]
+        if quads
+        else target.triples((None, None, None))
+    )
+    for row in rows:
+        for term in row:
+            if isinstance(term, Literal):
+                term = term.datatype
+            if isinstance(term, Graph):
+                term = term.identifier
+            if not isinstance(term, URIRef):
+                continue
+            ch = bad_iri(str(term))
+            if ch is not None:
+                raise BadIRIError(
+                    SourceLocation(path, _iri_line(path, str(term), ch)),
+                    f"bad IRI <{term}>: it contains {ch!r}, which no RDF syntax allows in an IRI",
+                    "percent-encode the character (a space is %20) or fix the IRI",
+                )
+
+
+def parse_file(path: Path, into: Graph, *, max_size: int | None = None) -> None:
+    """Parse one file into ``into`` (quads are merged into it); raise an :class:`InputError`.
+
+    ``max_size`` is the largest file accepted, in bytes (default :data:`MAX_INPUT_SIZE`).
+    """
+    suffix = path.suffix.lower()
+    fmt = FORMATS.get(suffix)
     if fmt is None:
+        why = _REFUSED.get(suffix, f"unsupported file type '{path.suffix or '(none)'}'")
         raise UnsupportedFormatError(
             SourceLocation(path),
-            f"unsupported file type '{path.suffix or '(none)'}'",
-            f"use one of {', '.join(sorted(FORMATS))}",
+            why,
+            f"use one of {', '.join(sorted(FORMATS))}"
+            + (" (convert the file to Turtle first)" if suffix in _REFUSED else ""),
         )
     if not path.is_file():
         raise MissingInputError(SourceLocation(path), "no such file", "check the path")
+    limit = MAX_INPUT_SIZE if max_size is None else max_size
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise MissingInputError(SourceLocation(path), f"cannot read: {exc.strerror}") from exc
+    if size > limit:
+        raise InputTooLargeError(
+            SourceLocation(path),
+            f"the file is {size:,} bytes, more than the limit of {limit:,} bytes",
+            "split it into several files, or raise the limit (max_size)",
+        )
     try:
         data = path.read_bytes()
+        if len(data) > limit:  # it grew after stat()
+            raise InputTooLargeError(
+                SourceLocation(path),
+                f"the file is more than the limit of {limit:,} bytes",
+                "split it into several files, or raise the limit (max_size)",
+            )
         data.decode("utf-8")
     except OSError as exc:
         raise MissingInputError(SourceLocation(path), f"cannot read: {exc.strerror}") from exc
@@ -127,8 +262,31 @@ def parse_file(path: Path, into: Graph) -> None:
         raise _line_parser_error(path, exc) from exc
     except (SyntaxError, ValueError) as exc:  # other parser complaints, e.g. a bad IRI
         raise RDFSyntaxError(SourceLocation(path), f"bad syntax ({exc})") from exc
+    except AttributeError as exc:  # rdflib's Turtle parser meets an N3 "?variable"
+        variable = re.search(rb"(^|[\s;,(\[{])\?[A-Za-z_]", data, re.MULTILINE)
+        raise RDFSyntaxError(
+            SourceLocation(path, data[: variable.end()].count(b"\n") + 1 if variable else None),
+            "bad syntax (a ?variable is SPARQL or N3, not Turtle)",
+            "write an IRI, a prefixed name or a blank node ([ ] or _:name) instead",
+        ) from exc
+    except (IndexError, AssertionError) as exc:
+        # rdflib's Turtle parser reads past the end of a cut-off file (IndexError) or asserts on
+        # a string that is never closed
+        raise RDFSyntaxError(
+            SourceLocation(path, data.count(b"\n") + 1),
+            "bad syntax (the file ends in the middle of a statement or of a quoted string)",
+            "complete the last statement (a missing '.' or closing quote is the usual cause)",
+        ) from exc
+    except RecursionError as exc:  # e.g. thousands of nested [ … ] or ( … )
+        raise RDFSyntaxError(
+            SourceLocation(path),
+            "bad syntax (blank nodes or collections nested too deeply to parse)",
+            "flatten the nesting (give the inner nodes names)",
+        ) from exc
+    _check_iris(path, target, fmt in _QUAD_FORMATS)
     bad = ill_typed_literals(target)
     if bad:
+        bad = _as_written(data, fmt, bad)
         lit = bad[0]
         raise IllTypedLiteralError(
             SourceLocation(path, _line_of(path, f'"{lit}"')),
@@ -148,13 +306,15 @@ def parse_file(path: Path, into: Graph) -> None:
         into.add(triple)
 
 
-def load_files(paths: Iterable[Path], into: Graph | None = None) -> Graph:
+def load_files(
+    paths: Iterable[Path], into: Graph | None = None, *, max_size: int | None = None
+) -> Graph:
     """Parse all ``paths`` into one graph; report every file's problem together."""
     graph = into if into is not None else Graph()
     errors: list[InputError] = []
     for path in paths:
         try:
-            parse_file(Path(path), graph)
+            parse_file(Path(path), graph, max_size=max_size)
         except InputError as exc:
             errors.append(exc)
     if errors:

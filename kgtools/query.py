@@ -9,7 +9,8 @@
 * :func:`run` binds parameters as RDF terms (``initBindings`` — never string formatting) and
   runs the query in a forked child process that is killed at the time limit, because rdflib's
   evaluator cannot be interrupted from inside (where ``fork`` is unavailable the query runs in
-  this process without a limit).
+  this process without a limit). An answer holding an IRI that no RDF syntax can write (one
+  made with ``IRI("a b")``) is refused, so every output format can be produced.
 * :class:`QueryResult` serializes to an aligned terminal table (Japanese text counts as two
   columns), CSV, TSV, SPARQL 1.1 Query Results JSON and Markdown; CONSTRUCT/DESCRIBE give Turtle.
 """
@@ -31,6 +32,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node, Variable
 
 from kgtools.errors import KGError
+from kgtools.load import bad_iri
 from kgtools.namespaces import ID, bind_prefixes
 from kgtools.queries import QueryFile, load_query, query_from_text
 from kgtools.store import Store
@@ -130,10 +132,15 @@ def check_query(text: str, *, source: str = "<query>") -> None:
 
     try:
         parsed = parseQuery(text)
+    except RecursionError:
+        raise QuerySyntaxError(
+            f"{source}: SPARQL syntax error: groups or expressions nested too deeply to parse; "
+            "flatten the query"
+        ) from None
     except ParseException as exc:
         try:
             parseUpdate(text)
-        except ParseException:
+        except (ParseException, RecursionError):
             raise QuerySyntaxError(_location(exc, source)) from exc
         raise UnsafeQueryError(
             f"{source}: updates (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP …) are refused: "
@@ -403,7 +410,9 @@ def run(
     bindings = dict(params or {})
     check_params(query, bindings)
     if not timeout or "fork" not in multiprocessing.get_all_start_methods():
-        return _execute(store, query, bindings, graphs)
+        answer = _execute(store, query, bindings, graphs)
+        _check_result_iris(answer, query.path.name)
+        return answer
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(sender, store, query, bindings, graphs))
@@ -426,7 +435,27 @@ def run(
     if status == "error":
         raise QueryError(f"{query.path.name}: the query failed: {payload}")
     result: QueryResult = payload
+    _check_result_iris(result, query.path.name)
     return result
+
+
+def _check_result_iris(result: QueryResult, name: str) -> None:
+    """Refuse an answer holding an IRI no RDF syntax can write (``IRI("a b")`` makes one), so
+    that every output format can be produced."""
+    rows: Sequence[Sequence[Node | None]] = result.rows or result.triples
+    for row in rows:
+        for term in row:
+            if isinstance(term, Literal):
+                term = term.datatype
+            if not isinstance(term, URIRef):
+                continue
+            ch = bad_iri(str(term))
+            if ch is not None:
+                raise QueryError(
+                    f"{name}: the answer holds the IRI <{term}>, which contains {ch!r}, a "
+                    "character no RDF syntax allows in an IRI — build IRIs from "
+                    "ENCODE_FOR_URI(…) or filter such values out"
+                )
 
 
 def user_query(text: str, source: str = "<stdin>") -> QueryFile:
