@@ -1,0 +1,366 @@
+"""Remote triplestores, for real: `kg push` to an Oxigraph server, then `kg query` and
+`kg network` with `--endpoint`, compared with the embedded store.
+
+The server is the ``oxigraph`` binary from the ``oxigraph`` wheel (the ``test`` extra), started on
+a free loopback port with a temporary directory for the module and stopped afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from click.testing import CliRunner, Result
+from rdflib import Literal, URIRef
+from rdflib.query import Result as SPARQLResult
+from rdflib.term import Node
+
+from kgtools.build import BuildSummary
+from kgtools.cli import cli
+from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
+from kgtools.remote import RemoteStore
+from kgtools.store import MemoryStore
+from tests.conftest import assert_isomorphic
+
+ROOT = Path(__file__).resolve().parent.parent
+CQ = ROOT / "queries" / "cq"
+CQ_NAMES = sorted(p.stem for p in CQ.glob("*.rq"))
+EXPECTED = Path(__file__).resolve().parent / "queries"
+OXIGRAPH = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or shutil.which(
+    "oxigraph"
+)
+NO_CREDENTIALS = {"KG_ENDPOINT_USER": None, "KG_ENDPOINT_PASSWORD": None}
+SINGLE_GRAPH = "https://example.org/graph/tokyo-industry-plans"
+
+pytestmark = pytest.mark.skipif(
+    OXIGRAPH is None, reason="the Oxigraph server binary is missing: pip install -e '.[test]'"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An Oxigraph server on a free loopback port; yields its base URL."""
+    assert OXIGRAPH is not None
+    folder = tmp_path_factory.mktemp("oxigraph")
+    port = _free_port()
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen(
+        [OXIGRAPH, "serve", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    pytest.fail(
+                        "oxigraph did not start:\n" + (folder / "server.log").read_text()[-2000:]
+                    )
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def kg(*args: str, stdin: str | None = None, env: Mapping[str, str | None] | None = None) -> Result:
+    result = CliRunner().invoke(cli, list(args), input=stdin, env=env or NO_CREDENTIALS)
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def out_dir(built: tuple[Path, BuildSummary]) -> str:
+    return str(built[0])
+
+
+@pytest.fixture(scope="module")
+def pushed(oxigraph: str, out_dir: str) -> str:
+    """The built graph pushed into its three named graphs; yields the base URL."""
+    result = kg("push", "--endpoint", oxigraph, "--out-dir", out_dir, "--chunk-size", "1000")
+    assert result.exit_code == 0, result.output
+    assert "counts verified" in result.output
+    return oxigraph
+
+
+def _remote_counts(base: str, graphs: list[URIRef]) -> list[int]:
+    remote = RemoteStore(base + "/query", timeout=30)
+    return [remote.count(g) for g in graphs]
+
+
+GRAPHS = [ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH]
+
+
+def test_push_keeps_the_named_graphs_and_the_counts(pushed: str, store: MemoryStore) -> None:
+    assert _remote_counts(pushed, GRAPHS) == [store.count(g) for g in GRAPHS]
+    # read back: the remote named graph is the same graph (blank nodes included)
+    remote = RemoteStore(pushed + "/query", timeout=30)
+    assert_isomorphic(store.graph(ONTOLOGY_GRAPH), remote.graph(ONTOLOGY_GRAPH))
+
+
+def test_push_twice_replaces(pushed: str, out_dir: str, store: MemoryStore) -> None:
+    before = _remote_counts(pushed, GRAPHS)
+    again = kg("push", "--endpoint", pushed, "--out-dir", out_dir)
+    assert again.exit_code == 0, again.output
+    assert _remote_counts(pushed, GRAPHS) == before
+
+    asserted = store.count(ONTOLOGY_GRAPH) + store.count(DATA_GRAPH)
+    inferred = store.count(INFERRED_GRAPH)
+    one = [URIRef(SINGLE_GRAPH)]
+    for flag, expected in (
+        ("--asserted-only", asserted),
+        ("--asserted-only", asserted),
+        ("--only-inferred", inferred),
+        ("--inferred", asserted + inferred),
+    ):
+        result = kg(
+            "push", "--endpoint", pushed, "--graph", SINGLE_GRAPH, flag, "--out-dir", out_dir
+        )
+        assert result.exit_code == 0, result.output
+        assert _remote_counts(pushed, one) == [expected], f"after push {flag}"
+    assert _remote_counts(pushed, GRAPHS) == before, "a single-graph push touched other graphs"
+
+
+def test_asserted_and_inferred_are_read_apart(pushed: str) -> None:
+    org_count = (
+        "SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE { ?o a <http://www.w3.org/ns/org#Organization> }"
+    )
+    inferred = kg("query", "-", "-f", "csv", "--endpoint", pushed, stdin=org_count)
+    asserted = kg("query", "-", "-f", "csv", "--asserted", "--endpoint", pushed, stdin=org_count)
+    assert inferred.exit_code == 0 and asserted.exit_code == 0, inferred.output + asserted.output
+    assert inferred.output.splitlines()[1:] == ["6"]
+    assert asserted.output.splitlines()[1:] == ["0"]
+
+
+# -- the competency questions, embedded vs. Oxigraph -------------------------------------------
+#: Queries whose GROUP_CONCAT meets, in some group, a row where its argument is unbound (a
+#: UNION branch or OPTIONAL without that variable). rdflib skips such rows; Oxigraph evaluates
+#: STR(unbound) as an error and, as SPARQL 1.1 §18.5.1 reads strictly (an error in the list
+#: makes the aggregate an error), leaves the whole aggregate unbound. So for these queries
+#: Oxigraph's answer lacks some concatenated cells — a real difference, not hidden: the test
+#: checks that it is exactly that and nothing else. Strict: a query listed here must differ.
+UNBOUND_IN_GROUP_CONCAT: set[str] = set()
+GROUP_CONCAT_AS = re.compile(r"GROUP_CONCAT\s*\((?:[^()]|\([^()]*\))*\)\s*AS\s+\?(\w+)", re.I)
+XSD = "http://www.w3.org/2001/XMLSchema#"
+XSD_INTEGER, XSD_DECIMAL = URIRef(XSD + "integer"), URIRef(XSD + "decimal")
+INTEGER_TYPES = {
+    URIRef(XSD + t)
+    for t in (
+        *("integer", "nonNegativeInteger", "positiveInteger", "nonPositiveInteger"),
+        *("negativeInteger", "long", "int", "short", "byte"),
+        *("unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte"),
+    )
+}
+
+
+def _cell(term: Node | None) -> Hashable:
+    """A term, normalised only where Oxigraph is known to rewrite what it stores or returns."""
+    if not isinstance(term, Literal):
+        return term
+    # GROUP_CONCAT: SPARQL does not fix the order inside a group (as in test_queries.py).
+    value: Hashable = frozenset(str(term).split(" | ")) if " | " in str(term) else str(term)
+    # Oxigraph lower-cases language tags (BCP 47 tags are case-insensitive).
+    language = term.language.lower() if term.language else None
+    datatype = term.datatype
+    # Oxigraph stores the integer-derived types (here tip:edition's xsd:positiveInteger) as
+    # xsd:integer, and decimals in canonical form ("1.50" → "1.5").
+    if datatype in INTEGER_TYPES:
+        datatype, value = XSD_INTEGER, int(str(term))
+    elif datatype == XSD_DECIMAL:
+        value = term.value
+    return (value, language, datatype)
+
+
+def _rows(output: str) -> tuple[list[str], list[tuple[Hashable, ...]]]:
+    parsed = SPARQLResult.parse(io.StringIO(output), format="json")
+    variables = [str(v) for v in parsed.vars or []]
+    rows = [tuple(_cell(row[v]) for v in variables) for row in parsed]  # type: ignore[call-overload,index]
+    return variables, rows
+
+
+def _params(name: str) -> list[str]:
+    path = EXPECTED / f"{name}.params.json"
+    values = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return [arg for k, v in values.items() for arg in ("--param", f"{k}={v}")]
+
+
+@pytest.mark.parametrize("name", CQ_NAMES)
+def test_library_query_answers_the_same_on_oxigraph(pushed: str, out_dir: str, name: str) -> None:
+    args = ["query", name, *_params(name), "-f", "json"]
+    embedded = kg(*args, "--out-dir", out_dir)
+    remote = kg(*args, "--endpoint", pushed)
+    assert embedded.exit_code == 0 and remote.exit_code == 0, embedded.output + remote.output
+    variables, local_rows = _rows(embedded.output)
+    remote_variables, remote_rows = _rows(remote.output)
+    assert remote_variables == variables
+    if name not in UNBOUND_IN_GROUP_CONCAT:
+        assert Counter(remote_rows) == Counter(local_rows), (
+            "the answers differ beyond the known rewrites (GROUP_CONCAT order, language-tag "
+            "case, integer-derived datatypes, decimal form)"
+        )
+        return
+    assert Counter(remote_rows) != Counter(local_rows), (
+        f"{name} is listed in UNBOUND_IN_GROUP_CONCAT but Oxigraph now answers as rdflib: "
+        "remove it from the list"
+    )
+    text = (CQ / f"{name}.rq").read_text(encoding="utf-8")
+    concat = {variables.index(v) for v in GROUP_CONCAT_AS.findall(text)}
+    assert concat, f"{name}: no GROUP_CONCAT column found"
+
+    def key(row: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
+        return tuple(None if i in concat else cell for i, cell in enumerate(row))
+
+    groups: dict[tuple[Hashable, ...], list[list[tuple[Hashable, ...]]]] = defaultdict(
+        lambda: [[], []]
+    )
+    for side, rows in enumerate((local_rows, remote_rows)):
+        for row in rows:
+            groups[key(row)][side].append(row)
+    for shared, (local, there) in groups.items():
+        assert len(local) == len(there), f"{name}: rows differ outside the GROUP_CONCAT columns"
+        for ours, theirs in zip(sorted(local, key=repr), sorted(there, key=repr), strict=True):
+            for i in concat:
+                assert theirs[i] is None or theirs[i] == ours[i], (
+                    f"{name}: column {variables[i]} of {shared} differs, and not by Oxigraph "
+                    "leaving a GROUP_CONCAT over an unbound value unbound"
+                )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--view", "bipartite"),
+        ("--view", "municipalities"),
+        ("--view", "partners", "--municipality", "131164"),
+        ("--view", "bipartite", "--theme", "ec", "--heading", "2"),
+    ],
+    ids=["bipartite", "municipalities", "partners-toshima", "bipartite-ec-heading2"],
+)
+def test_network_views_are_the_same_from_oxigraph(
+    pushed: str, out_dir: str, args: tuple[str, ...]
+) -> None:
+    embedded = kg("network", *args, "--stats", "--out-dir", out_dir)
+    remote = kg("network", *args, "--stats", "--endpoint", pushed)
+    assert embedded.exit_code == 0 and remote.exit_code == 0, embedded.output + remote.output
+    assert remote.output == embedded.output
+
+
+# -- failures -----------------------------------------------------------------------------------
+def test_wrong_endpoint_is_a_clear_error(pushed: str, out_dir: str) -> None:
+    nobody = f"http://127.0.0.1:{_free_port()}"
+    for args in (
+        ("query", "cashless", "--endpoint", nobody),
+        ("network", "--stats", "--endpoint", nobody),
+        ("push", "--endpoint", nobody, "--out-dir", out_dir),
+    ):
+        result = kg(*args)
+        assert result.exit_code == 2, result.output
+        assert "cannot reach the endpoint" in result.output
+        assert "Connection refused" in result.output
+    wrong_path = kg("push", "--endpoint", pushed + "/sparql", "--out-dir", out_dir)
+    assert wrong_path.exit_code == 2
+    assert "give --store-endpoint" in wrong_path.output
+    not_there = kg(
+        "push", "--endpoint", pushed + "/query", "--store-endpoint", pushed + "/nothing",
+        "--out-dir", out_dir,
+    )  # fmt: skip
+    assert not_there.exit_code == 2
+    assert "HTTP 404" in not_there.output and "/nothing" in not_there.output
+    bad_graph = kg("push", "--endpoint", pushed, "--graph", "not an iri", "--out-dir", out_dir)
+    assert bad_graph.exit_code == 2 and "bad graph IRI" in bad_graph.output
+
+
+class _Guarded(BaseHTTPRequestHandler):
+    """A SPARQL endpoint that answers only with the right HTTP Basic credentials."""
+
+    expected: ClassVar[str] = "Basic " + base64.b64encode(b"alice:s3cr\xc3\xa9t").decode()
+    seen: ClassVar[list[str | None]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.seen.append(self.headers.get("Authorization"))
+        if self.headers.get("Authorization") != self.expected:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="kg"')
+            self.end_headers()
+            self.wfile.write(b"credentials required")
+            return
+        body = json.dumps(
+            {
+                "head": {"vars": ["n"]},
+                "results": {"bindings": [{"n": {"type": "literal", "value": "1"}}]},
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/sparql-results+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def guarded() -> Iterator[str]:
+    _Guarded.seen = []
+    server = HTTPServer(("127.0.0.1", 0), _Guarded)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_credentials_come_from_the_environment(guarded: str) -> None:
+    query = "SELECT ?n WHERE { ?s ?p ?n }"
+    args = ("query", "-", "-f", "csv", "--endpoint", guarded)
+    good = {"KG_ENDPOINT_USER": "alice", "KG_ENDPOINT_PASSWORD": "s3crét"}
+    ok = kg(*args, stdin=query, env=good)
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.splitlines() == ["n", "1"]
+    assert _Guarded.seen[-1] == _Guarded.expected
+
+    missing = kg(*args, stdin=query)
+    assert missing.exit_code == 2
+    assert "HTTP 401" in missing.output and "set KG_ENDPOINT_USER" in missing.output
+    assert _Guarded.seen[-1] is None
+
+    wrong = kg(*args, stdin=query, env={**good, "KG_ENDPOINT_PASSWORD": "nope"})
+    assert wrong.exit_code == 2
+    assert "were refused" in wrong.output and "credentials required" in wrong.output
+    assert "nope" not in wrong.output, "the password must never be printed"
+
+    push_help = kg("push", "--help").output
+    assert "--password" not in push_help and "--user" not in push_help
