@@ -162,6 +162,20 @@ OUT_DIR_OPTION = click.option(
     help="The build folder to read, as `kg build -o` (built first if missing or out of date).",
 )
 
+ENDPOINT_OPTION = click.option(
+    "--endpoint",
+    metavar="URL",
+    default=None,
+    help="Read the graph from this SPARQL server instead of the built graph: a query endpoint "
+    "URL, or http://HOST:PORT for Oxigraph (its /query). The graph must be there (`kg push`).",
+)
+
+
+def _remote_store(endpoint: str, timeout: float) -> Any:
+    from kgtools.remote import RemoteStore, resolve_endpoints
+
+    return RemoteStore(resolve_endpoints(endpoint).query, timeout=timeout)
+
 
 @cli.command()
 @click.argument("query", required=False, metavar="NAME|FILE|-")
@@ -197,6 +211,7 @@ OUT_DIR_OPTION = click.option(
     show_default=True,
     help="Stop the query after this many seconds.",
 )
+@ENDPOINT_OPTION
 @OUT_DIR_OPTION
 @click.pass_context
 def query(
@@ -207,6 +222,7 @@ def query(
     fmt: str,
     inferred: bool,
     timeout: float,
+    endpoint: str | None,
     out_dir: Path,
 ) -> None:
     """Run a SPARQL query: a library query by NAME, a .rq FILE, or SPARQL from stdin (-).
@@ -244,9 +260,12 @@ def query(
     else:
         prepared = library.get(query)
     bindings = dict(parse_param(p) for p in params)
-    store, summary = open_built(project, out_dir)
-    if not summary.reused:
-        click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
+    if endpoint:
+        store = _remote_store(endpoint, timeout)
+    else:
+        store, summary = open_built(project, out_dir)
+        if not summary.reused:
+            click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
     result = run(store, prepared, bindings, graphs=graphs_for(inferred=inferred), timeout=timeout)
     click.echo(result.serialize(fmt), nl=False)
 
@@ -361,6 +380,7 @@ def export_command(
     help="Folder for the drawings and graph files (named VIEW[-FILTERS].FORMAT). "
     "Default: OUT_DIR/network.",
 )
+@ENDPOINT_OPTION
 @OUT_DIR_OPTION
 @click.pass_context
 def network_command(
@@ -373,6 +393,7 @@ def network_command(
     csv_path: Path | None,
     formats: tuple[str, ...],
     output_dir: Path | None,
+    endpoint: str | None,
     out_dir: Path,
 ) -> None:
     """Who works with whom: the plans' partner networks, with statistics and drawings.
@@ -400,9 +421,12 @@ def network_command(
     from kgtools.store import atomic_write_text
 
     project = _project(ctx)
-    store, summary = open_built(project, out_dir)
-    if not summary.reused:
-        click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
+    if endpoint:
+        store = _remote_store(endpoint, 60.0)
+    else:
+        store, summary = open_built(project, out_dir)
+        if not summary.reused:
+            click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
     data = load_data(store, project, municipality=municipality, heading=heading, theme=theme)
     graph = build_view(data, view)
     click.echo(
@@ -455,6 +479,227 @@ def docs_command(ctx: click.Context, output_dir: Path | None, out_dir: Path) -> 
     target = output_dir if output_dir is not None else out_dir / "docs"
     written = generate_docs(project, store, target)
     click.echo(f"kg docs: wrote {target}/: {', '.join(p.name for p in written)}")
+
+
+@cli.command("serve")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Anything but a loopback address makes the endpoint reachable "
+    "from other machines (a warning is printed).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=7878,
+    show_default=True,
+    help="Port to listen on; 0 = any free port (the URL is printed).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Stop each query after this many seconds (the answer is 503).",
+)
+@click.option(
+    "--max-rows",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Most rows (or triples) in one answer; a cut answer has X-Result-Truncated: true "
+    'and, in JSON, "truncated": true.',
+)
+@click.option(
+    "--max-query-length",
+    type=click.IntRange(min=1),
+    default=50_000,
+    show_default=True,
+    help="Longest query accepted, in characters (longer ones get 413).",
+)
+@click.option(
+    "--inferred/--asserted",
+    default=True,
+    show_default=True,
+    help="Serve the asserted triples plus the OWL RL entailments, or the asserted ones only.",
+)
+@OUT_DIR_OPTION
+@click.pass_context
+def serve_command(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    timeout: float,
+    max_rows: int,
+    max_query_length: int,
+    inferred: bool,
+    out_dir: Path,
+) -> None:
+    """Serve the built graph as a read-only SPARQL 1.1 endpoint, with a query page.
+
+    The endpoint is http://HOST:PORT/sparql (GET or POST, SPARQL 1.1 Protocol; GET without a
+    query gives the service description); http://HOST:PORT/ is a query page with the query
+    library as examples that works offline. Updates get 403; SERVICE, FROM / FROM NAMED and
+    default-graph-uri / named-graph-uri get 400. Ctrl-C stops the server.
+
+    \b
+    Examples:
+      kg serve
+      kg serve --port 0 --timeout 10 --max-rows 1000
+      curl -H 'Accept: text/csv' --data-urlencode 'query=ASK { ?s ?p ?o }' \\
+        http://127.0.0.1:7878/sparql
+    """
+    from kgtools.build import graphs_for, open_built
+    from kgtools.query import QueryLibrary
+    from kgtools.serve import ServeConfig, is_loopback, make_server
+
+    project = _project(ctx)
+    store, summary = open_built(project, out_dir)
+    if not summary.reused:
+        click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
+    config = ServeConfig(
+        timeout=timeout,
+        max_rows=max_rows,
+        max_query_length=max_query_length,
+        graphs=tuple(graphs_for(inferred=inferred)),
+    )
+    server = make_server(
+        store,
+        host,
+        port,
+        config=config,
+        library=QueryLibrary(project.queries_dir),
+        log=lambda line: click.echo(line, err=True),
+    )
+    if not is_loopback(host):
+        rule = "!" * 78
+        click.echo(
+            f"{rule}\nWARNING: kg serve listens on {host}, not on a loopback address: anyone "
+            "who can reach\nWARNING: this machine on port "
+            f"{server.server_address[1]} can run queries. There is no authentication and no\n"
+            "WARNING: TLS. Use the default --host 127.0.0.1 unless you mean to publish the "
+            f"graph.\n{rule}",
+            err=True,
+        )
+    scope = "asserted + inferred" if inferred else "asserted only"
+    click.echo(
+        f"kg serve: SPARQL endpoint {server.url}sparql — query page {server.url} "
+        f"({scope}; {timeout:g} s, {max_rows:,} rows per query). Ctrl-C stops it.",
+        err=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("kg serve: stopped", err=True)
+    finally:
+        server.server_close()
+
+
+@cli.command("push")
+@click.option(
+    "--endpoint",
+    required=True,
+    metavar="URL",
+    help="The server: http://HOST:PORT for Oxigraph (Graph Store /store, queries /query), or "
+    "its SPARQL query endpoint URL together with --store-endpoint.",
+)
+@click.option(
+    "--graph",
+    "graph_iri",
+    metavar="IRI",
+    default=None,
+    help="Replace this one named graph with everything chosen. Default: replace the toolkit's "
+    "own named graphs (…/graph/ontology, …/graph/data, …/graph/inferred), which `kg query "
+    "--endpoint` reads.",
+)
+@click.option(
+    "--store-endpoint",
+    metavar="URL",
+    default=None,
+    help="The SPARQL 1.1 Graph Store HTTP Protocol endpoint, if not ENDPOINT/store "
+    "(Virtuoso: http://HOST:8890/sparql-graph-crud-auth).",
+)
+@click.option(
+    "--inferred",
+    "which",
+    flag_value="all",
+    default=True,
+    help="Upload the asserted triples and the OWL RL entailments (default).",
+)
+@click.option("--asserted-only", "which", flag_value="asserted", help="Upload the asserted only.")
+@click.option(
+    "--only-inferred", "which", flag_value="inferred", help="Upload the entailments only."
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    help="Triples per request (N-Triples); triples sharing a blank node stay together.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for each request.",
+)
+@OUT_DIR_OPTION
+@click.pass_context
+def push_command(
+    ctx: click.Context,
+    endpoint: str,
+    graph_iri: str | None,
+    store_endpoint: str | None,
+    which: str,
+    chunk_size: int,
+    timeout: float,
+    out_dir: Path,
+) -> None:
+    """Upload the built graph to a SPARQL server, replacing the named graph(s), and verify it.
+
+    Uses the SPARQL 1.1 Graph Store HTTP Protocol (PUT the first chunk, POST the rest), then
+    counts the triples of each graph on the server; a mismatch is an error (exit code 2).
+    Credentials come from the environment only: KG_ENDPOINT_USER and KG_ENDPOINT_PASSWORD
+    (HTTP Basic).
+
+    \b
+    Examples:
+      kg push --endpoint http://127.0.0.1:7878
+      kg push --endpoint http://127.0.0.1:7878 --graph https://example.org/g --asserted-only
+      kg push --endpoint http://127.0.0.1:8890/sparql \\
+              --store-endpoint http://127.0.0.1:8890/sparql-graph-crud-auth
+    """
+    from kgtools.build import open_built
+    from kgtools.remote import RemoteError, push, resolve_endpoints
+
+    endpoints = resolve_endpoints(endpoint, store_endpoint)
+    if endpoints.store is None:
+        raise RemoteError(
+            f"give --store-endpoint: {endpoint} is a query endpoint and its Graph Store endpoint "
+            "cannot be guessed"
+        )
+    project = _project(ctx)
+    store, summary = open_built(project, out_dir)
+    if not summary.reused:
+        click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
+    pushed = push(
+        store,
+        endpoints.store,
+        graph_iri,
+        which,
+        query_endpoint=endpoints.query,
+        chunk_size=chunk_size,
+        timeout=timeout,
+    )
+    for name, count in pushed.graphs.items():
+        click.echo(f"  <{name}>  {count:>9,} triples")
+    click.echo(
+        f"kg push: replaced {len(pushed.graphs)} graph(s), {pushed.triples:,} triples in "
+        f"{pushed.requests} request(s), {pushed.seconds:.1f} s; counts verified on "
+        f"{endpoints.query}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,6 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from kgtools.build import BuildSummary
 from kgtools.cli import cli
 from kgtools.project import Project
 
@@ -38,7 +39,7 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert isinstance(cli, click.Group)
     names = sorted(cli.commands)
-    assert names == ["build", "docs", "export", "network", "query", "validate"]
+    assert names == ["build", "docs", "export", "network", "push", "query", "serve", "validate"]
     for name in names:
         result = run(name, "--help")
         assert result.exit_code == 0
@@ -54,19 +55,22 @@ def test_exit_codes_are_documented_in_the_readme() -> None:
         assert re.search(rf"\|\s*`?{code}`?\s*\|", readme), f"exit code {code} not in README"
 
 
-def test_build_writes_dist_and_reuses_it(tmp_path: Path) -> None:
+def test_build_writes_dist_and_reuses_it(tmp_path: Path, built: tuple[Path, BuildSummary]) -> None:
+    # Reuse: the session's build is current, so building into it again does nothing.
+    reused = run("build", "-o", str(built[0]))
+    assert reused.exit_code == 0, reused.output
+    assert "up to date" in reused.output
+    # --force: a full build even though nothing changed, with every output and the summary.
     out = tmp_path / "dist"
-    first = run("build", "-o", str(out))
-    assert first.exit_code == 0, first.output
-    assert "validation: conforms" in first.output
-    assert "tip:Initiative" in first.output
+    shutil.copytree(built[0], out)
+    forced = run("build", "-o", str(out), "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "up to date" not in forced.output
+    assert "validation: conforms" in forced.output
+    assert "tip:Initiative" in forced.output
     for name in ("asserted.ttl", "inferred.ttl", "graph.nq", "validation.txt", "build.json"):
         assert (out / name).is_file()
-    second = run("build", "-o", str(out))
-    assert second.exit_code == 0
-    assert "up to date" in second.output
-    forced = run("build", "-o", str(out), "--force")
-    assert "up to date" not in forced.output
+    assert (out / "network" / "bipartite.html").is_file()
 
 
 def test_validate_project_data_conforms() -> None:
@@ -122,12 +126,15 @@ def test_unknown_project_folder_exits_2(tmp_path: Path) -> None:
     assert "not a project folder" in result.output
 
 
-def test_failed_build_keeps_the_previous_dist(tmp_path: Path, project: Project) -> None:
+def test_failed_build_keeps_the_previous_dist(
+    tmp_path: Path, project: Project, built: tuple[Path, BuildSummary]
+) -> None:
     copy = tmp_path / "project"
     for folder in ("ontology", "data", "queries"):
         shutil.copytree(project.root / folder, copy / folder)
     out = tmp_path / "dist"
-    assert run("--project", str(copy), "build", "-o", str(out)).exit_code == 0
+    shutil.copytree(built[0], out)  # the same inputs, so this is the copy's current build
+    assert "up to date" in run("--project", str(copy), "build", "-o", str(out)).output
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     (copy / "data" / "plans" / "extra.ttl").write_text(NOT_CONFORMING_PLAN, encoding="utf-8")
     result = run("--project", str(copy), "build", "-o", str(out))
