@@ -547,7 +547,7 @@ def serve_command(
     Examples:
       kg serve
       kg serve --port 0 --timeout 10 --max-rows 1000
-      curl -H 'Accept: text/csv' --data-urlencode 'query=ASK { ?s ?p ?o }' \\
+      curl -H 'Accept: text/csv' --data-urlencode query@queries/cq/plans.rq \\
         http://127.0.0.1:7878/sparql
     """
     from kgtools.build import graphs_for, open_built

@@ -329,7 +329,8 @@ def _markdown(result: QueryResult) -> str:
     return "\n".join(out) + "\n"
 
 
-def _tsv_term(term: Node | None) -> str:
+def nt_term(term: Node | None) -> str:
+    """A term in N-Triples syntax (SPARQL TSV cells, and SPARQL text for remote bindings)."""
     if term is None:
         return ""
     if isinstance(term, Literal):
@@ -364,7 +365,7 @@ def _tsv(result: QueryResult) -> str:
     )
     writer.writerow(["?" + v for v in result.variables])
     for row in result.rows:
-        writer.writerow([_tsv_term(t) for t in row])
+        writer.writerow([nt_term(t) for t in row])
     return buffer.getvalue()
 
 

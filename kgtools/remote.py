@@ -194,26 +194,16 @@ _TOKENS = re.compile(
 
 
 def _term(node: Node) -> str:
-    from rdflib import BNode, Literal, URIRef
+    """A parameter value as SPARQL text: the N-Triples form, which SPARQL also reads."""
+    from rdflib import BNode
 
-    if isinstance(node, URIRef):
-        return f"<{node}>"
-    if isinstance(node, Literal):
-        text = (
-            str(node)
-            .replace("\\", "\\\\")
-            .replace('"', '\\"')
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-        )
-        if node.language:
-            return f'"{text}"@{node.language}'
-        if node.datatype:
-            return f'"{text}"^^<{node.datatype}>'
-        return f'"{text}"'
+    from kgtools.query import nt_term
+
     if isinstance(node, BNode):
         raise RemoteError("a blank node cannot be sent to a remote endpoint as a parameter")
-    raise RemoteError(f"cannot send {node!r} to a remote endpoint as a parameter")
+    if node is None or not hasattr(node, "n3"):
+        raise RemoteError(f"cannot send {node!r} to a remote endpoint as a parameter")
+    return nt_term(node)
 
 
 def bind_text(text: str, bindings: Mapping[str, Node]) -> str:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from rdflib import Graph
@@ -79,3 +83,34 @@ def assert_isomorphic(expected: Graph, actual: Graph) -> None:
             + "\nonly actual:\n"
             + only_actual.serialize(format="nt")[:3000]
         )
+
+
+# A loopback HTTP server that records every request: network tests assert it saw none.
+class Canary(BaseHTTPRequestHandler):
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        body = b'{"@context": {"name": "http://schema.org/name"}}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/ld+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def canary() -> Iterator[str]:
+    """Base URL of a loopback HTTP server; the test asserts it saw no request."""
+    Canary.hits = []
+    server = HTTPServer(("127.0.0.1", 0), Canary)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()

@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner, Result
@@ -50,6 +46,8 @@ from kgtools.query import (
 )
 from kgtools.store import MemoryStore
 
+from .conftest import Canary
+
 LABEL_SEARCH = """\
 # title: ラベル検索 / label search
 # parameters: ?q (literal)
@@ -61,37 +59,6 @@ SELECT ?plan ?label WHERE {
 } ORDER BY ?plan
 """
 GOOD = "@prefix ex: <https://w3id.org/tokyo-industry-plans/test/> .\nex:a ex:b ex:c .\n"
-
-
-# -- the canary -------------------------------------------------------------------------------
-class _Canary(BaseHTTPRequestHandler):
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        self.hits.append(self.path)
-        body = b'{"@context": {"name": "http://schema.org/name"}}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/ld+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_GET
-
-    def log_message(self, *_args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def canary() -> Iterator[str]:
-    """Base URL of a loopback HTTP server; the test asserts it saw no request."""
-    _Canary.hits = []
-    server = HTTPServer(("127.0.0.1", 0), _Canary)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -129,7 +96,7 @@ def test_jsonld_with_a_remote_or_file_context_is_refused_unfetched(
     result = kg("validate", str(path))
     assert result.exit_code == 2
     assert f"{path}: JSON-LD is not read" in result.output
-    assert _Canary.hits == [], "the loader fetched a JSON-LD context"
+    assert Canary.hits == [], "the loader fetched a JSON-LD context"
 
 
 def test_jsonld_content_in_a_turtle_file_is_a_syntax_error_not_sniffed(
@@ -138,7 +105,7 @@ def test_jsonld_content_in_a_turtle_file_is_a_syntax_error_not_sniffed(
     path = write(tmp_path, "data.ttl", _jsonld(canary + "context.jsonld"))
     with pytest.raises(RDFSyntaxError):
         parse_file(path, Graph())
-    assert _Canary.hits == []
+    assert Canary.hits == []
 
 
 # -- RDF/XML: refused by suffix; XML tricks in a Turtle file are plain syntax errors ------------
@@ -200,7 +167,7 @@ def test_hostile_xml_is_refused_quickly_without_network(
     assert result.exit_code == 2
     assert str(path) in result.output
     assert "TOP-SECRET" not in result.output
-    assert _Canary.hits == [], "the loader fetched an entity or DTD"
+    assert Canary.hits == [], "the loader fetched an entity or DTD"
 
 
 # -- injection through --param and the Python API ---------------------------------------------

@@ -6,11 +6,7 @@ import csv
 import io
 import json
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner, Result
@@ -28,6 +24,8 @@ from kgtools.query import (
     parse_param,
     width,
 )
+
+from .conftest import Canary
 
 ORG_COUNT = """\
 PREFIX org: <http://www.w3.org/ns/org#>
@@ -113,30 +111,6 @@ def test_parameter_errors(
     assert message in result.output
 
 
-class _Canary(BaseHTTPRequestHandler):
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        self.hits.append(self.path)
-        self.send_response(200)
-        self.end_headers()
-
-    do_POST = do_GET
-
-    def log_message(self, *_args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def canary() -> Iterator[str]:
-    _Canary.hits = []
-    server = HTTPServer(("127.0.0.1", 0), _Canary)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-
-
 @pytest.mark.parametrize(
     "template",
     [
@@ -171,7 +145,7 @@ def test_unsafe_queries_are_refused_before_running(
     assert "refused" in result.output
     with pytest.raises(UnsafeQueryError):
         check_query(text)
-    assert _Canary.hits == [], "the query reached the network"
+    assert Canary.hits == [], "the query reached the network"
 
 
 def test_syntax_error_points_at_line_and_column(out_dir: str) -> None:
