@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -108,9 +109,32 @@ class Canary(BaseHTTPRequestHandler):
 def canary() -> Iterator[str]:
     """Base URL of a loopback HTTP server; the test asserts it saw no request."""
     Canary.hits = []
-    server = HTTPServer(("127.0.0.1", 0), Canary)
+    with loopback_server(Canary) as url:
+        yield url + "/"
+
+
+@contextmanager
+def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Run ``handler`` on a free 127.0.0.1 port in a thread; yield its base URL (no slash)."""
+    server = HTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+#: A parameterised query over plan labels, shared by the query and hardening tests.
+LABEL_SEARCH = """\
+# title: ラベル検索 / label search
+# description: plans whose label contains ?q
+# parameters: ?q (literal)
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX tip: <https://w3id.org/tokyo-industry-plans/ontology#>
+SELECT ?plan ?label WHERE {
+  ?plan a tip:Plan ; rdfs:label ?label .
+  FILTER(CONTAINS(STR(?label), STR(?q)))
+} ORDER BY ?plan
+"""

@@ -46,18 +46,8 @@ from kgtools.query import (
 )
 from kgtools.store import MemoryStore
 
-from .conftest import Canary
+from .conftest import LABEL_SEARCH, Canary
 
-LABEL_SEARCH = """\
-# title: ラベル検索 / label search
-# parameters: ?q (literal)
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX tip: <https://w3id.org/tokyo-industry-plans/ontology#>
-SELECT ?plan ?label WHERE {
-  ?plan a tip:Plan ; rdfs:label ?label .
-  FILTER(CONTAINS(STR(?label), STR(?q)))
-} ORDER BY ?plan
-"""
 GOOD = "@prefix ex: <https://w3id.org/tokyo-industry-plans/test/> .\nex:a ex:b ex:c .\n"
 
 

@@ -25,22 +25,11 @@ from kgtools.query import (
     width,
 )
 
-from .conftest import Canary
+from .conftest import LABEL_SEARCH, Canary
 
 ORG_COUNT = """\
 PREFIX org: <http://www.w3.org/ns/org#>
 SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE { ?o a org:Organization }
-"""
-LABEL_SEARCH = """\
-# title: ラベル検索 / label search
-# description: plans whose label contains ?q
-# parameters: ?q (literal)
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX tip: <https://w3id.org/tokyo-industry-plans/ontology#>
-SELECT ?plan ?label WHERE {
-  ?plan a tip:Plan ; rdfs:label ?label .
-  FILTER(CONTAINS(STR(?label), STR(?q)))
-} ORDER BY ?plan
 """
 
 
