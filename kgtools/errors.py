@@ -54,6 +54,10 @@ class IllTypedLiteralError(InputError):
     """A literal's lexical form does not match its datatype (e.g. ``"2021-13-40"^^xsd:date``)."""
 
 
+class NonCanonicalLiteralError(InputError):
+    """A literal the store would keep only in another form (``"02"^^xsd:integer`` → ``"2"``)."""
+
+
 class UnsupportedFormatError(InputError):
     """The file's extension names no RDF format the loader reads."""
 
@@ -129,3 +133,33 @@ class InputTooLargeError(InputError):
 
 class BadIRIError(InputError):
     """An IRI holds a character no RDF syntax allows in an IRI (a space, ``<``, ``>``, ``"`` …)."""
+
+
+class UsageError(KGError):
+    """An argument or option is out of range or names something that cannot be used."""
+
+
+class UnsupportedShapeError(KGError):
+    """A shapes graph uses a SHACL feature the fast validator (:mod:`kgtools.shacl`) lacks."""
+
+    def __init__(self, shape: str, feature: str) -> None:
+        self.shape = shape
+        self.feature = feature
+        super().__init__(
+            f"shape {shape} uses {feature}, which the fast validator (kgtools.shacl) does not "
+            "implement: implement it there or validate with kgtools.validate (pySHACL)"
+        )
+
+
+class UnsupportedOntologyError(KGError):
+    """The fast reasoner (:mod:`kgtools.rules`) cannot give owlrl's answer for this input.
+
+    Raised for an OWL construct the compiled rule set does not implement (``owl:someValuesFrom``,
+    ``owl:hasKey`` …) and for data that uses T-box vocabulary (``rdfs:subClassOf``,
+    ``owl:sameAs`` …) beyond restating the ontology; use :mod:`kgtools.reason` for such input.
+    """
+
+
+class IncrementalUpdateError(UnsupportedOntologyError):
+    """A change cannot be applied incrementally (e.g. it brings blank nodes into rule-relevant
+    triples, whose noise-filtered consequences the store does not keep); rebuild in full."""
