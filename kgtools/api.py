@@ -23,13 +23,13 @@ from kgtools.build import BuildSummary, graphs_for, open_built
 from kgtools.errors import KGError
 from kgtools.project import find_project
 from kgtools.query import DEFAULT_TIMEOUT, QueryLibrary, QueryResult, parse_param, run, user_query
-from kgtools.store import MemoryStore
+from kgtools.store import Store
 
 
 class KnowledgeGraph:
     """The built graph of one project, ready to query."""
 
-    def __init__(self, store: MemoryStore, summary: BuildSummary, library: QueryLibrary) -> None:
+    def __init__(self, store: Store, summary: BuildSummary, library: QueryLibrary) -> None:
         self.store = store
         self.summary = summary
         self.library = library

@@ -1,40 +1,69 @@
-"""Build stage: load → validate → reason → write ``dist/``; reuse the last build if nothing changed.
+"""Build stage: load → store → validate → reason → export; reuse or update the last build.
 
 ``dist/`` after a build:
 
-* ``asserted.ttl`` — ontology and data as asserted (canonical ``longturtle``, byte-stable);
-* ``inferred.ttl`` — only the OWL RL entailments, cleaned of reflexive and axiomatic noise;
-* ``graph.nq`` — the store: the three named graphs as sorted N-Quads;
+* ``store-<id>/`` — the Oxigraph store (:mod:`kgtools.oxstore`) with three named graphs:
+  ontology, data (both as asserted) and inferred (entailments only). ``kg query``, ``kg export``,
+  ``kg network``, ``kg docs`` and ``kg serve`` open it instead of rebuilding;
+* ``asserted.ttl`` — ontology and data as asserted; ``inferred.ttl`` — only the OWL RL
+  entailments (both byte-stable for the same inputs);
 * ``validation.txt`` — the SHACL report;
-* ``network/`` — the default partner-network views (see :mod:`kgtools.network`);
-* ``build.json`` — the manifest: input fingerprint, counts, verdict. Written last, so a build
-  that stops half-way is never mistaken for a complete one.
+* ``network/`` — the default partner-network views and their statistics (see
+  :mod:`kgtools.network`);
+* ``cache/`` — what an incremental rebuild needs: a copy of each data file as last built, the
+  triples asserted by more than one file, and the non-violation validation results;
+* ``build.json`` — the manifest: input fingerprint and per-file hashes, counts, verdict, and the
+  store folder. Written last, so a build that stops half-way is never mistaken for a complete
+  one, and a reader never opens a half-written store.
 
-A build whose data does not conform raises :class:`NonConformingDataError` and writes nothing,
-so the previous ``dist/`` stays as it was.
+Three ways to build, chosen by comparing the inputs with ``build.json``:
+
+* **reuse** — nothing changed: nothing is done;
+* **incremental** — only data files changed (added, edited or removed): the store is copied
+  (a RocksDB checkpoint: hard links, not bytes), only the changed files are parsed and diffed
+  against their previous copies, entailments are maintained with delete-and-rederive
+  (:meth:`kgtools.rules.RuleSet.update`), and only the nodes those files describe, and their
+  neighbours, are validated again;
+* **full** — first build, ``--force``, or the ontology, shapes or toolkit version changed.
+
+The engines are the fast ones: Oxigraph for parsing and storage, :mod:`kgtools.rules` for
+entailments and :mod:`kgtools.shacl` for validation. Tests hold them to the reference libraries
+(:mod:`kgtools.reason` with owlrl, :mod:`kgtools.validate` with pySHACL, rdflib for queries).
+
+A build whose data does not conform raises :class:`NonConformingDataError` and changes nothing
+in ``dist/``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-from rdflib import Graph, Literal, URIRef
+from typing import TYPE_CHECKING, Any
 
 from kgtools import __version__
-from kgtools.errors import NonConformingDataError
-from kgtools.load import load_files
-from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, TIP, bind_prefixes
+from kgtools.errors import IncrementalUpdateError, InputError, LoadErrors, NonConformingDataError
+from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, PREFIXES
+from kgtools.oxstore import OxigraphStore
+from kgtools.progress import Progress, quiet
 from kgtools.project import Project
-from kgtools.queries import load_query
-from kgtools.reason import entailments
-from kgtools.store import MemoryStore, atomic_write_text
-from kgtools.validate import ValidationReport, validate
+from kgtools.store import atomic_write_bytes, atomic_write_text
+
+if TYPE_CHECKING:
+    from rdflib import Graph, URIRef
+
+    from kgtools.triples import OxTriple, Term
+    from kgtools.validate import ValidationReport, ValidationResult
 
 MANIFEST = "build.json"
-OUTPUTS = ("asserted.ttl", "inferred.ttl", "graph.nq", "validation.txt")
+OUTPUTS = ("asserted.ttl", "inferred.ttl", "validation.txt")
+CACHE = "cache"
+#: Format version of ``dist/`` (a change forces a full build).
+LAYOUT = 2
 
 
 @dataclass
@@ -49,7 +78,12 @@ class BuildSummary:
     violations: int
     instances: dict[str, int] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    store: str = ""
+    layout: int = LAYOUT
     reused: bool = False
+    mode: str = "full"
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def asserted_triples(self) -> int:
@@ -61,51 +95,644 @@ def input_files(project: Project) -> list[Path]:
     return [project.ontology, project.shapes, *project.data_files()]
 
 
-def fingerprint(project: Project) -> str:
+def file_hashes(project: Project) -> dict[str, str]:
+    """SHA-256 of every input file, by path relative to the project."""
+    return {
+        path.relative_to(project.root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in input_files(project)
+    }
+
+
+def fingerprint(project: Project, hashes: dict[str, str] | None = None) -> str:
     """A hash of the toolkit version and every input file's relative path and bytes."""
     digest = hashlib.sha256(f"kgtools {__version__}\n".encode())
-    for path in input_files(project):
-        digest.update(str(path.relative_to(project.root)).encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for name, sha in (hashes or file_hashes(project)).items():
+        digest.update(name.encode() + b"\0")
+        digest.update(bytes.fromhex(sha))
     return digest.hexdigest()
 
 
-def _previous(out_dir: Path, expected: str) -> BuildSummary | None:
-    manifest = out_dir / MANIFEST
+def read_manifest(out_dir: Path) -> BuildSummary | None:
+    """The last build's manifest, or ``None`` if there is none or it is unreadable."""
     try:
-        stored = json.loads(manifest.read_text(encoding="utf-8"))
+        stored = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
         summary = BuildSummary(**stored)
     except (OSError, ValueError, TypeError):
         return None
-    if summary.fingerprint != expected:
+    if summary.layout != LAYOUT or not summary.store:
         return None
-    if not all((out_dir / name).is_file() for name in [*OUTPUTS, *summary.outputs]):
+    if not all((out_dir / name).exists() for name in [*OUTPUTS, *summary.outputs, summary.store]):
         return None
-    summary.reused = True
     return summary
 
 
-def load_project(project: Project) -> tuple[Graph, Graph, Graph]:
-    """Parse ontology, shapes and data (all problems reported together)."""
-    ontology = Graph()
-    shapes = Graph()
-    data = Graph()
-    load_files([project.ontology], ontology)
-    load_files([project.shapes], shapes)
-    load_files(project.data_files(), data)
-    return ontology, shapes, data
+def build(
+    project: Project,
+    out_dir: Path,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    incremental: bool = True,
+) -> BuildSummary:
+    """Run the pipeline for ``project`` into ``out_dir``; see the module docstring."""
+    progress = progress or quiet()
+    hashes = file_hashes(project)
+    expected = fingerprint(project, hashes)
+    previous = None if force else read_manifest(out_dir)
+    if previous is not None and previous.fingerprint == expected:
+        previous.reused = True
+        previous.mode = "reuse"
+        return previous
+    try:
+        if incremental and previous is not None and _only_data_changed(project, previous, hashes):
+            try:
+                return _incremental(project, out_dir, previous, hashes, expected, progress)
+            except _FullBuildNeeded as exc:
+                _remove_work(out_dir, exc)
+        return _full(project, out_dir, hashes, expected, progress)
+    except BaseException as exc:
+        _remove_work(out_dir, exc)
+        raise
 
 
-def class_counts(store: MemoryStore) -> dict[str, int]:
+class _FullBuildNeeded(Exception):
+    """The incremental path met a change it cannot maintain exactly; a full build follows."""
+
+
+def _remove_work(out_dir: Path, exc: BaseException) -> None:
+    """Delete the half-made store of a failed build. Its RocksDB handle lives as long as
+    anything refers to it — the failed stage's frames, held by the traceback — and would write
+    into the folder again when dropped, so those frames are cleared first."""
+    import gc
+    import traceback
+
+    traceback.clear_frames(exc.__traceback__)
+    gc.collect()
+    for work in out_dir.glob(".store-*.tmp"):
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _only_data_changed(project: Project, previous: BuildSummary, hashes: dict[str, str]) -> bool:
+    fixed = [p.relative_to(project.root).as_posix() for p in (project.ontology, project.shapes)]
+    return all(previous.files.get(name) == hashes.get(name) for name in fixed)
+
+
+# -- loading ------------------------------------------------------------------------------------
+def _read_all(paths: Iterable[tuple[Path, str]]) -> dict[str, list[OxTriple]]:
+    """Parse files (path, label key) with the fast reader; every file's problem together."""
+    from kgtools.load import read_file
+
+    parsed: dict[str, list[OxTriple]] = {}
+    errors: list[InputError] = []
+    for path, key in paths:
+        try:
+            parsed[key] = read_file(path, label_key=key)
+        except InputError as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0] if len(errors) == 1 else LoadErrors(errors)
+    return parsed
+
+
+def _shapes(project: Project) -> Graph:
+    from rdflib import Graph
+
+    from kgtools.load import load_files
+
+    return load_files([project.shapes], Graph())
+
+
+def _relative(project: Project, path: Path) -> str:
+    return path.relative_to(project.root).as_posix()
+
+
+# -- full build ---------------------------------------------------------------------------------
+def _full(
+    project: Project, out_dir: Path, hashes: dict[str, str], expected: str, progress: Progress
+) -> BuildSummary:
+    from kgtools import shacl
+    from kgtools.triples import MemoryIndex
+
+    with progress.stage("load"):
+        ontology_key = _relative(project, project.ontology)
+        data_files = project.data_files()
+        parsed = _read_all(
+            [(project.ontology, ontology_key)] + [(p, _relative(project, p)) for p in data_files]
+        )
+        ontology = parsed.pop(ontology_key)
+        shapes_graph = _shapes(project)
+        data_index = MemoryIndex()
+        counts: Counter[OxTriple] = Counter()
+        for triples in parsed.values():
+            for triple in set(triples):
+                if not data_index.add(triple):
+                    counts[triple] += 1
+        shared = {t: n + 1 for t, n in counts.items()}
+        del parsed, counts
+        ontology_index = MemoryIndex(ontology)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store_name = _store_name(out_dir, expected)
+    work = out_dir / f".{store_name}.tmp"
+    store = OxigraphStore(work)
+    try:
+        with progress.stage("store"):
+            store.add_ox(ONTOLOGY_GRAPH, ontology_index)
+            store.add_ox(DATA_GRAPH, data_index)
+        with progress.stage("validate"):
+            compiled = shacl.compile(shapes_graph)
+            results = compiled.validate(
+                data_index,
+                ontology_index,
+                sparql_store=store.ox,
+                sparql_graphs=[_ox(ONTOLOGY_GRAPH), _ox(DATA_GRAPH)],
+            )
+            report = _report(results, data_index)
+            if not report.conforms:
+                raise NonConformingDataError(report.text())
+        with progress.stage("reason"):
+            ruleset = _ruleset(out_dir, project, ontology_index, hashes)
+            inferred = ruleset.entailments(data_index)
+            store.add_ox(INFERRED_GRAPH, inferred)
+        summary = BuildSummary(
+            fingerprint=expected,
+            ontology_triples=len(ontology_index),
+            data_triples=len(data_index),
+            inferred_triples=len(inferred),
+            conforms=True,
+            violations=0,
+            files=hashes,
+            store=store_name,
+        )
+        _finish(project, out_dir, store, work, summary, report, progress)
+        with progress.stage("cache"):
+            _write_cache(out_dir, project, data_files, shared, results)
+        _write_manifest(out_dir, summary)
+    except BaseException:
+        store.close()
+        raise
+    _drop_old_stores(out_dir, keep=store_name)
+    summary.timings = dict(progress.timings)
+    return summary
+
+
+def _ruleset(
+    out_dir: Path, project: Project, ontology: Iterable[OxTriple], hashes: dict[str, str]
+) -> Any:
+    """The compiled rules, with owlrl's closure of the ontology cached by the ontology's hash."""
+
+    from kgtools import rules
+
+    ontology = list(ontology)
+    cached = out_dir / CACHE / f"tbox-{hashes[_relative(project, project.ontology)][:16]}.nt"
+    if cached.is_file():
+        return rules.compile(ontology, tbox=_read_terms(cached))
+    closure = rules.tbox_closure(ontology)
+    for old in cached.parent.glob("tbox-*.nt"):
+        old.unlink()
+    _write_terms(cached, closure)
+    return rules.compile(ontology, tbox=closure)
+
+
+#: owlrl's closure holds generalized triples (a literal as subject), which no RDF syntax writes,
+#: so the cache writes each term as the object of a line of N-Triples, three lines per triple.
+_TERM_LINE = "<urn:kgtools:term> <urn:kgtools:is> "
+
+
+def _write_terms(path: Path, triples: Iterable[OxTriple]) -> None:
+    lines = sorted(f"{s}\n{p}\n{o}" for s, p, o in triples)
+    text = "".join(
+        "".join(f"{_TERM_LINE}{term} .\n" for term in block.split("\n")) for block in lines
+    )
+    atomic_write_text(path, text)
+
+
+def _read_terms(path: Path) -> list[OxTriple]:
+    import pyoxigraph as ox
+
+    terms = [q.object for q in ox.parse(path=path, format=ox.RdfFormat.N_TRIPLES)]
+    return [(terms[i], terms[i + 1], terms[i + 2]) for i in range(0, len(terms), 3)]
+
+
+def _store_name(out_dir: Path, expected: str) -> str:
+    """A new store folder name: from the fingerprint (so ``build.json`` is reproducible), with a
+    counter when a forced rebuild meets the folder of the same inputs."""
+    name = f"store-{expected[:16]}"
+    counter = 0
+    while (out_dir / name).exists() or (out_dir / f".{name}.tmp").exists():
+        counter += 1
+        name = f"store-{expected[:16]}-{counter}"
+    return name
+
+
+def _ox(graph: URIRef) -> Any:
+    from kgtools.oxstore import named
+
+    return named(graph)
+
+
+def _report(results: list[ValidationResult], data: Any) -> ValidationReport:
+    """A :class:`ValidationReport` with the focus nodes' labels (Japanese first)."""
+    from rdflib import BNode, Graph
+
+    from kgtools.namespaces import bind_prefixes
+    from kgtools.triples import from_rdflib
+    from kgtools.validate import ValidationReport
+
+    labels = {}
+    for r in results:
+        if r.focus in labels or isinstance(r.focus, BNode):
+            continue
+        label = _label(data, from_rdflib(r.focus))
+        if label:
+            labels[r.focus] = label
+    return ValidationReport(results=sorted(results), labels=labels, graph=bind_prefixes(Graph()))
+
+
+def _label(data: Any, node: Term) -> str | None:
+    import pyoxigraph as ox
+
+    fallback = None
+    for _, _, label in data.match(node, ox.NamedNode(_RDFS_LABEL), None):
+        if isinstance(label, ox.Literal):
+            if label.language == "ja":
+                return str(label.value)
+            fallback = fallback or str(label.value)
+    return fallback
+
+
+_RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+
+
+def _finish(
+    project: Project,
+    out_dir: Path,
+    store: OxigraphStore,
+    work: Path,
+    summary: BuildSummary,
+    report: ValidationReport,
+    progress: Progress,
+) -> None:
+    """Exports, network views and counts from the finished store; then move it in place."""
+    from kgtools.network import VIEWS_MUNICIPALITY_LIMIT, write_default_views, write_degree_stats
+
+    with progress.stage("export"):
+        store.flush()
+        write_turtle(store, [ONTOLOGY_GRAPH, DATA_GRAPH], out_dir / "asserted.ttl")
+        write_turtle(store, [INFERRED_GRAPH], out_dir / "inferred.ttl")
+        atomic_write_text(out_dir / "validation.txt", report.text())
+    with progress.stage("network"):
+        summary.instances = class_counts(store)
+        if summary.instances.get("tip:Municipality", 0) > VIEWS_MUNICIPALITY_LIMIT:
+            views = write_degree_stats(store, out_dir)
+        else:
+            views = write_default_views(store, out_dir, project)
+    store.close()
+    work.rename(out_dir / summary.store)
+    summary.outputs = [*OUTPUTS, *views, MANIFEST]
+
+
+def write_turtle(store: OxigraphStore, graphs: list[URIRef], path: Path) -> None:
+    """The union of ``graphs`` as Turtle with the project's prefixes, atomically.
+
+    Oxigraph's on-disk indexes give the same order for the same triples, and blank nodes carry
+    the labels :func:`kgtools.load.read_file` gave them, so the bytes are stable.
+    """
+    import pyoxigraph as ox
+
+    def triples() -> Iterable[Any]:
+        seen_first = set(store.triples_ox(graphs[0])) if len(graphs) > 1 else set()
+        for index, graph in enumerate(graphs):
+            for s, p, o in store.triples_ox(graph):
+                if index and (s, p, o) in seen_first:
+                    continue
+                yield ox.Triple(s, p, o)  # type: ignore[arg-type]
+
+    data = ox.serialize(
+        triples(),
+        format=ox.RdfFormat.TURTLE,
+        prefixes={prefix: str(ns) for prefix, ns in PREFIXES.items()},
+    )
+    assert isinstance(data, bytes)
+    atomic_write_bytes(path, data)
+
+
+def _write_cache(
+    out_dir: Path,
+    project: Project,
+    data_files: list[Path],
+    shared: dict[OxTriple, int],
+    results: list[ValidationResult],
+) -> None:
+    cache = out_dir / CACHE
+    sources = cache / "sources"
+    if sources.exists():
+        shutil.rmtree(sources)
+    for path in data_files:
+        target = sources / _relative(project, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    _save_shared(cache, shared)
+    _save_results(cache, results)
+
+
+def _save_shared(cache: Path, shared: dict[OxTriple, int]) -> None:
+    lines = sorted(f"{s} {p} {o}\t{n}" for (s, p, o), n in shared.items())
+    atomic_write_text(cache / "shared.tsv", "".join(line + "\n" for line in lines))
+
+
+def _load_shared(cache: Path) -> dict[OxTriple, int]:
+    import pyoxigraph as ox
+
+    shared: dict[OxTriple, int] = {}
+    path = cache / "shared.tsv"
+    if not path.is_file():
+        return shared
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text, count = line.rsplit("\t", 1)
+        for quad in ox.parse(text + " .", ox.RdfFormat.N_TRIPLES):
+            shared[(quad.subject, quad.predicate, quad.object)] = int(count)
+    return shared
+
+
+def _save_results(cache: Path, results: list[ValidationResult]) -> None:
+    from kgtools.query import nt_term
+
+    rows = [
+        {
+            "focus": nt_term(r.focus),
+            "path": r.path,
+            "component": str(r.component),
+            "severity": str(r.severity),
+            "messages": [list(m) for m in r.messages],
+            "value": nt_term(r.value) if r.value is not None else None,
+            "shape": nt_term(r.shape) if r.shape is not None else None,
+        }
+        for r in sorted(results)
+    ]
+    atomic_write_text(
+        cache / "results.json", json.dumps(rows, ensure_ascii=False, indent=1, sort_keys=True)
+    )
+
+
+def _load_results(cache: Path) -> list[ValidationResult]:
+    import pyoxigraph as ox
+    from rdflib import URIRef
+
+    from kgtools.triples import to_rdflib
+    from kgtools.validate import ValidationResult
+
+    def term(text: str | None) -> Any:
+        if text is None:
+            return None
+        quad = next(iter(ox.parse(f"<urn:s> <urn:p> {text} .", ox.RdfFormat.N_TRIPLES)))
+        return to_rdflib(quad.object)
+
+    rows = json.loads((cache / "results.json").read_text(encoding="utf-8"))
+    return [
+        ValidationResult(
+            focus=term(row["focus"]),
+            path=row["path"],
+            component=URIRef(row["component"]),
+            severity=URIRef(row["severity"]),
+            messages=tuple((m[0], m[1]) for m in row["messages"]),
+            value=term(row["value"]),
+            shape=term(row["shape"]),
+        )
+        for row in rows
+    ]
+
+
+def _write_manifest(out_dir: Path, summary: BuildSummary) -> None:
+    stored = asdict(summary)
+    for transient in ("reused", "mode", "timings"):
+        stored.pop(transient)
+    atomic_write_text(
+        out_dir / MANIFEST, json.dumps(stored, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    )
+
+
+def _drop_old_stores(out_dir: Path, keep: str) -> None:
+    """Remove store folders other than ``keep`` and the one before it (a reader may still have
+    the previous one open); and any left-over work folders."""
+    stores = sorted(
+        (p for p in out_dir.glob("store-*") if p.is_dir() and p.name != keep),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in stores[:-1]:
+        shutil.rmtree(old, ignore_errors=True)
+    for tmp in out_dir.glob(".store-*.tmp"):
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- incremental rebuild ------------------------------------------------------------------------
+class _After:
+    """The asserted triples after a change: the store's, minus removed, plus added."""
+
+    def __init__(self, before: Any, added: set[OxTriple], removed: set[OxTriple]) -> None:
+        self._before = before
+        self._added = added
+        self._removed = removed
+
+    def match(self, s: Any = None, p: Any = None, o: Any = None) -> Iterable[OxTriple]:
+        for triple in self._before.match(s, p, o):
+            if triple not in self._removed:
+                yield triple
+        for triple in self._added:
+            if (
+                (s is None or triple[0] == s)
+                and (p is None or triple[1] == p)
+                and (o is None or triple[2] == o)
+                and triple not in self._removed
+            ):
+                yield triple
+
+    def __contains__(self, triple: object) -> bool:
+        if triple in self._added:
+            return True
+        return triple not in self._removed and triple in self._before
+
+
+def _incremental(
+    project: Project,
+    out_dir: Path,
+    previous: BuildSummary,
+    hashes: dict[str, str],
+    expected: str,
+    progress: Progress,
+) -> BuildSummary:
+    import pyoxigraph as ox
+
+    from kgtools import shacl
+    from kgtools.load import read_file
+    from kgtools.triples import StoreSource
+
+    cache = out_dir / CACHE
+    data_files = project.data_files()
+    current = {_relative(project, p) for p in data_files}
+    before = set(previous.files) - {
+        _relative(project, project.ontology),
+        _relative(project, project.shapes),
+    }
+    changed = sorted(
+        name for name in current | before if previous.files.get(name) != hashes.get(name)
+    )
+    with progress.stage("load"):
+        old_triples: dict[str, set[OxTriple]] = {}
+        new_triples: dict[str, set[OxTriple]] = {}
+        errors: list[InputError] = []
+        for name in changed:
+            try:
+                new_triples[name] = (
+                    set(read_file(project.root / name, label_key=name))
+                    if name in current
+                    else set()
+                )
+            except InputError as exc:
+                errors.append(exc)
+            old_copy = cache / "sources" / name
+            old_triples[name] = (
+                set(read_file(old_copy, label_key=name)) if name in before else set()
+            )
+        if errors:
+            raise errors[0] if len(errors) == 1 else LoadErrors(errors)
+        ontology = read_file(project.ontology, label_key=_relative(project, project.ontology))
+        shapes_graph = _shapes(project)
+
+    store_name = _store_name(out_dir, expected)
+    work = out_dir / f".{store_name}.tmp"
+    old_store = ox.Store.read_only(str(out_dir / previous.store))
+    old_store.backup(str(work))
+    del old_store
+    store = OxigraphStore(work)
+    try:
+        with progress.stage("diff"):
+            shared = _load_shared(cache)
+            data_now = StoreSource(store.ox, [_ox(DATA_GRAPH)])
+            added: set[OxTriple] = set()
+            removed: set[OxTriple] = set()
+            for name in changed:
+                for triple in old_triples[name] - new_triples[name]:
+                    count = shared.get(triple, 1)
+                    if count > 1:
+                        shared[triple] = count - 1
+                        if count - 1 == 1:
+                            del shared[triple]
+                    else:
+                        removed.add(triple)
+                for triple in new_triples[name] - old_triples[name]:
+                    if triple in removed:
+                        removed.discard(triple)
+                    elif triple in data_now or triple in added:
+                        shared[triple] = shared.get(triple, 1) + 1
+                    else:
+                        added.add(triple)
+        with progress.stage("reason"):
+            ruleset = _ruleset(out_dir, project, ontology, hashes)
+            graphs_before = StoreSource(
+                store.ox, [_ox(ONTOLOGY_GRAPH), _ox(DATA_GRAPH), _ox(INFERRED_GRAPH)]
+            )
+            asserted_after = _After(
+                StoreSource(store.ox, [_ox(ONTOLOGY_GRAPH), _ox(DATA_GRAPH)]), added, removed
+            )
+            try:
+                plus, minus = ruleset.update(graphs_before, asserted_after, added, removed)
+            except IncrementalUpdateError as exc:  # a change the rules cannot maintain
+                raise _FullBuildNeeded(str(exc)) from None
+            store.remove_ox(DATA_GRAPH, removed)
+            store.add_ox(DATA_GRAPH, added)
+            store.remove_ox(INFERRED_GRAPH, minus)
+            store.add_ox(INFERRED_GRAPH, plus)
+        with progress.stage("validate"):
+            data_after = StoreSource(store.ox, [_ox(DATA_GRAPH)])
+            focus = _affected(data_after, old_triples, new_triples)
+            compiled = shacl.compile(shapes_graph)
+            fresh = compiled.validate(
+                data_after,
+                StoreSource(store.ox, [_ox(ONTOLOGY_GRAPH)]),
+                focus=focus,
+                sparql_store=store.ox,
+                sparql_graphs=[_ox(ONTOLOGY_GRAPH), _ox(DATA_GRAPH)],
+            )
+            from kgtools.triples import from_rdflib
+
+            kept = [r for r in _load_results(cache) if from_rdflib(r.focus) not in focus]
+            results = kept + fresh
+            report = _report(results, data_after)
+            if not report.conforms:
+                raise NonConformingDataError(report.text())
+        summary = BuildSummary(
+            fingerprint=expected,
+            ontology_triples=previous.ontology_triples,
+            data_triples=previous.data_triples + len(added) - len(removed),
+            inferred_triples=previous.inferred_triples + len(plus) - len(minus),
+            conforms=True,
+            violations=0,
+            files=hashes,
+            store=store_name,
+            mode="incremental",
+        )
+        _finish(project, out_dir, store, work, summary, report, progress)
+        with progress.stage("cache"):
+            sources = cache / "sources"
+            for name in changed:
+                target = sources / name
+                if name in current:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(project.root / name, target)
+                else:
+                    target.unlink(missing_ok=True)
+            _save_shared(cache, shared)
+            _save_results(cache, results)
+        _write_manifest(out_dir, summary)
+    except BaseException:
+        store.close()
+        raise
+    _drop_old_stores(out_dir, keep=store_name)
+    summary.timings = dict(progress.timings)
+    return summary
+
+
+def _affected(data: Any, old: dict[str, set[OxTriple]], new: dict[str, set[OxTriple]]) -> set[Term]:
+    """Focus nodes whose validation may change: every node a changed file describes (subjects
+    of its old and new triples) and their neighbours one edge away, both ways, in the data
+    after the change. A plan file describes its plan and everything under it, so the checks
+    that look across nodes (ordinals under a heading, periods against fiscal years, class of a
+    linked node) are all re-run."""
+    import pyoxigraph as ox
+
+    described: set[Term] = set()
+    for triples in (*old.values(), *new.values()):
+        described.update(s for s, _, _ in triples)
+    focus = set(described)
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    for node in described:
+        for _, p, o in data.match(node, None, None):
+            if p != rdf_type and not isinstance(o, ox.Literal):
+                focus.add(o)
+        for s, _, _ in data.match(None, None, node):
+            focus.add(s)
+    return focus
+
+
+# -- reading a build ----------------------------------------------------------------------------
+def class_counts(store: Any) -> dict[str, int]:
     """Instances per ``tip:`` class over asserted and inferred triples."""
+    from rdflib import Literal
+
+    from kgtools.namespaces import TIP, bind_prefixes
+    from kgtools.queries import load_query
+
     query = load_query(_system_query("instances-per-class.rq"))
-    rows = store.query(query.prepared, {"namespace": Literal(str(TIP))})
-    qname = store.graph(ONTOLOGY_GRAPH).namespace_manager.normalizeUri
+    rows = store.query(query.prepared, {"namespace": Literal(str(TIP))}, graphs=list(ALL_GRAPHS))
+    from rdflib import Graph
+
+    qname = bind_prefixes(Graph()).namespace_manager.normalizeUri
     counts: dict[str, int] = {}
     for row in rows:
-        cls, count = row  # type: ignore[misc]
+        cls, count = row
         counts[qname(cls)] = int(count)
-    return counts
+    return dict(sorted(counts.items()))
 
 
 def _system_query(name: str) -> Path:
@@ -113,81 +740,16 @@ def _system_query(name: str) -> Path:
     return Path(__file__).resolve().parent / "sparql" / name
 
 
-def build(project: Project, out_dir: Path, *, force: bool = False) -> BuildSummary:
-    """Run the whole pipeline for ``project`` and write ``out_dir``; see the module docstring."""
-    expected = fingerprint(project)
-    if not force:
-        previous = _previous(out_dir, expected)
-        if previous is not None:
-            return previous
-
-    ontology, shapes, data = load_project(project)
-    report = validate(data, shapes, ontology)
-    if not report.conforms:
-        raise NonConformingDataError(report.text())
-
-    store = MemoryStore()
-    store.add(ONTOLOGY_GRAPH, ontology)
-    store.add(DATA_GRAPH, data)
-    asserted = store.union([ONTOLOGY_GRAPH, DATA_GRAPH])
-    store.add(INFERRED_GRAPH, list(entailments(asserted)))
-
-    summary = BuildSummary(
-        fingerprint=expected,
-        ontology_triples=store.count(ONTOLOGY_GRAPH),
-        data_triples=store.count(DATA_GRAPH),
-        inferred_triples=store.count(INFERRED_GRAPH),
-        conforms=report.conforms,
-        violations=0,
-        instances=class_counts(store),
-    )
-    write_outputs(store, report, summary, out_dir, project)
-    return summary
-
-
-def serialize_turtle(graph: Graph) -> str:
-    """Canonical Turtle (rdflib's ``longturtle``: sorted, stable prefixes)."""
-    return bind_prefixes(graph).serialize(format="longturtle")
-
-
-def write_outputs(
-    store: MemoryStore,
-    report: ValidationReport,
-    summary: BuildSummary,
-    out_dir: Path,
-    project: Project,
-) -> None:
-    """Write the graph files, the default network views, then the manifest (last)."""
-    from kgtools.network import write_default_views
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    asserted = Graph()
-    for graph in (ONTOLOGY_GRAPH, DATA_GRAPH):
-        for triple in store.graph(graph):
-            asserted.add(triple)
-    inferred = Graph()
-    for triple in store.graph(INFERRED_GRAPH):
-        inferred.add(triple)
-    atomic_write_text(out_dir / "asserted.ttl", serialize_turtle(asserted))
-    atomic_write_text(out_dir / "inferred.ttl", serialize_turtle(inferred))
-    store.save(out_dir / "graph.nq")
-    atomic_write_text(out_dir / "validation.txt", report.text())
-    summary.outputs = [*OUTPUTS, *write_default_views(store, out_dir, project), MANIFEST]
-    stored = asdict(summary)
-    stored.pop("reused")
-    atomic_write_text(
-        out_dir / MANIFEST, json.dumps(stored, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    )
-
-
-def open_built(project: Project, out_dir: Path) -> tuple[MemoryStore, BuildSummary]:
+def open_built(
+    project: Project, out_dir: Path, *, progress: Progress | None = None
+) -> tuple[OxigraphStore, BuildSummary]:
     """The built graph as a store: reuse ``out_dir`` when it is current, else build it first.
 
     This is what ``kg query``, ``kg export`` and ``kg network`` start from, so none of them
-    rebuilds when the inputs have not changed.
+    rebuilds when the inputs have not changed. The store is opened read-only.
     """
-    summary = build(project, out_dir)
-    return MemoryStore.open(out_dir / "graph.nq"), summary
+    summary = build(project, out_dir, progress=progress)
+    return OxigraphStore(out_dir / summary.store, read_only=True), summary
 
 
 #: The named graphs to read for asserted-only or asserted + inferred views.
@@ -198,3 +760,18 @@ ALL_GRAPHS = (ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH)
 def graphs_for(*, inferred: bool) -> list[URIRef]:
     """Named graphs to read: with or without the entailments."""
     return list(ALL_GRAPHS if inferred else ASSERTED_GRAPHS)
+
+
+def load_project(project: Project) -> tuple[Graph, Graph, Graph]:
+    """Parse ontology, shapes and data with rdflib (the reference path: tests, ``kg bench``)."""
+    from rdflib import Graph
+
+    from kgtools.load import load_files
+
+    ontology = Graph()
+    shapes = Graph()
+    data = Graph()
+    load_files([project.ontology], ontology)
+    load_files([project.shapes], shapes)
+    load_files(project.data_files(), data)
+    return ontology, shapes, data

@@ -514,7 +514,11 @@ def _annotate_stats(graph: nx.Graph) -> None:
     """Degree, weighted degree, betweenness (normalised, unweighted) and Louvain community."""
     import networkx as nx
 
-    betweenness = nx.betweenness_centrality(graph, normalized=True)
+    if graph.number_of_nodes() > EXACT_LIMIT:  # exact betweenness is O(nodes × edges)
+        sample = min(BETWEENNESS_SAMPLE, graph.number_of_nodes())
+        betweenness = nx.betweenness_centrality(graph, k=sample, normalized=True, seed=SEED)
+    else:
+        betweenness = nx.betweenness_centrality(graph, normalized=True)
     communities = nx.community.louvain_communities(graph, weight="weight", seed=SEED)
     ordered = sorted((sorted(c) for c in communities), key=lambda c: (-len(c), c[0]))
     community = {n: i for i, members in enumerate(ordered) for n in members}
@@ -1341,16 +1345,67 @@ def write_stats_csv(graph: nx.Graph, path: Path) -> Path:
     return path
 
 
+#: What ``kg build`` writes for each view: the pictures (PNG, SVG) take seconds to draw and are
+#: made on demand by ``kg network``.
+BUILD_FORMATS = ("html", "graphml", "gexf", "json")
+#: Views with more nodes than this are not drawn (no HTML/PNG/SVG): at the scale of every
+#: municipality a drawing is unreadable and slow (and networkx's layout would need scipy); the
+#: data formats and statistics are written.
+DRAW_LIMIT = 500
+_DRAWN = frozenset({"html", "png", "svg", "gexf"})  # GEXF carries the layout positions
+#: Above this many nodes betweenness is estimated from :data:`BETWEENNESS_SAMPLE` seeded source
+#: nodes (networkx's ``k``) instead of computed exactly, which is O(nodes × edges).
+EXACT_LIMIT = 1000
+BETWEENNESS_SAMPLE = 100
+
+
+#: With more municipalities than this, ``kg build`` writes :func:`write_degree_stats` instead of
+#: the views: serializing every link with its evidence takes minutes at the scale of every
+#: municipality. ``kg network`` still makes any view on demand.
+VIEWS_MUNICIPALITY_LIMIT = 50
+
+
+def write_degree_stats(store: Store, out_dir: Path) -> list[str]:
+    """``out_dir/network/bipartite-degree.csv``: degree and link count of every node of the
+    bipartite view, from one aggregate query run by the store."""
+    import csv
+    import io
+
+    from kgtools.build import graphs_for
+    from kgtools.queries import load_query
+    from kgtools.store import atomic_write_text
+
+    query = load_query(Path(__file__).resolve().parent / "sparql" / "network-degree.rq")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["iri", "side", "degree", "links"])
+    for row in store.query(query.prepared, {}, graphs=graphs_for(inferred=True)):
+        node, side, degree, links = row  # type: ignore[misc]
+        writer.writerow([str(node), str(side), int(degree), int(links)])
+    path = out_dir / DEFAULT_VIEWS_DIR / "bipartite-degree.csv"
+    atomic_write_text(path, buffer.getvalue())
+    return [path.relative_to(out_dir).as_posix()]
+
+
 def write_default_views(
-    store: Store, out_dir: Path, project: Project, formats: Sequence[str] = FORMATS
+    store: Store, out_dir: Path, project: Project, formats: Sequence[str] = BUILD_FORMATS
 ) -> list[str]:
     """Write every view, unfiltered, in ``formats`` plus its statistics CSV, to
-    ``out_dir/network/``; return the written files relative to ``out_dir`` (for ``kg build``)."""
+    ``out_dir/network/``; return the written files relative to ``out_dir`` (for ``kg build``).
+    Views larger than :data:`DRAW_LIMIT` nodes skip the drawn formats, and with more than that
+    many municipalities only the bipartite view is written (``kg network --view`` makes the
+    projections on demand)."""
     data = load_data(store, project)
     target = out_dir / DEFAULT_VIEWS_DIR
+    for view in VIEWS:  # drop an earlier build's views (e.g. drawings no longer made)
+        for suffix in [*(f".{f}" for f in FORMATS), "-stats.csv"]:
+            (target / f"{view}{suffix}").unlink(missing_ok=True)
     written: list[Path] = []
     for view in VIEWS:
+        if view != "bipartite" and len({link.municipality for link in data.links}) > DRAW_LIMIT:
+            continue  # a projection of this many municipalities is near-complete: on demand only
         graph = build_view(data, view)
-        written += write_view(graph, target, view, formats)
+        wanted = [f for f in formats if graph.number_of_nodes() <= DRAW_LIMIT or f not in _DRAWN]
+        written += write_view(graph, target, view, wanted)
         written.append(write_stats_csv(graph, target / f"{view}-stats.csv"))
     return [p.relative_to(out_dir).as_posix() for p in written]

@@ -1,9 +1,11 @@
 """The store behind every stage: a small interface and the embedded default.
 
 Stages never touch a concrete triple store. They add triples to named graphs, read a graph or a
-union of graphs, and run prepared SPARQL with bindings. The embedded default keeps an rdflib
-``Dataset`` in memory and persists it as sorted N-Quads; a faster embedded store or a remote
-SPARQL store can implement the same :class:`Store` protocol without changing the stages.
+union of graphs, and run prepared SPARQL with bindings. Three stores implement the
+:class:`Store` protocol: the embedded default :class:`kgtools.oxstore.OxigraphStore` (Oxigraph,
+on disk, what ``kg build`` writes), :class:`kgtools.remote.RemoteStore` (a SPARQL server), and
+:class:`MemoryStore` here — an rdflib ``Dataset`` in memory, persisted as sorted N-Quads, for
+small graphs built in code and for the reference comparisons in the tests.
 
 Named graphs (see :mod:`kgtools.namespaces`): ``ONTOLOGY_GRAPH`` (the ontology as asserted),
 ``DATA_GRAPH`` (the data as asserted) and ``INFERRED_GRAPH`` (entailments only, never mixed in).

@@ -16,7 +16,7 @@ from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 from kgtools.build import BuildSummary, build, open_built
 from kgtools.load import load_files
 from kgtools.project import Project, find_project
-from kgtools.store import MemoryStore
+from kgtools.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_TEXT = ROOT / "sources" / "approved-plans-overview-r3-r5.txt"
@@ -67,7 +67,7 @@ def asserted(built: tuple[Path, BuildSummary]) -> Graph:
 
 
 @pytest.fixture(scope="session")
-def store(project: Project, built: tuple[Path, BuildSummary]) -> MemoryStore:
+def store(project: Project, built: tuple[Path, BuildSummary]) -> Store:
     """The built graph opened as a store (no rebuild)."""
     out, _ = built
     opened, _ = open_built(project, out)

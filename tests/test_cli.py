@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -39,7 +40,18 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert isinstance(cli, click.Group)
     names = sorted(cli.commands)
-    assert names == ["build", "docs", "export", "network", "push", "query", "serve", "validate"]
+    assert names == [
+        "bench",
+        "build",
+        "docs",
+        "export",
+        "network",
+        "push",
+        "query",
+        "serve",
+        "synth",
+        "validate",
+    ]
     for name in names:
         result = run(name, "--help")
         assert result.exit_code == 0
@@ -68,8 +80,9 @@ def test_build_writes_dist_and_reuses_it(tmp_path: Path, built: tuple[Path, Buil
     assert "up to date" not in forced.output
     assert "validation: conforms" in forced.output
     assert "tip:Initiative" in forced.output
-    for name in ("asserted.ttl", "inferred.ttl", "graph.nq", "validation.txt", "build.json"):
+    for name in ("asserted.ttl", "inferred.ttl", "validation.txt", "build.json"):
         assert (out / name).is_file()
+    assert (out / json.loads((out / "build.json").read_text())["store"]).is_dir()
     assert (out / "network" / "bipartite.html").is_file()
 
 

@@ -12,26 +12,27 @@ from click.testing import CliRunner
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
-from kgtools.build import BuildSummary, graphs_for
+from kgtools.build import BuildSummary, graphs_for, open_built
 from kgtools.cli import cli
 from kgtools.docs import PAGES, TIPS, DocsError, example_params, generate_docs, stable_rows
 from kgtools.namespaces import TIP
 from kgtools.project import Project
 from kgtools.queries import query_from_text
 from kgtools.query import QueryLibrary, QueryResult, run
-from kgtools.store import MemoryStore
+from kgtools.store import Store
 
 PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
 
 
 @pytest.fixture(scope="module")
-def store(built: tuple[Path, BuildSummary]) -> MemoryStore:
+def store(project: Project, built: tuple[Path, BuildSummary]) -> Store:
     out, _ = built
-    return MemoryStore.open(out / "graph.nq")
+    opened, _ = open_built(project, out)
+    return opened
 
 
 @pytest.fixture(scope="module")
-def docs(project: Project, store: MemoryStore, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def docs(project: Project, store: Store, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("docs")
     written = generate_docs(project, store, out)
     assert [p.name for p in written] == list(PAGES)
@@ -175,7 +176,7 @@ def test_node_shapes_show_targets_and_property_paths(docs: Path) -> None:
 
 # -- queries --------------------------------------------------------------------------------------
 def test_every_query_with_title_text_and_current_answer(
-    docs: Path, project: Project, store: MemoryStore
+    docs: Path, project: Project, store: Store
 ) -> None:
     source = page(docs, "queries.html")
     library = QueryLibrary(project.queries_dir)

@@ -30,7 +30,7 @@ from kgtools.cli import cli
 from kgtools.errors import KGError
 from kgtools.namespaces import ID, TIP
 from kgtools.project import Project
-from kgtools.store import MemoryStore
+from kgtools.store import Store
 
 from .conftest import ROOT
 
@@ -42,7 +42,7 @@ PARTNER_PREDICATES = (TIP.collaboratesWith, TIP.involvesPartnerKind, TIP.facilit
 
 # -- fixtures ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def store(project: Project, built: tuple[Path, BuildSummary]) -> MemoryStore:
+def store(project: Project, built: tuple[Path, BuildSummary]) -> Store:
     out, _ = built
     store, summary = open_built(project, out)
     assert summary.reused
@@ -50,13 +50,13 @@ def store(project: Project, built: tuple[Path, BuildSummary]) -> MemoryStore:
 
 
 @pytest.fixture(scope="module")
-def union(store: MemoryStore) -> Graph:
+def union(store: Store) -> Graph:
     """Asserted + inferred triples, read with the rdflib API (independent of the .rq files)."""
     return store.union(graphs_for(inferred=True))
 
 
 @pytest.fixture(scope="module")
-def data(store: MemoryStore, project: Project) -> kn.NetworkData:
+def data(store: Store, project: Project) -> kn.NetworkData:
     return kn.load_data(store, project)
 
 
@@ -216,7 +216,7 @@ def test_partner_projection_links_partners_of_the_same_initiative(
 
 
 # -- filters ------------------------------------------------------------------------------------
-def test_municipality_filter_is_a_binding(store: MemoryStore, project: Project) -> None:
+def test_municipality_filter_is_a_binding(store: Store, project: Project) -> None:
     graph = kn.network(store, project, "bipartite", municipality="131164")
     munis = [n for n, k in graph.nodes(data="kind") if k == "municipality"]
     assert munis == [TOSHIMA]
@@ -224,7 +224,7 @@ def test_municipality_filter_is_a_binding(store: MemoryStore, project: Project) 
 
 
 def test_heading_and_theme_filters(
-    store: MemoryStore, project: Project, union: Graph, data: kn.NetworkData
+    store: Store, project: Project, union: Graph, data: kn.NetworkData
 ) -> None:
     heading = kn.load_data(store, project, heading=2)
     assert heading.links and all(link.heading == 2 for link in heading.links)
@@ -250,7 +250,7 @@ def test_heading_and_theme_filters(
     ],
 )
 def test_bad_filters_are_typed_errors(
-    store: MemoryStore, project: Project, kwargs: dict[str, object], message: str
+    store: Store, project: Project, kwargs: dict[str, object], message: str
 ) -> None:
     with pytest.raises(kn.UnknownFilterError) as caught:
         kn.load_data(store, project, **kwargs)  # type: ignore[arg-type]
@@ -396,7 +396,7 @@ def test_html_references_no_other_host(views: dict[str, nx.Graph]) -> None:
     assert len(_EXTERNAL.findall(control)) == 2
 
 
-def test_write_default_views(store: MemoryStore, project: Project, tmp_path: Path) -> None:
+def test_write_default_views(store: Store, project: Project, tmp_path: Path) -> None:
     started = time.perf_counter()
     written = kn.write_default_views(store, tmp_path, project, formats=("html", "json"))
     assert time.perf_counter() - started < 20

@@ -1,0 +1,396 @@
+"""``kg bench``: the naive pipeline and the project's, side by side, on the same synthetic data.
+
+One run generates a synthetic project (:mod:`kgtools.synth`) of about N triples, then runs, each
+in its own child process so that one's memory does not count against the other:
+
+* **naive** — the reference libraries used as their documentation shows: rdflib ``Graph.parse``,
+  ``owlrl.DeductiveClosure(OWLRL_Semantics).expand``, ``pyshacl.validate``, rdflib's Turtle
+  serializer, the query library on the rdflib graph, networkx on the partner links;
+* **project** — ``kg build --force`` (Oxigraph store, compiled rules, compiled shapes), the query
+  library on the built store, then an incremental rebuild after one plan file changes.
+
+Per stage it records wall time and peak RSS (Linux: the stage's own peak, by resetting the
+high-water mark through ``/proc/self/clear_refs``; elsewhere the process peak so far) and prints
+them with the naive/project ratio, then the competency queries (the project's: median of
+:data:`QUERY_RUNS`; rdflib's: one run, stopped at :data:`NAIVE_QUERY_LIMIT`), then one last
+line::
+
+    speedup: X× vs naive at N triples; build S s; peak RSS M MiB
+
+Times are compared as ratios measured in the same run, because absolute times on a shared
+machine are noisy. ``--skip-naive`` leaves the naive side out for sizes where it would take too
+long; ``--json`` writes every figure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: The stages of a full build, in the order both pipelines run them.
+STAGES = ("load", "reason", "validate", "export", "network")
+#: How many times each query runs on the project's store; the median is reported.
+QUERY_RUNS = 5
+
+
+def _peak_kib() -> int:
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+    except (OSError, AttributeError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _reset_peak() -> None:
+    with suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+@dataclass
+class Recorder:
+    """Wall time and peak RSS per stage of one pipeline."""
+
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        _reset_peak()
+        start = time.perf_counter()
+        yield
+        elapsed = time.perf_counter() - start
+        entry = self.stages.setdefault(name, {"seconds": 0.0, "peak_mib": 0.0})
+        entry["seconds"] += elapsed
+        entry["peak_mib"] = max(entry["peak_mib"], _peak_kib() / 1024)
+
+
+def _median_ms(run: Callable[[], Any]) -> float:
+    times = []
+    for _ in range(QUERY_RUNS):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+#: rdflib joins with nested loops: at 100k triples a competency query can take minutes. Each
+#: naive query runs once, in a forked child stopped at this limit (then reported as the limit).
+NAIVE_QUERY_LIMIT = 60.0
+
+
+def _naive_query_ms(graph: Any, text: str) -> float:
+    """Wall time of one rdflib query, in a forked child so that a runaway one can be stopped."""
+    import multiprocessing
+
+    def target() -> None:
+        list(graph.query(text))
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        start = time.perf_counter()
+        target()
+        return (time.perf_counter() - start) * 1000
+    process = multiprocessing.get_context("fork").Process(target=target)
+    start = time.perf_counter()
+    process.start()
+    process.join(NAIVE_QUERY_LIMIT)
+    elapsed = time.perf_counter() - start
+    if process.is_alive():
+        process.kill()
+        process.join()
+        return NAIVE_QUERY_LIMIT * 1000
+    return elapsed * 1000
+
+
+def _cq_queries(project_root: Path) -> list[Any]:
+    from kgtools.query import QueryLibrary
+
+    library = QueryLibrary(project_root / "queries")
+    return [
+        library.get(name)
+        for name in library.names()
+        if name.startswith("cq/")
+        and set(library.get(name).parameters) <= library.get(name).optional
+    ]
+
+
+# -- the naive pipeline ---------------------------------------------------------------------
+def run_naive(root: Path) -> dict[str, Any]:
+    """The reference libraries as their docs show them, stage by stage."""
+    import networkx as nx
+    import owlrl
+    import pyshacl
+    from rdflib import Graph
+
+    from kgtools.project import Project
+
+    project = Project(root)
+    rec = Recorder()
+    with rec.stage("load"):
+        ontology = Graph().parse(project.ontology)
+        shapes = Graph().parse(project.shapes)
+        data = Graph()
+        for path in project.data_files():
+            data.parse(path)
+        graph = Graph()
+        for triple in ontology:
+            graph.add(triple)
+        for triple in data:
+            graph.add(triple)
+    asserted = len(graph)
+    with rec.stage("validate"):
+        conforms, _report, _text = pyshacl.validate(
+            data, shacl_graph=shapes, ont_graph=ontology, inference="none"
+        )
+    with rec.stage("reason"):
+        owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)
+    with rec.stage("export"):
+        turtle = graph.serialize(format="turtle")
+    with rec.stage("network"):
+        links = (root / "queries" / "network" / "links.rq").read_text(encoding="utf-8")
+        network = nx.Graph()
+        for row in graph.query(links):
+            network.add_edge(str(row[0]), str(row[2]))  # type: ignore[index]
+        centrality = nx.degree_centrality(network)
+    queries = {}
+    for query in _cq_queries(root):
+        queries[query.path.stem] = _naive_query_ms(graph, query.text)
+    return {
+        "stages": rec.stages,
+        "queries_ms": queries,
+        "asserted": asserted,
+        "closure": len(graph),
+        "conforms": bool(conforms),
+        "turtle_bytes": len(turtle.encode("utf-8")),
+        "network_nodes": len(centrality),
+    }
+
+
+# -- the project's pipeline -----------------------------------------------------------------
+class _StageProgress:
+    """A :class:`kgtools.progress.Progress` that also records each stage's peak RSS."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        from kgtools.progress import Progress
+
+        self._inner = Progress()
+        self._recorder = recorder
+        self.timings = self._inner.timings
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        with self._recorder.stage(name), self._inner.stage(name):
+            yield
+
+    def count(self, done: int, total: int, what: str = "files") -> None:
+        self._inner.count(done, total, what)
+
+
+def _edit_one_plan(root: Path) -> Path:
+    """Change one plan's English label text (a real change that still conforms)."""
+    plans = sorted((root / "data" / "plans").glob("*.ttl"))
+    target = plans[len(plans) // 2]
+    text = target.read_text(encoding="utf-8")
+    index = text.index('"@en')
+    target.write_text(text[:index] + ' (revised)"@en' + text[index + 4 :], encoding="utf-8")
+    return target
+
+
+def run_project(root: Path, out: Path) -> dict[str, Any]:
+    """``kg build --force``, the query library on the store, then one incremental rebuild."""
+    from kgtools.build import ALL_GRAPHS, build, open_built
+    from kgtools.oxstore import named
+    from kgtools.project import Project
+
+    project = Project(root)
+    rec = Recorder()
+    summary = build(project, out, force=True, progress=_StageProgress(rec))  # type: ignore[arg-type]
+    store, _ = open_built(project, out)
+    graphs = [named(g) for g in ALL_GRAPHS]
+    queries = {}
+    for query in _cq_queries(root):
+        text = query.text
+
+        def project_query(text: str = text) -> None:
+            list(store.ox.query(text, default_graph=graphs))  # type: ignore[arg-type]
+
+        queries[query.path.stem] = _median_ms(project_query)
+    store.close()
+    edited = _edit_one_plan(root)
+    start = time.perf_counter()
+    again = build(project, out)
+    incremental = time.perf_counter() - start
+    return {
+        "stages": rec.stages,
+        "queries_ms": queries,
+        "asserted": summary.asserted_triples,
+        "inferred": summary.inferred_triples,
+        "incremental": {
+            "seconds": incremental,
+            "mode": again.mode,
+            "file": edited.relative_to(root).as_posix(),
+        },
+    }
+
+
+# -- the side-by-side run -------------------------------------------------------------------
+def _child(kind: str, *args: str) -> dict[str, Any]:
+    """Run one pipeline in a fresh interpreter and return its figures."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        result_path = Path(handle.name)
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "kgtools.bench", kind, *args, str(result_path)],
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        figures: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
+        return figures
+    finally:
+        result_path.unlink(missing_ok=True)
+
+
+def _total(stages: dict[str, dict[str, float]]) -> float:
+    return sum(stages[name]["seconds"] for name in STAGES if name in stages)
+
+
+def _peak(stages: dict[str, dict[str, float]]) -> float:
+    return max((entry["peak_mib"] for entry in stages.values()), default=0.0)
+
+
+def _project_stages(stages: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """The project's stages mapped onto :data:`STAGES` (its load includes filling the store)."""
+    merged: dict[str, dict[str, float]] = {}
+    for name, entry in stages.items():
+        key = "load" if name == "store" else name
+        if key not in STAGES:
+            key = "export"  # the incremental cache is written with the exports
+        target = merged.setdefault(key, {"seconds": 0.0, "peak_mib": 0.0})
+        target["seconds"] += entry["seconds"]
+        target["peak_mib"] = max(target["peak_mib"], entry["peak_mib"])
+    return merged
+
+
+def bench(
+    triples: int,
+    *,
+    seed: int = 0,
+    skip_naive: bool = False,
+    workdir: Path | None = None,
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Generate ~``triples`` triples, run both pipelines, print the table; return the figures."""
+    from kgtools.progress import Progress
+    from kgtools.project import find_project
+    from kgtools.synth import generate, spec_for_triples
+
+    owned = workdir is None
+    base = Path(tempfile.mkdtemp(prefix="kg-bench-")) if workdir is None else workdir
+    root = base / "project"
+    progress = Progress()
+    spec = spec_for_triples(triples, seed=seed)
+    with progress.stage(f"synth ~{triples:,} triples"):
+        made = generate(
+            spec,
+            root,
+            source_project=find_project(),
+            progress=lambda done, total: progress.count(done, total, "plan files"),
+        )
+    results: dict[str, Any] = {
+        "triples_target": triples,
+        "data_triples": made.triples,
+        "municipalities": spec.municipalities,
+        "rounds": spec.rounds,
+        "seed": seed,
+    }
+    if not skip_naive:
+        with progress.stage("naive pipeline"):
+            results["naive"] = _child("naive", str(root))
+    with progress.stage("project pipeline"):
+        results["project"] = _child("project", str(root), str(base / "dist"))
+    if owned:
+        import shutil
+
+        shutil.rmtree(base, ignore_errors=True)
+    for line in report_lines(results):
+        echo(line)
+    return results
+
+
+def report_lines(results: dict[str, Any]) -> list[str]:
+    """The printed table and the last summary line."""
+    project = results["project"]
+    naive = results.get("naive")
+    ours = _project_stages(project["stages"])
+    theirs = naive["stages"] if naive else {}
+    lines = [
+        f"kg bench: {results['data_triples']:,} data triples "
+        f"({results['municipalities']:,} municipalities × {results['rounds']} rounds), "
+        f"{project['asserted']:,} asserted + {project['inferred']:,} inferred",
+        "",
+        f"{'stage':<10} {'naive s':>10} {'naive MiB':>10} {'project s':>10} "
+        f"{'project MiB':>11} {'ratio':>8}",
+    ]
+
+    def row(name: str, ours_s: float, ours_m: float, theirs_e: dict[str, float] | None) -> str:
+        if theirs_e is None:
+            return f"{name:<10} {'—':>10} {'—':>10} {ours_s:>10.2f} {ours_m:>11.0f} {'—':>8}"
+        ratio = theirs_e["seconds"] / ours_s if ours_s > 0 else float("inf")
+        return (
+            f"{name:<10} {theirs_e['seconds']:>10.2f} {theirs_e['peak_mib']:>10.0f} "
+            f"{ours_s:>10.2f} {ours_m:>11.0f} {ratio:>7.1f}×"
+        )
+
+    for name in STAGES:
+        entry = ours.get(name, {"seconds": 0.0, "peak_mib": 0.0})
+        lines.append(row(name, entry["seconds"], entry["peak_mib"], theirs.get(name)))
+    build_s = _total(ours)
+    peak = _peak(ours)
+    total_theirs = {"seconds": _total(theirs), "peak_mib": _peak(theirs)} if naive else None
+    lines.append(row("total", build_s, peak, total_theirs))
+    lines += ["", f"{'query':<28} {'naive ms':>10} {'project ms':>11} {'ratio':>8}"]
+    for name, ms in sorted(project["queries_ms"].items()):
+        if naive and name in naive["queries_ms"]:
+            theirs_ms = naive["queries_ms"][name]
+            lines.append(f"{name:<28} {theirs_ms:>10.1f} {ms:>11.1f} {theirs_ms / ms:>7.1f}×")
+        else:
+            lines.append(f"{name:<28} {'—':>10} {ms:>11.1f} {'—':>8}")
+    incremental = project["incremental"]
+    lines += [
+        "",
+        f"incremental rebuild after editing {incremental['file']}: "
+        f"{incremental['seconds']:.2f} s ({incremental['mode']})",
+    ]
+    speedup = f"{total_theirs['seconds'] / build_s:.1f}" if total_theirs else "n/a (naive skipped)"
+    lines.append(
+        f"speedup: {speedup}× vs naive at {results['data_triples']:,} triples; "
+        f"build {build_s:.1f} s; peak RSS {peak:.0f} MiB"
+    )
+    return lines
+
+
+def _main(argv: list[str]) -> None:
+    kind, *args = argv
+    if kind == "naive":
+        root, target = args
+        figures = run_naive(Path(root))
+    elif kind == "project":
+        root, out, target = args
+        figures = run_project(Path(root), Path(out))
+    else:
+        raise SystemExit(f"unknown pipeline {kind!r}")
+    Path(target).write_text(json.dumps(figures, indent=2, sort_keys=True), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

@@ -1,0 +1,130 @@
+"""Incremental rebuild: after data files change, the result equals a full build of the same inputs.
+
+Each test copies the project, builds it, edits data files, rebuilds (incrementally) and compares
+with a full build of the edited copy in another folder: the same named graphs in the store, the
+same bytes in asserted.ttl, inferred.ttl and validation.txt.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kgtools.build import BuildSummary, build
+from kgtools.errors import IncrementalUpdateError, NonConformingDataError
+from kgtools.oxstore import OxigraphStore
+from kgtools.project import Project
+from kgtools.rules import RuleSet
+
+from .conftest import assert_isomorphic
+
+PLAN = "data/plans/131113-2021-ota.ttl"
+
+
+@pytest.fixture()
+def copy(project: Project, tmp_path: Path) -> Project:
+    root = tmp_path / "project"
+    for name in ("ontology", "data", "queries"):
+        shutil.copytree(project.root / name, root / name)
+    return Project(root)
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def assert_same_as_full(copy: Project, out: Path, summary: BuildSummary, tmp_path: Path) -> None:
+    reference_out = tmp_path / "full"
+    reference = build(copy, reference_out, force=True)
+    assert reference.mode == "full"
+    for name in ("asserted.ttl", "inferred.ttl", "validation.txt"):
+        assert (out / name).read_bytes() == (reference_out / name).read_bytes(), name
+    ours = OxigraphStore(out / summary.store, read_only=True)
+    theirs = OxigraphStore(reference_out / reference.store, read_only=True)
+    assert ours.graph_names() == theirs.graph_names()
+    for name in theirs.graph_names():
+        assert_isomorphic(ours.graph(name), theirs.graph(name))
+    mine = json.loads((out / "build.json").read_text(encoding="utf-8"))
+    full = json.loads((reference_out / "build.json").read_text(encoding="utf-8"))
+    for manifest in (mine, full):
+        manifest.pop("store")
+    assert mine == full
+
+
+def test_edited_plan_is_rebuilt_incrementally(copy: Project, tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    build(copy, out)
+    plan = copy.root / PLAN
+    # a label changed, a theme dropped and one added (entailments through them follow)
+    _edit(plan, '"@en', ' (revised)"@en')
+    _edit(
+        plan, "tip:theme <theme/networking>, <theme/promotion> ;", "tip:theme <theme/promotion> ;"
+    )
+    _edit(plan, "tip:theme <theme/business-succession> ;", "tip:theme <theme/networking> ;")
+    summary = build(copy, out)
+    assert summary.mode == "incremental"
+    assert_same_as_full(copy, out, summary, tmp_path)
+
+
+def test_removed_and_added_plan_files(copy: Project, tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    build(copy, out)
+    moved = copy.root / "data" / "plans" / "renamed-ota.ttl"
+    (copy.root / PLAN).rename(moved)  # one file gone, one new with the same triples
+    summary = build(copy, out)
+    assert summary.mode == "incremental"
+    assert_same_as_full(copy, out, summary, tmp_path)
+    moved.unlink()  # the plan is gone: its entailments must go too
+    summary = build(copy, out)
+    assert summary.mode == "incremental"
+    assert summary.data_triples < build(copy, tmp_path / "first", force=True).data_triples + 1
+    assert_same_as_full(copy, out, summary, tmp_path / "again")
+
+
+def test_non_conforming_edit_changes_nothing(copy: Project, tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    first = build(copy, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    _edit(copy.root / PLAN, "tip:ordinal 1 ;", "tip:ordinal 0 ;")
+    with pytest.raises(NonConformingDataError) as raised:
+        build(copy, out)
+    assert "MinInclusive" in raised.value.report
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    store = OxigraphStore(out / first.store, read_only=True)
+    assert store.count(first_graph(store)) > 0
+    assert sorted(p.name for p in out.glob(".store-*")) == []
+
+
+def first_graph(store: OxigraphStore) -> object:
+    return store.graph_names()[0]
+
+
+def test_ontology_change_forces_a_full_build(copy: Project, tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    build(copy, out)
+    _edit(copy.ontology, "@prefix", "# edited\n@prefix")
+    assert build(copy, out).mode == "full"
+    assert build(copy, out).mode == "reuse"
+
+
+def test_change_the_rules_cannot_maintain_falls_back_to_a_full_build(
+    copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "dist"
+    build(copy, out)
+    _edit(copy.root / PLAN, '"@en', ' (revised)"@en')
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise IncrementalUpdateError("a blank node in a triple a rule reads")
+
+    monkeypatch.setattr(RuleSet, "update", refuse)
+    summary = build(copy, out)
+    assert summary.mode == "full"
+    assert sorted(p.name for p in out.glob(".store-*")) == []
+    monkeypatch.undo()
+    assert_same_as_full(copy, out, summary, tmp_path)
