@@ -51,7 +51,7 @@ from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, PREFI
 from kgtools.oxstore import OxigraphStore
 from kgtools.progress import Progress, quiet
 from kgtools.project import Project
-from kgtools.store import atomic_write_bytes, atomic_write_text
+from kgtools.store import atomic_write_text
 
 if TYPE_CHECKING:
     from rdflib import Graph, URIRef
@@ -395,26 +395,21 @@ def _finish(
 def write_turtle(store: OxigraphStore, graphs: list[URIRef], path: Path) -> None:
     """The union of ``graphs`` as Turtle with the project's prefixes, atomically.
 
-    Oxigraph's on-disk indexes give the same order for the same triples, and blank nodes carry
-    the labels :func:`kgtools.load.read_file` gave them, so the bytes are stable.
+    Each graph is dumped by Oxigraph itself (no triple passes through Python), one after the
+    other into the same file: a Turtle document may declare its prefixes again, and the graphs
+    share no blank node. Oxigraph's on-disk indexes give the same order for the same triples,
+    and blank nodes carry the labels :func:`kgtools.load.read_file` gave them, so the bytes are
+    stable.
     """
     import pyoxigraph as ox
 
-    def triples() -> Iterable[Any]:
-        seen_first = set(store.triples_ox(graphs[0])) if len(graphs) > 1 else set()
-        for index, graph in enumerate(graphs):
-            for s, p, o in store.triples_ox(graph):
-                if index and (s, p, o) in seen_first:
-                    continue
-                yield ox.Triple(s, p, o)  # type: ignore[arg-type]
+    from kgtools.oxstore import named
+    from kgtools.store import atomic_file
 
-    data = ox.serialize(
-        triples(),
-        format=ox.RdfFormat.TURTLE,
-        prefixes={prefix: str(ns) for prefix, ns in PREFIXES.items()},
-    )
-    assert isinstance(data, bytes)
-    atomic_write_bytes(path, data)
+    prefixes = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
+    with atomic_file(path) as handle:
+        for graph in graphs:
+            store.ox.dump(handle, ox.RdfFormat.TURTLE, from_graph=named(graph), prefixes=prefixes)
 
 
 def _write_cache(
