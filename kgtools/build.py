@@ -36,6 +36,7 @@ in ``dist/``.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import shutil
@@ -143,6 +144,10 @@ def build(
         previous.reused = True
         previous.mode = "reuse"
         return previous
+    # The cyclic garbage collector would walk the millions of tuples and sets of the in-memory
+    # index again and again while they are built (none of them forms a cycle): off for the build.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         if incremental and previous is not None and _only_data_changed(project, previous, hashes):
             try:
@@ -153,6 +158,9 @@ def build(
     except BaseException as exc:
         _remove_work(out_dir, exc)
         raise
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class _FullBuildNeeded(Exception):
@@ -163,7 +171,6 @@ def _remove_work(out_dir: Path, exc: BaseException) -> None:
     """Delete the half-made store of a failed build. Its RocksDB handle lives as long as
     anything refers to it — the failed stage's frames, held by the traceback — and would write
     into the folder again when dropped, so those frames are cleared first."""
-    import gc
     import traceback
 
     traceback.clear_frames(exc.__traceback__)
