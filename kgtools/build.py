@@ -340,19 +340,13 @@ def _ox(graph: URIRef) -> Any:
 
 def _report(results: list[ValidationResult], data: Any) -> ValidationReport:
     """A :class:`ValidationReport` with the focus nodes' labels (Japanese first)."""
-    from rdflib import BNode, Graph
+    from rdflib import Graph
 
     from kgtools.namespaces import bind_prefixes
     from kgtools.triples import from_rdflib
-    from kgtools.validate import ValidationReport
+    from kgtools.validate import ValidationReport, focus_labels
 
-    labels = {}
-    for r in results:
-        if r.focus in labels or isinstance(r.focus, BNode):
-            continue
-        label = _label(data, from_rdflib(r.focus))
-        if label:
-            labels[r.focus] = label
+    labels = focus_labels(results, lambda node: _label(data, from_rdflib(node)))
     return ValidationReport(results=sorted(results), labels=labels, graph=bind_prefixes(Graph()))
 
 

@@ -1459,7 +1459,7 @@ class CompiledShapes:
 
     def report(self, results: list[ValidationResult], data: Graph) -> ValidationReport:
         """A :class:`ValidationReport` like :func:`kgtools.validate.validate` returns."""
-        from kgtools.validate import ValidationReport, _label
+        from kgtools.validate import ValidationReport, _label, focus_labels
 
         graph = _namespace_graph(self.graph)
         report = BNode()
@@ -1482,13 +1482,7 @@ class CompiledShapes:
                 graph.add((node, SH.resultPath, self._path_node(graph, r.path)))
             for lang, text in r.messages:
                 graph.add((node, SH.resultMessage, Literal(text, lang=lang or None)))
-        labels: dict[Node, str] = {}
-        for r in results:
-            if r.focus in labels or isinstance(r.focus, BNode):
-                continue
-            label = _label(data, r.focus)
-            if label:
-                labels[r.focus] = label
+        labels = focus_labels(results, lambda node: _label(data, node))
         return ValidationReport(results=results, labels=labels, graph=graph)
 
     def _path_node(self, graph: Graph, text: str) -> Node:

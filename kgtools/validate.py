@@ -9,6 +9,7 @@ that separately, once.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -147,14 +148,23 @@ def validate(data: Graph, shapes: Graph, ontology: Graph) -> ValidationReport:
     assert isinstance(results_graph, Graph)
     bind_prefixes(results_graph)
     results = _results(results_graph)
-    labels = {}
+    labels = focus_labels(results, lambda node: _label(data, node))
+    return ValidationReport(results=results, labels=labels, graph=results_graph)
+
+
+def focus_labels(
+    results: list[ValidationResult], label_of: Callable[[Node], str | None]
+) -> dict[Node, str]:
+    """The label (Japanese first) of every focus node that is not a blank node, for the report;
+    ``label_of`` reads it from wherever the data is (an rdflib graph, an index, the store)."""
+    labels: dict[Node, str] = {}
     for r in results:
         if r.focus in labels or isinstance(r.focus, BNode):
             continue
-        label = _label(data, r.focus)
+        label = label_of(r.focus)
         if label:
             labels[r.focus] = label
-    return ValidationReport(results=results, labels=labels, graph=results_graph)
+    return labels
 
 
 def _label(graph: Graph, node: Node) -> str | None:
