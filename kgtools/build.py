@@ -561,7 +561,7 @@ def _incremental(
 
     from kgtools import shacl
     from kgtools.load import read_file
-    from kgtools.triples import StoreSource
+    from kgtools.triples import StoreSource, from_rdflib
 
     cache = out_dir / CACHE
     data_files = project.data_files()
@@ -650,8 +650,6 @@ def _incremental(
                 sparql_store=store.ox,
                 sparql_graphs=[_ox(ONTOLOGY_GRAPH), _ox(DATA_GRAPH)],
             )
-            from kgtools.triples import from_rdflib
-
             kept = [r for r in _load_results(cache) if from_rdflib(r.focus) not in focus]
             results = kept + fresh
             report = _report(results, data_after)
@@ -714,15 +712,13 @@ def _affected(data: Any, old: dict[str, set[OxTriple]], new: dict[str, set[OxTri
 # -- reading a build ----------------------------------------------------------------------------
 def class_counts(store: Any) -> dict[str, int]:
     """Instances per ``tip:`` class over asserted and inferred triples."""
-    from rdflib import Literal
+    from rdflib import Graph, Literal
 
     from kgtools.namespaces import TIP, bind_prefixes
     from kgtools.queries import load_query
 
     query = load_query(_system_query("instances-per-class.rq"))
     rows = store.query(query.prepared, {"namespace": Literal(str(TIP))}, graphs=list(ALL_GRAPHS))
-    from rdflib import Graph
-
     qname = bind_prefixes(Graph()).namespace_manager.normalizeUri
     counts: dict[str, int] = {}
     for row in rows:

@@ -140,7 +140,14 @@ class OxigraphStore:
         )
 
     def count(self, name: URIRef) -> int:
-        return sum(1 for _ in self.ox.quads_for_pattern(None, None, None, named(name)))
+        """Counted by Oxigraph (decoding every triple into Python costs ~9 µs each on disk)."""
+        rows = self.ox.query(
+            "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=named(name)
+        )
+        assert isinstance(rows, ox.QuerySolutions)
+        count = next(iter(rows))["n"]
+        assert isinstance(count, ox.Literal)
+        return int(count.value)
 
     def query(
         self,

@@ -522,11 +522,15 @@ class _Not(_PerValue):
         return lambda v: not conforms(shape, v)
 
 
-class _Or(_PerValue):
-    component = SH.OrConstraintComponent
+class _ShapeList(_PerValue):
+    """sh:or / sh:and / sh:xone: a test of each value against a list of shapes."""
 
     def __init__(self, shapes: list[_Shape]) -> None:
         self.shapes = shapes
+
+
+class _Or(_ShapeList):
+    component = SH.OrConstraintComponent
 
     def test(self, ctx: _Run) -> Callable[[Term], bool]:
         conforms, shapes = ctx.conforms, self.shapes
@@ -535,22 +539,16 @@ class _Or(_PerValue):
         return lambda v: any(conforms(s, v) for s in shapes)
 
 
-class _And(_PerValue):
+class _And(_ShapeList):
     component = SH.AndConstraintComponent
-
-    def __init__(self, shapes: list[_Shape]) -> None:
-        self.shapes = shapes
 
     def test(self, ctx: _Run) -> Callable[[Term], bool]:
         conforms, shapes = ctx.conforms, self.shapes
         return lambda v: all(conforms(s, v) for s in shapes)
 
 
-class _Xone(_PerValue):
+class _Xone(_ShapeList):
     component = SH.XoneConstraintComponent
-
-    def __init__(self, shapes: list[_Shape]) -> None:
-        self.shapes = shapes
 
     def test(self, ctx: _Run) -> Callable[[Term], bool]:
         conforms, shapes = ctx.conforms, self.shapes
