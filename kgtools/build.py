@@ -6,12 +6,16 @@
   ontology, data (both as asserted) and inferred (entailments only). ``kg query``, ``kg export``,
   ``kg network``, ``kg docs`` and ``kg serve`` open it instead of rebuilding;
 * ``asserted.ttl`` — ontology and data as asserted; ``inferred.ttl`` — only the OWL RL
-  entailments (both byte-stable for the same inputs);
+  entailments (both sorted by subject, byte-stable for the same inputs: :mod:`kgtools.dumps`);
 * ``validation.txt`` — the SHACL report;
 * ``network/`` — the default partner-network views and their statistics (see
-  :mod:`kgtools.network`);
+  :mod:`kgtools.network`), or with many municipalities only the degree statistics
+  (:mod:`kgtools.degree`);
 * ``cache/`` — what an incremental rebuild needs: a copy of each data file as last built, the
-  triples asserted by more than one file, and the non-violation validation results;
+  triples asserted by more than one file, the non-violation validation results, the index of
+  the Turtle files' subject blocks (``export/``), the link counts behind the degree statistics
+  (``degree.json``), and the input files' size, time and hash (``file-stats.json``: a file
+  whose stat is unchanged is not read again to decide what changed);
 * ``build.json`` — the manifest: input fingerprint and per-file hashes, counts, verdict, and the
   store folder. Written last, so a build that stops half-way is never mistaken for a complete
   one, and a reader never opens a half-written store.
@@ -22,8 +26,9 @@ Three ways to build, chosen by comparing the inputs with ``build.json``:
 * **incremental** — only data files changed (added, edited or removed): the store is copied
   (a RocksDB checkpoint: hard links, not bytes), only the changed files are parsed and diffed
   against their previous copies, entailments are maintained with delete-and-rederive
-  (:meth:`kgtools.rules.RuleSet.update`), and only the nodes those files describe, and their
-  neighbours, are validated again;
+  (:meth:`kgtools.rules.RuleSet.update`), only the nodes those files describe, and their
+  neighbours, are validated again, the Turtle files are patched block by block, and the class
+  counts and degree statistics are recounted only where the change reaches;
 * **full** — first build, ``--force``, or the ontology, shapes or toolkit version changed.
 
 The engines are the fast ones: Oxigraph for parsing and storage, :mod:`kgtools.rules` for
@@ -47,8 +52,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kgtools import __version__
-from kgtools.errors import IncrementalUpdateError, InputError, LoadErrors, NonConformingDataError
-from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, PREFIXES
+from kgtools.errors import (
+    DumpCacheError,
+    IncrementalUpdateError,
+    InputError,
+    LoadErrors,
+    NonConformingDataError,
+)
+from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.oxstore import OxigraphStore
 from kgtools.progress import Progress, quiet
 from kgtools.project import Project
@@ -64,7 +75,7 @@ MANIFEST = "build.json"
 OUTPUTS = ("asserted.ttl", "inferred.ttl", "validation.txt")
 CACHE = "cache"
 #: Format version of ``dist/`` (a change forces a full build).
-LAYOUT = 2
+LAYOUT = 3
 
 
 @dataclass
@@ -98,10 +109,52 @@ def input_files(project: Project) -> list[Path]:
 
 def file_hashes(project: Project) -> dict[str, str]:
     """SHA-256 of every input file, by path relative to the project."""
-    return {
-        path.relative_to(project.root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in input_files(project)
-    }
+    return _hash_inputs(project, None)[0]
+
+
+def _hash_inputs(
+    project: Project, known: dict[str, list[Any]] | None
+) -> tuple[dict[str, str], dict[str, list[Any]]]:
+    """The inputs' hashes, and the stats to record for the next build.
+
+    ``known`` maps a path to its size, modification time, inode and hash when last read: a file
+    whose first three are unchanged is not read again — the check git and make rely on. A file
+    is recorded only if it was last modified :data:`_SETTLED_NS` before it was read (its stat
+    is taken first), so an edit within the clock's resolution cannot go unnoticed."""
+    import time
+
+    settled = time.time_ns() - _SETTLED_NS
+    hashes: dict[str, str] = {}
+    stats: dict[str, list[Any]] = {}
+    for path in input_files(project):
+        name = path.relative_to(project.root).as_posix()
+        info = path.stat()
+        key = [info.st_size, info.st_mtime_ns, info.st_ino]
+        entry = (known or {}).get(name)
+        if entry is not None and entry[:3] == key:
+            hashes[name] = entry[3]
+        else:
+            hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        if info.st_mtime_ns < settled:
+            stats[name] = [*key, hashes[name]]
+    return hashes, stats
+
+
+#: A file modified less than this long before it is read is hashed again next time.
+_SETTLED_NS = 2_000_000_000
+_STATS = "file-stats.json"
+
+
+def _known_stats(out_dir: Path) -> dict[str, list[Any]] | None:
+    try:
+        stored = json.loads((out_dir / CACHE / _STATS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or not all(
+        isinstance(v, list) and len(v) == 4 for v in stored.values()
+    ):
+        return None
+    return stored
 
 
 def fingerprint(project: Project, hashes: dict[str, str] | None = None) -> str:
@@ -137,7 +190,7 @@ def build(
 ) -> BuildSummary:
     """Run the pipeline for ``project`` into ``out_dir``; see the module docstring."""
     progress = progress or quiet()
-    hashes = file_hashes(project)
+    hashes, stats = _hash_inputs(project, None if force else _known_stats(out_dir))
     expected = fingerprint(project, hashes)
     previous = None if force else read_manifest(out_dir)
     if previous is not None and previous.fingerprint == expected:
@@ -149,12 +202,16 @@ def build(
     collecting = gc.isenabled()
     gc.disable()
     try:
+        summary = None
         if incremental and previous is not None and _only_data_changed(project, previous, hashes):
             try:
-                return _incremental(project, out_dir, previous, hashes, expected, progress)
+                summary = _incremental(project, out_dir, previous, hashes, expected, progress)
             except _FullBuildNeeded as exc:
                 _remove_work(out_dir, exc)
-        return _full(project, out_dir, hashes, expected, progress)
+        if summary is None:
+            summary = _full(project, out_dir, hashes, expected, progress)
+        atomic_write_text(out_dir / CACHE / _STATS, json.dumps(stats, sort_keys=True))
+        return summary
     except BaseException as exc:
         _remove_work(out_dir, exc)
         raise
@@ -217,8 +274,9 @@ def _relative(project: Project, path: Path) -> str:
 def _full(
     project: Project, out_dir: Path, hashes: dict[str, str], expected: str, progress: Progress
 ) -> BuildSummary:
-    from kgtools import shacl
-    from kgtools.triples import MemoryIndex
+    from kgtools import degree, shacl
+    from kgtools.dumps import Section
+    from kgtools.triples import MemoryIndex, UnionSource
 
     with progress.stage("load"):
         ontology_key = _relative(project, project.ontology)
@@ -271,9 +329,28 @@ def _full(
             files=hashes,
             store=store_name,
         )
-        _finish(project, out_dir, store, work, summary, report, progress)
+        with progress.stage("export"):
+            sections = {
+                "ontology": Section.of(ontology_index.by_subject()),
+                "data": Section.of(data_index.by_subject()),
+                "inferred": Section.of_triples(inferred),
+            }
+        with progress.stage("network"):
+            summary.instances = _class_counts_in_memory([ontology_index, data_index], inferred)
+            union = UnionSource(
+                [
+                    ontology_index,
+                    data_index,
+                    MemoryIndex(t for t in inferred if t[1] in degree.PREDICATES),
+                ]
+            )
+            links = degree.table(union, degree.municipalities(union))
+        del inferred, union
+        _finish(project, out_dir, store, work, summary, report, sections, links, progress)
         with progress.stage("cache"):
             _write_cache(out_dir, project, data_files, shared, results)
+            _save_sections(out_dir, sections)
+            degree.save(links, out_dir / CACHE)
         _write_manifest(out_dir, summary)
     except BaseException:
         store.close()
@@ -372,20 +449,25 @@ def _finish(
     work: Path,
     summary: BuildSummary,
     report: ValidationReport,
+    sections: dict[str, Any],
+    links: Any,
     progress: Progress,
 ) -> None:
-    """Exports, network views and counts from the finished store; then move it in place."""
-    from kgtools.network import VIEWS_MUNICIPALITY_LIMIT, write_default_views, write_degree_stats
+    """Write the Turtle files, the report and the network views or statistics; close the
+    finished store and move it in place."""
+    from kgtools import degree, dumps
+    from kgtools.network import DEFAULT_VIEWS_DIR, VIEWS_MUNICIPALITY_LIMIT, write_default_views
 
     with progress.stage("export"):
         store.flush()
-        write_turtle(store, [ONTOLOGY_GRAPH, DATA_GRAPH], out_dir / "asserted.ttl")
-        write_turtle(store, [INFERRED_GRAPH], out_dir / "inferred.ttl")
+        dumps.write(out_dir / "asserted.ttl", [sections["ontology"], sections["data"]])
+        dumps.write(out_dir / "inferred.ttl", [sections["inferred"]])
         atomic_write_text(out_dir / "validation.txt", report.text())
     with progress.stage("network"):
-        summary.instances = class_counts(store)
         if summary.instances.get("tip:Municipality", 0) > VIEWS_MUNICIPALITY_LIMIT:
-            views = write_degree_stats(store, out_dir)
+            path = out_dir / DEFAULT_VIEWS_DIR / "bipartite-degree.csv"
+            degree.write_csv(links, path)
+            views = [path.relative_to(out_dir).as_posix()]
         else:
             views = write_default_views(store, out_dir, project)
     store.close()
@@ -393,24 +475,91 @@ def _finish(
     summary.outputs = [*OUTPUTS, *views, MANIFEST]
 
 
-def write_turtle(store: OxigraphStore, graphs: list[URIRef], path: Path) -> None:
-    """The union of ``graphs`` as Turtle with the project's prefixes, atomically.
+#: The Turtle sections kept for incremental builds (see :mod:`kgtools.dumps`).
+SECTIONS = ("ontology", "data", "inferred")
 
-    Each graph is dumped by Oxigraph itself (no triple passes through Python), one after the
-    other into the same file: a Turtle document may declare its prefixes again, and the graphs
-    share no blank node. Oxigraph's on-disk indexes give the same order for the same triples,
-    and blank nodes carry the labels :func:`kgtools.load.read_file` gave them, so the bytes are
-    stable.
-    """
+
+def _save_sections(out_dir: Path, sections: dict[str, Any]) -> None:
+    folder = out_dir / CACHE / "export"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in SECTIONS:
+        sections[name].save_index(folder, name)
+    stamps = {name: _stamp(out_dir / name) for name in _SECTION_FILES}
+    atomic_write_text(folder / "files.json", json.dumps(stamps, sort_keys=True))
+
+
+def _load_sections(out_dir: Path) -> dict[str, Any]:
+    """The sections of the last build: their indexes from the cache, their bodies from the
+    Turtle files (which must be the ones that build wrote)."""
+    from kgtools.dumps import Section, header
+
+    folder = out_dir / CACHE / "export"
+    try:
+        stamps = json.loads((folder / "files.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DumpCacheError(f"{folder}: unreadable export cache ({exc})") from exc
+    sections = {}
+    for file, names in _SECTION_FILES.items():
+        path = out_dir / file
+        if stamps.get(file) != _stamp(path):
+            raise DumpCacheError(f"{path} changed after the last build")
+        content = path.read_bytes()
+        start = len(header())
+        if not content.startswith(header()):
+            raise DumpCacheError(f"{path} does not start with the prefixes the build writes")
+        for name in names:
+            sections[name] = Section.load(folder, name, content, start)
+            start += len(sections[name].body)
+        if start != len(content):
+            raise DumpCacheError(f"{path}: the export cache does not cover the file")
+    return sections
+
+
+#: Which sections make up each Turtle file, in order.
+_SECTION_FILES = {"asserted.ttl": ("ontology", "data"), "inferred.ttl": ("inferred",)}
+
+
+def _stamp(path: Path) -> list[int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns]
+
+
+def _class_counts_in_memory(indexes: list[Any], inferred: set[OxTriple]) -> dict[str, int]:
+    """What :func:`class_counts` gives, from the triples of a full build in memory."""
     import pyoxigraph as ox
 
-    from kgtools.oxstore import named
-    from kgtools.store import atomic_file
+    rdf_type = ox.NamedNode(_RDF_TYPE)
+    members: dict[Any, set[Any]] = {}
+    for index in indexes:
+        for s, _, cls in index.match(None, rdf_type, None):
+            members.setdefault(cls, set()).add(s)
+    for s, p, cls in inferred:
+        if p == rdf_type:
+            members.setdefault(cls, set()).add(s)
+    return _qnames({cls: len(found) for cls, found in members.items()})
 
-    prefixes = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
-    with atomic_file(path) as handle:
-        for graph in graphs:
-            store.ox.dump(handle, ox.RdfFormat.TURTLE, from_graph=named(graph), prefixes=prefixes)
+
+def _qnames(counts: dict[Any, int]) -> dict[str, int]:
+    """Counts of ``tip:`` classes (pyoxigraph terms) keyed by their prefixed names, sorted."""
+    import pyoxigraph as ox
+    from rdflib import Graph, URIRef
+
+    from kgtools.namespaces import TIP, bind_prefixes
+
+    qname = bind_prefixes(Graph()).namespace_manager.normalizeUri
+    return dict(
+        sorted(
+            (qname(URIRef(cls.value)), n)
+            for cls, n in counts.items()
+            if isinstance(cls, ox.NamedNode) and cls.value.startswith(str(TIP)) and n > 0
+        )
+    )
+
+
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 
 def _write_cache(
@@ -559,13 +708,15 @@ def _incremental(
 ) -> BuildSummary:
     import pyoxigraph as ox
 
-    from kgtools import shacl
+    from kgtools import degree, shacl
     from kgtools.load import read_file
     from kgtools.triples import StoreSource, from_rdflib
 
     cache = out_dir / CACHE
-    data_files = project.data_files()
-    current = {_relative(project, p) for p in data_files}
+    current = set(hashes) - {
+        _relative(project, project.ontology),
+        _relative(project, project.shapes),
+    }
     before = set(previous.files) - {
         _relative(project, project.ontology),
         _relative(project, project.shapes),
@@ -666,8 +817,34 @@ def _incremental(
             store=store_name,
             mode="incremental",
         )
-        _finish(project, out_dir, store, work, summary, report, progress)
+        with progress.stage("export"):
+            try:
+                sections = _load_sections(out_dir)
+            except DumpCacheError as exc:
+                raise _FullBuildNeeded(str(exc)) from None
+            sections["data"] = sections["data"].patched(added, removed)
+            sections["inferred"] = sections["inferred"].patched(plus, minus)
+        with progress.stage("network"):
+            delta = added | removed | plus | minus
+            all_before = StoreSource(
+                ox.Store.read_only(str(out_dir / previous.store)), [_ox(g) for g in ALL_GRAPHS]
+            )
+            all_after = StoreSource(store.ox, [_ox(g) for g in ALL_GRAPHS])
+            summary.instances = _class_counts_after(
+                previous.instances, all_before, all_after, delta
+            )
+            links = degree.load(cache)
+            if links is None:
+                links = degree.table(all_after, degree.municipalities(all_after))
+            else:
+                for municipality in degree.affected([all_before, all_after], delta):
+                    links.pop(str(municipality), None)
+                    links.update(degree.table(all_after, [municipality]))
+            del all_before
+        _finish(project, out_dir, store, work, summary, report, sections, links, progress)
         with progress.stage("cache"):
+            _save_sections(out_dir, sections)
+            degree.save(links, cache)
             sources = cache / "sources"
             for name in changed:
                 target = sources / name
@@ -685,6 +862,26 @@ def _incremental(
     _drop_old_stores(out_dir, keep=store_name)
     summary.timings = dict(progress.timings)
     return summary
+
+
+def _class_counts_after(
+    before: dict[str, int], graph_before: Any, graph_after: Any, changed: set[OxTriple]
+) -> dict[str, int]:
+    """The class counts after a change: each instance whose ``rdf:type`` triple changed in a
+    graph is counted again, by looking it up in all the graphs before and after."""
+    import pyoxigraph as ox
+
+    rdf_type = ox.NamedNode(_RDF_TYPE)
+    delta: dict[Any, int] = {}
+    for s, p, cls in {(s, p, o) for s, p, o in changed if p == rdf_type}:
+        was = (s, p, cls) in graph_before
+        now = (s, p, cls) in graph_after
+        delta[cls] = delta.get(cls, 0) + int(now) - int(was)
+    counts = dict(before)
+    for cls, change in delta.items():
+        for name in _qnames({cls: 1}):  # empty unless a tip: class
+            counts[name] = counts.get(name, 0) + change
+    return {name: n for name, n in sorted(counts.items()) if n > 0}
 
 
 def _affected(data: Any, old: dict[str, set[OxTriple]], new: dict[str, set[OxTriple]]) -> set[Term]:

@@ -163,3 +163,8 @@ class UnsupportedOntologyError(KGError):
 class IncrementalUpdateError(UnsupportedOntologyError):
     """A change cannot be applied incrementally (e.g. it brings blank nodes into rule-relevant
     triples, whose noise-filtered consequences the store does not keep); rebuild in full."""
+
+
+class DumpCacheError(KGError):
+    """The cached Turtle sections of the last build (``dist/cache/export/``) are missing or do
+    not match their index, so they cannot be patched; the build falls back to a full one."""

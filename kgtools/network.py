@@ -1359,32 +1359,10 @@ EXACT_LIMIT = 1000
 BETWEENNESS_SAMPLE = 100
 
 
-#: With more municipalities than this, ``kg build`` writes :func:`write_degree_stats` instead of
-#: the views: serializing every link with its evidence takes minutes at the scale of every
-#: municipality. ``kg network`` still makes any view on demand.
+#: With more municipalities than this, ``kg build`` writes the degree statistics of
+#: :mod:`kgtools.degree` instead of the views: serializing every link with its evidence takes
+#: minutes at the scale of every municipality. ``kg network`` still makes any view on demand.
 VIEWS_MUNICIPALITY_LIMIT = 50
-
-
-def write_degree_stats(store: Store, out_dir: Path) -> list[str]:
-    """``out_dir/network/bipartite-degree.csv``: degree and link count of every node of the
-    bipartite view, from one aggregate query run by the store."""
-    import csv
-    import io
-
-    from kgtools.build import graphs_for
-    from kgtools.queries import load_query
-    from kgtools.store import atomic_write_text
-
-    query = load_query(Path(__file__).resolve().parent / "sparql" / "network-degree.rq")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["iri", "side", "degree", "links"])
-    for row in store.query(query.prepared, {}, graphs=graphs_for(inferred=True)):
-        node, side, degree, links = row  # type: ignore[misc]
-        writer.writerow([str(node), str(side), int(degree), int(links)])
-    path = out_dir / DEFAULT_VIEWS_DIR / "bipartite-degree.csv"
-    atomic_write_text(path, buffer.getvalue())
-    return [path.relative_to(out_dir).as_posix()]
 
 
 def write_default_views(

@@ -53,15 +53,24 @@ class Project:
 
 
 def data_files_in(folder: Path) -> list[Path]:
-    """RDF files below ``folder``, skipping template folders, in sorted order."""
-    files = [
-        p
-        for p in folder.rglob("*")
-        if p.is_file()
-        and p.suffix in DATA_SUFFIXES
-        and not EXCLUDED_DATA_DIRS.intersection(p.relative_to(folder).parts[:-1])
-    ]
-    return sorted(files)
+    """RDF files below ``folder``, skipping template folders, in sorted order.
+
+    A walk with ``os.scandir`` rather than ``Path.rglob``: with thousands of plan files (one per
+    plan and round) it is several times faster, and excluded folders are not entered at all."""
+    found: list[str] = []
+    pending = [os.fspath(folder)]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):  # as rglob: symlinked folders not entered
+                if entry.name not in EXCLUDED_DATA_DIRS:
+                    pending.append(entry.path)
+            elif entry.is_file() and os.path.splitext(entry.name)[1] in DATA_SUFFIXES:
+                found.append(entry.path)
+    return [Path(path) for path in sorted(found, key=lambda p: p.split(os.sep))]  # Path order
 
 
 def _is_project(folder: Path) -> bool:

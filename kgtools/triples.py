@@ -13,7 +13,7 @@ stays a plain literal (Oxigraph gives it ``xsd:string``), so graphs compare as e
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 import pyoxigraph as ox
@@ -104,6 +104,10 @@ class MemoryIndex:
         self._size -= 1
         return True
 
+    def by_subject(self) -> Mapping[Term, Mapping[ox.NamedNode, set[Term]]]:
+        """``subject → predicate → objects`` (a live view: do not modify)."""
+        return self._spo
+
     def predicates(self) -> list[ox.NamedNode]:
         """Every predicate in use."""
         return list(self._pos)
@@ -145,6 +149,26 @@ class MemoryIndex:
                 for obj, subjects in by_o.items():
                     for subj in subjects:
                         yield (subj, pred, obj)
+
+
+class UnionSource:
+    """A :class:`TripleSource` over several sources; a triple in two of them is reported once."""
+
+    def __init__(self, sources: Iterable[TripleSource]) -> None:
+        self._sources = list(sources)
+
+    def match(
+        self, s: Term | None = None, p: ox.NamedNode | None = None, o: Term | None = None
+    ) -> Iterator[OxTriple]:
+        seen: set[OxTriple] = set()
+        for source in self._sources:
+            for triple in source.match(s, p, o):
+                if triple not in seen:
+                    seen.add(triple)
+                    yield triple
+
+    def __contains__(self, triple: object) -> bool:
+        return any(triple in source for source in self._sources)
 
 
 class StoreSource:

@@ -128,3 +128,24 @@ def test_change_the_rules_cannot_maintain_falls_back_to_a_full_build(
     assert sorted(p.name for p in out.glob(".store-*")) == []
     monkeypatch.undo()
     assert_same_as_full(copy, out, summary, tmp_path)
+
+
+def test_settled_files_are_not_read_again_and_edits_are_seen(copy: Project) -> None:
+    import hashlib
+    import os
+    import time
+
+    from kgtools.build import _hash_inputs, input_files
+
+    past = time.time_ns() - 60_000_000_000
+    for path in input_files(copy):
+        os.utime(path, ns=(past, past))
+    hashes, stats = _hash_inputs(copy, None)
+    assert set(stats) == set(hashes)  # all settled: all recorded
+    stats[PLAN][3] = "0" * 64  # a recorded hash is trusted while size, time and inode match
+    assert _hash_inputs(copy, stats)[0][PLAN] == "0" * 64
+
+    _edit(copy.root / PLAN, "大田区", "大田区 ")
+    hashes, fresh = _hash_inputs(copy, stats)
+    assert hashes[PLAN] == hashlib.sha256((copy.root / PLAN).read_bytes()).hexdigest()
+    assert PLAN not in fresh  # just edited: read again next time too

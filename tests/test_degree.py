@@ -1,0 +1,141 @@
+"""Degree statistics (kgtools.degree) equal the reference query network-degree.rq, and stay equal
+to a full build's after incremental rebuilds; class counts likewise equal the store's query.
+
+The synthetic project has more municipalities than VIEWS_MUNICIPALITY_LIMIT, so the build writes
+``network/bipartite-degree.csv`` from kgtools.degree instead of drawing the views.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kgtools import degree
+from kgtools.build import ALL_GRAPHS, BuildSummary, build, class_counts
+from kgtools.network import VIEWS_MUNICIPALITY_LIMIT
+from kgtools.oxstore import OxigraphStore, named
+from kgtools.project import Project
+from kgtools.queries import load_query
+from kgtools.synth import SynthSpec, generate
+from kgtools.triples import StoreSource
+
+QUERY = Path(degree.__file__).resolve().parent / "sparql" / "network-degree.rq"
+CSV = "network/bipartite-degree.csv"
+
+
+@pytest.fixture(scope="module")
+def synthetic(project: Project, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("degree") / "project"
+    spec = SynthSpec(municipalities=VIEWS_MUNICIPALITY_LIMIT + 6, rounds=1, seed=11)
+    generate(spec, root, source_project=project)
+    return root
+
+
+def _query_rows(store: OxigraphStore) -> list[tuple[str, str, int, int]]:
+    query = load_query(QUERY)
+    rows = store.query(query.prepared, {}, graphs=list(ALL_GRAPHS))
+    return sorted((str(n), str(side), int(d), int(k)) for n, side, d, k in rows)  # type: ignore[misc]
+
+
+def _csv_rows(path: Path) -> list[tuple[str, str, int, int]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        assert next(reader) == ["iri", "side", "degree", "links"]
+        rows = [(iri, side, int(d), int(k)) for iri, side, d, k in reader]
+    order = [(-k, -d, iri, side) for iri, side, d, k in rows]
+    assert order == sorted(order), "most links first, then degree, then the node"
+    return sorted(rows)
+
+
+def _store(out: Path) -> OxigraphStore:
+    manifest = json.loads((out / "build.json").read_text(encoding="utf-8"))
+    return OxigraphStore(out / manifest["store"], read_only=True)
+
+
+def test_real_data_table_equals_the_query(built: tuple[Path, BuildSummary]) -> None:
+    store = _store(built[0])
+    source = StoreSource(store.ox, [named(g) for g in ALL_GRAPHS])
+    links = degree.table(source, degree.municipalities(source))
+    ours = sorted((degree.value(n), side, d, k) for n, side, d, k in degree.rows(links))
+    assert ours == _query_rows(store)
+    assert ours, "the real graph has partner links"
+
+
+def test_build_writes_the_query_answer_and_the_class_counts(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "dist"
+    summary = build(Project(synthetic), out)
+    assert summary.instances["tip:Municipality"] > VIEWS_MUNICIPALITY_LIMIT
+    store = _store(out)
+    assert _csv_rows(out / CSV) == _query_rows(store)
+    assert summary.instances == class_counts(store)
+    assert f"{CSV}" in summary.outputs
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _built_copy(synthetic: Path, tmp_path: Path) -> tuple[Project, Path, list[Path]]:
+    """A copy of the synthetic project, built into ``tmp_path/dist``; its plan files."""
+    root = tmp_path / "project"
+    shutil.copytree(synthetic, root)
+    project = Project(root)
+    out = tmp_path / "dist"
+    build(project, out)
+    return project, out, sorted((root / "data" / "plans").glob("*.ttl"))
+
+
+def test_incremental_statistics_equal_a_full_build(synthetic: Path, tmp_path: Path) -> None:
+    project, out, plans = _built_copy(synthetic, tmp_path)
+    # a link target swapped, a partner kind dropped, and a whole plan removed
+    _edit(plans[0], "tip:theme <theme/", "tip:theme <theme/sdgs> , <theme/")
+    text = plans[1].read_text(encoding="utf-8")
+    kinds = [line for line in text.splitlines() if "tip:involvesPartnerKind" in line]
+    assert kinds, plans[1]
+    _edit(plans[1], kinds[0], kinds[0].replace("tip:involvesPartnerKind", "# dropped:", 1))
+    plans[2].unlink()
+    again = build(project, out)
+    assert again.mode == "incremental"
+
+    reference = tmp_path / "full"
+    full = build(project, reference, force=True)
+    assert (out / CSV).read_bytes() == (reference / CSV).read_bytes()
+    assert again.instances == full.instances == class_counts(_store(out))
+    assert (out / "cache" / degree.CACHE_FILE).read_bytes() == (
+        reference / "cache" / degree.CACHE_FILE
+    ).read_bytes()
+    assert _csv_rows(out / CSV) == _query_rows(_store(out))
+
+
+def test_damaged_caches(synthetic: Path, tmp_path: Path) -> None:
+    """A damaged degree cache is recounted from the store; damaged Turtle sections make the
+    build a full one. Either way the result is a full build's."""
+    root = tmp_path / "project"
+    shutil.copytree(synthetic, root)
+    project = Project(root)
+    out = tmp_path / "dist"
+    build(project, out)
+    plans = sorted((root / "data" / "plans").glob("*.ttl"))
+    reference = tmp_path / "full"
+
+    (out / "cache" / degree.CACHE_FILE).write_text("{not json", encoding="utf-8")
+    _edit(plans[0], "tip:theme <theme/", "tip:theme <theme/sdgs> , <theme/")
+    assert build(project, out).mode == "incremental"
+    build(project, reference, force=True)
+    assert (out / CSV).read_bytes() == (reference / CSV).read_bytes()
+
+    with (out / "asserted.ttl").open("ab") as handle:  # the file no longer matches its index
+        handle.write(b"# edited by hand\n")
+    _edit(plans[1], "tip:theme <theme/", "tip:theme <theme/sdgs> , <theme/")
+    assert build(project, out).mode == "full"
+    build(project, reference, force=True)
+    for name in ("asserted.ttl", "inferred.ttl", CSV):
+        assert (out / name).read_bytes() == (reference / name).read_bytes(), name
