@@ -60,7 +60,7 @@ from kgtools.errors import (
     NonConformingDataError,
 )
 from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
-from kgtools.oxstore import OxigraphStore
+from kgtools.oxstore import BackgroundLoader, OxigraphStore
 from kgtools.progress import Progress, quiet
 from kgtools.project import Project
 from kgtools.store import atomic_write_text
@@ -300,10 +300,18 @@ def _full(
     store_name = _store_name(out_dir, expected)
     work = out_dir / f".{store_name}.tmp"
     store = OxigraphStore(work)
+    # The store fills on a worker thread (RocksDB's work overlaps reasoning, validation and
+    # the exports): the asserted graphs now, the entailments once they are known.
+    loader = BackgroundLoader(store)
     try:
+        loader.put(ONTOLOGY_GRAPH, ontology_index)
+        loader.put(DATA_GRAPH, data_index)
+        with progress.stage("reason"):
+            ruleset = _ruleset(out_dir, project, ontology_index, hashes)
+            inferred = ruleset.entailments(data_index)
         with progress.stage("store"):
-            store.add_ox(ONTOLOGY_GRAPH, ontology_index)
-            store.add_ox(DATA_GRAPH, data_index)
+            loader.wait()  # SHACL-SPARQL constraints query the asserted graphs in the store
+        loader.put(INFERRED_GRAPH, inferred)
         with progress.stage("validate"):
             compiled = shacl.compile(shapes_graph)
             results = compiled.validate(
@@ -315,10 +323,6 @@ def _full(
             report = _report(results, data_index)
             if not report.conforms:
                 raise NonConformingDataError(report.text())
-        with progress.stage("reason"):
-            ruleset = _ruleset(out_dir, project, ontology_index, hashes)
-            inferred = ruleset.entailments(data_index)
-            store.add_ox(INFERRED_GRAPH, inferred)
         summary = BuildSummary(
             fingerprint=expected,
             ontology_triples=len(ontology_index),
@@ -346,6 +350,9 @@ def _full(
             )
             links = degree.table(union, degree.municipalities(union))
         del inferred, union
+        with progress.stage("store"):
+            loader.close()
+            loader.wait()
         _finish(project, out_dir, store, work, summary, report, sections, links, progress)
         with progress.stage("cache"):
             _write_cache(out_dir, project, data_files, shared, results)
@@ -353,6 +360,7 @@ def _full(
             degree.save(links, out_dir / CACHE)
         _write_manifest(out_dir, summary)
     except BaseException:
+        loader.close(cancel=True)
         store.close()
         raise
     _drop_old_stores(out_dir, keep=store_name)

@@ -1,21 +1,24 @@
 """The build's Turtle files, written in subject blocks so that an incremental build patches them.
 
-A *section* is the Turtle of one named graph: its triples sorted by subject, predicate and object
-(each term in its N-Triples form), so one block of lines per subject. Oxigraph's serializer writes
-the bytes. ``dist/asserted.ttl`` is the prefix header, then the ontology section, then the data
-section; ``dist/inferred.ttl`` the header and the inferred section.
+A *section* is the Turtle of one named graph: one block per subject, sorted by subject, then
+predicate, then object (each term's N-Triples form). A block is ``subject predicate object ,
+object ;`` with each further predicate on a tab-indented line, ending `` .``. ``dist/asserted.ttl``
+is the prefix lines, then the ontology section, then the data section; ``dist/inferred.ttl`` the
+prefix lines and the inferred section.
 
 ``dist/cache/export/`` keeps each section's index (subjects, block lengths) and the size and
 modification time of the two files, whose bytes are the sections' bodies. An incremental build
-re-serializes only the blocks of subjects whose triples changed — each from its old block (parsed
-back, a few lines) plus and minus the change — and copies the other blocks as they were. Sorting
-makes a block depend only on its subject's triples, so the file is byte-identical to the one a
-full build would write (the tests hold it to that).
+re-writes only the blocks of subjects whose triples changed — each from its old block (parsed
+back by Oxigraph, a few lines) plus and minus the change — and copies the other blocks as they
+were. A block depends only on its subject's triples, so the file is byte-identical to the one a
+full build would write (the tests hold it to that, and to the graph).
 
-Why our own code: Oxigraph's ``Store.dump`` reads every triple back from RocksDB (~13 µs a triple:
-20 s for the two files at a million triples), and neither Oxigraph nor rdflib patches a
-serialization. Here a full build writes from the triples it already holds in memory, and an
-incremental build touches a few blocks and copies the rest (well under a second at a million).
+Why our own writer: Oxigraph's ``Store.dump`` reads every triple back from RocksDB (~13 µs a
+triple: 20 s for the two files at a million triples), its ``serialize`` needs a Python object per
+triple, and nothing patches a serialization. Here terms are written in their N-Triples form,
+which is valid Turtle as it stands; IRIs under the project's prefixes are abbreviated only when
+the local name is plainly safe (letters, digits, ``_``, ``-``), and everything else is left as a
+full IRI, so no escaping rule of Turtle's prefixed names is needed.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import functools
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,21 +41,64 @@ from kgtools.store import atomic_file
 from kgtools.triples import OxTriple, Term
 
 _PREFIXES = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
-#: Where a subject's block starts: the beginning of a line that is not a continuation (the
-#: serializer indents predicates with a tab and escapes newlines inside literals).
-_BLOCK_START = re.compile(rb"^(?!\t)", re.MULTILINE)
+#: A local name written after a prefix only when it is this plain and has no ``/`` or ``#``
+#: (Turtle allows more, but anything else — ``/``, ``.``, ``%``, non-ASCII — is written as a
+#: full IRI, which is always valid).
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+_RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 
 
 @functools.cache
 def header() -> bytes:
-    """The ``@prefix`` lines the serializer writes before the first triple."""
-    one = ox.NamedNode("urn:x")
-    text = _serialize([ox.Triple(one, one, one)])
-    return text[: text.rindex(b"<urn:x> <urn:x> <urn:x>")]
+    """The ``@prefix`` lines at the top of every file (and before a block parsed back)."""
+    return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in _PREFIXES.items()).encode()
 
 
-def _serialize(triples: Iterable[ox.Triple]) -> bytes:
-    return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=_PREFIXES)  # type: ignore[return-value]
+class _Terms:
+    """Turtle tokens for terms given in N-Triples form (which is valid Turtle as it stands):
+    an IRI in one of the project's namespaces with a plain local name is abbreviated, and
+    ``rdf:type`` as a predicate is ``a``. IRI tokens are remembered: classes, predicates and
+    shared objects recur millions of times."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, str] = {}
+        self._prefix = {ns: prefix for prefix, ns in _PREFIXES.items()}
+
+    def objects(self, objects: list[str]) -> str:
+        """The object list ``o1 , o2`` (objects sorted, in N-Triples form)."""
+        known = self._known
+        tokens = []
+        for nt in objects:
+            token = known.get(nt)
+            if token is None:
+                token = nt if nt[0] == '"' else self.iri(nt)
+            tokens.append(token)
+        return " , ".join(tokens)
+
+    def predicate(self, nt: str) -> str:
+        return "a" if nt == _RDF_TYPE else self.iri(nt)
+
+    def iri(self, nt: str, *, remember: bool = True) -> str:
+        """The token of an IRI or blank node."""
+        token = self._known.get(nt)
+        if token is not None:
+            return token
+        token = nt
+        if nt[0] == "<":
+            cut = max(nt.rfind("/"), nt.rfind("#")) + 1
+            prefix = self._prefix.get(nt[1:cut])
+            if prefix is not None and _PLAIN_LOCAL.fullmatch(nt, cut, len(nt) - 1):
+                token = f"{prefix}:{nt[cut:-1]}"
+        if remember:
+            self._known[nt] = token
+        return token
+
+
+def _block_text(subject: str, pairs: Iterable[tuple[str, list[str]]], terms: _Terms) -> str:
+    """One subject's Turtle: ``s p o1 , o2 ;`` then a tab-indented line per further predicate;
+    ``pairs`` are (predicate, sorted objects), sorted, all in N-Triples form."""
+    lines = [f"{terms.predicate(p)} {terms.objects(objects)}" for p, objects in pairs]
+    return f"{terms.iri(subject, remember=False)} " + " ;\n\t".join(lines) + " .\n"
 
 
 @dataclass
@@ -67,16 +113,16 @@ class Section:
     @classmethod
     def of(cls, by_subject: Mapping[Term, Mapping[ox.NamedNode, Iterable[Term]]]) -> Section:
         """The section of the triples given as ``subject → predicate → objects``."""
-        ordered = sorted(by_subject, key=str)
-        keys = [str(s) for s in ordered]
-
-        def triples() -> Iterator[ox.Triple]:
-            for s in ordered:
-                for p, o in _sorted_pairs(by_subject[s]):
-                    yield ox.Triple(s, p, o)  # type: ignore[arg-type]
-
-        body = _strip_header(_serialize(triples()))
-        return cls(body, keys, _block_sizes(body, len(keys)))
+        keyed = sorted((str(s), s) for s in by_subject)
+        terms = _Terms()
+        blocks = []
+        for key, subject in keyed:
+            by_predicate = by_subject[subject]
+            pairs = sorted(
+                (str(p), sorted(map(str, objects))) for p, objects in by_predicate.items()
+            )
+            blocks.append(_block_text(key, pairs, terms).encode())
+        return cls(b"".join(blocks), [key for key, _ in keyed], [len(b) for b in blocks])
 
     @classmethod
     def of_triples(cls, triples: Iterable[OxTriple]) -> Section:
@@ -153,19 +199,6 @@ def write(path: Path, sections: Iterable[Section]) -> None:
 
 
 # -- helpers ------------------------------------------------------------------------------------
-def _sorted_pairs(
-    by_predicate: Mapping[ox.NamedNode, Iterable[Term]],
-) -> list[tuple[ox.NamedNode, Term]]:
-    pairs = []
-    for p in sorted(by_predicate, key=str):
-        pairs += [(p, o) for o in sorted(by_predicate[p], key=str)]
-    return pairs
-
-
-def _triple_key(triple: OxTriple) -> tuple[str, str, str]:
-    return (str(triple[0]), str(triple[1]), str(triple[2]))
-
-
 def _parse(block: bytes) -> set[OxTriple]:
     if not block:
         return set()
@@ -177,27 +210,11 @@ def _parse(block: bytes) -> set[OxTriple]:
 
 def _block(triples: set[OxTriple]) -> bytes:
     """One subject's block (empty when it has no triples)."""
-    ordered = sorted(triples, key=_triple_key)
-    return _strip_header(_serialize(ox.Triple(*t) for t in ordered))  # type: ignore[arg-type]
-
-
-def _strip_header(text: bytes) -> bytes:
-    start = header()
-    if not text:
-        return text
-    if not text.startswith(start):
-        raise AssertionError("the Turtle serializer's prefix lines changed")
-    return text[len(start) :]
-
-
-def _block_sizes(body: bytes, expected: int) -> list[int]:
-    starts = [m.start() for m in _BLOCK_START.finditer(body)]
-    if starts and starts[-1] == len(body):  # the empty "line" after the final newline
-        starts.pop()
-    if len(starts) != expected:
-        raise AssertionError(f"{len(starts)} Turtle blocks for {expected} subjects")
-    ends = [*starts[1:], len(body)]
-    return [end - start for start, end in zip(starts, ends, strict=True)]
-
-
-__all__ = ["Section", "header", "write"]
+    if not triples:
+        return b""
+    by_predicate: dict[str, list[str]] = defaultdict(list)
+    for _, p, o in triples:
+        by_predicate[str(p)].append(str(o))
+    subject = str(next(iter(triples))[0])
+    pairs = sorted((p, sorted(objects)) for p, objects in by_predicate.items())
+    return _block_text(subject, pairs, _Terms()).encode()

@@ -182,6 +182,87 @@ class OxigraphStore:
         return to_result(answer)
 
 
+class BackgroundLoader:
+    """Fills named graphs of a store on a worker thread while the build goes on.
+
+    pyoxigraph releases the GIL while it bulk-loads bytes, so RocksDB's share of loading (most of
+    it: sorting and writing the index files) overlaps the Python stages instead of adding to
+    them. The worker turns the queued triples into N-Triples text a chunk at a time (memory
+    stays bounded) and loads each chunk. :meth:`wait` returns when everything queued so far is
+    in the store, and re-raises a failure of the worker; :meth:`close` ends the worker (with
+    ``cancel``, after the chunk it is loading).
+    """
+
+    #: Triples per bulk load: big enough that RocksDB merges few files, small enough that the
+    #: text of one chunk is a few tens of megabytes.
+    CHUNK = 200_000
+
+    def __init__(self, store: OxigraphStore) -> None:
+        import queue
+        import threading
+
+        self._store = store.ox
+        self._jobs: queue.Queue[tuple[ox.NamedNode, Iterable[OxTriple]] | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._cancelled = False
+        self._thread = threading.Thread(target=self._run, name="kg-store-loader", daemon=True)
+        self._thread.start()
+
+    def put(self, graph: URIRef | str, triples: Iterable[OxTriple]) -> None:
+        """Queue ``triples`` for ``graph`` (they must not change until :meth:`wait` returns)."""
+        self._jobs.put((named(graph), triples))
+
+    def wait(self) -> None:
+        """Block until everything queued is loaded; raise the worker's error if it failed."""
+        self._jobs.join()
+        if self._error is not None:
+            raise self._error
+
+    def close(self, *, cancel: bool = False) -> None:
+        """Stop the worker (after the queued work, or with ``cancel`` after its current chunk)."""
+        self._cancelled = cancel
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                if job is None:
+                    return
+                graph, triples = job
+                for text, blank in _ntriples_chunks(triples, self.CHUNK):
+                    if self._cancelled or self._error is not None:
+                        break
+                    self._store.bulk_load(text, ox.RdfFormat.N_TRIPLES, to_graph=graph)
+                    # Loading text gives blank nodes fresh labels; the build's own labels
+                    # must stay (an incremental build removes triples by them).
+                    self._store.bulk_extend(ox.Quad(s, p, o, graph) for s, p, o in blank)  # type: ignore[arg-type]
+            except BaseException as exc:  # handed to the caller by wait()
+                self._error = exc
+            finally:
+                self._jobs.task_done()
+
+
+def _ntriples_chunks(
+    triples: Iterable[OxTriple], size: int
+) -> Iterator[tuple[bytes, list[OxTriple]]]:
+    """N-Triples text of ``size`` triples at a time, and apart the triples with a blank node."""
+    lines: list[str] = []
+    blank: list[OxTriple] = []
+    for triple in triples:
+        s, p, o = triple
+        if isinstance(s, ox.BlankNode) or isinstance(o, ox.BlankNode):
+            blank.append(triple)
+        else:
+            lines.append(f"{s} {p} {o} .\n")
+        if len(lines) + len(blank) == size:
+            yield "".join(lines).encode(), blank
+            lines, blank = [], []
+    if lines or blank:
+        yield "".join(lines).encode(), blank
+
+
 def to_result(answer: Any) -> Result:
     """An rdflib ``Result`` holding a pyoxigraph answer (SELECT, ASK, CONSTRUCT/DESCRIBE)."""
     from rdflib import Graph, Variable
