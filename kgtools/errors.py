@@ -67,11 +67,21 @@ class MissingInputError(InputError):
 
 
 class LoadErrors(KGError):
-    """Several input problems found in one load; all are reported at once."""
+    """Several input problems found in one load, reported at once: the first
+    :attr:`SHOWN` in the message, then how many more (all of them stay in :attr:`errors`)."""
+
+    SHOWN = 50
 
     def __init__(self, errors: Sequence[InputError]) -> None:
         self.errors = list(errors)
-        super().__init__("\n".join(str(e) for e in self.errors))
+        lines = [str(e) for e in self.errors[: self.SHOWN]]
+        if len(self.errors) > self.SHOWN:
+            files = len({e.location.path for e in self.errors})
+            lines.append(
+                f"… and {len(self.errors) - self.SHOWN} more problems "
+                f"({len(self.errors)} in all, in {files} files)"
+            )
+        super().__init__("\n".join(lines))
 
 
 class InconsistentOntologyError(KGError):

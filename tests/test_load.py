@@ -86,6 +86,17 @@ def test_all_bad_files_are_reported_together(tmp_path: Path) -> None:
     assert [e.location.path for e in info.value.errors] == [one, two]
 
 
+def test_many_bad_files_are_summarised_after_the_first_ones(tmp_path: Path) -> None:
+    bad = [write(tmp_path, f"bad{i:03}.ttl", "ex:a ex:b .\n") for i in range(LoadErrors.SHOWN + 7)]
+    with pytest.raises(LoadErrors) as info:
+        load_files(bad)
+    assert len(info.value.errors) == len(bad)  # every problem is kept
+    lines = str(info.value).splitlines()
+    assert len(lines) == LoadErrors.SHOWN + 1
+    assert lines[0].startswith(f"{bad[0]}:")
+    assert lines[-1] == f"… and 7 more problems ({len(bad)} in all, in {len(bad)} files)"
+
+
 def test_a_failed_file_adds_nothing(tmp_path: Path) -> None:
     graph = Graph()
     path = write(tmp_path, "half.ttl", GOOD + "ex:x ex:y ex:z .\nex:broken\n")
