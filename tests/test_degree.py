@@ -28,11 +28,15 @@ CSV = "network/bipartite-degree.csv"
 
 
 @pytest.fixture(scope="module")
-def synthetic(project: Project, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def synthetic(project: Project, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A synthetic project with more municipalities than the views are drawn for, and its
+    build (tests copy both before changing anything)."""
     root = tmp_path_factory.mktemp("degree") / "project"
     spec = SynthSpec(municipalities=VIEWS_MUNICIPALITY_LIMIT + 6, rounds=1, seed=11)
     generate(spec, root, source_project=project)
-    return root
+    out = root.parent / "dist"
+    build(Project(root), out)
+    return root, out
 
 
 def _query_rows(store: OxigraphStore) -> list[tuple[str, str, int, int]]:
@@ -65,11 +69,10 @@ def test_real_data_table_equals_the_query(built: tuple[Path, BuildSummary]) -> N
     assert ours, "the real graph has partner links"
 
 
-def test_build_writes_the_query_answer_and_the_class_counts(
-    synthetic: Path, tmp_path: Path
-) -> None:
-    out = tmp_path / "dist"
-    summary = build(Project(synthetic), out)
+def test_build_writes_the_query_answer_and_the_class_counts(synthetic: tuple[Path, Path]) -> None:
+    root, out = synthetic
+    summary = build(Project(root), out)  # reused: the manifest of the full build
+    assert summary.mode == "reuse"
     assert summary.instances["tip:Municipality"] > VIEWS_MUNICIPALITY_LIMIT
     store = _store(out)
     assert _csv_rows(out / CSV) == _query_rows(store)
@@ -83,17 +86,19 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def _built_copy(synthetic: Path, tmp_path: Path) -> tuple[Project, Path, list[Path]]:
-    """A copy of the synthetic project, built into ``tmp_path/dist``; its plan files."""
-    root = tmp_path / "project"
-    shutil.copytree(synthetic, root)
+def _built_copy(synthetic: tuple[Path, Path], tmp_path: Path) -> tuple[Project, Path, list[Path]]:
+    """A copy of the synthetic project and of its build; its plan files."""
+    root, out = tmp_path / "project", tmp_path / "dist"
+    shutil.copytree(synthetic[0], root)
+    shutil.copytree(synthetic[1], out)
     project = Project(root)
-    out = tmp_path / "dist"
-    build(project, out)
+    assert build(project, out).mode == "reuse"
     return project, out, sorted((root / "data" / "plans").glob("*.ttl"))
 
 
-def test_incremental_statistics_equal_a_full_build(synthetic: Path, tmp_path: Path) -> None:
+def test_incremental_statistics_equal_a_full_build(
+    synthetic: tuple[Path, Path], tmp_path: Path
+) -> None:
     project, out, plans = _built_copy(synthetic, tmp_path)
     # a link target swapped, a partner kind dropped, and a whole plan removed
     _edit(plans[0], "tip:theme <theme/", "tip:theme <theme/sdgs> , <theme/")
@@ -115,15 +120,10 @@ def test_incremental_statistics_equal_a_full_build(synthetic: Path, tmp_path: Pa
     assert _csv_rows(out / CSV) == _query_rows(_store(out))
 
 
-def test_damaged_caches(synthetic: Path, tmp_path: Path) -> None:
+def test_damaged_caches(synthetic: tuple[Path, Path], tmp_path: Path) -> None:
     """A damaged degree cache is recounted from the store; damaged Turtle sections make the
     build a full one. Either way the result is a full build's."""
-    root = tmp_path / "project"
-    shutil.copytree(synthetic, root)
-    project = Project(root)
-    out = tmp_path / "dist"
-    build(project, out)
-    plans = sorted((root / "data" / "plans").glob("*.ttl"))
+    project, out, plans = _built_copy(synthetic, tmp_path)
     reference = tmp_path / "full"
 
     (out / "cache" / degree.CACHE_FILE).write_text("{not json", encoding="utf-8")
