@@ -29,8 +29,15 @@ ontology uses are instantiated:
   :class:`~kgtools.errors.InconsistentOntologyError` like the reference.
 
 Terms are interned to integers for the full closure (hashing three small ints is much cheaper
-than hashing three pyoxigraph terms), and only triples whose predicate some rule reads are
-interned at all.
+than hashing three pyoxigraph terms, which keep no hash: at a million triples hashing terms is
+most of the cost), and only triples whose predicate some rule reads are interned at all. The
+data is read subject by subject — a :class:`~kgtools.triples.MemoryIndex`'s own subject map, so
+a subject is hashed once for all its triples and a predicate once per subject —, every asserted
+type first (a type both asserted and derived is not an entailment), then every other triple with
+its unary rules applied at once (a triple derived before it is met as asserted is dropped from
+the output at the end). The triples of a derivable predicate that no rule reads (``rdfs:label``,
+which ``skos:prefLabel`` derives, is a good part of the data) are not interned: they are only
+compared with the derived ones at the end. The output set is built once from the derived ids.
 
 Everything else in OWL 2 RL (``owl:sameAs`` and the rules that derive it — functional and
 inverse-functional properties, ``owl:hasKey``, max cardinality —, ``owl:intersectionOf``,
@@ -62,8 +69,9 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -352,12 +360,27 @@ class RuleSet:
 
     def entailments(self, data: Iterable[OxTriple]) -> set[OxTriple]:
         """What :func:`kgtools.reason.entailments` gives for the ontology plus ``data``."""
+        found = self._run(data, as_set=True)
+        assert isinstance(found, set)
+        return found
+
+    def entailment_list(self, data: Iterable[OxTriple]) -> list[OxTriple]:
+        """:meth:`entailments` as a list (each triple once, in no particular order).
+
+        For a caller that only iterates: building the set hashes every term of every triple
+        again (pyoxigraph terms keep no hash), a good part of the time at a million triples.
+        """
+        found = self._run(data, as_set=False)
+        assert isinstance(found, list)
+        return found
+
+    def _run(self, data: Iterable[OxTriple], *, as_set: bool) -> Collection[OxTriple]:
         # Millions of new tuples would trigger the cyclic collector over and over (it scans
         # every tracked object each time): quadratic. The closure makes no reference cycles.
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return _Closure(self).run(data)
+            return _Closure(self).run(data, as_set=as_set)
         finally:
             if enabled:
                 gc.enable()
@@ -584,6 +607,18 @@ def compile(ontology: Iterable[OxTriple], *, tbox: Iterable[OxTriple] | None = N
 # -- the full closure, on interned terms -----------------------------------------------------
 
 
+def _subject_rows(data: Iterable[OxTriple]) -> Mapping[Term, Mapping[Term, Collection[Term]]]:
+    """``subject → predicate → objects`` of ``data``: a :class:`~kgtools.triples.MemoryIndex`'s
+    own map (no copy), or one built from any other iterable of triples."""
+    by_subject = getattr(data, "by_subject", None)
+    if callable(by_subject):
+        return by_subject()
+    rows: dict[Term, dict[Term, set[Term]]] = {}
+    for s, p, o in data:
+        rows.setdefault(s, {}).setdefault(p, set()).add(o)
+    return rows
+
+
 class _Closure:
     """One run of :meth:`RuleSet.entailments`.
 
@@ -616,7 +651,7 @@ class _Closure:
                     self.blank_nodes.add(i)
         return i
 
-    def run(self, data: Iterable[OxTriple]) -> set[OxTriple]:
+    def run(self, data: Iterable[OxTriple], *, as_set: bool = True) -> Collection[OxTriple]:
         rules = self.rules
         ids, terms, intern = self.ids, self.terms, self.intern
         type_id = intern(TYPE)
@@ -649,13 +684,35 @@ class _Closure:
         transitive = frozenset(intern(x) for x in rules.transitive)
         for x in transitive:
             joins[x]
-        out_idx: dict[int, defaultdict[int, set[int]]] = {x: defaultdict(set) for x in joins}
-        in_idx: dict[int, defaultdict[int, set[int]]] = {x: defaultdict(set) for x in joins}
+        # Only the indexes a join reads: ``s → {o}`` of a step after the first of a chain (and of
+        # a transitive property), ``o → {s}`` of a step before the last.
+        out_idx: dict[int, defaultdict[int, set[int]]] = {x: defaultdict(set) for x in transitive}
+        in_idx: dict[int, defaultdict[int, set[int]]] = {x: defaultdict(set) for x in transitive}
+        for entries in joins.values():
+            for _, chain, pos in entries:
+                if pos > 0:
+                    out_idx.setdefault(chain[pos], defaultdict(set))
+                if pos < len(chain) - 1:
+                    in_idx.setdefault(chain[pos], defaultdict(set))
         derivable = {*transitive, *(intern(h) for h in rules.chains)}
         for qs in unary.values():
             derivable.update(q for q, _ in qs)
         derivable.discard(type_id)
         relevant = {*unary, *joins, *derivable, type_id}
+        # Derivable predicates that no rule reads: their asserted triples have no consequence,
+        # they only must not be reported as entailments. They are set aside (not interned) and
+        # compared with what was derived at the end (``rdfs:label``, which ``skos:prefLabel``
+        # derives, is a good part of the data).
+        lazy = derivable - set(unary) - set(joins) - {type_id}
+        # unary[p] with, per derived predicate, its join indexes ((s → {o} or None, o → {s} or
+        # None), or None when no join reads it) and whether it is lazy
+        unary_steps: dict[int, tuple[tuple[int, bool, Any, bool], ...]] = {
+            p: tuple(
+                (q, flip, (out_idx.get(q), in_idx.get(q)) if q in joins else None, q in lazy)
+                for q, flip in qs
+            )
+            for p, qs in unary.items()
+        }
 
         # One lookup per triple: predicate → (interned id or None, needs a T-box check).
         tbox_ents = rules.tbox_entailments
@@ -671,7 +728,6 @@ class _Closure:
 
         known: set[tuple[int, int, int]] = set()
         types: dict[int, set[int]] = {}
-        base: dict[int, list[tuple[int, int]]] = defaultdict(list)
         literals: set[int] = set()
         used = set(rules.ontology_datatypes)
         lexical_errors: set[str] = set()
@@ -679,77 +735,17 @@ class _Closure:
         restated: set[OxTriple] = set()
         nothing_seen = False
 
-        def add_asserted(si: int, pi: int, oi: int) -> None:
-            nonlocal nothing_seen
-            if pi == type_id:
-                cs = types.get(si)
-                if cs is None:
-                    types[si] = {oi}
-                else:
-                    cs.add(oi)
-                if oi == nothing_id or nothing_id in supers.get(oi, ()):
-                    nothing_seen = True
-            elif pi in derivable:
-                known.add((si, pi, oi))
-            base[pi].append((si, oi))
-
-        # Pass 1: intern the triples some rule reads or derives; record what is asserted.
-        for ts, tp, to in rules.tbox:
-            info = pinfo_get(tp)
-            if info is None or info[0] is None:
-                continue
-            tsi, toi = intern(ts), intern(to)
-            if isinstance(to, ox.Literal):
-                literals.add(toi)
-            if isinstance(ts, ox.Literal):
-                literals.add(tsi)
-            add_asserted(tsi, info[0], toi)
-        ids_get = ids.get
-        for triple in data:
-            ts, tp, to = triple
-            is_literal = type(to) is ox.Literal
-            if (
-                is_literal
-                and not to.language  # type: ignore[union-attr]
-                and to not in lexical_seen
-                and to.datatype != XSD_STRING  # type: ignore[union-attr]
-            ):
-                lexical_seen.add(to)  # type: ignore[arg-type]
-                used.update(datatypes.implicit_types(to))  # type: ignore[arg-type]
-                message = datatypes.lexical_error(to)  # type: ignore[arg-type]
-                if message:
-                    lexical_errors.add(message)
-            info = pinfo_get(tp)
-            if info is None:
-                continue
-            pi, is_special = info
-            if is_special:
-                if (pi is None and tp in _SCHEMA_PREDICATES) or (
-                    pi == type_id and to in rule_typings
-                ):
-                    check(triple)
-                if triple in tbox_ents:
-                    restated.add(triple)
-                if pi is None:
-                    continue
-            assert pi is not None
-            oi = ids_get(to)
-            if oi is None:
-                oi = intern(to)
-                if is_literal:
-                    literals.add(oi)
-            si = ids_get(ts)
-            if si is None:
-                si = intern(ts)
-            add_asserted(si, pi, oi)
-        if lexical_errors:
-            raise InconsistentOntologyError(sorted(lexical_errors))
-
         derived: list[tuple[int, int, int]] = []
         derived_types: list[tuple[int, frozenset[int] | set[int]]] = []
         delta: list[tuple[int, int, int]] = []
+        #: Derived triples met afterwards as asserted ones: not entailments.
+        late: set[tuple[int, int, int]] = set()
+        #: Derived triples of the lazy predicates (see ``lazy``).
+        lazy_derived: list[tuple[int, int, int]] = []
         known_add, derived_append, delta_append = known.add, derived.append, delta.append
+        lazy_append = lazy_derived.append
         types_get = types.get
+        ids_get = ids.get
         empty: frozenset[int] = frozenset()
 
         def add_types(node: int, classes: frozenset[int]) -> None:
@@ -763,91 +759,263 @@ class _Closure:
                     current |= new
                     derived_types.append((node, new))
 
-        def expand(s: int, p: int, o: int) -> None:
-            """Everything the unary rules give for one triple (itself already known)."""
-            if p == type_id:
-                classes = supers.get(o)
-                if classes:
-                    add_types(s, classes & literal_keep if s in literals else classes)
-                return
-            for q, flip in unary.get(p, ()):
-                t = (o, q, s) if flip else (s, q, o)
-                if t not in known:
-                    known_add(t)
-                    derived_append(t)
-                    if q in joins:
-                        out_idx[q][t[0]].add(t[2])
-                        in_idx[q][t[2]].add(t[0])
-                        delta_append(t)
-            classes = subj_classes.get(p)
-            if classes:
-                add_types(s, classes & literal_keep if s in literals else classes)
-            if o in literals:
-                classes = obj_classes_literal.get(p, empty)
-            else:
-                classes = obj_classes.get(p, empty)
-            if classes:
-                add_types(o, classes)
+        def object_id(term: Term) -> int:
+            oi = ids_get(term)
+            if oi is None:
+                oi = intern(term)
+                if type(term) is ox.Literal:
+                    literals.add(oi)
+            return oi
 
-        # The asserted triples, one predicate at a time (the tables are looked up once).
-        for p, pairs in base.items():
-            if p in joins:
-                out_p, in_p = out_idx[p], in_idx[p]
-                for s, o in pairs:
-                    out_p[s].add(o)
-                    in_p[o].add(s)
-        for p, pairs in base.items():
-            if p == type_id:
-                for s, o in pairs:
-                    classes = supers.get(o)
-                    if classes:
-                        add_types(s, classes & literal_keep if s in literals else classes)
+        # The T-box checks, found by interned id or by subject rather than by hashing every
+        # asserted triple: the classes whose typings need a check, and the subjects of T-box
+        # entailments by predicate (a data triple may restate one).
+        typing_checks = {object_id(c) for c in rule_typings} | {
+            object_id(o) for _, p, o in tbox_ents if p == TYPE
+        }
+        restatable: dict[Term, set[Term]] = defaultdict(set)
+        for ts, tp, _ in tbox_ents:
+            restatable[tp].add(ts)
+
+        def assert_types(si: int, ts: Term, tp: Term, objects: Iterable[Term], data: bool) -> None:
+            """Record the asserted ``ts rdf:type o`` (o in ``objects``)."""
+            nonlocal nothing_seen
+            cs = types.get(si)
+            if cs is None:
+                cs = types[si] = set()
+            for to in objects:
+                oi = object_id(to)
+                if data and oi in typing_checks:
+                    triple = (ts, tp, to)
+                    if to in rule_typings:
+                        check(triple)  # type: ignore[arg-type]
+                    if triple in tbox_ents:
+                        restated.add(triple)
+                cs.add(oi)
+                if oi == nothing_id or nothing_id in supers.get(oi, ()):
+                    nothing_seen = True
+
+        #: The set-aside asserted triples: lazy predicate → [(subject, objects)].
+        deferred: defaultdict[int, list[tuple[Term, Collection[Term]]]] = defaultdict(list)
+
+        # What the asserted triples of each predicate do, looked up once per (subject,
+        # predicate): (id, T-box check, unary rules, subject classes, object classes, object
+        # classes of a literal, join indexes or None, derivable, set aside).
+        plans: dict[Term, tuple[Any, ...]] = {}
+        for term, (pi, is_special) in pinfo.items():
+            if pi is None:
+                plans[term] = (None, is_special, (), empty, empty, empty, None, False, False)
+            elif pi != type_id:
+                plans[term] = (
+                    pi,
+                    is_special,
+                    unary_steps.get(pi, ()),
+                    subj_classes.get(pi, empty),
+                    obj_classes.get(pi, empty),
+                    obj_classes_literal.get(pi, empty),
+                    (out_idx.get(pi), in_idx.get(pi)) if pi in joins else None,
+                    pi in derivable,
+                    pi in lazy,
+                )
+        plan_get = plans.get
+
+        def assert_rows(
+            items: Iterable[tuple[int | None, Term, Mapping[Term, Collection[Term]]]], data: bool
+        ) -> None:
+            """Record the asserted triples other than types, subject by subject (``(id or None,
+            subject, predicate → objects)``), and apply the unary rules to them at once (the join
+            rules run after every asserted triple is in). ``data``: the data's triples, with
+            owlrl's lexical check and the T-box checks; else the T-box's own."""
+            known_, late_add, literals_ = known, late.add, literals
+            for si, ts, by_p in items:
+                for tp, objects in by_p.items():
+                    if data:
+                        for to in objects:  # owlrl's lexical check of every typed literal
+                            if (
+                                type(to) is ox.Literal
+                                and not to.language
+                                and to not in lexical_seen
+                                and to.datatype != XSD_STRING
+                            ):
+                                lexical_seen.add(to)
+                                used.update(datatypes.implicit_types(to))
+                                message = datatypes.lexical_error(to)
+                                if message:
+                                    lexical_errors.add(message)
+                    plan = plan_get(tp)
+                    if plan is None:
+                        continue
+                    pi, is_special, rules_p, sc, oc, ocl, index, is_derivable, set_aside = plan
+                    if is_special and data:
+                        if pi is None and tp in _SCHEMA_PREDICATES:
+                            for to in objects:
+                                check((ts, tp, to))  # type: ignore[arg-type]
+                        if ts in restatable.get(tp, ()):
+                            for to in objects:
+                                if (ts, tp, to) in tbox_ents:
+                                    restated.add((ts, tp, to))  # type: ignore[arg-type]
+                    if pi is None:
+                        continue
+                    if set_aside and data:
+                        deferred[pi].append((ts, objects))
+                        continue
+                    if si is None:
+                        si = ids_get(ts)
+                        if si is None:
+                            si = intern(ts)
+                    if sc:
+                        current = types_get(si)
+                        if current is None:
+                            kept = sc & literal_keep if si in literals_ else sc
+                            types[si] = set(kept)
+                            derived_types.append((si, kept))
+                        elif not sc <= current:
+                            add_types(si, sc & literal_keep if si in literals_ else sc)
+                    for to in objects:
+                        oi = ids_get(to)
+                        if oi is None:
+                            oi = intern(to)
+                            if type(to) is ox.Literal:
+                                literals_.add(oi)
+                        if is_derivable:
+                            t = (si, pi, oi)
+                            if t in known_:
+                                # Already derived (or a T-box triple), so its consequences are
+                                # known (a unary table is closed, a join result was expanded).
+                                late_add(t)
+                                continue
+                            known_add(t)
+                        if index is not None:
+                            if index[0] is not None:
+                                index[0][si].add(oi)
+                            if index[1] is not None:
+                                index[1][oi].add(si)
+                            delta_append((si, pi, oi))
+                        # emit()'s single-triple steps, inlined (runs once per asserted triple)
+                        for q, flip, q_index, is_lazy in rules_p:
+                            t = (oi, q, si) if flip else (si, q, oi)
+                            if t not in known_:
+                                known_add(t)
+                                derived_append(t)
+                                if q_index is not None:
+                                    if q_index[0] is not None:
+                                        q_index[0][t[0]].add(t[2])
+                                    if q_index[1] is not None:
+                                        q_index[1][t[2]].add(t[0])
+                                    delta_append(t)
+                                elif is_lazy:
+                                    lazy_append(t)
+                        classes = ocl if oi in literals_ else oc
+                        if classes:
+                            current = types_get(oi)
+                            if current is None:
+                                types[oi] = set(classes)
+                                derived_types.append((oi, classes))
+                            elif not classes <= current:
+                                add_types(oi, classes)
+
+        # The asserted triples, subject by subject: the T-box's (owlrl's closure of the
+        # ontology, which the rules read like data), then the data's. First every asserted
+        # type (a type both asserted and derived is not an entailment), then the other triples
+        # with the unary rules applied at once; a triple derived before it is met as asserted
+        # goes to ``late``.
+        tbox_rows: dict[Term, dict[Term, list[Term]]] = {}
+        for ts, tp, to in rules.tbox:
+            info = pinfo_get(tp)
+            if info is None or info[0] is None:
                 continue
-            rules_p = unary.get(p, ())
-            sc = subj_classes.get(p, empty)
-            oc = obj_classes.get(p, empty)
-            ocl = obj_classes_literal.get(p, empty)
-            for s, o in pairs:
-                for q, flip in rules_p:
-                    t = (o, q, s) if flip else (s, q, o)
-                    if t not in known:
-                        known_add(t)
-                        derived_append(t)
-                        if q in joins:
-                            out_idx[q][t[0]].add(t[2])
-                            in_idx[q][t[2]].add(t[0])
-                            delta_append(t)
-                if sc:
-                    current = types_get(s)
-                    if current is None:
-                        kept = sc & literal_keep if s in literals else sc
-                        types[s] = set(kept)
-                        derived_types.append((s, kept))
-                    elif not sc <= current:
-                        add_types(s, sc & literal_keep if s in literals else sc)
-                classes = ocl if o in literals else oc
+            tbox_rows.setdefault(ts, {}).setdefault(tp, []).append(to)
+            if type(to) is ox.Literal:
+                literals.add(intern(to))
+            if type(ts) is ox.Literal:
+                literals.add(intern(ts))
+        rows = _subject_rows(data)
+        if any(type(node) is ox.Literal for node in rows):  # generalized triples
+            # A literal is a literal node (its types restricted) when it is an object, in
+            # whatever order the triples come.
+            literal_subjects = {node for node in rows if type(node) is ox.Literal}
+            for by_p in rows.values():
+                for pred, objects in by_p.items():
+                    if (info := pinfo_get(pred)) is not None and info[0] is not None:
+                        for obj in objects:
+                            if obj in literal_subjects:
+                                literals.add(intern(obj))
+        tbox_ids = [intern(node) for node in tbox_rows]
+        for sid, (node, tbox_by_p) in zip(tbox_ids, tbox_rows.items(), strict=True):
+            tbox_types = tbox_by_p.get(TYPE)
+            if tbox_types:
+                assert_types(sid, node, TYPE, tbox_types, False)
+        subject_ids: list[int | None] = []
+        ids_append = subject_ids.append
+        for node, by_p in rows.items():
+            found = by_p.get(TYPE)
+            if found:
+                known_id = ids_get(node)
+                if known_id is None:
+                    known_id = intern(node)
+                assert_types(known_id, node, TYPE, found, True)
+                ids_append(known_id)
+            else:
+                ids_append(None)
+        for sid, cs in list(types.items()):  # cax-sco on the asserted types
+            for c in list(cs):
+                classes = supers.get(c)
                 if classes:
-                    current = types_get(o)
-                    if current is None:
-                        types[o] = set(classes)
-                        derived_types.append((o, classes))
-                    elif not classes <= current:
-                        add_types(o, classes)
-            if p in joins:
-                delta.extend((s, p, o) for s, o in pairs)
-        base.clear()
+                    add_types(sid, classes & literal_keep if sid in literals else classes)
+        assert_rows(zip(tbox_ids, tbox_rows.keys(), tbox_rows.values(), strict=True), False)
+        assert_rows(zip(subject_ids, rows.keys(), rows.values(), strict=True), True)
+        if lexical_errors:
+            raise InconsistentOntologyError(sorted(lexical_errors))
+
+        # What a triple a join rule derives does (its predicate is a chain's head or transitive,
+        # never rdf:type): (join indexes or None, lazy, unary rules, subject classes, object
+        # classes, object classes of a literal).
+        heads: dict[int, tuple[Any, ...]] = {
+            p: (
+                (out_idx.get(p), in_idx.get(p)) if p in joins else None,
+                p in lazy,
+                unary_steps.get(p, ()),
+                subj_classes.get(p, empty),
+                obj_classes.get(p, empty),
+                obj_classes_literal.get(p, empty),
+            )
+            for p in {*(ids[h] for h in rules.chains), *transitive}
+        }
 
         def emit(s: int, p: int, o: int) -> None:
+            """Record a triple a join rule derives, and what the unary rules give for it."""
             t = (s, p, o)
             if t in known:
                 return
             known_add(t)
             derived_append(t)
-            if p in joins:
-                out_idx[p][s].add(o)
-                in_idx[p][o].add(s)
+            index, is_lazy, steps, sc, oc, ocl = heads[p]
+            if index is not None:
+                if index[0] is not None:
+                    index[0][s].add(o)
+                if index[1] is not None:
+                    index[1][o].add(s)
                 delta_append(t)
-            expand(s, p, o)
+            elif is_lazy:
+                lazy_append(t)
+            for q, flip, q_index, q_lazy in steps:
+                t = (o, q, s) if flip else (s, q, o)
+                if t not in known:
+                    known_add(t)
+                    derived_append(t)
+                    if q_index is not None:
+                        if q_index[0] is not None:
+                            q_index[0][t[0]].add(t[2])
+                        if q_index[1] is not None:
+                            q_index[1][t[2]].add(t[0])
+                        delta_append(t)
+                    elif q_lazy:
+                        lazy_append(t)
+            if sc:
+                add_types(s, sc & literal_keep if s in literals else sc)
+            classes = ocl if o in literals else oc
+            if classes:
+                add_types(o, classes)
 
         # Binary rules, semi-naively: each new triple is joined once with everything known.
         # Two-element chains (all of this ontology's) get their own tables.
@@ -860,19 +1028,35 @@ class _Closure:
                     (right2 if pos == 0 else left2)[p].append((head, chain[1 - pos]))
                 else:
                     longer[p].append((head, chain, pos))
+        # Per predicate of a delta triple: (head, index of the other step) for two-element chains
+        # where it is the first step and where it is the second, longer chains, transitivity.
+        steps: dict[int, tuple[Any, ...]] = {
+            p: (
+                [(head, out_idx[p2]) for head, p2 in right2.get(p, ())],
+                [(head, in_idx[p1]) for head, p1 in left2.get(p, ())],
+                longer.get(p, ()),
+                p in transitive,
+            )
+            for p in joins
+        }
         while delta:
             batch = list(delta)
             delta.clear()
             for s, p, o in batch:
-                for head, p2 in right2.get(p, ()):
-                    for c in list(out_idx[p2].get(o, empty)):
-                        if (s, head, c) not in known:
-                            emit(s, head, c)
-                for head, p1 in left2.get(p, ()):
-                    for a in list(in_idx[p1].get(s, empty)):
-                        if (a, head, o) not in known:
-                            emit(a, head, o)
-                for head, chain, pos in longer.get(p, ()):
+                rights2, lefts2, longer_p, is_transitive = steps[p]
+                for head, out_p2 in rights2:
+                    found = out_p2.get(o)
+                    if found:
+                        for c in tuple(found):  # emit may add to the set
+                            if (s, head, c) not in known:
+                                emit(s, head, c)
+                for head, in_p1 in lefts2:
+                    found = in_p1.get(s)
+                    if found:
+                        for a in tuple(found):
+                            if (a, head, o) not in known:
+                                emit(a, head, o)
+                for head, chain, pos in longer_p:
                     # Walk left from s to the chain's start and right from o to its end.
                     lefts: Iterable[int] = (s,)
                     for x in reversed(chain[:pos]):
@@ -885,41 +1069,93 @@ class _Closure:
                     for a in list(lefts):
                         for c in list(rights):
                             emit(a, head, c)
-                if p in transitive:
+                if is_transitive:
                     for c in list(out_idx[p].get(o, empty)):
                         emit(s, p, c)
                     for a in list(in_idx[p].get(s, empty)):
                         emit(a, p, o)
 
         self._check_consistency(types, literals, used, nothing_id, nothing_seen)
-        return self._output(derived, derived_types, type_id) | (tbox_ents - restated)
+        if deferred:
+            late |= self._asserted_among(lazy_derived, deferred, known, rows)
+        known.clear()  # not needed any more: free it before the output is built
+        types.clear()
+        from_tbox = tbox_ents - restated
+        if not as_set:
+            # Every triple once: derived ids are distinct, and none is in the T-box (all of
+            # its triples were known before anything was derived).
+            if late:
+                derived = [t for t in derived if t not in late]
+            out = list(self._output(derived, derived_types, type_id))
+            out.extend(from_tbox)
+            return out
+        result = set(self._output(derived, derived_types, type_id))
+        for s, p, o in late:  # asserted after all (never a type, never in the T-box's output)
+            result.discard((terms[s], terms[p], terms[o]))
+        result.update(from_tbox)
+        return result
+
+    def _asserted_among(
+        self,
+        derived: list[tuple[int, int, int]],
+        deferred: Mapping[int, list[tuple[Term, Collection[Term]]]],
+        known: set[tuple[int, int, int]],
+        rows: Mapping[Term, Mapping[Term, Collection[Term]]],
+    ) -> set[tuple[int, int, int]]:
+        """Which of ``derived`` (triples of set-aside predicates) the data asserts.
+
+        Per predicate, whichever side is smaller is looked up in the other: each derived triple
+        in the data's subject map, or each asserted triple (its terms interned, if they are) in
+        ``known``.
+        """
+        ids_get, terms = self.ids.get, self.terms
+        candidates: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        for t in derived:
+            candidates[t[1]].append(t)
+        found: set[tuple[int, int, int]] = set()
+        none: Mapping[Term, Collection[Term]] = {}
+        for pi, mine in candidates.items():
+            groups = deferred.get(pi)
+            if not groups:
+                continue
+            if len(mine) <= len(groups) or len(mine) <= sum(len(o) for _, o in groups):
+                predicate = terms[pi]
+                for t in mine:
+                    if terms[t[2]] in rows.get(terms[t[0]], none).get(predicate, ()):
+                        found.add(t)
+                continue
+            for ts, objects in groups:
+                si = ids_get(ts)
+                if si is None:
+                    continue
+                for to in objects:
+                    oi = ids_get(to)
+                    if oi is not None and (si, pi, oi) in known:
+                        found.add((si, pi, oi))
+        return found
 
     def _output(
         self,
         derived: list[tuple[int, int, int]],
         derived_types: list[tuple[int, frozenset[int] | set[int]]],
         type_id: int,
-    ) -> set[OxTriple]:
-        """The derived triples as pyoxigraph triples, without the noise."""
+    ) -> Iterator[OxTriple]:
+        """The derived triples as pyoxigraph triples, without the noise; each once (every
+        derived triple is new and distinct, as the ids are)."""
         terms, bad, blank = self.terms, self.bad_subjects, self.blank_nodes
         noise_classes = {self.ids[c] for c in _NOISE_CLASSES if c in self.ids} | blank
         rdf_type = terms[type_id]
-        out: list[OxTriple] = [
-            (terms[s], terms[p], terms[o])  # type: ignore[misc]
-            for s, p, o in derived
-            if s not in bad and o not in blank
-        ]
+        for s, p, o in derived:
+            if s not in bad and o not in blank:
+                yield (terms[s], terms[p], terms[o])  # type: ignore[misc]
         for node, classes in derived_types:
             if node not in bad:
                 subject = terms[node]
-                out.extend(
-                    (subject, rdf_type, terms[c])  # type: ignore[misc]
-                    for c in classes
-                    if c not in noise_classes
-                )
+                for c in classes:
+                    if c not in noise_classes:
+                        yield (subject, rdf_type, terms[c])  # type: ignore[misc]
         # Derived predicates are never T-box vocabulary (compile checks), so the rest of the
         # noise filter (reflexive sameAs/subClassOf …) cannot apply.
-        return set(out)
 
     def _check_consistency(
         self,

@@ -9,9 +9,19 @@ and changes only how the work is organised:
 * the shapes graph is parsed once (:func:`compile`) into plain Python objects;
 * every targeted shape is evaluated set-at-a-time: its focus nodes are found once, each property
   shape walks that list once, and each constraint is one loop over the (focus, values) pairs, with
-  per-value checks (``sh:class``, ``sh:datatype``, nested value shapes) memoised;
+  per-value checks (``sh:datatype``, nested value shapes) done once per distinct value;
+* the values of all the forward paths under one shape are read in one pass over its focus nodes
+  (each node's ``predicate → objects`` map of a :class:`~kgtools.triples.MemoryIndex` is looked up
+  once, and read while it is in cache), and ``sh:class`` over many values is one set difference
+  with the class's instances. Hashing pyoxigraph terms, which keep no hash, is most of the cost
+  at scale, so the work is organised to hash each node as few times as possible;
 * each SPARQL constraint runs ONCE for all focus nodes (``$this`` is left free and restricted to
   the focus nodes with a ``VALUES`` block serialised by pyoxigraph), on a pyoxigraph ``Store``.
+  With many focus nodes (a join over tens of thousands of them is an order of magnitude slower
+  on the on-disk store than in memory) and triples held in memory, it runs on a small in-memory
+  store holding only the triples whose predicates the query reads — found by parsing it with
+  rdflib; a query whose predicates do not follow from its text (a variable predicate, a negated
+  or zero-length path, ``GRAPH``, ``FROM``) runs on the given store as before.
 
 What is reproduced exactly (the test suite compares with pySHACL on every case file): focus nodes
 (``sh:targetClass`` through ``rdfs:subClassOf*`` over data ∪ ontology, ``sh:targetNode``,
@@ -32,10 +42,13 @@ their own focus node; SPARQL runs on Oxigraph, not rdflib's engine, so casts of 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection as Values  # rdflib.collection.Collection is the RDF list
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import cached_property
+from itertools import chain, starmap
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import pyoxigraph as ox
@@ -216,6 +229,11 @@ class _View:
         self.onto_objects = {t[2] for t in ontology}
         objects = getattr(data, "objects", None)
         subjects = getattr(data, "subjects", None)
+        by_subject = getattr(data, "by_subject", None)
+        #: the data's ``subject → predicate → objects`` map, when it has one (MemoryIndex)
+        self.data_by_subject: Mapping[Term, Mapping[ox.NamedNode, set[Term]]] | None = (
+            by_subject() if callable(by_subject) else None
+        )
         #: the data alone (MemoryIndex's own lookups when it has them)
         self.data_objects: Callable[[Term, ox.NamedNode], set[Term]] = (
             objects if callable(objects) else self._match_objects
@@ -230,6 +248,7 @@ class _View:
         self._direct_supers = supers
         self._supers: dict[Term, frozenset[Term]] = {}
         self._classes: dict[Term, frozenset[Term]] = {}
+        self._instances: dict[Term, frozenset[Term]] = {}
 
     def _match_objects(self, s: Term, p: ox.NamedNode) -> set[Term]:
         return {t[2] for t in self.data.match(s, p, None)}
@@ -281,10 +300,22 @@ class _View:
             if isinstance(node, ox.Literal):
                 found = frozenset()
             else:
-                found = frozenset().union(
-                    *(self.superclasses(t) for t in self.objects(node, OX_TYPE))
-                )
+                types = self.objects(node, OX_TYPE)
+                if len(types) == 1:  # the usual case: share the class's own set
+                    found = self.superclasses(next(iter(types)))
+                else:
+                    found = frozenset().union(*(self.superclasses(t) for t in types))
             self._classes[node] = found
+        return found
+
+    def instances(self, cls: Term) -> frozenset[Term]:
+        """Every node that :meth:`classes` puts in ``cls``: the subjects of ``rdf:type`` one of
+        its :meth:`subclasses` (the same relation read from the class side, as set unions)."""
+        found = self._instances.get(cls)
+        if found is None:
+            found = self._instances[cls] = frozenset().union(
+                *(self.subjects(OX_TYPE, c) for c in self.subclasses(cls))
+            )
         return found
 
 
@@ -339,7 +370,28 @@ class _Shape:
         )
 
 
-FocusValues = list[tuple[Term, Iterable[Term]]]
+class FocusValues:
+    """The value nodes of each focus node, as two parallel lists (no pair object per node).
+
+    Iterating gives ``(focus, values)`` pairs; ``values`` is never modified (it is often the data
+    index's own set).
+    """
+
+    __slots__ = ("focus", "values")
+
+    def __init__(self, focus: Sequence[Term], values: list[Values[Term]]) -> None:
+        self.focus = focus
+        self.values = values
+
+    def __iter__(self) -> Iterator[tuple[Term, Values[Term]]]:
+        return zip(self.focus, self.values, strict=True)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+#: The value nodes of a focus node without any (shared; never modified).
+_NO_VALUES: frozenset[Term] = frozenset()
 
 
 class _Constraint:
@@ -361,10 +413,14 @@ class _PerValue(_Constraint):
     def test(self, ctx: _Run) -> Callable[[Term], bool]:
         raise NotImplementedError
 
+    def failures(self, ctx: _Run, values: set[Term]) -> set[Term]:
+        """The values that fail the test."""
+        test = self.test(ctx)
+        return {v for v in values if not test(v)}
+
     def run(self, ctx: _Run, shape: _Shape, fv: FocusValues, out: list[_Raw]) -> None:
         # set-at-a-time: test each distinct value once, then find the focus nodes of the failures
-        test = self.test(ctx)
-        bad = {v for v in ctx.distinct_values(fv) if not test(v)}
+        bad = self.failures(ctx, ctx.distinct_values(fv))
         if not bad:
             return
         component = self.component
@@ -385,6 +441,14 @@ class _Class(_PerValue):
     def test(self, ctx: _Run) -> Callable[[Term], bool]:
         classes, cls = ctx.view.classes, self.cls
         return lambda v: cls in classes(v)
+
+    def failures(self, ctx: _Run, values: set[Term]) -> set[Term]:
+        if len(values) < _MANY_VALUES:
+            return super().failures(ctx, values)
+        # Many values: one set difference (in C, on the hashes the sets already hold) against
+        # the class's instances instead of a class lookup per value. A literal is never an
+        # instance, as classes() has it.
+        return values - ctx.view.instances(self.cls)
 
 
 class _Datatype(_PerValue):
@@ -518,8 +582,8 @@ class _Not(_PerValue):
         self.shape = shape
 
     def test(self, ctx: _Run) -> Callable[[Term], bool]:
-        conforms, shape = ctx.conforms, self.shape
-        return lambda v: not conforms(shape, v)
+        conforms = ctx.conformance(self.shape)
+        return lambda v: not conforms(v)
 
 
 class _ShapeList(_PerValue):
@@ -533,26 +597,26 @@ class _Or(_ShapeList):
     component = SH.OrConstraintComponent
 
     def test(self, ctx: _Run) -> Callable[[Term], bool]:
-        conforms, shapes = ctx.conforms, self.shapes
-        if not shapes:
+        tests = [ctx.conformance(s) for s in self.shapes]
+        if not tests:
             return lambda v: True
-        return lambda v: any(conforms(s, v) for s in shapes)
+        return lambda v: any(t(v) for t in tests)
 
 
 class _And(_ShapeList):
     component = SH.AndConstraintComponent
 
     def test(self, ctx: _Run) -> Callable[[Term], bool]:
-        conforms, shapes = ctx.conforms, self.shapes
-        return lambda v: all(conforms(s, v) for s in shapes)
+        tests = [ctx.conformance(s) for s in self.shapes]
+        return lambda v: all(t(v) for t in tests)
 
 
 class _Xone(_ShapeList):
     component = SH.XoneConstraintComponent
 
     def test(self, ctx: _Run) -> Callable[[Term], bool]:
-        conforms, shapes = ctx.conforms, self.shapes
-        return lambda v: sum(1 for s in shapes if conforms(s, v)) == 1
+        tests = [ctx.conformance(s) for s in self.shapes]
+        return lambda v: sum(1 for t in tests if t(v)) == 1
 
 
 class _MinCount(_Constraint):
@@ -565,11 +629,7 @@ class _MinCount(_Constraint):
         if self.count == 0:
             return
         count, component = self.count, self.component
-        out.extend(
-            _Raw(f, None, component, shape)
-            for f, values in fv
-            if len(values) < count  # type: ignore[arg-type]
-        )
+        out.extend(_Raw(f, None, component, shape) for f, values in fv if len(values) < count)
 
     def value_test(self, ctx: _Run) -> Callable[[Term], bool] | None:
         return (lambda v: True) if self.count <= 1 else (lambda v: False)
@@ -583,11 +643,7 @@ class _MaxCount(_Constraint):
 
     def run(self, ctx: _Run, shape: _Shape, fv: FocusValues, out: list[_Raw]) -> None:
         count, component = self.count, self.component
-        out.extend(
-            _Raw(f, None, component, shape)
-            for f, values in fv
-            if len(values) > count  # type: ignore[arg-type]
-        )
+        out.extend(_Raw(f, None, component, shape) for f, values in fv if len(values) > count)
 
     def value_test(self, ctx: _Run) -> Callable[[Term], bool] | None:
         return (lambda v: True) if self.count >= 1 else (lambda v: False)
@@ -598,6 +654,8 @@ class _UniqueLang(_Constraint):
 
     def run(self, ctx: _Run, shape: _Shape, fv: FocusValues, out: list[_Raw]) -> None:
         for focus, values in fv:
+            if len(values) < 2:
+                continue
             seen: set[str] = set()
             duplicates: set[str] = set()
             for v in values:
@@ -637,17 +695,26 @@ class _Qualified(_Constraint):
         self.siblings = siblings
 
     def run(self, ctx: _Run, shape: _Shape, fv: FocusValues, out: list[_Raw]) -> None:
-        conforms, value_shape, siblings = ctx.conforms, self.shape, self.siblings
-        ok = {
-            v
-            for v in ctx.distinct_values(fv)
-            if conforms(value_shape, v) and not any(conforms(s, v) for s in siblings)
-        }
+        conforms = ctx.conformance(self.shape)
+        siblings = [ctx.conformance(s) for s in self.siblings]
+        if siblings:
+            ok = {
+                v
+                for v in ctx.distinct_values(fv)
+                if conforms(v) and not any(t(v) for t in siblings)
+            }
+        else:
+            ok = {v for v in ctx.distinct_values(fv) if conforms(v)}
+        low, high = self.low, self.high
+        if high is None and low == 1:  # "at least one": no count needed
+            component = SH.QualifiedMinCountConstraintComponent
+            out.extend(_Raw(f, None, component, shape) for f, values in fv if ok.isdisjoint(values))
+            return
         for focus, values in fv:
             count = len(ok.intersection(values)) if values else 0
-            if self.high is not None and count > self.high:
+            if high is not None and count > high:
                 out.append(_Raw(focus, None, SH.QualifiedMaxCountConstraintComponent, shape))
-            if self.low is not None and count < self.low:
+            if low is not None and count < low:
                 out.append(_Raw(focus, None, SH.QualifiedMinCountConstraintComponent, shape))
 
 
@@ -786,8 +853,13 @@ class _Sparql(_Constraint):
         brace = query.index("{")
         self.head, self.body = query[: brace + 1], query[brace + 1 :]
 
+    @cached_property
+    def predicates(self) -> frozenset[ox.NamedNode] | None:
+        """Every predicate the query can read, or ``None`` when that is not known statically."""
+        return _query_predicates(self.query)
+
     def run(self, ctx: _Run, shape: _Shape, fv: FocusValues, out: list[_Raw]) -> None:
-        focus_nodes = {f for f, _ in fv}
+        focus_nodes = set(fv.focus)
         if not focus_nodes:
             return
         if any(isinstance(f, ox.BlankNode) for f in focus_nodes):
@@ -796,7 +868,8 @@ class _Sparql(_Constraint):
             # Terms serialised by pyoxigraph (N-Triples syntax): no user text is formatted in.
             values = " ".join(str(f) for f in focus_nodes)
             query = f"{self.head} VALUES ?this {{ {values} }} {self.body}"
-        solutions = ctx.sparql(query)
+        many = len(focus_nodes) >= _SUBSET_MIN_FOCUS
+        solutions = ctx.sparql(query, self.predicates if many else None)
         assert isinstance(solutions, ox.QuerySolutions)
         names = [v.value for v in solutions.variables]
         rows: dict[Term, list[tuple[Any, Any, Any]]] = {}
@@ -814,6 +887,9 @@ class _Sparql(_Constraint):
                 seen.append(key)
         is_property = shape.path is not None
         for this, keys in rows.items():
+            # The store's solution order is arbitrary (it differs between stores): report a
+            # focus node's results in a fixed order.
+            keys.sort(key=_row_order)
             for path, value, extra in keys:
                 if path is True:
                     value, path = (None if is_property else this), None
@@ -849,6 +925,65 @@ class _Sparql(_Constraint):
         for m in shape.message_literals:
             texts.add(_format(str(m), bindings))
         return tuple(sorted(("", t) for t in texts))
+
+
+def _row_order(key: tuple[Any, Any, Any]) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    path, value, extra = key
+    return (str(path), str(value), tuple((name, str(term)) for name, term in extra))
+
+
+#: From this many distinct values on, sh:class is checked against the class's instances at once.
+_MANY_VALUES = 256
+#: From this many focus nodes on, a SPARQL constraint runs on an in-memory copy of the triples
+#: whose predicates it reads (see :meth:`_Run.sparql`) rather than on the given store.
+_SUBSET_MIN_FOCUS = 1000
+#: Algebra nodes that reach beyond the default graph: a query with one is never run on a copy.
+_OTHER_GRAPHS = frozenset({"Graph", "GraphGraphPattern", "ServiceGraphPattern", "Service"})
+
+
+def _query_predicates(query: str) -> frozenset[ox.NamedNode] | None:
+    """The predicates of every triple pattern and property path in ``query`` (rdflib's parse).
+
+    ``None`` when the triples a query can read do not follow from them: a variable predicate, a
+    negated property set, a zero-length path (``*``, ``?``: it matches every node of the graph),
+    ``GRAPH``, ``SERVICE``, ``FROM``, or a query rdflib cannot parse.
+    """
+    from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
+    from rdflib.plugins.sparql import prepareQuery
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    try:
+        algebra = prepareQuery(query).algebra
+    except Exception:
+        return None
+    if algebra.get("datasetClause"):
+        return None
+    found: set[ox.NamedNode] = set()
+
+    def predicate(p: object) -> bool:
+        if isinstance(p, URIRef):
+            found.add(ox.NamedNode(str(p)))
+            return True
+        if isinstance(p, InvPath):
+            return predicate(p.arg)
+        if isinstance(p, SequencePath | AlternativePath):
+            return all(predicate(x) for x in p.args)
+        if isinstance(p, MulPath):
+            return p.mod == "+" and predicate(p.path)
+        return False  # a variable, a negated property set, anything unknown
+
+    def walk(node: object) -> bool:
+        if isinstance(node, CompValue):
+            if node.name in _OTHER_GRAPHS:
+                return False
+            if "triples" in node and not all(predicate(t[1]) for t in node["triples"]):
+                return False
+            return all(walk(v) for v in node.values())
+        if isinstance(node, list | tuple):
+            return all(walk(x) for x in node)
+        return True
+
+    return frozenset(found) if walk(algebra) else None
 
 
 def _format(message: str, bindings: dict[str, Term]) -> str:
@@ -1185,11 +1320,13 @@ class _Run:
         store: ox.Store | None,
         graphs: list[ox.NamedNode] | None,
         build_store: Callable[[], ox.Store],
+        copy_from: Sequence[TripleSource] = (),
     ) -> None:
         self.view = view
         self._store = store
         self._graphs = graphs
         self._build_store = build_store
+        self._copy_from = copy_from
         self._conforms: dict[tuple[_Shape, Term], bool] = {}
         self._nested: dict[tuple[_Shape, Term], list[_Raw]] = {}
         self._tests: dict[_Shape, Callable[[Term], bool] | None] = {}
@@ -1198,8 +1335,32 @@ class _Run:
         self._fv: dict[tuple[_Path | None, int], tuple[Sequence[Term], FocusValues]] = {}
         self._distinct: dict[int, tuple[FocusValues, set[Term]]] = {}
         self._children: dict[int, tuple[FocusValues, list[Term]]] = {}
+        self._child_paths: dict[_Shape, list[_Path]] = {}
+        self._onto_rows: tuple[set[int], set[Term]] | None = None
+        self._row_cache: dict[
+            tuple[int, bool],
+            tuple[Sequence[Term], list[Mapping[ox.NamedNode, set[Term]] | None] | None, list[int]],
+        ] = {}
 
-    def sparql(self, query: str) -> object:
+    def sparql(self, query: str, predicates: frozenset[ox.NamedNode] | None = None) -> object:
+        """Run ``query`` on the store (built on first use), or on a copy of what it reads.
+
+        With ``predicates`` (every predicate the query reads) and sources to copy from, the query
+        runs on a fresh in-memory store holding only the triples with those predicates: the same
+        answers (no pattern can match another triple), but a join over tens of thousands of
+        focus nodes is an order of magnitude faster in memory than on the on-disk store, and the
+        copy is a small part of the data. It is dropped with the solutions.
+        """
+        if predicates is not None and self._copy_from:
+            subset = ox.Store()
+            subset.bulk_extend(
+                chain.from_iterable(
+                    starmap(ox.Quad, source.match(None, p, None))
+                    for source in self._copy_from
+                    for p in predicates
+                )
+            )
+            return subset.query(query)
         if self._store is None:
             self._store = self._build_store()
         if self._graphs:
@@ -1253,31 +1414,136 @@ class _Run:
         fv: FocusValues
         view = self.view
         if path is None:
-            fv = [(f, (f,)) for f in focus_nodes]
+            fv = FocusValues(focus_nodes, list(zip(focus_nodes)))  # each node its own value
         elif path.inverse:
-            p, get, onto, slow = (
-                path.predicate,
-                view.data_subjects,
-                view.onto_objects,
-                view.subjects,
-            )
-            fv = [(f, get(p, f) if f not in onto else slow(p, f)) for f in focus_nodes]
+            p = path.predicate
+            _, described = self._rows(focus_nodes, True)
+            get = view.data_subjects
+            values: list[Values[Term]] = [get(p, f) for f in focus_nodes]
+            for i in described:
+                values[i] = view.subjects(p, focus_nodes[i])
+            fv = FocusValues(focus_nodes, values)
         else:
-            p, get_o, onto, slow_o = (
-                path.predicate,
-                view.data_objects,
-                view.onto_subjects,
-                view.objects,
-            )
-            fv = [(f, get_o(f, p) if f not in onto else slow_o(f, p)) for f in focus_nodes]
+            (fv,) = self._forward([path.predicate], focus_nodes)
         if len(focus_nodes) > 1:
             self._fv[key] = (focus_nodes, fv)  # keeps focus_nodes alive, so its id stays unique
         return fv
 
+    def _forward(
+        self, predicates: Sequence[ox.NamedNode], focus_nodes: Sequence[Term]
+    ) -> list[FocusValues]:
+        """The (focus, objects) lists of several predicates: with the data's subject map, one
+        pass over the focus nodes that reads each node's predicates while they are in cache."""
+        view = self.view
+        rows, described = self._rows(focus_nodes, False)
+        found: list[list[Values[Term]]]
+        none = _NO_VALUES
+        if rows is None:
+            get_o = view.data_objects
+            found = [[get_o(f, p) for f in focus_nodes] for p in predicates]
+        elif len(predicates) == 1:
+            p = predicates[0]
+            found = [[row.get(p, none) if row is not None else none for row in rows]]
+        else:
+            found = [[] for _ in predicates]
+            lookups = list(zip(predicates, [values.append for values in found], strict=True))
+            appends = [append for _, append in lookups]
+            for row in rows:
+                if row is None:
+                    for append in appends:
+                        append(none)
+                else:
+                    get = row.get
+                    for p, append in lookups:
+                        append(get(p, none))
+        for i in described:
+            f = focus_nodes[i]
+            for p, values in zip(predicates, found, strict=True):
+                values[i] = view.objects(f, p)
+        return [FocusValues(focus_nodes, values) for values in found]
+
+    def _prefetch(self, shape: _Shape, fv: FocusValues) -> None:
+        """The (focus, values) of every forward path of the property shapes under ``shape``, in
+        one pass (see :meth:`_forward`), ahead of :meth:`focus_values` asking for each."""
+        paths = self._child_paths.get(shape)
+        if paths is None:
+            paths = self._child_paths[shape] = list(
+                {
+                    c.shape.path: None
+                    for c in shape.constraints
+                    if isinstance(c, _Property)
+                    and c.shape.path is not None
+                    and not c.shape.path.inverse
+                    and not c.shape.deactivated
+                }
+            )
+        if len(paths) < 2:
+            return
+        focus_nodes = self.child_focus(fv)
+        ident = id(focus_nodes)
+        paths = [path for path in paths if (path, ident) not in self._fv]
+        if len(paths) < 2 or len(focus_nodes) < 2:
+            return
+        found = self._forward([path.predicate for path in paths], focus_nodes)
+        for path, fv in zip(paths, found, strict=True):
+            self._fv[(path, ident)] = (focus_nodes, fv)
+
+    def _rows(
+        self, focus_nodes: Sequence[Term], inverse: bool
+    ) -> tuple[list[Mapping[ox.NamedNode, set[Term]] | None] | None, list[int]]:
+        """What every path from these focus nodes needs, looked up once per list: the data's
+        ``predicate → objects`` of each focus node (forward paths, when the data has that map),
+        and the positions of the focus nodes the ontology has triples about (their values are
+        the union of both: ``_View.objects``/``subjects``)."""
+        key = (id(focus_nodes), inverse)
+        cached = self._row_cache.get(key)
+        if cached is not None:
+            return cached[1], cached[2]
+        view = self.view
+        by_subject = view.data_by_subject
+        described: list[int] = []
+        if inverse or by_subject is None:
+            rows = None
+            onto = view.onto_objects if inverse else view.onto_subjects
+            if not onto.isdisjoint(focus_nodes):
+                described = [i for i, f in enumerate(focus_nodes) if f in onto]
+        else:
+            rows = list(map(by_subject.get, focus_nodes))
+            # The focus nodes the ontology describes, without hashing every node again: a data
+            # subject's row is its own object, so the rows of the ontology's subjects are found
+            # by identity; the others (no data row) among the nodes without one.
+            marks, orphans = self._ontology_rows(by_subject)
+            if not marks.isdisjoint(map(id, rows)):
+                described = [i for i, row in enumerate(rows) if id(row) in marks]
+            if orphans and None in rows:
+                described += [
+                    i
+                    for i, (f, row) in enumerate(zip(focus_nodes, rows, strict=True))
+                    if row is None and f in orphans
+                ]
+                described.sort()
+        if len(focus_nodes) > 1:
+            self._row_cache[key] = (focus_nodes, rows, described)
+        return rows, described
+
+    def _ontology_rows(self, by_subject: Mapping[Term, object]) -> tuple[set[int], set[Term]]:
+        """The ids of the data rows of the ontology's subjects, and its subjects without one."""
+        if self._onto_rows is None:
+            marks: set[int] = set()
+            orphans: set[Term] = set()
+            for node in self.view.onto_subjects:
+                row = by_subject.get(node)
+                if row is None:
+                    orphans.add(node)
+                else:
+                    marks.add(id(row))
+            self._onto_rows = (marks, orphans)
+        return self._onto_rows
+
     def distinct_values(self, fv: FocusValues) -> set[Term]:
         found = self._distinct.get(id(fv))
         if found is None or found[0] is not fv:
-            found = (fv, set().union(*(values for _, values in fv)))
+            found = (fv, set().union(*fv.values))
             self._distinct[id(fv)] = found
         return found[1]
 
@@ -1285,7 +1551,7 @@ class _Run:
         """The focus nodes of a property shape under a shape with these (focus, values)."""
         found = self._children.get(id(fv))
         if found is None or found[0] is not fv:
-            found = (fv, [v for _, values in fv for v in values])
+            found = (fv, list(chain.from_iterable(fv.values)))
             self._children[id(fv)] = found
         return found[1]
 
@@ -1294,11 +1560,14 @@ class _Run:
         self._fv.clear()
         self._distinct.clear()
         self._children.clear()
+        self._row_cache.clear()
 
     def evaluate(self, shape: _Shape, focus_nodes: Sequence[Term], out: list[_Raw]) -> None:
         if shape.deactivated or not focus_nodes:
             return
         fv = self.focus_values(shape.path, focus_nodes)
+        if len(focus_nodes) > 1:
+            self._prefetch(shape, fv)
         for constraint in shape.constraints:
             constraint.run(self, shape, fv, out)
 
@@ -1322,6 +1591,17 @@ class _Run:
                 test = checks[0] if len(checks) == 1 else (lambda v: all(t(v) for t in checks))
         self._tests[shape] = test
         return test
+
+    def conformance(self, shape: _Shape) -> Callable[[Term], bool]:
+        """:meth:`conforms` to ``shape`` as a function of the node; not memoised when it is a
+        test of the node alone (cheaper than the memo's lookup, and no memo to keep)."""
+        if shape.deactivated or shape.severity in _ALLOWED:
+            return lambda v: True
+        test = self._value_test(shape)
+        if test is not None:
+            return test
+        conforms = self.conforms
+        return lambda v: conforms(shape, v)
 
     def conforms(self, shape: _Shape, node: Term) -> bool:
         """pySHACL's conformance of ``node`` to a shape used by sh:not/or/and/xone/qualified…"""
@@ -1402,7 +1682,12 @@ class CompiledShapes:
             )
             return store
 
-        run = _Run(view, sparql_store, sparql_graphs, build_store)
+        # Triples held in memory can be copied cheaply for a SPARQL constraint with many focus
+        # nodes (see _Run.sparql): from the sources the store was made of.
+        copy_from: tuple[TripleSource, ...] = ()
+        if isinstance(data, MemoryIndex):
+            copy_from = (data, ontology if sparql_store is not None else onto)
+        run = _Run(view, sparql_store, sparql_graphs, build_store, copy_from)
         out: list[_Raw] = []
         for shape in self._top:
             run.evaluate(shape, self._focus_nodes(view, shape, focus), out)
@@ -1427,7 +1712,9 @@ class CompiledShapes:
         ``sparql_graphs`` as its default graph (e.g. ``[DATA_GRAPH, ONTOLOGY_GRAPH]``; ``None``:
         the store's default graph), which must hold the same data and ontology. Without a store,
         one is built in memory from ``data`` and the ontology, the first time a SPARQL constraint
-        has focus nodes.
+        has focus nodes. When ``data`` is a :class:`~kgtools.triples.MemoryIndex`, a constraint
+        with many focus nodes runs instead on an in-memory copy of the triples (of ``data`` and
+        the ontology the store was made of) whose predicates it reads (see ``_Run.sparql``).
         """
         raws = self.validate_raw(
             data, ontology, focus=focus, sparql_store=sparql_store, sparql_graphs=sparql_graphs

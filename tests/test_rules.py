@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pyoxigraph as ox
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -219,6 +221,92 @@ def test_transitive_and_union_range(ruleset: rules.RuleSet, ontology: Graph) -> 
     assert (ex("p0"), tip("locatedIn"), ex("p5")) in expected
     assert (ex("p0"), tip("concernsMunicipality"), ex("m")) not in expected  # wrong direction
     assert ruleset.entailments(triples) == expected
+
+
+@SETTINGS
+@given(a_box)
+def test_an_index_gives_what_a_list_gives(ruleset: rules.RuleSet, triples: list[OxTriple]) -> None:
+    """A MemoryIndex is read through its subject map, in its own order: same entailments."""
+    try:
+        expected = ruleset.entailments(triples)
+    except InconsistentOntologyError:
+        with pytest.raises(InconsistentOntologyError):
+            ruleset.entailments(MemoryIndex(triples))
+        return
+    assert ruleset.entailments(MemoryIndex(triples)) == expected
+    assert ruleset.entailments(MemoryIndex(reversed(triples))) == expected
+
+
+def test_real_data_from_an_index(
+    ruleset: rules.RuleSet, data_triples: list[OxTriple], real_reference: set[OxTriple]
+) -> None:
+    assert ruleset.entailments(MemoryIndex(data_triples)) == real_reference
+    as_list = ruleset.entailment_list(MemoryIndex(data_triples))
+    assert len(as_list) == len(real_reference)  # each triple once
+    assert set(as_list) == real_reference
+
+
+SKOS_PREF_LABEL = ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")
+RDFS_LABEL = ox.NamedNode(RDFS + "label")
+
+
+@pytest.mark.parametrize("as_index", [False, True])
+@pytest.mark.parametrize("more_derived", [0, 3])
+def test_asserted_label_is_not_an_entailment(
+    ruleset: rules.RuleSet, ontology: Graph, as_index: bool, more_derived: int
+) -> None:
+    """rdfs:label is derived (from skos:prefLabel) but read by no rule: the asserted labels are
+    set aside and only compared with the derived ones at the end (from either side: more
+    asserted or more derived ones)."""
+    ja, en = ox.Literal("東京", language="ja"), ox.Literal("Tokyo", language="en")
+    triples: list[OxTriple] = [
+        (ex("a"), SKOS_PREF_LABEL, ja),
+        (ex("a"), RDFS_LABEL, ja),  # asserted and derived: not an entailment
+        (ex("a"), RDFS_LABEL, en),
+        (ex("b"), SKOS_PREF_LABEL, en),  # derived only
+        (ex("b"), tip("partOfPlan"), ex("a")),
+        (ex("a"), tip("hasInitiative"), ex("b")),  # asserted and derived (inverse)
+    ]
+    triples += [(ex(f"c{i}"), SKOS_PREF_LABEL, ja) for i in range(more_derived)]
+    expected = reference(ontology, triples)
+    assert (ex("b"), RDFS_LABEL, en) in expected
+    assert (ex("a"), RDFS_LABEL, ja) not in expected
+    assert (ex("a"), tip("hasInitiative"), ex("b")) not in expected
+    for order in (triples, triples[::-1]):
+        data: Iterable[OxTriple] = MemoryIndex(order) if as_index else order
+        assert ruleset.entailments(data) == expected
+        as_list = ruleset.entailment_list(data)
+        assert len(as_list) == len(expected) and set(as_list) == expected
+
+
+def test_a_longer_chain_and_inverses() -> None:
+    """A three-step chain, read through inverse and sub-properties (this ontology has only
+    two-step chains): owlrl's entailments, whatever the order of the data."""
+    ontology = Graph().parse(
+        data="""
+        @prefix ex: <https://w3id.org/tokyo-industry-plans/test/> .
+        @prefix owl: <http://www.w3.org/2002/07/owl#> .
+        @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        ex:p1 a owl:ObjectProperty . ex:p2 a owl:ObjectProperty . ex:p3 a owl:ObjectProperty .
+        ex:q2 owl:inverseOf ex:p2 . ex:r3 rdfs:subPropertyOf ex:p3 .
+        ex:h a owl:ObjectProperty ; rdfs:range ex:C ; owl:propertyChainAxiom ( ex:p1 ex:p2 ex:p3 ) .
+        """,
+        format="turtle",
+    )
+    compiled = rules.compile(triple_from_rdflib(t) for t in ontology)
+    triples: list[OxTriple] = [
+        (ex("a"), ex("p1"), ex("b")),
+        (ex("c"), ex("q2"), ex("b")),  # b p2 c
+        (ex("c"), ex("r3"), ex("d")),  # c p3 d
+        (ex("a2"), ex("p1"), ex("b")),
+        (ex("c"), ex("p3"), ex("e")),
+    ]
+    expected = reference(ontology, triples)
+    assert (ex("a"), ex("h"), ex("d")) in expected
+    assert (ex("a2"), ex("h"), ex("e")) in expected
+    for order in (triples, triples[::-1]):
+        assert compiled.entailments(order) == expected
+        assert compiled.entailments(MemoryIndex(order)) == expected
 
 
 # -- what the engine refuses ---------------------------------------------------------------

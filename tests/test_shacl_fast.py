@@ -298,6 +298,83 @@ def test_store_source_matches_rdflib_on_original_terms(
     assert results == []
 
 
+# -- the set-at-a-time shortcuts ------------------------------------------------------------
+
+
+def with_duplicate_ordinal(graph: Graph) -> Graph:
+    """``graph`` with one initiative given the ordinal of another of its plan and heading."""
+    out = Graph()
+    for t in graph:
+        out.add(t)
+    seen: dict[tuple[Node | None, Node | None], Node] = {}
+    for initiative in sorted(graph.subjects(TIP.ordinal, None), key=str):
+        key = (graph.value(initiative, TIP.partOfPlan), graph.value(initiative, TIP.heading))
+        if key in seen:
+            ordinal = graph.value(seen[key], TIP.ordinal)
+            assert ordinal is not None
+            out.remove((initiative, TIP.ordinal, None))
+            out.add((initiative, TIP.ordinal, ordinal))
+            return out
+        seen[key] = initiative
+    raise AssertionError("no two initiatives share a plan and a heading")
+
+
+def test_shortcuts_give_the_same_results(
+    broken: Graph, ontology: Graph, compiled: shacl.CompiledShapes, monkeypatch
+) -> None:
+    """From enough focus nodes a SPARQL constraint runs on an in-memory copy of the triples of
+    the predicates it reads, and from enough values sh:class is one set difference: the same
+    results, in the same order, as the store and the per-value test."""
+    store = store_with(with_duplicate_ordinal(broken), ontology)
+    data_graph, onto_graph = ox.NamedNode(str(DATA_GRAPH)), ox.NamedNode(str(ONTOLOGY_GRAPH))
+    data_index = MemoryIndex(StoreSource(store, [data_graph]).match(None, None, None))
+    onto_index = MemoryIndex(StoreSource(store, [onto_graph]).match(None, None, None))
+    runs = []
+    for threshold in (10**9, 0):
+        monkeypatch.setattr(shacl, "_SUBSET_MIN_FOCUS", threshold)
+        monkeypatch.setattr(shacl, "_MANY_VALUES", threshold)
+        runs.append(
+            compiled.validate(
+                data_index, onto_index, sparql_store=store, sparql_graphs=[data_graph, onto_graph]
+            )
+        )
+    on_store, on_copy = runs
+    assert with_messages(on_copy) == with_messages(on_store)
+    assert on_copy == on_store
+    sparql = {r.path for r in on_copy if r.component == SH.SPARQLConstraintComponent}
+    assert {"tip:ordinal", "tip:localGovernmentCode"} <= sparql
+
+
+def test_query_predicates() -> None:
+    """The predicates a SPARQL constraint can read, or None when they do not follow from it."""
+    head = "PREFIX ex: <http://example.org/>\nSELECT $this WHERE "
+
+    def nn(name: str) -> ox.NamedNode:
+        return ox.NamedNode("http://example.org/" + name)
+
+    found = shacl._query_predicates(
+        head + "{ $this ex:p/ex:q ?x ; ^ex:r ?y ; a ?c . FILTER NOT EXISTS { ?x (ex:s|ex:t)+ ?z } }"
+    )
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    assert found == {nn("p"), nn("q"), nn("r"), nn("s"), nn("t"), rdf_type}
+    for body in (
+        "{ $this ?p ?x }",
+        "{ $this ex:p* ?x }",
+        "{ $this ex:p? ?x }",
+        "{ $this !ex:p ?x }",
+        "{ GRAPH ?g { $this ex:p ?x } }",
+        "{ $this ex:p ?x . FILTER EXISTS { ?x ?q ?y } }",
+    ):
+        assert shacl._query_predicates(head + body) is None, body
+    assert (
+        shacl._query_predicates(
+            "PREFIX ex: <http://example.org/>\nSELECT $this FROM ex:g WHERE { $this ex:p ?x }"
+        )
+        is None
+    )
+    assert shacl._query_predicates("not SPARQL") is None
+
+
 # -- unsupported features -------------------------------------------------------------------
 
 
