@@ -308,7 +308,7 @@ def _full(
         loader.put(DATA_GRAPH, data_index)
         with progress.stage("reason"):
             ruleset = _ruleset(out_dir, project, ontology_index, hashes)
-            inferred = ruleset.entailments(data_index)
+            inferred = ruleset.entailment_list(data_index)  # only iterated: no set needed
         with progress.stage("store"):
             loader.wait()  # SHACL-SPARQL constraints query the asserted graphs in the store
         loader.put(INFERRED_GRAPH, inferred)
@@ -535,7 +535,7 @@ def _stamp(path: Path) -> list[int] | None:
     return [info.st_size, info.st_mtime_ns]
 
 
-def _class_counts_in_memory(indexes: list[Any], inferred: set[OxTriple]) -> dict[str, int]:
+def _class_counts_in_memory(indexes: list[Any], inferred: Iterable[OxTriple]) -> dict[str, int]:
     """What :func:`class_counts` gives, from the triples of a full build in memory."""
     import pyoxigraph as ox
 
