@@ -1,4 +1,12 @@
-"""Build stage: load → store → validate → reason → export; reuse or update the last build.
+"""Build stage: load → export → reason → validate → network statistics, while the store fills
+on a worker thread; reuse or update the last build.
+
+A full build parses every file into memory (:class:`~kgtools.triples.MemoryIndex`), writes the
+Turtle sections (:mod:`kgtools.dumps`) and hands their text to the store's loader as it goes
+(:class:`~kgtools.oxstore.BackgroundLoader`: Oxigraph parses and indexes it without the GIL, on
+the other core), then reasons, validates (SHACL-SPARQL constraints on in-memory copies, so
+nothing waits for the store) and counts; the data files are copied into ``cache/sources/`` on
+another thread. Only then are the files written and the store moved in place.
 
 ``dist/`` after a build:
 
@@ -41,10 +49,13 @@ in ``dist/``.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import json
+import os
 import shutil
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -232,7 +243,7 @@ def _remove_work(out_dir: Path, exc: BaseException) -> None:
 
     traceback.clear_frames(exc.__traceback__)
     gc.collect()
-    for work in out_dir.glob(".store-*.tmp"):
+    for work in (*out_dir.glob(".store-*.tmp"), out_dir / CACHE / "sources.new"):
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -300,26 +311,31 @@ def _full(
     store_name = _store_name(out_dir, expected)
     work = out_dir / f".{store_name}.tmp"
     store = OxigraphStore(work)
-    # The store fills on a worker thread (RocksDB's work overlaps reasoning, validation and
-    # the exports): the asserted graphs now, the entailments once they are known.
+    # The store fills on a worker thread, from the Turtle the exports are made of (Oxigraph
+    # parses it natively, so RocksDB's work overlaps reasoning, validation and the network
+    # statistics without taking the GIL). Nothing before the end reads the store: SHACL-SPARQL
+    # constraints run on in-memory copies of the predicates they read (shacl._Run.sparql).
     loader = BackgroundLoader(store)
+    copy = _SourceCopy(project, out_dir / CACHE, data_files)
     try:
-        loader.put(ONTOLOGY_GRAPH, ontology_index)
-        loader.put(DATA_GRAPH, data_index)
+        with progress.stage("export"):
+            sections = {
+                name: Section.of(index.by_subject(), feed=functools.partial(loader.put, graph))
+                for name, graph, index in (
+                    ("ontology", ONTOLOGY_GRAPH, ontology_index),
+                    ("data", DATA_GRAPH, data_index),
+                )
+            }
         with progress.stage("reason"):
             ruleset = _ruleset(out_dir, project, ontology_index, hashes)
             inferred = ruleset.entailment_list(data_index)  # only iterated: no set needed
-        with progress.stage("store"):
-            loader.wait()  # SHACL-SPARQL constraints query the asserted graphs in the store
-        loader.put(INFERRED_GRAPH, inferred)
+        with progress.stage("export"):
+            sections["inferred"] = Section.of_triples(
+                inferred, feed=functools.partial(loader.put, INFERRED_GRAPH)
+            )
         with progress.stage("validate"):
             compiled = shacl.compile(shapes_graph)
-            results = compiled.validate(
-                data_index,
-                ontology_index,
-                sparql_store=store.ox,
-                sparql_graphs=[_ox(ONTOLOGY_GRAPH), _ox(DATA_GRAPH)],
-            )
+            results = compiled.validate(data_index, ontology_index)
             report = _report(results, data_index)
             if not report.conforms:
                 raise NonConformingDataError(report.text())
@@ -333,12 +349,6 @@ def _full(
             files=hashes,
             store=store_name,
         )
-        with progress.stage("export"):
-            sections = {
-                "ontology": Section.of(ontology_index.by_subject()),
-                "data": Section.of(data_index.by_subject()),
-                "inferred": Section.of_triples(inferred),
-            }
         with progress.stage("network"):
             summary.instances = _class_counts_in_memory([ontology_index, data_index], inferred)
             union = UnionSource(
@@ -355,12 +365,13 @@ def _full(
             loader.wait()
         _finish(project, out_dir, store, work, summary, report, sections, links, progress)
         with progress.stage("cache"):
-            _write_cache(out_dir, project, data_files, shared, results)
+            _write_cache(out_dir, copy, shared, results)
             _save_sections(out_dir, sections)
             degree.save(links, out_dir / CACHE)
         _write_manifest(out_dir, summary)
     except BaseException:
         loader.close(cancel=True)
+        copy.cancel()
         store.close()
         raise
     _drop_old_stores(out_dir, keep=store_name)
@@ -570,21 +581,57 @@ def _qnames(counts: dict[Any, int]) -> dict[str, int]:
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 
+class _SourceCopy:
+    """Copies the data files into ``cache/sources/`` (an incremental build diffs a changed file
+    against its copy) on a worker thread, where file I/O does not hold the GIL. The copies go
+    to a new folder that replaces the old one only in :meth:`finish`, once the build has
+    succeeded: until then the old copies still describe the previous build. The old folder is
+    moved aside and deleted by the next full build's copy, also in the background."""
+
+    def __init__(self, project: Project, cache: Path, files: list[Path]) -> None:
+        import threading
+
+        self._project, self._cache, self._files = project, cache, files
+        self._new = cache / "sources.new"
+        self._error: BaseException | None = None
+        self._cancelled = False
+        self._thread = threading.Thread(target=self._run, name="kg-source-copy", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for old in (*self._cache.glob(".sources-old-*"), self._new):
+                shutil.rmtree(old, ignore_errors=True)
+            for path in self._files:
+                if self._cancelled:
+                    return
+                target = self._new / _relative(self._project, path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+        except BaseException as exc:  # re-raised by finish()
+            self._error = exc
+
+    def finish(self) -> None:
+        """Wait for the copies and put them in place."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        sources = self._cache / "sources"
+        if sources.exists():
+            sources.rename(self._cache / f".sources-old-{os.getpid()}-{time.time_ns()}")
+        self._new.mkdir(parents=True, exist_ok=True)  # no data file at all: an empty folder
+        self._new.rename(sources)
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        self._thread.join()
+
+
 def _write_cache(
-    out_dir: Path,
-    project: Project,
-    data_files: list[Path],
-    shared: dict[OxTriple, int],
-    results: list[ValidationResult],
+    out_dir: Path, copy: _SourceCopy, shared: dict[OxTriple, int], results: list[ValidationResult]
 ) -> None:
     cache = out_dir / CACHE
-    sources = cache / "sources"
-    if sources.exists():
-        shutil.rmtree(sources)
-    for path in data_files:
-        target = sources / _relative(project, path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+    copy.finish()
     _save_shared(cache, shared)
     _save_results(cache, results)
 

@@ -29,9 +29,10 @@ import functools
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -55,50 +56,85 @@ def header() -> bytes:
 
 
 class _Terms:
-    """Turtle tokens for terms given in N-Triples form (which is valid Turtle as it stands):
-    an IRI in one of the project's namespaces with a plain local name is abbreviated, and
-    ``rdf:type`` as a predicate is ``a``. IRI tokens are remembered: classes, predicates and
-    shared objects recur millions of times."""
+    """Turtle tokens for terms: an IRI in one of the project's namespaces with a plain local
+    name is abbreviated, ``rdf:type`` as a predicate is ``a``, anything else is its N-Triples
+    form (valid Turtle as it stands). Tokens of IRIs and blank nodes are remembered by term:
+    classes, predicates and shared objects recur millions of times."""
 
     def __init__(self) -> None:
-        self._known: dict[str, str] = {}
         self._prefix = {ns: prefix for prefix, ns in _PREFIXES.items()}
+        self._nodes: dict[Term, str] = {}  # IRI or blank node → token
+        self._pstr = _Memo(str)  # predicate → N-Triples form (its sort key)
+        self._ptok = _Memo(lambda p: "a" if self._pstr[p] == _RDF_TYPE else self.iri(self._pstr[p]))
 
-    def objects(self, objects: list[str]) -> str:
-        """The object list ``o1 , o2`` (objects sorted, in N-Triples form)."""
-        known = self._known
-        tokens = []
-        for nt in objects:
-            token = known.get(nt)
-            if token is None:
-                token = nt if nt[0] == '"' else self.iri(nt)
-            tokens.append(token)
-        return " , ".join(tokens)
-
-    def predicate(self, nt: str) -> str:
-        return "a" if nt == _RDF_TYPE else self.iri(nt)
-
-    def iri(self, nt: str, *, remember: bool = True) -> str:
-        """The token of an IRI or blank node."""
-        token = self._known.get(nt)
-        if token is not None:
-            return token
-        token = nt
+    def iri(self, nt: str) -> str:
+        """The token of an IRI or blank node given in N-Triples form."""
         if nt[0] == "<":
             cut = max(nt.rfind("/"), nt.rfind("#")) + 1
             prefix = self._prefix.get(nt[1:cut])
             if prefix is not None and _PLAIN_LOCAL.fullmatch(nt, cut, len(nt) - 1):
-                token = f"{prefix}:{nt[cut:-1]}"
-        if remember:
-            self._known[nt] = token
-        return token
+                return f"{prefix}:{nt[cut:-1]}"
+        return nt
+
+    def block(self, key: str, by_predicate: Mapping[ox.NamedNode, Collection[Term]]) -> str:
+        """One subject's block: ``s p o1 , o2 ;`` then a tab-indented line per further
+        predicate, predicates and objects sorted by their N-Triples form; ``key`` is the
+        subject's N-Triples form."""
+        pstr, ptok, nodes = self._pstr, self._ptok, self._nodes
+        order = (
+            by_predicate if len(by_predicate) == 1 else sorted(by_predicate, key=pstr.__getitem__)
+        )
+        lines = []
+        for p in order:
+            objects = by_predicate[p]
+            if len(objects) == 1:
+                for o in objects:
+                    token = nodes.get(o)
+                    if token is None:
+                        nt = str(o)
+                        if nt[0] == '"':
+                            token = nt
+                        else:
+                            token = nodes[o] = self.iri(nt)
+                lines.append(f"{ptok[p]} {token}")
+            else:
+                pairs = []
+                for o in objects:
+                    token = nodes.get(o)
+                    nt = str(o)
+                    if token is None:
+                        token = nt if nt[0] == '"' else self.iri(nt)
+                    pairs.append((nt, token))
+                pairs.sort()
+                lines.append(f"{ptok[p]} " + " , ".join(token for _, token in pairs))
+        return f"{self.iri(key)} " + " ;\n\t".join(lines) + " .\n"
 
 
-def _block_text(subject: str, pairs: Iterable[tuple[str, list[str]]], terms: _Terms) -> str:
-    """One subject's Turtle: ``s p o1 , o2 ;`` then a tab-indented line per further predicate;
-    ``pairs`` are (predicate, sorted objects), sorted, all in N-Triples form."""
-    lines = [f"{terms.predicate(p)} {terms.objects(objects)}" for p, objects in pairs]
-    return f"{terms.iri(subject, remember=False)} " + " ;\n\t".join(lines) + " .\n"
+class _Memo(dict[Any, str]):
+    """A dictionary that computes a missing value with ``make`` and keeps it."""
+
+    def __init__(self, make: Callable[[Any], str]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key: Any) -> str:
+        value = self[key] = self._make(key)
+        return value
+
+
+#: Triples per :class:`StoreFeed` piece: each is one bulk load, big enough that RocksDB merges
+#: few files and small enough that its text is a few tens of megabytes.
+FEED_TRIPLES = 250_000
+
+
+@dataclass
+class StoreFeed:
+    """A section's graph as the store loads it fastest: the Turtle of its blocks without a blank
+    node (parsed natively by Oxigraph), and the triples of the other blocks, which are added as
+    terms because a parser would give their blank nodes new labels."""
+
+    turtle: bytes
+    blank: list[OxTriple]
 
 
 @dataclass
@@ -111,26 +147,51 @@ class Section:
 
     # -- making one ------------------------------------------------------------------------
     @classmethod
-    def of(cls, by_subject: Mapping[Term, Mapping[ox.NamedNode, Iterable[Term]]]) -> Section:
-        """The section of the triples given as ``subject → predicate → objects``."""
+    def of(
+        cls,
+        by_subject: Mapping[Term, Mapping[ox.NamedNode, Collection[Term]]],
+        *,
+        feed: Callable[[StoreFeed], None] | None = None,
+    ) -> Section:
+        """The section of the triples given as ``subject → predicate → objects``.
+
+        With ``feed``, the section's graph is also handed over as it is written, in
+        :class:`StoreFeed` pieces of about :data:`FEED_TRIPLES` triples, so that a store can load
+        the first piece while the rest is written."""
         keyed = sorted((str(s), s) for s in by_subject)
         terms = _Terms()
         blocks = []
+        plain: list[bytes] = []
+        blank: list[OxTriple] = []
+        pending = 0
         for key, subject in keyed:
             by_predicate = by_subject[subject]
-            pairs = sorted(
-                (str(p), sorted(map(str, objects))) for p, objects in by_predicate.items()
-            )
-            blocks.append(_block_text(key, pairs, terms).encode())
+            block = terms.block(key, by_predicate).encode()
+            blocks.append(block)
+            if feed is None:
+                continue
+            # a blank node's token starts with "_:"; no other token has "_:" after a space
+            if key[0] == "_" or b" _:" in block:
+                blank += ((subject, p, o) for p, objects in by_predicate.items() for o in objects)
+            else:
+                plain.append(block)
+            pending += sum(map(len, by_predicate.values()))
+            if pending >= FEED_TRIPLES:
+                feed(StoreFeed(header() + b"".join(plain), blank))
+                plain, blank, pending = [], [], 0
+        if feed is not None and (plain or blank):
+            feed(StoreFeed(header() + b"".join(plain), blank))
         return cls(b"".join(blocks), [key for key, _ in keyed], [len(b) for b in blocks])
 
     @classmethod
-    def of_triples(cls, triples: Iterable[OxTriple]) -> Section:
-        """The section of a set of triples."""
+    def of_triples(
+        cls, triples: Iterable[OxTriple], *, feed: Callable[[StoreFeed], None] | None = None
+    ) -> Section:
+        """The section of a set of triples (``feed`` as for :meth:`of`)."""
         grouped: dict[Term, dict[ox.NamedNode, list[Term]]] = defaultdict(lambda: defaultdict(list))
         for s, p, o in triples:
             grouped[s][p].append(o)
-        return cls.of(grouped)
+        return cls.of(grouped, feed=feed)
 
     # -- patching --------------------------------------------------------------------------
     def patched(self, added: Iterable[OxTriple], removed: Iterable[OxTriple]) -> Section:
@@ -212,9 +273,8 @@ def _block(triples: set[OxTriple]) -> bytes:
     """One subject's block (empty when it has no triples)."""
     if not triples:
         return b""
-    by_predicate: dict[str, list[str]] = defaultdict(list)
+    by_predicate: dict[ox.NamedNode, list[Term]] = defaultdict(list)
     for _, p, o in triples:
-        by_predicate[str(p)].append(str(o))
-    subject = str(next(iter(triples))[0])
-    pairs = sorted((p, sorted(objects)) for p, objects in by_predicate.items())
-    return _block_text(subject, pairs, _Terms()).encode()
+        by_predicate[p].append(o)
+    subject = next(iter(triples))[0]
+    return _Terms().block(str(subject), by_predicate).encode()

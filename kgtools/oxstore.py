@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from kgtools.dumps import StoreFeed
 from kgtools.triples import OxTriple, from_rdflib, to_rdflib
 
 if TYPE_CHECKING:
@@ -202,14 +203,19 @@ class BackgroundLoader:
         import threading
 
         self._store = store.ox
-        self._jobs: queue.Queue[tuple[ox.NamedNode, Iterable[OxTriple]] | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[ox.NamedNode, Iterable[OxTriple] | StoreFeed] | None] = (
+            queue.Queue()
+        )
         self._error: BaseException | None = None
         self._cancelled = False
         self._thread = threading.Thread(target=self._run, name="kg-store-loader", daemon=True)
         self._thread.start()
 
-    def put(self, graph: URIRef | str, triples: Iterable[OxTriple]) -> None:
-        """Queue ``triples`` for ``graph`` (they must not change until :meth:`wait` returns)."""
+    def put(self, graph: URIRef | str, triples: Iterable[OxTriple] | StoreFeed) -> None:
+        """Queue ``triples`` for ``graph`` (they must not change until :meth:`wait` returns):
+        triples, turned into N-Triples text on the worker, or a section's
+        :class:`~kgtools.dumps.StoreFeed`, whose Turtle the worker hands to Oxigraph as it is
+        (no Python work at all, so the worker does not hold the GIL)."""
         self._jobs.put((named(graph), triples))
 
     def wait(self) -> None:
@@ -231,10 +237,18 @@ class BackgroundLoader:
                 if job is None:
                     return
                 graph, triples = job
-                for text, blank in _ntriples_chunks(triples, self.CHUNK):
+                if isinstance(triples, StoreFeed):
+                    chunks: Iterable[tuple[bytes, list[OxTriple]]] = [
+                        (triples.turtle, triples.blank)
+                    ]
+                    syntax = ox.RdfFormat.TURTLE
+                else:
+                    chunks = _ntriples_chunks(triples, self.CHUNK)
+                    syntax = ox.RdfFormat.N_TRIPLES
+                for text, blank in chunks:
                     if self._cancelled or self._error is not None:
                         break
-                    self._store.bulk_load(text, ox.RdfFormat.N_TRIPLES, to_graph=graph)
+                    self._store.bulk_load(text, syntax, to_graph=graph)
                     # Loading text gives blank nodes fresh labels; the build's own labels
                     # must stay (an incremental build removes triples by them).
                     self._store.bulk_extend(ox.Quad(s, p, o, graph) for s, p, o in blank)  # type: ignore[arg-type]

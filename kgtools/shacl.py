@@ -869,7 +869,7 @@ class _Sparql(_Constraint):
             values = " ".join(str(f) for f in focus_nodes)
             query = f"{self.head} VALUES ?this {{ {values} }} {self.body}"
         many = len(focus_nodes) >= _SUBSET_MIN_FOCUS
-        solutions = ctx.sparql(query, self.predicates if many else None)
+        solutions = ctx.sparql(query, self.predicates, copy=many)
         assert isinstance(solutions, ox.QuerySolutions)
         names = [v.value for v in solutions.variables]
         rows: dict[Term, list[tuple[Any, Any, Any]]] = {}
@@ -1324,6 +1324,7 @@ class _Run:
     ) -> None:
         self.view = view
         self._store = store
+        self._given_store = store is not None
         self._graphs = graphs
         self._build_store = build_store
         self._copy_from = copy_from
@@ -1342,16 +1343,21 @@ class _Run:
             tuple[Sequence[Term], list[Mapping[ox.NamedNode, set[Term]] | None] | None, list[int]],
         ] = {}
 
-    def sparql(self, query: str, predicates: frozenset[ox.NamedNode] | None = None) -> object:
+    def sparql(
+        self, query: str, predicates: frozenset[ox.NamedNode] | None = None, *, copy: bool = False
+    ) -> object:
         """Run ``query`` on the store (built on first use), or on a copy of what it reads.
 
         With ``predicates`` (every predicate the query reads) and sources to copy from, the query
-        runs on a fresh in-memory store holding only the triples with those predicates: the same
-        answers (no pattern can match another triple), but a join over tens of thousands of
-        focus nodes is an order of magnitude faster in memory than on the on-disk store, and the
-        copy is a small part of the data. It is dropped with the solutions.
+        may run on a fresh in-memory store holding only the triples with those predicates: the
+        same answers (no pattern can match another triple). It does when ``copy`` is set (a
+        join over tens of thousands of focus nodes is an order of magnitude faster in memory
+        than on the on-disk store, and the copy is a small part of the data) and whenever no
+        store was given (a copy of a few predicates is cheaper than a store of everything, and
+        the build need not wait for its store to fill). It is dropped with the solutions.
         """
-        if predicates is not None and self._copy_from:
+        wanted = copy or not self._given_store
+        if predicates is not None and self._copy_from and wanted:
             subset = ox.Store()
             subset.bulk_extend(
                 chain.from_iterable(
@@ -1710,11 +1716,12 @@ class CompiledShapes:
         ``focus`` restricts validation to those focus nodes (the result equals the full result
         filtered to them). SPARQL constraints run on ``sparql_store`` — queried with
         ``sparql_graphs`` as its default graph (e.g. ``[DATA_GRAPH, ONTOLOGY_GRAPH]``; ``None``:
-        the store's default graph), which must hold the same data and ontology. Without a store,
-        one is built in memory from ``data`` and the ontology, the first time a SPARQL constraint
-        has focus nodes. When ``data`` is a :class:`~kgtools.triples.MemoryIndex`, a constraint
-        with many focus nodes runs instead on an in-memory copy of the triples (of ``data`` and
-        the ontology the store was made of) whose predicates it reads (see ``_Run.sparql``).
+        the store's default graph), which must hold the same data and ontology. When ``data`` is
+        a :class:`~kgtools.triples.MemoryIndex`, a constraint runs instead on an in-memory copy
+        of the triples (of ``data`` and the ontology) whose predicates it reads — with a store
+        given, when it has many focus nodes; without one, always (see ``_Run.sparql``).
+        Otherwise, without a store, one is built in memory from ``data`` and the ontology the
+        first time a SPARQL constraint has focus nodes.
         """
         raws = self.validate_raw(
             data, ontology, focus=focus, sparql_store=sparql_store, sparql_graphs=sparql_graphs

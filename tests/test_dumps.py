@@ -9,7 +9,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kgtools.dumps import Section, header, write
+from kgtools import dumps
+from kgtools.dumps import Section, StoreFeed, header, write
 from kgtools.errors import DumpCacheError
 from kgtools.load import read_file
 from kgtools.project import Project
@@ -47,6 +48,30 @@ def test_section_holds_its_graph(triples: set, tmp_path: Path) -> None:
         (q.subject, q.predicate, q.object)
         for q in ox.parse(path=tmp_path / "out.ttl", format=ox.RdfFormat.TURTLE)
     } == triples
+
+
+def test_feed_pieces_hold_the_graph_and_keep_blank_nodes_as_terms(
+    triples: set, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dumps, "FEED_TRIPLES", 300)  # several pieces
+    pieces: list[StoreFeed] = []
+    section = Section.of_triples(triples, feed=pieces.append)
+    assert section == Section.of_triples(triples)  # feeding changes nothing written
+    assert len(pieces) > 3
+    fed: set = set()
+    for piece in pieces:
+        assert piece.turtle.startswith(header())
+        as_text = {
+            (q.subject, q.predicate, q.object)
+            for q in ox.parse(piece.turtle, format=ox.RdfFormat.TURTLE)
+        }
+        assert not any(isinstance(t, ox.BlankNode) for triple in as_text for t in triple)
+        assert not fed & (as_text | set(piece.blank))
+        fed |= as_text | set(piece.blank)
+    assert fed == triples
+    blank = [t for piece in pieces for t in piece.blank]
+    with_blank = {t for t in triples if any(isinstance(term, ox.BlankNode) for term in t)}
+    assert with_blank and with_blank <= set(blank)
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -100,6 +100,34 @@ def test_non_conforming_edit_changes_nothing(copy: Project, tmp_path: Path) -> N
     assert sorted(p.name for p in out.glob(".store-*")) == []
 
 
+def test_source_copies_are_replaced_only_by_a_build_that_succeeds(
+    copy: Project, tmp_path: Path
+) -> None:
+    """The copies an incremental build diffs against describe the last successful build; old
+    copies set aside by a full build are deleted by the next one."""
+    out = tmp_path / "dist"
+    build(copy, out, force=True)
+    sources = out / "cache" / "sources"
+    before = {p: p.read_bytes() for p in sources.rglob("*") if p.is_file()}
+    assert (sources / PLAN) in before
+    _edit(copy.root / PLAN, "tip:ordinal 1 ;", "tip:ordinal 0 ;")
+    with pytest.raises(NonConformingDataError):
+        build(copy, out, force=True)
+    assert {p: p.read_bytes() for p in sources.rglob("*") if p.is_file()} == before
+    assert not (out / "cache" / "sources.new").exists()
+    _edit(copy.root / PLAN, "tip:ordinal 0 ;", "tip:ordinal 1 ;")
+    _edit(copy.root / PLAN, '"@en', ' (revised)"@en')
+    build(copy, out, force=True)
+    assert (sources / PLAN).read_bytes() == (copy.root / PLAN).read_bytes()
+    build(copy, out, force=True)
+    assert len(list((out / "cache").glob(".sources-old-*"))) == 1  # the older one deleted
+    summary = build(copy, out)  # reused: nothing changed
+    _edit(copy.root / PLAN, ' (revised)"@en', '"@en')
+    summary = build(copy, out)
+    assert summary.mode == "incremental"
+    assert_same_as_full(copy, out, summary, tmp_path)
+
+
 def first_graph(store: OxigraphStore) -> object:
     return store.graph_names()[0]
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from kgtools import dumps
+from kgtools.dumps import Section
 from kgtools.oxstore import BackgroundLoader, OxigraphStore, named
 
 G = "https://example.org/graph"
@@ -32,12 +34,21 @@ def _triples(n: int) -> list:
     return out
 
 
-def test_store_holds_exactly_the_queued_triples(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("as_sections", [False, True], ids=["triples", "sections"])
+def test_store_holds_exactly_the_queued_triples(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_sections: bool
+) -> None:
+    """Triples (turned into N-Triples text by the worker) or a section's Turtle pieces (the full
+    build's way): the store holds exactly them, blank-node labels included."""
     monkeypatch.setattr(BackgroundLoader, "CHUNK", 100)  # several bulk loads
+    monkeypatch.setattr(dumps, "FEED_TRIPLES", 50)
     store = OxigraphStore(tmp_path / "store")
     loader = BackgroundLoader(store)
     triples = _triples(250)
-    loader.put(G, triples)
+    if as_sections:
+        Section.of_triples(triples, feed=lambda piece: loader.put(G, piece))
+    else:
+        loader.put(G, triples)
     loader.close()
     loader.wait()
     stored = {
