@@ -57,7 +57,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,6 +77,8 @@ from kgtools.project import Project
 from kgtools.store import atomic_write_text
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from rdflib import Graph, URIRef
 
     from kgtools.triples import OxTriple, Term
@@ -363,11 +365,12 @@ def _full(
         with progress.stage("store"):
             loader.close()
             loader.wait()
-        _finish(project, out_dir, store, work, summary, report, sections, links, progress)
+        written = _finish(project, out_dir, store, work, summary, report, sections, links, progress)
         with progress.stage("cache"):
             _write_cache(out_dir, copy, shared, results)
-            _save_sections(out_dir, sections)
             degree.save(links, out_dir / CACHE)
+            written.result()
+            _save_sections(out_dir, sections)
         _write_manifest(out_dir, summary)
     except BaseException:
         loader.close(cancel=True)
@@ -471,45 +474,67 @@ def _finish(
     sections: dict[str, Any],
     links: Any,
     progress: Progress,
-) -> None:
-    """Write the Turtle files, the report and the network views or statistics; close the
-    finished store and move it in place."""
+    unchanged: Collection[str] = (),
+) -> Future[None]:
+    """Write the Turtle files (but those ``unchanged``, which hold the same bytes already), the
+    report and the network views or statistics; close the finished store and move it in place.
+
+    The Turtle files are written on a worker thread (writing and syncing a hundred megabytes
+    does not hold the GIL): wait for the returned future before reading their stamps."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from kgtools import degree, dumps
-    from kgtools.network import DEFAULT_VIEWS_DIR, VIEWS_MUNICIPALITY_LIMIT, write_default_views
+    from kgtools.network import VIEWS_MUNICIPALITY_LIMIT, write_default_views
+
+    def write_turtle() -> None:
+        for name, parts in _SECTION_FILES.items():
+            if name not in unchanged:
+                dumps.write(out_dir / name, [sections[part] for part in parts])
 
     with progress.stage("export"):
         store.flush()
-        dumps.write(out_dir / "asserted.ttl", [sections["ontology"], sections["data"]])
-        dumps.write(out_dir / "inferred.ttl", [sections["inferred"]])
+        pool = ThreadPoolExecutor(1, thread_name_prefix="kg-turtle")
+        written = pool.submit(write_turtle)
+        pool.shutdown(wait=False)  # the thread ends with the task
         atomic_write_text(out_dir / "validation.txt", report.text())
     with progress.stage("network"):
         if summary.instances.get("tip:Municipality", 0) > VIEWS_MUNICIPALITY_LIMIT:
-            path = out_dir / DEFAULT_VIEWS_DIR / "bipartite-degree.csv"
-            degree.write_csv(links, path)
-            views = [path.relative_to(out_dir).as_posix()]
+            path = out_dir / DEGREE_CSV
+            if DEGREE_CSV not in unchanged or not path.is_file():
+                degree.write_csv(links, path)
+            views = [DEGREE_CSV]
         else:
             views = write_default_views(store, out_dir, project)
     store.close()
     work.rename(out_dir / summary.store)
     summary.outputs = [*OUTPUTS, *views, MANIFEST]
+    return written
 
+
+#: The degree statistics written instead of the views when there are many municipalities
+#: (in network.DEFAULT_VIEWS_DIR).
+DEGREE_CSV = "network/bipartite-degree.csv"
 
 #: The Turtle sections kept for incremental builds (see :mod:`kgtools.dumps`).
 SECTIONS = ("ontology", "data", "inferred")
 
 
 def _save_sections(out_dir: Path, sections: dict[str, Any]) -> None:
+    """Keep the index of each section given (the others' are kept already) and the stamps of
+    the Turtle files."""
     folder = out_dir / CACHE / "export"
     folder.mkdir(parents=True, exist_ok=True)
     for name in SECTIONS:
-        sections[name].save_index(folder, name)
+        if name in sections:
+            sections[name].save_index(folder, name)
     stamps = {name: _stamp(out_dir / name) for name in _SECTION_FILES}
     atomic_write_text(folder / "files.json", json.dumps(stamps, sort_keys=True))
 
 
-def _load_sections(out_dir: Path) -> dict[str, Any]:
-    """The sections of the last build: their indexes from the cache, their bodies from the
-    Turtle files (which must be the ones that build wrote)."""
+def _load_sections(out_dir: Path, files: Collection[str]) -> dict[str, Any]:
+    """The sections of the last build in the Turtle ``files`` (see ``_SECTION_FILES``): their
+    indexes from the cache, their bodies from the files. Every Turtle file, read or not, must
+    be the one that build wrote."""
     from kgtools.dumps import Section, header
 
     folder = out_dir / CACHE / "export"
@@ -522,6 +547,8 @@ def _load_sections(out_dir: Path) -> dict[str, Any]:
         path = out_dir / file
         if stamps.get(file) != _stamp(path):
             raise DumpCacheError(f"{path} changed after the last build")
+        if file not in files:
+            continue
         content = path.read_bytes()
         start = len(header())
         if not content.startswith(header()):
@@ -872,13 +899,21 @@ def _incremental(
             store=store_name,
             mode="incremental",
         )
+        # a Turtle file none of whose triples changed is kept as it is
+        unchanged = []
+        if not added and not removed:
+            unchanged.append("asserted.ttl")
+        if not plus and not minus:
+            unchanged.append("inferred.ttl")
         with progress.stage("export"):
             try:
-                sections = _load_sections(out_dir)
+                sections = _load_sections(out_dir, set(_SECTION_FILES) - set(unchanged))
             except DumpCacheError as exc:
                 raise _FullBuildNeeded(str(exc)) from None
-            sections["data"] = sections["data"].patched(added, removed)
-            sections["inferred"] = sections["inferred"].patched(plus, minus)
+            if "data" in sections:
+                sections["data"] = sections["data"].patched(added, removed)
+            if "inferred" in sections:
+                sections["inferred"] = sections["inferred"].patched(plus, minus)
         with progress.stage("network"):
             delta = added | removed | plus | minus
             all_before = StoreSource(
@@ -892,13 +927,20 @@ def _incremental(
             if links is None:
                 links = degree.table(all_after, degree.municipalities(all_after))
             else:
+                same = True
                 for municipality in degree.affected([all_before, all_after], delta):
-                    links.pop(str(municipality), None)
+                    counted = links.pop(str(municipality), None)
                     links.update(degree.table(all_after, [municipality]))
-            del all_before
-        _finish(project, out_dir, store, work, summary, report, sections, links, progress)
+                    same = same and links.get(str(municipality)) == counted
+                if same:
+                    unchanged.append(DEGREE_CSV)
+        # Nothing may read the store past this point: _finish closes it (the last handle) before
+        # it moves the folder.
+        del all_before, all_after, data_now, graphs_before, asserted_after, data_after
+        written = _finish(
+            project, out_dir, store, work, summary, report, sections, links, progress, unchanged
+        )
         with progress.stage("cache"):
-            _save_sections(out_dir, sections)
             degree.save(links, cache)
             sources = cache / "sources"
             for name in changed:
@@ -910,6 +952,8 @@ def _incremental(
                     target.unlink(missing_ok=True)
             _save_shared(cache, shared)
             _save_results(cache, results)
+            written.result()
+            _save_sections(out_dir, sections)
         _write_manifest(out_dir, summary)
     except BaseException:
         store.close()

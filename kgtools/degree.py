@@ -98,6 +98,12 @@ def affected(sources: Iterable[TripleSource], changed: Iterable[OxTriple]) -> se
 def rows(links: Table) -> list[tuple[str, str, int, int]]:
     """(node, side, degree, links), most links first (then degree, then the node's value);
     nodes in N-Triples form."""
+    return _rows(links, values=False)
+
+
+def _rows(links: Table, *, values: bool) -> list[tuple[str, str, int, int]]:
+    """:func:`rows`, with each node's value (:func:`value`) instead of its N-Triples form when
+    ``values`` is set."""
     out: list[tuple[str, str, int, int]] = []
     linked_degree: Counter[str] = Counter()
     linked_links: Counter[str] = Counter()
@@ -106,9 +112,9 @@ def rows(links: Table) -> list[tuple[str, str, int, int]]:
         linked_degree.update(targets.keys())
         linked_links.update(targets)
     out += [(t, "linked", linked_degree[t], linked_links[t]) for t in linked_degree]
-    values = {node: value(node) for node, _, _, _ in out}
-    out.sort(key=lambda row: (-row[3], -row[2], values[row[0]], row[1]))
-    return out
+    shown = [(value(node), side, degree, count) for node, side, degree, count in out]
+    order = sorted(range(len(out)), key=lambda i: (-out[i][3], -out[i][2], shown[i][0], out[i][1]))
+    return [(shown if values else out)[i] for i in order]
 
 
 def value(node: str) -> str:
@@ -126,9 +132,7 @@ def write_csv(links: Table, path: Path) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["iri", "side", "degree", "links"])
-    writer.writerows(
-        (value(node), side, degree, count) for node, side, degree, count in rows(links)
-    )
+    writer.writerows(_rows(links, values=True))
     atomic_write_text(path, buffer.getvalue())
 
 

@@ -65,16 +65,11 @@ class _Terms:
         self._prefix = {ns: prefix for prefix, ns in _PREFIXES.items()}
         self._nodes: dict[Term, str] = {}  # IRI or blank node → token
         self._pstr = _Memo(str)  # predicate → N-Triples form (its sort key)
-        self._ptok = _Memo(lambda p: "a" if self._pstr[p] == _RDF_TYPE else self.iri(self._pstr[p]))
+        self._ptok = _Memo(functools.partial(_predicate_token, self._prefix, self._pstr))
 
     def iri(self, nt: str) -> str:
         """The token of an IRI or blank node given in N-Triples form."""
-        if nt[0] == "<":
-            cut = max(nt.rfind("/"), nt.rfind("#")) + 1
-            prefix = self._prefix.get(nt[1:cut])
-            if prefix is not None and _PLAIN_LOCAL.fullmatch(nt, cut, len(nt) - 1):
-                return f"{prefix}:{nt[cut:-1]}"
-        return nt
+        return _iri_token(self._prefix, nt)
 
     def block(self, key: str, by_predicate: Mapping[ox.NamedNode, Collection[Term]]) -> str:
         """One subject's block: ``s p o1 , o2 ;`` then a tab-indented line per further
@@ -108,6 +103,19 @@ class _Terms:
                 pairs.sort()
                 lines.append(f"{ptok[p]} " + " , ".join(token for _, token in pairs))
         return f"{self.iri(key)} " + " ;\n\t".join(lines) + " .\n"
+
+
+def _iri_token(prefixes: Mapping[str, str], nt: str) -> str:
+    if nt[0] == "<":
+        cut = max(nt.rfind("/"), nt.rfind("#")) + 1
+        prefix = prefixes.get(nt[1:cut])
+        if prefix is not None and _PLAIN_LOCAL.fullmatch(nt, cut, len(nt) - 1):
+            return f"{prefix}:{nt[cut:-1]}"
+    return nt
+
+
+def _predicate_token(prefixes: Mapping[str, str], nt: Mapping[Any, str], p: Any) -> str:
+    return "a" if nt[p] == _RDF_TYPE else _iri_token(prefixes, nt[p])
 
 
 class _Memo(dict[Any, str]):

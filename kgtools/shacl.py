@@ -41,6 +41,7 @@ their own focus node; SPARQL runs on Oxigraph, not rdflib's engine, so casts of 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Collection as Values  # rdflib.collection.Collection is the RDF list
@@ -219,6 +220,14 @@ def inoculate(ontology: TripleSource) -> MemoryIndex:
 # -- the data as the validator sees it ------------------------------------------------------
 
 
+def _match_objects(data: TripleSource, s: Term, p: ox.NamedNode) -> set[Term]:
+    return {t[2] for t in data.match(s, p, None)}
+
+
+def _match_subjects(data: TripleSource, p: ox.NamedNode, o: Term) -> set[Term]:
+    return {t[0] for t in data.match(None, p, o)}
+
+
 class _View:
     """Data ∪ inoculated ontology, with memoised class membership."""
 
@@ -234,12 +243,14 @@ class _View:
         self.data_by_subject: Mapping[Term, Mapping[ox.NamedNode, set[Term]]] | None = (
             by_subject() if callable(by_subject) else None
         )
-        #: the data alone (MemoryIndex's own lookups when it has them)
+        #: the data alone (MemoryIndex's own lookups when it has them). Not bound methods of
+        #: the view: a view must not be in a reference cycle, or the store it reads stays open
+        #: until the garbage collector runs — after the build has moved the store's folder.
         self.data_objects: Callable[[Term, ox.NamedNode], set[Term]] = (
-            objects if callable(objects) else self._match_objects
+            objects if callable(objects) else functools.partial(_match_objects, data)
         )
         self.data_subjects: Callable[[ox.NamedNode, Term], set[Term]] = (
-            subjects if callable(subjects) else self._match_subjects
+            subjects if callable(subjects) else functools.partial(_match_subjects, data)
         )
         supers: dict[Term, set[Term]] = {}
         for source in (data, ontology):
@@ -249,12 +260,6 @@ class _View:
         self._supers: dict[Term, frozenset[Term]] = {}
         self._classes: dict[Term, frozenset[Term]] = {}
         self._instances: dict[Term, frozenset[Term]] = {}
-
-    def _match_objects(self, s: Term, p: ox.NamedNode) -> set[Term]:
-        return {t[2] for t in self.data.match(s, p, None)}
-
-    def _match_subjects(self, p: ox.NamedNode, o: Term) -> set[Term]:
-        return {t[0] for t in self.data.match(None, p, o)}
 
     def objects(self, s: Term, p: ox.NamedNode) -> set[Term]:
         found = self.data_objects(s, p)
@@ -761,8 +766,6 @@ class _Range(_PerValue):
 
     def test(self, ctx: _Run) -> Callable[[Term], bool]:
         # pySHACL's own comparison (value_range_constraints.py), so the answers are the same
-        from pyshacl.rdfutil.compare import compare_literal
-
         kind, bound = self.kind, self.bound
         bound_is_string = isinstance(bound.value, str)
 
@@ -786,6 +789,29 @@ class _Range(_PerValue):
             return bool(order < 0)
 
         return ok
+
+
+#: Value classes that pySHACL compares by value (pyshacl/rdfutil/compare.py).
+_COMPARE_BY_VALUE = (datetime, time)
+
+
+def compare_literal(l1: Literal, l2: Literal) -> int:
+    """pySHACL 0.40's ``compare_literal`` (pyshacl/rdfutil/compare.py, Apache License 2.0,
+    Copyright Ashley Sommer and the pySHACL contributors), copied rather than imported:
+    importing any pySHACL module imports all of pySHACL and rdflib's SPARQL engine (~0.4 s,
+    more than an incremental build's whole validation). A test holds it to the original.
+    Raises ``TypeError`` or ``NotImplementedError`` when the two cannot be compared."""
+    if l1.eq(l2):
+        return 0
+    # not equal, and no TypeError or NotImplementedError: comparable datatypes
+    if l1.value.__class__ in _COMPARE_BY_VALUE:
+        if l1.value == l2.value:
+            return 0
+        elif l1.value > l2.value:
+            return 1
+    elif l1 > l2:
+        return 1
+    return -1
 
 
 class _LessThanOrEquals(_Constraint):
@@ -869,7 +895,7 @@ class _Sparql(_Constraint):
             values = " ".join(str(f) for f in focus_nodes)
             query = f"{self.head} VALUES ?this {{ {values} }} {self.body}"
         many = len(focus_nodes) >= _SUBSET_MIN_FOCUS
-        solutions = ctx.sparql(query, self.predicates, copy=many)
+        solutions = ctx.sparql(query, lambda: self.predicates, copy=many)
         assert isinstance(solutions, ox.QuerySolutions)
         names = [v.value for v in solutions.variables]
         rows: dict[Term, list[tuple[Any, Any, Any]]] = {}
@@ -1344,26 +1370,31 @@ class _Run:
         ] = {}
 
     def sparql(
-        self, query: str, predicates: frozenset[ox.NamedNode] | None = None, *, copy: bool = False
+        self,
+        query: str,
+        predicates: Callable[[], frozenset[ox.NamedNode] | None] = lambda: None,
+        *,
+        copy: bool = False,
     ) -> object:
         """Run ``query`` on the store (built on first use), or on a copy of what it reads.
 
-        With ``predicates`` (every predicate the query reads) and sources to copy from, the query
-        may run on a fresh in-memory store holding only the triples with those predicates: the
-        same answers (no pattern can match another triple). It does when ``copy`` is set (a
-        join over tens of thousands of focus nodes is an order of magnitude faster in memory
-        than on the on-disk store, and the copy is a small part of the data) and whenever no
-        store was given (a copy of a few predicates is cheaper than a store of everything, and
-        the build need not wait for its store to fill). It is dropped with the solutions.
+        With ``predicates`` (every predicate the query reads: worked out by parsing the query,
+        so only when needed) and sources to copy from, the query may run on a fresh in-memory
+        store holding only the triples with those predicates: the same answers (no pattern can
+        match another triple). It does when ``copy`` is set (a join over tens of thousands of
+        focus nodes is an order of magnitude faster in memory than on the on-disk store, and the
+        copy is a small part of the data) and whenever no store was given (a copy of a few
+        predicates is cheaper than a store of everything, and the build need not wait for its
+        store to fill). It is dropped with the solutions.
         """
-        wanted = copy or not self._given_store
-        if predicates is not None and self._copy_from and wanted:
+        read = predicates() if self._copy_from and (copy or not self._given_store) else None
+        if read is not None:
             subset = ox.Store()
             subset.bulk_extend(
                 chain.from_iterable(
                     starmap(ox.Quad, source.match(None, p, None))
                     for source in self._copy_from
-                    for p in predicates
+                    for p in read
                 )
             )
             return subset.query(query)

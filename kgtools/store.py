@@ -18,15 +18,17 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Protocol, TypeAlias
+from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeAlias
 
 from rdflib import Dataset, Graph, URIRef
 from rdflib.graph import ReadOnlyGraphAggregate
-from rdflib.plugins.sparql.sparql import Query
-from rdflib.query import Result
 from rdflib.term import Node
 
 from kgtools.namespaces import bind_prefixes
+
+if TYPE_CHECKING:  # rdflib's SPARQL engine takes ~0.15 s to import: only where queries run
+    from rdflib.plugins.sparql.sparql import Query
+    from rdflib.query import Result
 
 #: One RDF statement.
 Triple: TypeAlias = tuple[Node, Node, Node]

@@ -71,6 +71,25 @@ def test_edited_plan_is_rebuilt_incrementally(copy: Project, tmp_path: Path) -> 
     assert_same_as_full(copy, out, summary, tmp_path)
 
 
+def test_a_file_whose_triples_did_not_change_is_kept(copy: Project, tmp_path: Path) -> None:
+    """An English label changed: no entailment changes, so inferred.ttl is not written again
+    (same file, same time), asserted.ttl is; both still equal a full build's."""
+    out = tmp_path / "dist"
+    build(copy, out)
+    inferred, asserted = (out / "inferred.ttl").stat(), (out / "asserted.ttl").stat()
+    _edit(copy.root / PLAN, '"@en', ' (revised)"@en')
+    summary = build(copy, out)
+    assert summary.mode == "incremental"
+    now = (out / "inferred.ttl").stat()
+    assert (now.st_ino, now.st_mtime_ns) == (inferred.st_ino, inferred.st_mtime_ns)
+    assert (out / "asserted.ttl").stat().st_ino != asserted.st_ino
+    assert_same_as_full(copy, out, summary, tmp_path)
+    _edit(copy.root / PLAN, ' (revised)"@en', '"@en')
+    summary = build(copy, out)
+    assert summary.mode == "incremental"  # the kept file's stamp still fits
+    assert_same_as_full(copy, out, summary, tmp_path / "again")
+
+
 def test_removed_and_added_plan_files(copy: Project, tmp_path: Path) -> None:
     out = tmp_path / "dist"
     build(copy, out)

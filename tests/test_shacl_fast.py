@@ -413,3 +413,40 @@ def test_compiles_project_shapes_with_every_targeted_shape(
 ) -> None:
     targeted = {s for s in shapes.subjects(SH.targetClass, None)}
     assert {s.node for s in compiled._top} == targeted
+
+
+# -- the copy of pySHACL's literal comparison -----------------------------------------------
+
+
+def test_compare_literal_is_pyshacls() -> None:
+    """kgtools.shacl.compare_literal is a copy of pySHACL's (to keep pySHACL's import out of
+    the build): the same order, and the same refusals, on literals of every kind the shapes
+    compare (numbers, dates, date-times with and without a zone, times, strings, ill-typed)."""
+    from pyshacl.rdfutil.compare import compare_literal as theirs
+
+    values = [
+        Literal(1),
+        Literal("40", datatype=XSD.positiveInteger),
+        Literal("2.5", datatype=XSD.decimal),
+        Literal("2021-04-01", datatype=XSD.date),
+        Literal("2024-03-31", datatype=XSD.date),
+        Literal("2021-04-01T09:00:00", datatype=XSD.dateTime),
+        Literal("2021-04-01T09:00:00+09:00", datatype=XSD.dateTime),
+        Literal("09:00:00", datatype=XSD.time),
+        Literal("10:30:00", datatype=XSD.time),
+        Literal("2021", datatype=XSD.gYear),
+        Literal("abc"),
+        Literal("abc", lang="ja"),
+        Literal("2021-13-45", datatype=XSD.date),
+    ]
+
+    def outcome(compare, a: Literal, b: Literal) -> object:
+        try:
+            return compare(a, b)
+        except (TypeError, NotImplementedError) as exc:
+            return type(exc)
+
+    pairs = [(a, b) for a in values for b in values]
+    assert [outcome(shacl.compare_literal, a, b) for a, b in pairs] == [
+        outcome(theirs, a, b) for a, b in pairs
+    ]
