@@ -6,7 +6,9 @@ Turtle sections (:mod:`kgtools.dumps`) and hands their text to the store's loade
 (:class:`~kgtools.oxstore.BackgroundLoader`: Oxigraph parses and indexes it without the GIL, on
 the other core), then reasons, validates (SHACL-SPARQL constraints on in-memory copies, so
 nothing waits for the store) and counts; the data files are copied into ``cache/sources/`` on
-another thread. Only then are the files written and the store moved in place.
+another thread, and once the data conforms the Turtle files are written on a third under
+temporary names. Only when everything has succeeded are they moved in place, the store with
+them.
 
 ``dist/`` after a build:
 
@@ -77,8 +79,6 @@ from kgtools.project import Project
 from kgtools.store import atomic_write_text
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from rdflib import Graph, URIRef
 
     from kgtools.triples import OxTriple, Term
@@ -247,6 +247,8 @@ def _remove_work(out_dir: Path, exc: BaseException) -> None:
     gc.collect()
     for work in (*out_dir.glob(".store-*.tmp"), out_dir / CACHE / "sources.new"):
         shutil.rmtree(work, ignore_errors=True)
+    for staged in out_dir.glob(".*.ttl.*.tmp"):  # Turtle files a build stopped before moving
+        staged.unlink(missing_ok=True)
 
 
 def _only_data_changed(project: Project, previous: BuildSummary, hashes: dict[str, str]) -> bool:
@@ -256,16 +258,31 @@ def _only_data_changed(project: Project, previous: BuildSummary, hashes: dict[st
 
 # -- loading ------------------------------------------------------------------------------------
 def _read_all(paths: Iterable[tuple[Path, str]]) -> dict[str, list[OxTriple]]:
-    """Parse files (path, label key) with the fast reader; every file's problem together."""
-    from kgtools.load import read_file
+    """Parse files (path, label key) with the fast reader; every file's problem together.
+
+    The typed literals of all files are checked at once (thousands of files repeat the same
+    dates and numbers); only a file holding a literal that fails is checked again on its own,
+    for the located error."""
+    from kgtools.load import bad_literals, check_file_literals, read_file, typed_literals
 
     parsed: dict[str, list[OxTriple]] = {}
+    typed: dict[str, set[Any]] = {}
     errors: list[InputError] = []
+    files = {}
     for path, key in paths:
         try:
-            parsed[key] = read_file(path, label_key=key)
+            parsed[key] = read_file(path, label_key=key, check_literals=False)
+            typed[key] = typed_literals(parsed[key])
+            files[key] = path
         except InputError as exc:
             errors.append(exc)
+    bad = bad_literals(set().union(*typed.values()))
+    for key, literals in typed.items():
+        if not literals.isdisjoint(bad):
+            try:
+                check_file_literals(files[key], parsed[key])
+            except InputError as exc:
+                errors.append(exc)
     if errors:
         raise errors[0] if len(errors) == 1 else LoadErrors(errors)
     return parsed
@@ -319,6 +336,7 @@ def _full(
     # constraints run on in-memory copies of the predicates they read (shacl._Run.sparql).
     loader = BackgroundLoader(store)
     copy = _SourceCopy(project, out_dir / CACHE, data_files)
+    turtle: _TurtleFiles | None = None
     try:
         with progress.stage("export"):
             sections = {
@@ -341,6 +359,7 @@ def _full(
             report = _report(results, data_index)
             if not report.conforms:
                 raise NonConformingDataError(report.text())
+        turtle = _TurtleFiles(out_dir, sections)
         summary = BuildSummary(
             fingerprint=expected,
             ontology_triples=len(ontology_index),
@@ -365,16 +384,17 @@ def _full(
         with progress.stage("store"):
             loader.close()
             loader.wait()
-        written = _finish(project, out_dir, store, work, summary, report, sections, links, progress)
+        _finish(project, out_dir, store, work, summary, report, sections, links, progress, turtle)
         with progress.stage("cache"):
             _write_cache(out_dir, copy, shared, results)
             degree.save(links, out_dir / CACHE)
-            written.result()
             _save_sections(out_dir, sections)
         _write_manifest(out_dir, summary)
     except BaseException:
         loader.close(cancel=True)
         copy.cancel()
+        if turtle is not None:
+            turtle.abort()
         store.close()
         raise
     _drop_old_stores(out_dir, keep=store_name)
@@ -474,28 +494,17 @@ def _finish(
     sections: dict[str, Any],
     links: Any,
     progress: Progress,
+    turtle: _TurtleFiles,
     unchanged: Collection[str] = (),
-) -> Future[None]:
-    """Write the Turtle files (but those ``unchanged``, which hold the same bytes already), the
-    report and the network views or statistics; close the finished store and move it in place.
-
-    The Turtle files are written on a worker thread (writing and syncing a hundred megabytes
-    does not hold the GIL): wait for the returned future before reading their stamps."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from kgtools import degree, dumps
+) -> None:
+    """Put the Turtle files (staged by ``turtle``), the report and the network views or
+    statistics (the degree CSV kept when ``unchanged`` names it) in place; close the finished
+    store and move it in place."""
+    from kgtools import degree
     from kgtools.network import VIEWS_MUNICIPALITY_LIMIT, write_default_views
-
-    def write_turtle() -> None:
-        for name, parts in _SECTION_FILES.items():
-            if name not in unchanged:
-                dumps.write(out_dir / name, [sections[part] for part in parts])
 
     with progress.stage("export"):
         store.flush()
-        pool = ThreadPoolExecutor(1, thread_name_prefix="kg-turtle")
-        written = pool.submit(write_turtle)
-        pool.shutdown(wait=False)  # the thread ends with the task
         atomic_write_text(out_dir / "validation.txt", report.text())
     with progress.stage("network"):
         if summary.instances.get("tip:Municipality", 0) > VIEWS_MUNICIPALITY_LIMIT:
@@ -505,10 +514,58 @@ def _finish(
             views = [DEGREE_CSV]
         else:
             views = write_default_views(store, out_dir, project)
+    with progress.stage("export"):
+        turtle.commit()  # waits for the worker
     store.close()
     work.rename(out_dir / summary.store)
     summary.outputs = [*OUTPUTS, *views, MANIFEST]
-    return written
+
+
+class _TurtleFiles:
+    """The Turtle files written on a worker thread (writing and syncing a hundred megabytes
+    does not hold the GIL) under temporary names; :meth:`commit` moves them in place once the
+    build has got that far, :meth:`abort` removes them — so a build that fails or is
+    interrupted leaves the previous files as they were. Files in ``unchanged`` (none of whose
+    triples changed) are left alone."""
+
+    def __init__(
+        self, out_dir: Path, sections: dict[str, Any], unchanged: Collection[str] = ()
+    ) -> None:
+        import threading
+
+        from kgtools import dumps
+
+        todo = [
+            (out_dir / name, [sections[part] for part in parts])
+            for name, parts in _SECTION_FILES.items()
+            if name not in unchanged
+        ]
+        self._staged: list[tuple[Path, Path]] = []
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                for path, parts in todo:
+                    self._staged.append((dumps.stage(path, parts), path))
+            except BaseException as exc:  # re-raised by commit()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="kg-turtle", daemon=True)
+        self._thread.start()
+
+    def commit(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        for tmp, path in self._staged:
+            os.replace(tmp, path)
+        self._staged = []
+
+    def abort(self) -> None:
+        self._thread.join()
+        for tmp, _ in self._staged:
+            tmp.unlink(missing_ok=True)
+        self._staged = []
 
 
 #: The degree statistics written instead of the views when there are many municipalities
@@ -834,6 +891,7 @@ def _incremental(
     old_store.backup(str(work))
     del old_store
     store = OxigraphStore(work)
+    turtle: _TurtleFiles | None = None
     try:
         with progress.stage("diff"):
             shared = _load_shared(cache)
@@ -914,6 +972,7 @@ def _incremental(
                 sections["data"] = sections["data"].patched(added, removed)
             if "inferred" in sections:
                 sections["inferred"] = sections["inferred"].patched(plus, minus)
+            turtle = _TurtleFiles(out_dir, sections, unchanged)
         with progress.stage("network"):
             delta = added | removed | plus | minus
             all_before = StoreSource(
@@ -937,8 +996,18 @@ def _incremental(
         # Nothing may read the store past this point: _finish closes it (the last handle) before
         # it moves the folder.
         del all_before, all_after, data_now, graphs_before, asserted_after, data_after
-        written = _finish(
-            project, out_dir, store, work, summary, report, sections, links, progress, unchanged
+        _finish(
+            project,
+            out_dir,
+            store,
+            work,
+            summary,
+            report,
+            sections,
+            links,
+            progress,
+            turtle,
+            unchanged,
         )
         with progress.stage("cache"):
             degree.save(links, cache)
@@ -952,10 +1021,11 @@ def _incremental(
                     target.unlink(missing_ok=True)
             _save_shared(cache, shared)
             _save_results(cache, results)
-            written.result()
             _save_sections(out_dir, sections)
         _write_manifest(out_dir, summary)
     except BaseException:
+        if turtle is not None:
+            turtle.abort()
         store.close()
         raise
     _drop_old_stores(out_dir, keep=store_name)

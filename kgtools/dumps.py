@@ -13,6 +13,11 @@ back by Oxigraph, a few lines) plus and minus the change — and copies the othe
 were. A block depends only on its subject's triples, so the file is byte-identical to the one a
 full build would write (the tests hold it to that, and to the graph).
 
+A full build also hands each section to the store's loader as it is written (``feed``): the
+same Turtle, in pieces, which Oxigraph parses without holding the GIL — so the store fills on
+the other core while the build goes on — and apart the triples of blocks with a blank node,
+which are added as terms (a parser would give the blank nodes new labels).
+
 Why our own writer: Oxigraph's ``Store.dump`` reads every triple back from RocksDB (~13 µs a
 triple: 20 s for the two files at a million triples), its ``serialize`` needs a Python object per
 triple, and nothing patches a serialization. Here terms are written in their N-Triples form,
@@ -32,13 +37,13 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyoxigraph as ox
 
 from kgtools.errors import DumpCacheError
 from kgtools.namespaces import PREFIXES
-from kgtools.store import atomic_file
+from kgtools.store import atomic_file, staged_file
 from kgtools.triples import OxTriple, Term
 
 _PREFIXES = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
@@ -262,9 +267,21 @@ class Section:
 def write(path: Path, sections: Iterable[Section]) -> None:
     """The header and the sections' bodies as one Turtle file, atomically."""
     with atomic_file(path) as handle:
-        handle.write(header())
-        for section in sections:
-            handle.write(section.body)
+        _write_to(handle, sections)
+
+
+def stage(path: Path, sections: Iterable[Section]) -> Path:
+    """:func:`write`'s file, but left beside ``path`` under a temporary name, synced, for the
+    caller to move in place (``os.replace``) or remove."""
+    with staged_file(path) as (handle, tmp):
+        _write_to(handle, sections)
+    return tmp
+
+
+def _write_to(handle: BinaryIO, sections: Iterable[Section]) -> None:
+    handle.write(header())
+    for section in sections:
+        handle.write(section.body)
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import hashlib
 import logging
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -341,7 +341,11 @@ _LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 
 def read_file(
-    path: Path, *, max_size: int | None = None, label_key: str | None = None
+    path: Path,
+    *,
+    max_size: int | None = None,
+    label_key: str | None = None,
+    check_literals: bool = True,
 ) -> list[OxTriple]:
     """Parse one file with Oxigraph into fast-path triples; the same checks as :func:`parse_file`.
 
@@ -353,7 +357,9 @@ def read_file(
     Literals are checked twice: against their datatype (as :func:`parse_file` does) and
     against the store, which keeps numbers and some dates only in canonical form (Oxigraph
     issue #526): a literal the store would rewrite, like ``"02"^^xsd:integer``, is refused
-    with a located error instead of being changed silently.
+    with a located error instead of being changed silently. Without ``check_literals`` that
+    second check is the caller's (:func:`bad_literals` checks many files' literals at once, and
+    :func:`check_file_literals` locates the problem in a file that has one).
     """
     import pyoxigraph as ox
 
@@ -384,33 +390,60 @@ def read_file(
         parse_file(path, Graph(), max_size=max_size)  # raises the located error
         line = getattr(exc, "lineno", None)
         raise RDFSyntaxError(SourceLocation(path, line), f"bad syntax ({exc})") from exc
-    _check_literals(path, triples, max_size)
+    if check_literals:
+        check_file_literals(path, triples, max_size)
     return triples
 
 
-def _check_literals(path: Path, triples: list[OxTriple], max_size: int | None) -> None:
+def typed_literals(triples: Iterable[OxTriple]) -> set[Any]:
+    """The literals of ``triples`` with a datatype other than ``xsd:string``: those
+    :func:`bad_literals` checks."""
     import pyoxigraph as ox
 
-    typed = {
+    return {
         o
         for _, _, o in triples
         if isinstance(o, ox.Literal)
         and not o.language
         and o.datatype.value not in (_XSD_STRING, _LANG_STRING)
     }
-    if not typed:
-        return
-    literals = sorted(typed, key=lambda lit: (lit.datatype.value, lit.value))
-    if any(_ill_typed(Literal(lit.value, datatype=URIRef(lit.datatype.value))) for lit in literals):
-        parse_file(path, Graph(), max_size=max_size)  # raises IllTypedLiteralError
+
+
+def bad_literals(literals: Collection[Any]) -> set[Any]:
+    """The typed literals (pyoxigraph) that :func:`read_file` refuses: ill-typed for their
+    datatype, or not in the canonical form the store would keep."""
+    return {original for original, stored in _stored_forms(literals) if stored != original} | {
+        lit
+        for lit in literals
+        if _ill_typed(Literal(lit.value, datatype=URIRef(lit.datatype.value)))
+    }
+
+
+def _stored_forms(literals: Iterable[Any]) -> list[tuple[Any, Any]]:
+    """Each literal (sorted by datatype and lexical form) and the form the store keeps it in."""
+    import pyoxigraph as ox
+
+    ordered = sorted(literals, key=lambda lit: (lit.datatype.value, lit.value))
     scratch = ox.Store()
     predicate = ox.NamedNode("urn:kgtools:literal")
     scratch.bulk_extend(
-        ox.Quad(ox.NamedNode(f"urn:kgtools:{i}"), predicate, lit) for i, lit in enumerate(literals)
+        ox.Quad(ox.NamedNode(f"urn:kgtools:{i}"), predicate, lit) for i, lit in enumerate(ordered)
     )
-    for quad in scratch:
-        original = literals[int(quad.subject.value.rsplit(":", 1)[1])]
-        stored = quad.object
+    stored = {int(q.subject.value.rsplit(":", 1)[1]): q.object for q in scratch}
+    return [(lit, stored[i]) for i, lit in enumerate(ordered)]
+
+
+def check_file_literals(path: Path, triples: list[OxTriple], max_size: int | None = None) -> None:
+    """Raise the located error for the first literal of ``triples`` (read from ``path``) that
+    :func:`bad_literals` refuses: ill-typed, or not in canonical form."""
+    import pyoxigraph as ox
+
+    typed = typed_literals(triples)
+    if not typed:
+        return
+    if any(_ill_typed(Literal(lit.value, datatype=URIRef(lit.datatype.value))) for lit in typed):
+        parse_file(path, Graph(), max_size=max_size)  # raises IllTypedLiteralError
+    for original, stored in _stored_forms(typed):
         if stored != original:
             assert isinstance(stored, ox.Literal)
             raise NonCanonicalLiteralError(

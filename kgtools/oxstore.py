@@ -229,6 +229,9 @@ class BackgroundLoader:
         self._cancelled = cancel
         self._jobs.put(None)
         self._thread.join()
+        # The thread (its target is a bound method) and this loader refer to each other: drop
+        # the store, or its RocksDB handle would stay open until the garbage collector runs.
+        self._store = None  # type: ignore[assignment]
 
     def _run(self) -> None:
         while True:

@@ -153,6 +153,20 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     temporary file in the same folder, flushed to disk, then moved over ``path`` in one
     ``os.replace``; on any error the temporary file is removed and ``path`` is untouched.
     """
+    with staged_file(path) as (handle, tmp):
+        yield handle
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def staged_file(path: Path) -> Iterator[tuple[BinaryIO, Path]]:
+    """A temporary file beside ``path`` to write, flushed to disk when the ``with`` block ends;
+    moving it over ``path`` (``os.replace``) is the caller's, and so is removing it if it never
+    is. On an error inside the block it is removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -161,10 +175,9 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as handle:
-            yield handle
+            yield handle, Path(tmp)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -60,3 +60,74 @@ def test_interrupted_write_keeps_the_previous_file(
         atomic_write_text(target, "new content")
     assert target.read_text(encoding="utf-8") == "previous"
     assert [p.name for p in tmp_path.iterdir()] == ["asserted.ttl"]
+
+
+@pytest.mark.parametrize("incremental", [False, True], ids=["full", "incremental"])
+def test_build_interrupted_after_staging_its_turtle_changes_no_file(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, incremental: bool
+) -> None:
+    """The Turtle files are written on a worker thread under temporary names while the build
+    goes on; a build interrupted before it moves them (here: while writing the network views)
+    leaves every file of the previous build as it was, and no temporary file behind."""
+    import shutil
+
+    from kgtools import network
+
+    root = tmp_path / "project"
+    for name in ("ontology", "data", "queries"):
+        shutil.copytree(project.root / name, root / name)
+    copy = Project(root)
+    out = tmp_path / "dist"
+    build(copy, out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    plan = root / "data" / "plans" / "131113-2021-ota.ttl"
+    plan.write_text(
+        plan.read_text(encoding="utf-8").replace('"@en', ' (revised)"@en', 1), encoding="utf-8"
+    )
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(network, "write_default_views", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build(copy, out, force=not incremental)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    monkeypatch.undo()
+    # the previous build's caches still fit its files: the next build can be incremental
+    assert build(copy, out).mode == "incremental"
+    assert b"(revised)" in (out / "asserted.ttl").read_bytes()
+
+
+def test_no_handle_on_the_store_outlives_the_build(project: Project, tmp_path: Path) -> None:
+    """When build() returns, nothing in this process holds the store open (RocksDB allows one
+    writer per folder): another process opens it read-write, after a full and after an
+    incremental build. A handle kept alive by a reference cycle would close only at the next
+    garbage collection — after the build has moved the folder it was opened in."""
+    import gc
+    import shutil
+    import subprocess
+    import sys
+
+    root = tmp_path / "project"
+    for name in ("ontology", "data", "queries"):
+        shutil.copytree(project.root / name, root / name)
+    copy = Project(root)
+    out = tmp_path / "dist"
+    opens = "import sys, pyoxigraph; pyoxigraph.Store(sys.argv[1])"
+    collecting = gc.isenabled()
+    gc.disable()  # so that nothing is freed by a collection that happens to run in between
+    try:
+        full = build(copy, out)
+        subprocess.run([sys.executable, "-c", opens, str(out / full.store)], check=True)
+        plan = root / "data" / "plans" / "131113-2021-ota.ttl"
+        plan.write_text(
+            plan.read_text(encoding="utf-8").replace('"@en', ' (revised)"@en', 1),
+            encoding="utf-8",
+        )
+        incremental = build(copy, out)
+        assert incremental.mode == "incremental"
+        subprocess.run([sys.executable, "-c", opens, str(out / incremental.store)], check=True)
+    finally:
+        if collecting:
+            gc.enable()

@@ -15,6 +15,7 @@ from kgtools.errors import (
     UnsupportedFormatError,
 )
 from kgtools.load import load_files, parse_file
+from kgtools.project import Project
 
 GOOD = "@prefix ex: <https://w3id.org/tokyo-industry-plans/test/> .\nex:a ex:b ex:c .\n"
 
@@ -110,3 +111,38 @@ def test_japanese_text_and_language_tags_survive(tmp_path: Path) -> None:
     graph = load_files([path])
     labels = {(str(o), o.language) for o in graph.objects() if isinstance(o, Literal)}
     assert ("台東区産業フェア　２０１９", "ja") in labels
+
+
+def test_build_locates_every_file_with_a_literal_it_refuses(
+    project: Project, tmp_path: Path
+) -> None:
+    """The build checks all files' typed literals at once and then locates each problem: an
+    ill-typed literal in one plan file and one the store would rewrite in another are both
+    reported with their file and line; a file whose literals are fine is not."""
+    import shutil
+
+    from kgtools.build import build
+    from kgtools.errors import NonCanonicalLiteralError
+
+    root = tmp_path / "project"
+    for name in ("ontology", "data", "queries"):
+        shutil.copytree(project.root / name, root / name)
+    plans = root / "data" / "plans"
+    ota, kita = plans / "131113-2021-ota.ttl", plans / "131172-2021-kita.ttl"
+    for path, literal in ((ota, '"2021-13-45"^^xsd:date'), (kita, '"02"^^xsd:integer')):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(
+            text + f"\n<https://w3id.org/tokyo-industry-plans/id/test> rdfs:comment {literal} .\n",
+            encoding="utf-8",
+        )
+    with pytest.raises(LoadErrors) as info:
+        build(Project(root), tmp_path / "dist")
+    problems = {type(e): e for e in info.value.errors}
+    assert set(problems) == {IllTypedLiteralError, NonCanonicalLiteralError}
+    lines = len(ota.read_text(encoding="utf-8").splitlines())
+    assert problems[IllTypedLiteralError].location.path == ota
+    assert problems[IllTypedLiteralError].location.line == lines
+    assert problems[NonCanonicalLiteralError].location.path == kita
+    assert problems[NonCanonicalLiteralError].location.line == len(
+        kita.read_text(encoding="utf-8").splitlines()
+    )
