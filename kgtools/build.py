@@ -136,18 +136,26 @@ def _hash_inputs(
     is taken first), so an edit within the clock's resolution cannot go unnoticed."""
     import time
 
+    from kgtools.project import data_paths_in
+
     settled = time.time_ns() - _SETTLED_NS
     hashes: dict[str, str] = {}
     stats: dict[str, list[Any]] = {}
-    for path in input_files(project):
-        name = path.relative_to(project.root).as_posix()
-        info = path.stat()
+    root = os.fspath(project.root) + os.sep
+    paths = [os.fspath(project.ontology), os.fspath(project.shapes)]
+    for path in paths + data_paths_in(project.data_dir):  # strings: thousands of files
+        if not path.startswith(root):  # not below the root as written: let pathlib say
+            name = Path(path).relative_to(project.root).as_posix()
+        else:
+            name = path[len(root) :].replace(os.sep, "/")
+        info = os.stat(path)
         key = [info.st_size, info.st_mtime_ns, info.st_ino]
         entry = (known or {}).get(name)
         if entry is not None and entry[:3] == key:
             hashes[name] = entry[3]
         else:
-            hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            with open(path, "rb") as handle:
+                hashes[name] = hashlib.file_digest(handle, "sha256").hexdigest()
         if info.st_mtime_ns < settled:
             stats[name] = [*key, hashes[name]]
     return hashes, stats
@@ -740,7 +748,10 @@ def _load_shared(cache: Path) -> dict[OxTriple, int]:
 
 
 def _save_results(cache: Path, results: list[ValidationResult]) -> None:
-    from kgtools.query import nt_term
+    from kgtools.triples import from_rdflib
+
+    def nt_term(term: Any) -> str:
+        return str(from_rdflib(term))  # read back by _load_results with Oxigraph's parser
 
     rows = [
         {
