@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
@@ -67,8 +68,19 @@ def _prepare(text: str) -> Query:
     return prepareQuery(text)
 
 
-def query_from_text(text: str, path: Path) -> QueryFile:
-    """Prepare SPARQL text (parsed once per distinct text in a process)."""
+def _prepare_parsed(text: str, parsed: Any) -> Query:
+    """What ``prepareQuery(text)`` returns, from ``parseQuery(text)`` already made (rdflib's
+    parser takes a quarter of a second on a long query: a command should not run it twice)."""
+    from rdflib.plugins.sparql.algebra import translateQuery
+
+    query = translateQuery(parsed, None, {})
+    query._original_args = (text, {}, None)  # as prepareQuery records them
+    return query
+
+
+def query_from_text(text: str, path: Path, *, parsed: Any = None) -> QueryFile:
+    """Prepare SPARQL text (parsed once per distinct text in a process); ``parsed``: rdflib's
+    parse of it, when the caller has made it already (to check the query)."""
     header = parse_header(text)
     declared = re.findall(r"\?([A-Za-z_]\w*)\s*(\([^)]*\))?", header.get("parameters", ""))
     parameters = tuple(dict.fromkeys(name for name, _ in declared))
@@ -79,7 +91,7 @@ def query_from_text(text: str, path: Path) -> QueryFile:
         title=header.get("title", path.stem),
         description=header.get("description", ""),
         parameters=parameters,
-        prepared=_prepare(text),
+        prepared=_prepare(text) if parsed is None else _prepare_parsed(text, parsed),
         optional=optional,
     )
 

@@ -34,7 +34,7 @@ from rdflib.term import Node, Variable
 from kgtools.errors import KGError
 from kgtools.load import bad_iri
 from kgtools.namespaces import ID, bind_prefixes
-from kgtools.queries import QueryFile, load_query, query_from_text
+from kgtools.queries import QueryFile, query_from_text
 from kgtools.store import Store
 
 DEFAULT_TIMEOUT = 30.0
@@ -97,8 +97,8 @@ class QueryLibrary:
 
     def get(self, name: str) -> QueryFile:
         path = self.path(name)
-        check_query(path.read_text(encoding="utf-8"), source=str(path))
-        return load_query(path)
+        text = path.read_text(encoding="utf-8")
+        return query_from_text(text, path, parsed=check_query(text, source=str(path)))
 
 
 # -- safety -------------------------------------------------------------------------------------
@@ -125,8 +125,10 @@ def _location(exc: Exception, source: str) -> str:
     return f"{where}: SPARQL syntax error: {detail}" + (f"\n  {text}" if text else "")
 
 
-def check_query(text: str, *, source: str = "<query>") -> None:
-    """Refuse updates, SERVICE and dataset clauses; report syntax errors with line:column."""
+def check_query(text: str, *, source: str = "<query>") -> Any:
+    """Refuse updates, SERVICE and dataset clauses; report syntax errors with line:column.
+    Returns rdflib's parse of the query (``query_from_text`` prepares it without parsing
+    again)."""
     from pyparsing import ParseException
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
@@ -158,6 +160,7 @@ def check_query(text: str, *, source: str = "<query>") -> None:
                 f"{source}: FROM / FROM NAMED is refused: the dataset is the built graph; "
                 "remove the dataset clause (use --asserted to leave out the entailments)"
             )
+    return parsed
 
 
 # -- parameters ---------------------------------------------------------------------------------
@@ -461,5 +464,4 @@ def _check_result_iris(result: QueryResult, name: str) -> None:
 
 def user_query(text: str, source: str = "<stdin>") -> QueryFile:
     """Check and prepare SPARQL given by the user (stdin, a file, or the Python API)."""
-    check_query(text, source=source)
-    return query_from_text(text, Path(source))
+    return query_from_text(text, Path(source), parsed=check_query(text, source=source))

@@ -177,3 +177,20 @@ def test_python_api(built: tuple[Path, BuildSummary], monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(KGError, match="pip install pandas"):
         graph.dataframe(LABEL_SEARCH, q="日野市")
+
+
+def test_checked_query_is_prepared_from_the_same_parse(project) -> None:
+    """A library query is parsed once (the safety check's parse is translated, not the text
+    parsed again): the result is what rdflib's prepareQuery makes of the text."""
+    from rdflib.plugins.sparql import prepareQuery
+
+    from kgtools.query import QueryLibrary
+
+    library = QueryLibrary(project.queries_dir)
+    names = library.names()
+    assert len(names) >= 19
+    for name in names:
+        query = library.get(name)
+        reference = prepareQuery(query.text)
+        assert query.prepared.algebra == reference.algebra, name
+        assert query.prepared._original_args == reference._original_args, name
