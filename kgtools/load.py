@@ -412,11 +412,13 @@ def typed_literals(triples: Iterable[OxTriple]) -> set[Any]:
 def bad_literals(literals: Collection[Any]) -> set[Any]:
     """The typed literals (pyoxigraph) that :func:`read_file` refuses: ill-typed for their
     datatype, or not in the canonical form the store would keep."""
-    return {original for original, stored in _stored_forms(literals) if stored != original} | {
-        lit
-        for lit in literals
-        if _ill_typed(Literal(lit.value, datatype=URIRef(lit.datatype.value)))
-    }
+    ill_typed = {lit for lit in literals if _ill_typed_ox(lit)}
+    return ill_typed | {lit for lit, stored in _stored_forms(literals) if stored != lit}
+
+
+def _ill_typed_ox(lit: Any) -> bool:
+    """:func:`_ill_typed` for a pyoxigraph literal."""
+    return _ill_typed(Literal(lit.value, datatype=URIRef(lit.datatype.value)))
 
 
 def _stored_forms(literals: Iterable[Any]) -> list[tuple[Any, Any]]:
@@ -441,7 +443,7 @@ def check_file_literals(path: Path, triples: list[OxTriple], max_size: int | Non
     typed = typed_literals(triples)
     if not typed:
         return
-    if any(_ill_typed(Literal(lit.value, datatype=URIRef(lit.datatype.value))) for lit in typed):
+    if any(_ill_typed_ox(lit) for lit in typed):
         parse_file(path, Graph(), max_size=max_size)  # raises IllTypedLiteralError
     for original, stored in _stored_forms(typed):
         if stored != original:

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from kgtools.dumps import StoreFeed
 from kgtools.triples import OxTriple, from_rdflib, to_rdflib
 
 if TYPE_CHECKING:
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     from rdflib.query import Result
     from rdflib.term import Node
 
+    from kgtools.dumps import StoreFeed
     from kgtools.store import Triple
 
 
@@ -240,6 +240,8 @@ class BackgroundLoader:
                 if job is None:
                     return
                 graph, triples = job
+                from kgtools.dumps import StoreFeed  # (dumps imports rdflib: only here)
+
                 if isinstance(triples, StoreFeed):
                     chunks: Iterable[tuple[bytes, list[OxTriple]]] = [
                         (triples.turtle, triples.blank)
