@@ -152,14 +152,16 @@ class OxigraphStore:
 
     def query(
         self,
-        query: Query,
+        query: Query | str,
         bindings: Mapping[str, Node] | None = None,
         graphs: Sequence[URIRef] | None = None,
     ) -> Result:
-        """Run a prepared rdflib query's text on Oxigraph; parameters are substituted as terms."""
+        """Run SPARQL text (or a prepared rdflib query's text) on Oxigraph; parameters are
+        bound as terms in a ``VALUES`` block. Oxigraph's ``SyntaxError`` passes through."""
         from kgtools.remote import bind_text, query_text
 
-        return self.query_text(bind_text(query_text(query), bindings or {}), graphs=graphs)
+        text = query if isinstance(query, str) else query_text(query)
+        return self.query_text(bind_text(text, bindings or {}), graphs=graphs)
 
     def query_text(
         self,

@@ -1,4 +1,5 @@
-"""SPARQL lives in ``.rq`` files; this module reads their headers and prepares them once.
+"""SPARQL lives in ``.rq`` files; this module reads their headers, and has rdflib prepare a query
+only when it must run on rdflib (once per distinct text in a process).
 
 Each file starts with a comment header::
 
@@ -14,29 +15,37 @@ Values always enter through bindings (``initBindings``), never through string fo
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rdflib.plugins.sparql import prepareQuery
-from rdflib.plugins.sparql.sparql import Query
+if TYPE_CHECKING:  # rdflib's SPARQL engine takes ~0.1 s to import: only where a query is prepared
+    from rdflib.plugins.sparql.sparql import Query
 
 _HEADER_KEYS = ("title", "description", "parameters")
 
 
 @dataclass(frozen=True)
 class QueryFile:
-    """A query with its parsed header and prepared form."""
+    """A query with its parsed header; rdflib's prepared form is made when first asked for.
+
+    The embedded store runs the text itself (Oxigraph parses it), so a command that only runs a
+    query on it never pays for rdflib's parser (a quarter of a second on a long query).
+    """
 
     path: Path
     text: str
     title: str
     description: str
     parameters: tuple[str, ...]
-    prepared: Query
     #: Declared parameters marked ``(…, optional)`` in the header; the others are required.
     optional: frozenset[str] = frozenset()
+
+    @property
+    def prepared(self) -> Query:
+        """rdflib's prepared query (parsed once per distinct text in a process)."""
+        return prepared_query(self.text)
 
     @property
     def body(self) -> str:
@@ -63,9 +72,29 @@ def parse_header(text: str) -> dict[str, str]:
     return fields
 
 
-@lru_cache(maxsize=512)
-def _prepare(text: str) -> Query:
-    return prepareQuery(text)
+_PREPARED: dict[str, Query] = {}
+_PREPARED_MAX = 512
+_PREPARED_LOCK = threading.Lock()
+
+
+def prepared_query(text: str, parsed: Any = None) -> Query:
+    """``prepareQuery(text)``, cached by text (at most 512); ``parsed``: rdflib's parse of the
+    text when the caller has made it already (to check the query), so it is not parsed again."""
+    with _PREPARED_LOCK:
+        query = _PREPARED.get(text)
+    if query is not None:
+        return query
+    if parsed is None:
+        from rdflib.plugins.sparql import prepareQuery
+
+        query = prepareQuery(text)
+    else:
+        query = _prepare_parsed(text, parsed)
+    with _PREPARED_LOCK:
+        if len(_PREPARED) >= _PREPARED_MAX:
+            del _PREPARED[next(iter(_PREPARED))]
+        _PREPARED[text] = query
+    return query
 
 
 def _prepare_parsed(text: str, parsed: Any) -> Query:
@@ -79,23 +108,24 @@ def _prepare_parsed(text: str, parsed: Any) -> Query:
 
 
 def query_from_text(text: str, path: Path, *, parsed: Any = None) -> QueryFile:
-    """Prepare SPARQL text (parsed once per distinct text in a process); ``parsed``: rdflib's
-    parse of it, when the caller has made it already (to check the query)."""
+    """A query from SPARQL text with a header; ``parsed``: rdflib's parse of it, when the caller
+    has made it already (to check the query): it is then prepared from that parse at once."""
     header = parse_header(text)
     declared = re.findall(r"\?([A-Za-z_]\w*)\s*(\([^)]*\))?", header.get("parameters", ""))
     parameters = tuple(dict.fromkeys(name for name, _ in declared))
     optional = frozenset(name for name, note in declared if "optional" in note)
+    if parsed is not None:
+        prepared_query(text, parsed)  # from the check's parse: never parsed twice
     return QueryFile(
         path=path,
         text=text,
         title=header.get("title", path.stem),
         description=header.get("description", ""),
         parameters=parameters,
-        prepared=_prepare(text) if parsed is None else _prepare_parsed(text, parsed),
         optional=optional,
     )
 
 
 def load_query(path: Path) -> QueryFile:
-    """Read and prepare one ``.rq`` file."""
+    """Read one ``.rq`` file (prepared by rdflib when first asked for)."""
     return query_from_text(path.read_text(encoding="utf-8"), path)

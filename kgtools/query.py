@@ -6,6 +6,11 @@
   updates (``INSERT``, ``LOAD`` …), ``SERVICE`` (which would make rdflib fetch from the web) and
   dataset clauses (``FROM`` / ``FROM NAMED``, which rdflib may dereference). A syntax error
   reports its line and column.
+* :func:`plainly_safe` spares a library query rdflib's parse (a quarter of a second for a long
+  one) when its text cannot hold any of that: none of the keywords those forms need appears in
+  it below its comment header, in any letter case, nor any ``\\u`` escape that could spell one.
+  The embedded store then parses it itself, and a syntax error is reported, with its line and
+  column, when it runs. Anything else gets the full :func:`check_query`.
 * :func:`run` binds parameters as RDF terms (``initBindings`` — never string formatting) and
   runs the query in a forked child process that is killed at the time limit, because rdflib's
   evaluator cannot be interrupted from inside (where ``fork`` is unavailable the query runs in
@@ -21,13 +26,13 @@ import csv
 import io
 import multiprocessing
 import re
+import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from pyparsing import ParseResults
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node, Variable
 
@@ -98,12 +103,16 @@ class QueryLibrary:
     def get(self, name: str) -> QueryFile:
         path = self.path(name)
         text = path.read_text(encoding="utf-8")
+        if plainly_safe(text):
+            return query_from_text(text, path)
         return query_from_text(text, path, parsed=check_query(text, source=str(path)))
 
 
 # -- safety -------------------------------------------------------------------------------------
 def _walk(node: Any) -> Any:
     """Every value nested in rdflib's parse tree (CompValues, ParseResults, lists)."""
+    from pyparsing import ParseResults
+
     stack = [node]
     while stack:
         item = stack.pop()
@@ -161,6 +170,36 @@ def check_query(text: str, *, source: str = "<query>") -> Any:
                 "remove the dataset clause (use --asserted to leave out the entailments)"
             )
     return parsed
+
+
+#: Every keyword that an update, SERVICE or a dataset clause needs, and the codepoint escapes
+#: that SPARQL expands before parsing (``\u0053ERVICE`` is SERVICE).
+_REFUSED_WORDS = re.compile(
+    r"SERVICE|FROM|INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH|USING|\\U",
+    re.IGNORECASE,
+)
+
+
+def plainly_safe(text: str) -> bool:
+    """True when ``text`` cannot be an update, use SERVICE or name a dataset, without parsing:
+    no keyword those need occurs anywhere outside whole-line comments, even inside a longer
+    word, a string or an IRI (a false alarm only costs the full check).
+
+    A line whose first non-blank character is ``#`` is a comment to its end (``\\r`` or
+    ``\\n``, as SPARQL ends one): short strings and IRIs cannot span lines. Long strings
+    (between three quote marks) can, so when the text has one, only the leading comment lines
+    are skipped. Letter case is also compared after ``str.upper``, which maps letters such as
+    ``ſ`` onto ASCII as rdflib's parser does."""
+    lines = re.split(r"[\r\n]", text)
+    long_strings = "'''" in text or '"""' in text
+    kept: list[str] = []
+    for line in lines:
+        if line.lstrip(" \t").startswith("#") and not (long_strings and kept):
+            continue
+        if line.strip(" \t"):
+            kept.append(line)
+    body = "\n".join(kept)
+    return _REFUSED_WORDS.search(body) is None and _REFUSED_WORDS.search(body.upper()) is None
 
 
 # -- parameters ---------------------------------------------------------------------------------
@@ -373,10 +412,28 @@ def _tsv(result: QueryResult) -> str:
 
 
 # -- running ------------------------------------------------------------------------------------
+class _StoreSyntaxError(Exception):
+    """The store could not parse the query's text (it was not parsed before: ``plainly_safe``)."""
+
+
+def _is_syntax_error(exc: Exception) -> bool:
+    """Oxigraph's parser raises ``SyntaxError``, rdflib's (for the other stores) a pyparsing
+    error (pyparsing is then imported: it is not imported here only to be compared)."""
+    pyparsing = sys.modules.get("pyparsing")
+    return isinstance(exc, SyntaxError) or (
+        pyparsing is not None and isinstance(exc, pyparsing.ParseBaseException)
+    )
+
+
 def _execute(
     store: Store, query: QueryFile, bindings: Mapping[str, Node], graphs: Sequence[URIRef] | None
 ) -> QueryResult:
-    answer = store.query(query.prepared, bindings, graphs=graphs)
+    try:
+        answer = store.query(query.text, bindings, graphs=graphs)
+    except Exception as exc:
+        if _is_syntax_error(exc):
+            raise _StoreSyntaxError(str(exc)) from None
+        raise
     kind = str(answer.type)
     if kind == "ASK":
         return QueryResult(kind, boolean=bool(answer.askAnswer))
@@ -396,6 +453,8 @@ def _child(
 ) -> None:
     try:
         conn.send(("ok", _execute(store, query, bindings, graphs)))
+    except _StoreSyntaxError as exc:
+        conn.send(("syntax", str(exc)))
     except Exception as exc:  # sent to the parent, which raises it as a QueryError
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
@@ -414,7 +473,10 @@ def run(
     bindings = dict(params or {})
     check_params(query, bindings)
     if not timeout or "fork" not in multiprocessing.get_all_start_methods():
-        answer = _execute(store, query, bindings, graphs)
+        try:
+            answer = _execute(store, query, bindings, graphs)
+        except _StoreSyntaxError as exc:
+            _syntax_error(query, str(exc))
         _check_result_iris(answer, query.path.name)
         return answer
     context = multiprocessing.get_context("fork")
@@ -436,11 +498,20 @@ def run(
             process.kill()
         process.join()
         receiver.close()
+    if status == "syntax":
+        _syntax_error(query, payload)
     if status == "error":
         raise QueryError(f"{query.path.name}: the query failed: {payload}")
     result: QueryResult = payload
     _check_result_iris(result, query.path.name)
     return result
+
+
+def _syntax_error(query: QueryFile, message: str) -> NoReturn:
+    """The store refused the text: rdflib's full check says where (with line and column) or
+    refuses it as unsafe; if rdflib accepts it, the store's own message is the answer."""
+    check_query(query.text, source=str(query.path))
+    raise QuerySyntaxError(f"{query.path}: SPARQL syntax error: {message}")
 
 
 def _check_result_iris(result: QueryResult, name: str) -> None:

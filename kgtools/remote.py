@@ -303,10 +303,14 @@ class RemoteStore:
 
     def query(
         self,
-        query: Query,
+        query: Query | str,
         bindings: Mapping[str, Node] | None = None,
         graphs: Sequence[URIRef] | None = None,
     ) -> Result:
+        if isinstance(query, str):
+            from kgtools.queries import prepared_query
+
+            query = prepared_query(query)  # rdflib tells the query form
         kind = str(query.algebra.name).removesuffix("Query").upper()
         text = bind_text(query_text(query), bindings or {})
         return self.run_text(text, kind, self._dataset(graphs))

@@ -1,9 +1,10 @@
 """The store behind every stage: a small interface and the embedded default.
 
 Stages never touch a concrete triple store. They add triples to named graphs, read a graph or a
-union of graphs, and run prepared SPARQL with bindings. Three stores implement the
-:class:`Store` protocol: the embedded default :class:`kgtools.oxstore.OxigraphStore` (Oxigraph,
-on disk, what ``kg build`` writes), :class:`kgtools.remote.RemoteStore` (a SPARQL server), and
+union of graphs, and run SPARQL (text or rdflib's prepared queries) with bindings. Three
+stores implement the :class:`Store` protocol: the embedded default
+:class:`kgtools.oxstore.OxigraphStore` (Oxigraph, on disk, what ``kg build`` writes),
+:class:`kgtools.remote.RemoteStore` (a SPARQL server), and
 :class:`MemoryStore` here — an rdflib ``Dataset`` in memory, persisted as sorted N-Quads, for
 small graphs built in code and for the reference comparisons in the tests.
 
@@ -54,11 +55,12 @@ class Store(Protocol):
 
     def query(
         self,
-        query: Query,
+        query: Query | str,
         bindings: Mapping[str, Node] | None = None,
         graphs: Sequence[URIRef] | None = None,
     ) -> Result:
-        """Run a prepared query over ``graphs`` (default: all), with initial bindings."""
+        """Run a query — SPARQL text, or an rdflib prepared query — over ``graphs`` (default:
+        all), with initial bindings."""
 
 
 class MemoryStore:
@@ -95,10 +97,14 @@ class MemoryStore:
 
     def query(
         self,
-        query: Query,
+        query: Query | str,
         bindings: Mapping[str, Node] | None = None,
         graphs: Sequence[URIRef] | None = None,
     ) -> Result:
+        if isinstance(query, str):
+            from kgtools.queries import prepared_query
+
+            query = prepared_query(query)
         target = self.union(graphs if graphs is not None else self.graph_names())
         return target.query(query, initBindings=dict(bindings or {}))  # type: ignore[arg-type]
 

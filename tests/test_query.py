@@ -24,6 +24,7 @@ from kgtools.query import (
     parse_param,
     width,
 )
+from kgtools.store import Store
 
 from .conftest import LABEL_SEARCH, Canary
 
@@ -180,17 +181,107 @@ def test_python_api(built: tuple[Path, BuildSummary], monkeypatch: pytest.Monkey
 
 
 def test_checked_query_is_prepared_from_the_same_parse(project) -> None:
-    """A library query is parsed once (the safety check's parse is translated, not the text
-    parsed again): the result is what rdflib's prepareQuery makes of the text."""
+    """A library query is parsed at most once (the safety check's parse is translated, not the
+    text parsed again; a query the screen passes is parsed only when rdflib must run it): the
+    result is what rdflib's prepareQuery makes of the text, on both paths."""
     from rdflib.plugins.sparql import prepareQuery
 
-    from kgtools.query import QueryLibrary
+    from kgtools.query import QueryLibrary, plainly_safe
 
     library = QueryLibrary(project.queries_dir)
     names = library.names()
     assert len(names) >= 19
+    screened = {n: plainly_safe(library.path(n).read_text(encoding="utf-8")) for n in names}
+    assert any(screened.values()) and not all(screened.values()), screened  # both paths run
     for name in names:
         query = library.get(name)
         reference = prepareQuery(query.text)
         assert query.prepared.algebra == reference.algebra, name
         assert query.prepared._original_args == reference._original_args, name
+
+
+# Texts that the screen must send to the full check: each spells a refused form in a way a
+# plain keyword search could miss (escapes, Unicode case, comments that end early, long
+# strings that hide a comment line).
+SCREEN_EVASIONS = {
+    "lower case": "select * where { service <http://x/> { ?s ?p ?o } }",
+    "codepoint escape": "SELECT * WHERE { \\u0053ERVICE <http://x/> { ?s ?p ?o } }",
+    "long codepoint escape": "SELECT * \\U00000046ROM <http://x/> WHERE { ?s ?p ?o }",
+    "long s": "SELECT * WHERE { \u017fERVICE <http://x/> { ?s ?p ?o } }",
+    "comment ended by CR": "# note\rSELECT * FROM <http://x/> WHERE { ?s ?p ?o }",
+    "long string then comment line": (
+        'SELECT * WHERE { BIND("""a\n# b""" AS ?x) SERVICE <http://x/> { ?s ?p ?o } }'
+    ),
+    "single-quoted long string": (
+        "SELECT * WHERE { BIND('''a\n# b''' AS ?x) SERVICE <http://x/> { ?s ?p ?o } }"
+    ),
+    "update": "INSERT DATA { <http://x/a> <http://x/b> <http://x/c> }",
+    "keyword after a comment on the same line": "SELECT * { ?s ?p ?o } # x\nFROM <http://x/>",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCREEN_EVASIONS))
+def test_screen_sends_every_refused_form_to_the_full_check(name: str) -> None:
+    from kgtools.query import plainly_safe
+
+    text = SCREEN_EVASIONS[name]
+    assert not plainly_safe(text)
+    with pytest.raises((UnsafeQueryError, QuerySyntaxError)):
+        check_query(text)
+
+
+def test_screen_skips_comment_lines_only_where_they_cannot_be_in_a_string() -> None:
+    from kgtools.query import plainly_safe
+
+    assert plainly_safe("# drop, from, service: words in a comment\nSELECT * { ?s ?p ?o }")
+    assert plainly_safe("SELECT * {\n  # we drop nothing here\n  ?s ?p ?o }")
+    # with a long string in the text, a '#' line after the first query line is kept
+    assert not plainly_safe('SELECT * {\n BIND("""x\n  # drop\n""" AS ?y) }')
+    assert plainly_safe('# drop\nSELECT * { BIND("""x""" AS ?y) }')
+
+
+@pytest.mark.parametrize("with_limit", [True, False])
+def test_library_query_with_a_syntax_error_is_reported_where_it_is(
+    store: Store, tmp_path: Path, with_limit: bool
+) -> None:
+    """A screened library query is parsed first by the store; its syntax error still names the
+    file, line and column (rdflib's full check says where), in and out of the forked child."""
+    from kgtools.query import QueryLibrary, plainly_safe, run
+
+    text = "# title: broken\nSELECT ?s\nWHERE { ?s ?p }\n"
+    assert plainly_safe(text)
+    (tmp_path / "broken.rq").write_text(text, encoding="utf-8")
+    query = QueryLibrary(tmp_path).get("broken")
+    with pytest.raises(QuerySyntaxError, match=r"broken\.rq:3:"):
+        run(store, query, timeout=10.0 if with_limit else None)
+
+
+def test_store_only_syntax_error_keeps_the_store_message(store: Store, tmp_path: Path) -> None:
+    """Text rdflib accepts but the store refuses is still a QuerySyntaxError (not a crash)."""
+    from kgtools.query import QueryLibrary, run
+
+    # Oxigraph refuses a variable bound twice by BIND in one group; rdflib lets it through.
+    text = "SELECT * WHERE { BIND(1 AS ?x) BIND(2 AS ?x) }\n"
+    check_query(text)  # rdflib accepts it
+    (tmp_path / "twice.rq").write_text(text, encoding="utf-8")
+    with pytest.raises(QuerySyntaxError, match=r"twice\.rq: SPARQL syntax error: "):
+        run(store, QueryLibrary(tmp_path).get("twice"), timeout=None)
+
+
+def test_library_query_on_the_store_does_not_load_rdflib_sparql(out_dir: str) -> None:
+    """``kg query cashless`` on the built store never imports rdflib's SPARQL parser (a third
+    of a second of the command), because the screen spares the library query its parse."""
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from kgtools.cli import main\n"
+        f"sys.argv = ['kg', 'query', 'cashless', '--out-dir', {out_dir!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "assert 'rdflib.plugins.sparql.parser' not in sys.modules\n"
+        "assert 'pyparsing' not in sys.modules\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "キャッシュレス決済端末導入支援補助事業" in done.stdout
