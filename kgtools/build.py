@@ -76,9 +76,11 @@ from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.oxstore import BackgroundLoader, OxigraphStore
 from kgtools.progress import Progress, quiet
 from kgtools.project import Project
-from kgtools.store import atomic_write_text
+from kgtools.store import atomic_write_text, staged_file
 
 if TYPE_CHECKING:
+    import threading
+
     from rdflib import Graph, URIRef
 
     from kgtools.triples import OxTriple, Term
@@ -223,6 +225,7 @@ def build(
         previous.reused = True
         previous.mode = "reuse"
         return previous
+    _empty_trash(out_dir)
     # The cyclic garbage collector would walk the millions of tuples and sets of the in-memory
     # index again and again while they are built (none of them forms a cycle): off for the build.
     collecting = gc.isenabled()
@@ -302,11 +305,17 @@ def _read_all(paths: Iterable[tuple[Path, str]]) -> dict[str, list[OxTriple]]:
 
 
 def _shapes(project: Project) -> Graph:
+    """The shapes graph, parsed by Oxigraph (a tenth of rdflib's time) with the same checks and
+    located errors as every input (:func:`kgtools.load.read_file`)."""
     from rdflib import Graph
 
-    from kgtools.load import load_files
+    from kgtools.load import read_file
+    from kgtools.triples import to_rdflib
 
-    return load_files([project.shapes], Graph())
+    graph = Graph()
+    for s, p, o in read_file(project.shapes, label_key=_relative(project, project.shapes)):
+        graph.add((to_rdflib(s), to_rdflib(p), to_rdflib(o)))
+    return graph
 
 
 def _relative(project: Project, path: Path) -> str:
@@ -366,13 +375,13 @@ def _full(
             sections["inferred"] = Section.of_triples(
                 inferred, feed=functools.partial(loader.put, INFERRED_GRAPH)
             )
+        turtle = _TurtleFiles(out_dir, sections)  # written while the build goes on
         with progress.stage("validate"):
             compiled = shacl.compile(shapes_graph)
             results = compiled.validate(data_index, ontology_index)
             report = _report(results, data_index)
             if not report.conforms:
                 raise NonConformingDataError(report.text())
-        turtle = _TurtleFiles(out_dir, sections)
         summary = BuildSummary(
             fingerprint=expected,
             ontology_triples=len(ontology_index),
@@ -397,11 +406,13 @@ def _full(
         with progress.stage("store"):
             loader.close()
             loader.wait()
+        with progress.stage("cache"):
+            turtle.put(out_dir / CACHE / degree.CACHE_FILE, degree.dumps(links))
+            _stage_indexes(turtle, out_dir, sections)
         _finish(project, out_dir, store, work, summary, report, sections, links, progress, turtle)
         with progress.stage("cache"):
             _write_cache(out_dir, copy, shared, results)
-            degree.save(links, out_dir / CACHE)
-            _save_sections(out_dir, sections)
+            _save_stamps(out_dir)
         _write_manifest(out_dir, summary)
     except BaseException:
         loader.close(cancel=True)
@@ -523,7 +534,7 @@ def _finish(
         if summary.instances.get("tip:Municipality", 0) > VIEWS_MUNICIPALITY_LIMIT:
             path = out_dir / DEGREE_CSV
             if DEGREE_CSV not in unchanged or not path.is_file():
-                degree.write_csv(links, path)
+                turtle.put(path, degree.csv_bytes(links))
             views = [DEGREE_CSV]
         else:
             views = write_default_views(store, out_dir, project)
@@ -535,39 +546,58 @@ def _finish(
 
 
 class _TurtleFiles:
-    """The Turtle files written on a worker thread (writing and syncing a hundred megabytes
-    does not hold the GIL) under temporary names; :meth:`commit` moves them in place once the
-    build has got that far, :meth:`abort` removes them — so a build that fails or is
-    interrupted leaves the previous files as they were. Files in ``unchanged`` (none of whose
-    triples changed) are left alone."""
+    """The build's output files written on a worker thread (writing and syncing a hundred
+    megabytes does not hold the GIL, and the main thread never waits for a disk flush) under
+    temporary names; :meth:`commit` moves them in place, in the order given, once the build has
+    got that far, :meth:`abort` removes them — so a build that fails or is interrupted leaves
+    the previous files as they were.
+
+    The Turtle files come first (those in ``unchanged``, none of whose triples changed, are left
+    alone); :meth:`put` adds any other file's bytes."""
 
     def __init__(
         self, out_dir: Path, sections: dict[str, Any], unchanged: Collection[str] = ()
     ) -> None:
+        import queue
         import threading
 
-        from kgtools import dumps
-
-        todo = [
-            (out_dir / name, [sections[part] for part in parts])
-            for name, parts in _SECTION_FILES.items()
-            if name not in unchanged
-        ]
+        self._jobs: queue.Queue[tuple[Path, Any] | None] = queue.Queue()
+        for name, parts in _SECTION_FILES.items():
+            if name not in unchanged:
+                self._jobs.put((out_dir / name, [sections[part] for part in parts]))
         self._staged: list[tuple[Path, Path]] = []
         self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="kg-turtle", daemon=True)
+        self._thread.start()
 
-        def run() -> None:
+    def put(self, path: Path, data: bytes) -> None:
+        """Write ``data`` to ``path`` with the others (in place at :meth:`commit`)."""
+        self._jobs.put((path, data))
+
+    def _run(self) -> None:
+        from kgtools import dumps
+
+        while (job := self._jobs.get()) is not None:
+            if self._error is not None:
+                continue  # drain the queue; commit() re-raises the first error
+            path, content = job
             try:
-                for path, parts in todo:
-                    self._staged.append((dumps.stage(path, parts), path))
+                if isinstance(content, bytes):
+                    with staged_file(path) as (handle, tmp):
+                        handle.write(content)
+                    self._staged.append((tmp, path))
+                else:
+                    self._staged.append((dumps.stage(path, content), path))
             except BaseException as exc:  # re-raised by commit()
                 self._error = exc
 
-        self._thread = threading.Thread(target=run, name="kg-turtle", daemon=True)
-        self._thread.start()
+    def _join(self) -> None:
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join()
 
     def commit(self) -> None:
-        self._thread.join()
+        self._join()
         if self._error is not None:
             raise self._error
         for tmp, path in self._staged:
@@ -575,7 +605,7 @@ class _TurtleFiles:
         self._staged = []
 
     def abort(self) -> None:
-        self._thread.join()
+        self._join()
         for tmp, _ in self._staged:
             tmp.unlink(missing_ok=True)
         self._staged = []
@@ -589,14 +619,19 @@ DEGREE_CSV = "network/bipartite-degree.csv"
 SECTIONS = ("ontology", "data", "inferred")
 
 
-def _save_sections(out_dir: Path, sections: dict[str, Any]) -> None:
-    """Keep the index of each section given (the others' are kept already) and the stamps of
-    the Turtle files."""
+def _stage_indexes(turtle: _TurtleFiles, out_dir: Path, sections: dict[str, Any]) -> None:
+    """Have ``turtle`` write the index of each section given (the others' are kept already)."""
     folder = out_dir / CACHE / "export"
-    folder.mkdir(parents=True, exist_ok=True)
     for name in SECTIONS:
         if name in sections:
-            sections[name].save_index(folder, name)
+            for path, data in sections[name].index_files(folder, name).items():
+                turtle.put(path, data)
+
+
+def _save_stamps(out_dir: Path) -> None:
+    """Keep the stamps of the Turtle files (once they are in place), which tie them to the
+    indexes."""
+    folder = out_dir / CACHE / "export"
     stamps = {name: _stamp(out_dir / name) for name in _SECTION_FILES}
     atomic_write_text(folder / "files.json", json.dumps(stamps, sort_keys=True))
 
@@ -615,18 +650,21 @@ def _load_sections(out_dir: Path, files: Collection[str]) -> dict[str, Any]:
     sections = {}
     for file, names in _SECTION_FILES.items():
         path = out_dir / file
-        if stamps.get(file) != _stamp(path):
+        stamp = _stamp(path)
+        if stamps.get(file) != stamp:
             raise DumpCacheError(f"{path} changed after the last build")
         if file not in files:
             continue
-        content = path.read_bytes()
+        assert stamp is not None  # the stamps of a build's files are never None
+        with path.open("rb") as handle:
+            if handle.read(len(header())) != header():
+                raise DumpCacheError(f"{path} does not start with the prefixes the build writes")
+        # the body stays in the file: a patched section copies its unchanged spans from it
         start = len(header())
-        if not content.startswith(header()):
-            raise DumpCacheError(f"{path} does not start with the prefixes the build writes")
         for name in names:
-            sections[name] = Section.load(folder, name, content, start)
-            start += len(sections[name].body)
-        if start != len(content):
+            sections[name] = Section.load(folder, name, path, start, stamp=stamp)
+            start += sections[name].length
+        if start != stamp[0]:
             raise DumpCacheError(f"{path}: the export cache does not cover the file")
     return sections
 
@@ -813,16 +851,42 @@ def _write_manifest(out_dir: Path, summary: BuildSummary) -> None:
 
 
 def _drop_old_stores(out_dir: Path, keep: str) -> None:
-    """Remove store folders other than ``keep`` and the one before it (a reader may still have
-    the previous one open); and any left-over work folders."""
+    """Move aside store folders other than ``keep`` and the one before it (a reader may still
+    have the previous one open), and any left-over work folders, for :func:`_empty_trash` to
+    delete: a rename is instant, while deleting a store of a million triples takes up to half a
+    second that the build's caller would wait for."""
     stores = sorted(
         (p for p in out_dir.glob("store-*") if p.is_dir() and p.name != keep),
         key=lambda p: p.stat().st_mtime,
     )
-    for old in stores[:-1]:
-        shutil.rmtree(old, ignore_errors=True)
-    for tmp in out_dir.glob(".store-*.tmp"):
-        shutil.rmtree(tmp, ignore_errors=True)
+    for old in [*stores[:-1], *out_dir.glob(".store-*.tmp")]:
+        try:
+            old.rename(out_dir / f"{_TRASH}{old.name}-{time.time_ns()}")
+        except OSError:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+#: Prefix of the folders in ``dist/`` that :func:`_drop_old_stores` moved aside.
+_TRASH = ".trash-"
+
+
+def _empty_trash(out_dir: Path) -> threading.Thread | None:
+    """Delete what earlier builds moved aside, on a daemon thread while this build works (file
+    deletion does not hold the GIL). A process that ends first leaves the rest to the next
+    build: nothing refers to these folders, and a half-deleted one is only smaller."""
+    import threading
+
+    old = list(out_dir.glob(f"{_TRASH}*"))
+
+    def run() -> None:
+        for folder in old:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    if not old:
+        return None
+    thread = threading.Thread(target=run, name="kg-trash", daemon=True)
+    thread.start()
+    return thread
 
 
 # -- incremental rebuild ------------------------------------------------------------------------
@@ -946,6 +1010,24 @@ def _incremental(
             store.add_ox(DATA_GRAPH, added)
             store.remove_ox(INFERRED_GRAPH, minus)
             store.add_ox(INFERRED_GRAPH, plus)
+        # The Turtle files are patched now and written on a worker thread while validation
+        # runs (a failed validation removes them). A Turtle file none of whose triples changed
+        # is kept as it is.
+        unchanged = []
+        if not added and not removed:
+            unchanged.append("asserted.ttl")
+        if not plus and not minus:
+            unchanged.append("inferred.ttl")
+        with progress.stage("export"):
+            try:
+                sections = _load_sections(out_dir, set(_SECTION_FILES) - set(unchanged))
+            except DumpCacheError as exc:
+                raise _FullBuildNeeded(str(exc)) from None
+            if "data" in sections:
+                sections["data"] = sections["data"].patched(added, removed)
+            if "inferred" in sections:
+                sections["inferred"] = sections["inferred"].patched(plus, minus)
+            turtle = _TurtleFiles(out_dir, sections, unchanged)
         with progress.stage("validate"):
             data_after = StoreSource(store.ox, [_ox(DATA_GRAPH)])
             focus = _affected(data_after, old_triples, new_triples)
@@ -973,22 +1055,6 @@ def _incremental(
             store=store_name,
             mode="incremental",
         )
-        # a Turtle file none of whose triples changed is kept as it is
-        unchanged = []
-        if not added and not removed:
-            unchanged.append("asserted.ttl")
-        if not plus and not minus:
-            unchanged.append("inferred.ttl")
-        with progress.stage("export"):
-            try:
-                sections = _load_sections(out_dir, set(_SECTION_FILES) - set(unchanged))
-            except DumpCacheError as exc:
-                raise _FullBuildNeeded(str(exc)) from None
-            if "data" in sections:
-                sections["data"] = sections["data"].patched(added, removed)
-            if "inferred" in sections:
-                sections["inferred"] = sections["inferred"].patched(plus, minus)
-            turtle = _TurtleFiles(out_dir, sections, unchanged)
         with progress.stage("network"):
             delta = added | removed | plus | minus
             all_before = StoreSource(
@@ -1012,6 +1078,10 @@ def _incremental(
         # Nothing may read the store past this point: _finish closes it (the last handle) before
         # it moves the folder.
         del all_before, all_after, data_now, graphs_before, asserted_after, data_after
+        with progress.stage("cache"):
+            if DEGREE_CSV not in unchanged:  # (the links are the cache's, unchanged, otherwise)
+                turtle.put(cache / degree.CACHE_FILE, degree.dumps(links))
+            _stage_indexes(turtle, out_dir, sections)
         _finish(
             project,
             out_dir,
@@ -1026,7 +1096,6 @@ def _incremental(
             unchanged,
         )
         with progress.stage("cache"):
-            degree.save(links, cache)
             sources = cache / "sources"
             for name in changed:
                 target = sources / name
@@ -1037,7 +1106,7 @@ def _incremental(
                     target.unlink(missing_ok=True)
             _save_shared(cache, shared)
             _save_results(cache, results)
-            _save_sections(out_dir, sections)
+            _save_stamps(out_dir)
         _write_manifest(out_dir, summary)
     except BaseException:
         if turtle is not None:

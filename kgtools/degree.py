@@ -24,7 +24,6 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kgtools.store import atomic_write_text
 from kgtools.triples import OxTriple, Term, TripleSource
 
 _TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
@@ -127,23 +126,24 @@ def value(node: str) -> str:
     return str(quad.object.value)
 
 
-def write_csv(links: Table, path: Path) -> None:
-    """``path``: iri, side, degree, links for every node (see :func:`rows`), atomically."""
+def csv_bytes(links: Table) -> bytes:
+    """The CSV of iri, side, degree, links for every node (see :func:`rows`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["iri", "side", "degree", "links"])
     writer.writerows(_rows(links, values=True))
-    atomic_write_text(path, buffer.getvalue())
+    return buffer.getvalue().encode("utf-8")
 
 
 # -- the cache ------------------------------------------------------------------------------------
-def save(links: Table, cache: Path) -> None:
-    """Keep the table in ``cache/degree.json``."""
-    atomic_write_text(cache / CACHE_FILE, json.dumps(links, ensure_ascii=False, sort_keys=True))
+def dumps(links: Table) -> bytes:
+    """The bytes of ``cache/degree.json``."""
+    return json.dumps(links, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
 def load(cache: Path) -> Table | None:
-    """The table kept by :func:`save`, or ``None`` when there is none or it is unreadable."""
+    """The table kept in ``cache/degree.json`` (:func:`dumps`), or ``None`` when there is none
+    or it is unreadable."""
     try:
         stored = json.loads((cache / CACHE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):

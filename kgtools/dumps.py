@@ -9,9 +9,10 @@ prefix lines and the inferred section.
 ``dist/cache/export/`` keeps each section's index (subjects, block lengths) and the size and
 modification time of the two files, whose bytes are the sections' bodies. An incremental build
 re-writes only the blocks of subjects whose triples changed — each from its old block (parsed
-back by Oxigraph, a few lines) plus and minus the change — and copies the other blocks as they
-were. A block depends only on its subject's triples, so the file is byte-identical to the one a
-full build would write (the tests hold it to that, and to the graph).
+back by Oxigraph, a few lines) plus and minus the change — and copies the runs of other blocks
+from the old file as they were, by the kernel (``copy_file_range``): the old file is never read
+into memory. A block depends only on its subject's triples, so the file is byte-identical to the
+one a full build would write (the tests hold it to that, and to the graph).
 
 A full build also hands each section to the store's loader as it is written (``feed``): the
 same Turtle, in pieces, which Oxigraph parses without holding the GIL — so the store fills on
@@ -32,6 +33,7 @@ import array
 import bisect
 import functools
 import itertools
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -150,13 +152,104 @@ class StoreFeed:
     blank: list[OxTriple]
 
 
-@dataclass
-class Section:
-    """The Turtle body of one graph (no prefix lines) and, per block, its subject key and size."""
+@dataclass(frozen=True)
+class FileSpan:
+    """``length`` bytes of the file at ``path`` from ``start``: blocks of the last build's Turtle
+    file, which a patched section copies as they are — by the kernel (``copy_file_range``) where
+    it can — instead of reading a hundred megabytes into memory and writing them back.
 
-    body: bytes
+    ``stamp`` is the file's (size, modification time) when its index was checked; a file
+    changed since then is refused (:class:`DumpCacheError`), never copied. (Its blocks are
+    copied on the build's writer thread, before the new file replaces it.)"""
+
+    path: Path
+    start: int
+    length: int
+    stamp: tuple[int, int]
+
+    def _check(self, fd: int) -> None:
+        info = os.fstat(fd)
+        if (info.st_size, info.st_mtime_ns) != self.stamp:
+            raise DumpCacheError(f"{self.path} changed during the build; run `kg build` again")
+
+    def read(self, start: int = 0, length: int | None = None) -> bytes:
+        """The span's bytes (or ``length`` of them from ``start`` within it)."""
+        length = self.length - start if length is None else length
+        with open(self.path, "rb") as source:
+            self._check(source.fileno())
+            data = os.pread(source.fileno(), length, self.start + start)
+        if len(data) != length:
+            raise DumpCacheError(f"{self.path} is shorter than its export cache says")
+        return data
+
+    def copy_to(self, handle: BinaryIO) -> None:
+        """Append the span to ``handle`` (flushed first: the copy writes at its file offset)."""
+        handle.flush()
+        out = handle.fileno()
+        with open(self.path, "rb") as source:
+            fd = source.fileno()
+            self._check(fd)
+            offset, left = self.start, self.length
+            while left:
+                try:
+                    done = os.copy_file_range(fd, out, left, offset)
+                except (AttributeError, OSError):  # not Linux, or not across these files
+                    done = os.write(out, os.pread(fd, min(left, 1 << 24), offset))
+                if done <= 0:
+                    raise DumpCacheError(f"{self.path} is shorter than its export cache says")
+                offset += done
+                left -= done
+            self._check(fd)
+
+
+#: A part of a section's body: bytes in memory, or a span of the last build's file.
+Part = bytes | FileSpan
+
+
+@dataclass(eq=False)
+class Section:
+    """The Turtle body of one graph (no prefix lines), as parts in order, and, per block, its
+    subject key and size. Two sections are equal when their bodies, keys and sizes are."""
+
+    parts: list[Part]
     keys: list[str]
     sizes: list[int]
+    #: The keys are those of the index it was loaded from (:meth:`index_files` leaves them out).
+    saved_keys: bool = False
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Section):
+            return NotImplemented
+        return (self.keys, self.sizes, self.body) == (other.keys, other.sizes, other.body)
+
+    @property
+    def body(self) -> bytes:
+        """The whole body in memory (spans are read)."""
+        return b"".join(p if isinstance(p, bytes) else p.read() for p in self.parts)
+
+    @property
+    def length(self) -> int:
+        return sum(len(p) if isinstance(p, bytes) else p.length for p in self.parts)
+
+    def _slice(self, start: int, end: int) -> list[Part]:
+        """The parts that make up the body's bytes ``[start, end)``."""
+        out: list[Part] = []
+        position = 0
+        for part in self.parts:
+            size = len(part) if isinstance(part, bytes) else part.length
+            lo, hi = max(start, position), min(end, position + size)
+            if lo < hi:
+                if isinstance(part, bytes):
+                    out.append(part[lo - position : hi - position])
+                else:
+                    out.append(FileSpan(part.path, part.start + lo - position, hi - lo, part.stamp))
+            position += size
+            if position >= end:
+                break
+        return out
+
+    def _bytes(self, start: int, end: int) -> bytes:
+        return b"".join(p if isinstance(p, bytes) else p.read() for p in self._slice(start, end))
 
     # -- making one ------------------------------------------------------------------------
     @classmethod
@@ -194,7 +287,7 @@ class Section:
                 plain, blank, pending = [], [], 0
         if feed is not None and (plain or blank):
             feed(StoreFeed(header() + b"".join(plain), blank))
-        return cls(b"".join(blocks), [key for key, _ in keyed], [len(b) for b in blocks])
+        return cls([b"".join(blocks)], [key for key, _ in keyed], [len(b) for b in blocks])
 
     @classmethod
     def of_triples(
@@ -215,42 +308,56 @@ class Section:
         for triple in removed:
             change.setdefault(str(triple[0]), (set(), set()))[1].add(triple)
         offsets = list(itertools.accumulate(self.sizes, initial=0))
-        pieces: list[bytes] = []
+        pieces: list[Part] = []
         keys: list[str] = []
         sizes: list[int] = []
         done = 0  # blocks before this position are copied
+        same_keys = True  # no subject gained its first triple or lost its last
         for key in sorted(change):
             i = bisect.bisect_left(self.keys, key)
             there = i < len(self.keys) and self.keys[i] == key
-            pieces.append(self.body[offsets[done] : offsets[i]])
+            pieces += self._slice(offsets[done], offsets[i])
             keys += self.keys[done:i]
             sizes += self.sizes[done:i]
             done = i + 1 if there else i
-            old = self.body[offsets[i] : offsets[i + 1]] if there else b""
+            old = self._bytes(offsets[i], offsets[i + 1]) if there else b""
             plus, minus = change[key]
             block = _block((_parse(old) - minus) | plus)
             if block:
                 pieces.append(block)
                 keys.append(key)
                 sizes.append(len(block))
-        pieces.append(self.body[offsets[done] :])
+            same_keys = same_keys and there == bool(block)
+        pieces += self._slice(offsets[done], offsets[-1])
         keys += self.keys[done:]
         sizes += self.sizes[done:]
-        return Section(b"".join(pieces), keys, sizes)
+        return Section(pieces, keys, sizes, saved_keys=self.saved_keys and same_keys)
 
     # -- storing ---------------------------------------------------------------------------
     def save_index(self, folder: Path, name: str) -> None:
         """Keep the subjects (``name.keys``, one per line) and the block sizes (``name.sizes``,
         64-bit integers); the body is kept by the Turtle file itself."""
-        with atomic_file(folder / f"{name}.keys") as handle:
-            handle.write("\n".join(self.keys).encode())
-        with atomic_file(folder / f"{name}.sizes") as handle:
-            handle.write(array.array("q", self.sizes).tobytes())
+        for file, data in self.index_files(folder, name, complete=True).items():
+            with atomic_file(file) as handle:
+                handle.write(data)
+
+    def index_files(self, folder: Path, name: str, *, complete: bool = False) -> dict[Path, bytes]:
+        """What :meth:`save_index` writes, by file (for a caller that writes files itself);
+        unless ``complete``, without the keys when they are there already (``saved_keys``: most
+        edits add or remove no subject, and the keys of a million triples are megabytes)."""
+        files = {folder / f"{name}.sizes": array.array("q", self.sizes).tobytes()}
+        if complete or not self.saved_keys:
+            files[folder / f"{name}.keys"] = "\n".join(self.keys).encode()
+        return files
 
     @classmethod
-    def load(cls, folder: Path, name: str, content: bytes, start: int) -> Section:
-        """The section kept by :meth:`save_index` whose body starts at ``start`` in ``content``
-        (a Turtle file's bytes); :class:`DumpCacheError` when they do not fit together."""
+    def load(
+        cls, folder: Path, name: str, content: bytes | Path, start: int, *, stamp: Any = None
+    ) -> Section:
+        """The section kept by :meth:`save_index` whose body starts at ``start`` in ``content``:
+        a Turtle file's bytes, or the file itself, which is then not read (its body is a
+        :class:`FileSpan`; ``stamp``: the file's (size, modification time), which the caller
+        has checked). :class:`DumpCacheError` when index and file do not fit together."""
         try:
             text = (folder / f"{name}.keys").read_bytes().decode()
             sizes = array.array("q")
@@ -259,9 +366,14 @@ class Section:
             raise DumpCacheError(f"{folder / name}: unreadable export cache ({exc})") from exc
         keys = text.split("\n") if text else []
         total = sum(sizes)
-        if len(keys) != len(sizes) or start + total > len(content) or keys != sorted(keys):
+        size = len(content) if isinstance(content, bytes) else stamp[0]
+        if len(keys) != len(sizes) or start + total > size or keys != sorted(keys):
             raise DumpCacheError(f"{folder / name}: the export cache does not match its index")
-        return cls(content[start : start + total], keys, sizes.tolist())
+        if isinstance(content, bytes):
+            part: Part = content[start : start + total]
+        else:
+            part = FileSpan(content, start, total, tuple(stamp))
+        return cls([part], keys, sizes.tolist(), saved_keys=True)
 
 
 def write(path: Path, sections: Iterable[Section]) -> None:
@@ -281,7 +393,11 @@ def stage(path: Path, sections: Iterable[Section]) -> Path:
 def _write_to(handle: BinaryIO, sections: Iterable[Section]) -> None:
     handle.write(header())
     for section in sections:
-        handle.write(section.body)
+        for part in section.parts:
+            if isinstance(part, bytes):
+                handle.write(part)
+            else:
+                part.copy_to(handle)
 
 
 # -- helpers ------------------------------------------------------------------------------------

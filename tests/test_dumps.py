@@ -108,3 +108,70 @@ def test_saved_index_round_trips_and_damage_is_detected(triples: set, tmp_path: 
     (tmp_path / "data.sizes").write_bytes(b"\x01\x02\x03")  # not a whole number of sizes
     with pytest.raises(DumpCacheError, match="unreadable"):
         Section.load(tmp_path, "data", content, 0)
+
+
+def _file_backed(section: Section, folder: Path) -> tuple[Section, Path]:
+    """``section`` written to a Turtle file and loaded back from it and its index, unread."""
+    path = folder / "out.ttl"
+    write(path, [section])
+    section.save_index(folder, "data")
+    info = path.stat()
+    loaded = Section.load(
+        folder, "data", path, len(header()), stamp=(info.st_size, info.st_mtime_ns)
+    )
+    assert all(isinstance(part, dumps.FileSpan) for part in loaded.parts)
+    return loaded, path
+
+
+@pytest.mark.parametrize("kernel_copy", [True, False])
+def test_patched_file_backed_section_is_written_from_spans_of_the_old_file(
+    triples: set, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel_copy: bool
+) -> None:
+    """A section loaded from its file keeps its body there; patched, its unchanged runs are
+    copied from that file (by copy_file_range, or by reads where that is refused) and the new
+    file equals one written from scratch."""
+    if not kernel_copy:
+
+        def refuse(*_args: object) -> int:
+            raise OSError(18, "Invalid cross-device link")
+
+        monkeypatch.setattr(dumps.os, "copy_file_range", refuse, raising=False)
+    ordered = sorted(triples, key=str)
+    loaded, _ = _file_backed(Section.of_triples(triples), tmp_path)
+    removed = set(ordered[5:9]) | {ordered[-1]}
+    added = {(ordered[20][0], P, ox.Literal("added")), (ox.NamedNode("https://a.example/"), P, P)}
+    patched = loaded.patched(added, removed)
+    assert any(isinstance(part, dumps.FileSpan) for part in patched.parts)
+    after = (triples - removed) | added
+    fresh = Section.of_triples(after)
+    assert (patched.keys, patched.sizes, patched.body) == (fresh.keys, fresh.sizes, fresh.body)
+    write(tmp_path / "new.ttl", [patched])
+    assert (tmp_path / "new.ttl").read_bytes() == header() + fresh.body
+
+
+def test_a_file_changed_after_its_index_was_checked_is_never_copied(
+    triples: set, tmp_path: Path
+) -> None:
+    loaded, path = _file_backed(Section.of_triples(triples), tmp_path)
+    patched = loaded.patched({(ox.NamedNode("https://a.example/"), P, P)}, set())
+    with path.open("r+b") as handle:  # same size, other bytes, a later time
+        handle.write(b"#")
+    with pytest.raises(DumpCacheError, match="changed during the build"):
+        write(tmp_path / "new.ttl", [patched])
+    assert not (tmp_path / "new.ttl").exists()
+
+
+def test_an_index_is_written_without_its_keys_only_while_they_are_unchanged(
+    triples: set, tmp_path: Path
+) -> None:
+    loaded, _ = _file_backed(Section.of_triples(triples), tmp_path)
+    subject, predicate, _ = sorted(triples, key=str)[0]
+    same = loaded.patched({(subject, predicate, ox.Literal("another value"))}, set())
+    assert [p.name for p in same.index_files(tmp_path, "data")] == ["data.sizes"]
+    new = loaded.patched({(ox.NamedNode("https://a.example/"), P, P)}, set())
+    gone = loaded.patched(set(), {t for t in triples if t[0] == subject})
+    for section in (new, gone, Section.of_triples(triples)):
+        files = section.index_files(tmp_path, "data")
+        assert sorted(p.name for p in files) == ["data.keys", "data.sizes"]
+        assert files[tmp_path / "data.keys"] == "\n".join(section.keys).encode()
+    assert len(same.index_files(tmp_path, "data", complete=True)) == 2

@@ -44,6 +44,12 @@ def assert_same_as_full(copy: Project, out: Path, summary: BuildSummary, tmp_pat
     assert reference.mode == "full"
     for name in ("asserted.ttl", "inferred.ttl", "validation.txt"):
         assert (out / name).read_bytes() == (reference_out / name).read_bytes(), name
+    # the Turtle files' indexes, which the next incremental build patches from
+    index = sorted(p.name for p in (reference_out / "cache" / "export").iterdir())
+    assert index == sorted(p.name for p in (out / "cache" / "export").iterdir())
+    for name in set(index) - {"files.json"}:  # (files.json holds modification times)
+        path = Path("cache", "export", name)
+        assert (out / path).read_bytes() == (reference_out / path).read_bytes(), name
     ours = OxigraphStore(out / summary.store, read_only=True)
     theirs = OxigraphStore(reference_out / reference.store, read_only=True)
     assert ours.graph_names() == theirs.graph_names()
@@ -145,6 +151,32 @@ def test_source_copies_are_replaced_only_by_a_build_that_succeeds(
     summary = build(copy, out)
     assert summary.mode == "incremental"
     assert_same_as_full(copy, out, summary, tmp_path)
+
+
+def test_old_stores_are_moved_aside_and_deleted_by_the_next_build(
+    copy: Project, tmp_path: Path
+) -> None:
+    """A build keeps its store and the one before (a reader may still have it open); an older
+    one is renamed out of the way at once, and the next build deletes it in the background."""
+    from kgtools import build as build_module
+
+    out = tmp_path / "dist"
+    stores = [build(copy, out).store]
+    for i in range(2):
+        _edit(copy.root / PLAN, '"@en', f' ({i})"@en')
+        summary = build(copy, out)
+        assert summary.mode == "incremental"
+        stores.append(summary.store)
+    assert len(set(stores)) == 3
+    assert sorted(p.name for p in out.glob("store-*")) == sorted(stores[1:])
+    trash = list(out.glob(".trash-*"))
+    assert [p.name.startswith(f".trash-{stores[0]}-") for p in trash] == [True]
+    thread = build_module._empty_trash(out)  # what the next build starts
+    assert thread is not None
+    thread.join()
+    assert not any(p.exists() for p in trash)
+    assert build_module._empty_trash(out) is None  # nothing left to delete
+    assert build(copy, out).mode == "reuse"
 
 
 def first_graph(store: OxigraphStore) -> object:
