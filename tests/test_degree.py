@@ -139,3 +139,29 @@ def test_damaged_caches(synthetic: tuple[Path, Path], tmp_path: Path) -> None:
     build(project, reference, force=True)
     for name in ("asserted.ttl", "inferred.ttl", CSV):
         assert (out / name).read_bytes() == (reference / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(
+    "awkward",
+    # targets in N-Triples form: the values are a, b / say "hi" / two lines / empty / an IRI
+    [None, '"a, b"', '"say \\"hi\\""', '"two\\nlines"', '""', "<https://example.org/a,b>"],
+)
+def test_csv_is_what_the_csv_module_writes(awkward: str | None) -> None:
+    """The fast path (no value needs quoting) and the csv module's path give the same bytes,
+    and an awkward value anywhere takes the csv module's path."""
+    import io
+
+    links: degree.Table = {
+        "<https://example.org/m1>": {"<https://example.org/t1>": 2, '"7"': 1},
+        "<https://example.org/m2>": {"<https://example.org/t1>": 1},
+    }
+    if awkward is not None:
+        links["<https://example.org/m2>"][awkward] = 3
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["iri", "side", "degree", "links"])
+    writer.writerows(degree._rows(links, values=True))
+    assert degree.csv_bytes(links) == buffer.getvalue().encode("utf-8")
+    assert list(csv.reader(io.StringIO(degree.csv_bytes(links).decode())))[1:] == [
+        [v, s, str(d), str(n)] for v, s, d, n in degree._rows(links, values=True)
+    ]
