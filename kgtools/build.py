@@ -6,9 +6,10 @@ Turtle sections (:mod:`kgtools.dumps`) and hands their text to the store's loade
 (:class:`~kgtools.oxstore.BackgroundLoader`: Oxigraph parses and indexes it without the GIL, on
 the other core), then reasons, validates (SHACL-SPARQL constraints on in-memory copies, so
 nothing waits for the store) and counts; the data files are copied into ``cache/sources/`` on
-another thread, and once the data conforms the Turtle files are written on a third under
-temporary names. Only when everything has succeeded are they moved in place, the store with
-them.
+another thread, and the Turtle files — then the degree statistics and the caches' indexes — are
+written and synced on a third under temporary names (:class:`_TurtleFiles`). Only when
+everything has succeeded are they moved in place, the store with them; a failed build removes
+them. Old stores are moved aside and deleted in the background by the next build.
 
 ``dist/`` after a build:
 
@@ -37,8 +38,9 @@ Three ways to build, chosen by comparing the inputs with ``build.json``:
   (a RocksDB checkpoint: hard links, not bytes), only the changed files are parsed and diffed
   against their previous copies, entailments are maintained with delete-and-rederive
   (:meth:`kgtools.rules.RuleSet.update`), only the nodes those files describe, and their
-  neighbours, are validated again, the Turtle files are patched block by block, and the class
-  counts and degree statistics are recounted only where the change reaches;
+  neighbours, are validated again, the Turtle files are patched block by block (the unchanged
+  runs of blocks copied from the old files by the kernel, not read), and the class counts and
+  degree statistics are recounted only where the change reaches;
 * **full** — first build, ``--force``, or the ontology, shapes or toolkit version changed.
 
 The engines are the fast ones: Oxigraph for parsing and storage, :mod:`kgtools.rules` for
@@ -273,37 +275,6 @@ def _only_data_changed(project: Project, previous: BuildSummary, hashes: dict[st
 
 
 # -- loading ------------------------------------------------------------------------------------
-def _read_all(paths: Iterable[tuple[Path, str]]) -> dict[str, list[OxTriple]]:
-    """Parse files (path, label key) with the fast reader; every file's problem together.
-
-    The typed literals of all files are checked at once (thousands of files repeat the same
-    dates and numbers); only a file holding a literal that fails is checked again on its own,
-    for the located error."""
-    from kgtools.load import bad_literals, check_file_literals, read_file, typed_literals
-
-    parsed: dict[str, list[OxTriple]] = {}
-    typed: dict[str, set[Any]] = {}
-    errors: list[InputError] = []
-    files = {}
-    for path, key in paths:
-        try:
-            parsed[key] = read_file(path, label_key=key, check_literals=False)
-            typed[key] = typed_literals(parsed[key])
-            files[key] = path
-        except InputError as exc:
-            errors.append(exc)
-    bad = bad_literals(set().union(*typed.values()))
-    for key, literals in typed.items():
-        if not literals.isdisjoint(bad):
-            try:
-                check_file_literals(files[key], parsed[key])
-            except InputError as exc:
-                errors.append(exc)
-    if errors:
-        raise errors[0] if len(errors) == 1 else LoadErrors(errors)
-    return parsed
-
-
 def _shapes(project: Project) -> Graph:
     """The shapes graph, parsed by Oxigraph (a tenth of rdflib's time) with the same checks and
     located errors as every input (:func:`kgtools.load.read_file`)."""
@@ -328,12 +299,13 @@ def _full(
 ) -> BuildSummary:
     from kgtools import degree, shacl
     from kgtools.dumps import Section
+    from kgtools.load import read_files
     from kgtools.triples import MemoryIndex, UnionSource
 
     with progress.stage("load"):
         ontology_key = _relative(project, project.ontology)
         data_files = project.data_files()
-        parsed = _read_all(
+        parsed = read_files(
             [(project.ontology, ontology_key)] + [(p, _relative(project, p)) for p in data_files]
         )
         ontology = parsed.pop(ontology_key)
@@ -486,26 +458,11 @@ def _report(results: list[ValidationResult], data: Any) -> ValidationReport:
     from rdflib import Graph
 
     from kgtools.namespaces import bind_prefixes
-    from kgtools.triples import from_rdflib
+    from kgtools.shacl import label_in
     from kgtools.validate import ValidationReport, focus_labels
 
-    labels = focus_labels(results, lambda node: _label(data, from_rdflib(node)))
+    labels = focus_labels(results, functools.partial(label_in, data))
     return ValidationReport(results=sorted(results), labels=labels, graph=bind_prefixes(Graph()))
-
-
-def _label(data: Any, node: Term) -> str | None:
-    import pyoxigraph as ox
-
-    fallback = None
-    for _, _, label in data.match(node, ox.NamedNode(_RDFS_LABEL), None):
-        if isinstance(label, ox.Literal):
-            if label.language == "ja":
-                return str(label.value)
-            fallback = fallback or str(label.value)
-    return fallback
-
-
-_RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 
 
 def _finish(

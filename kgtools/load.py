@@ -456,3 +456,32 @@ def check_file_literals(path: Path, triples: list[OxTriple], max_size: int | Non
                 "in canonical form",
                 f"write it as {stored}, so that the graph holds exactly what the file says",
             )
+
+
+def read_files(paths: Iterable[tuple[Path, str]]) -> dict[str, list[OxTriple]]:
+    """Parse files (path, label key) with the fast reader; every file's problem together.
+
+    The typed literals of all files are checked at once (thousands of files repeat the same
+    dates and numbers); only a file holding a literal that fails is checked again on its own,
+    for the located error."""
+    parsed: dict[str, list[OxTriple]] = {}
+    typed: dict[str, set[Any]] = {}
+    errors: list[InputError] = []
+    files = {}
+    for path, key in paths:
+        try:
+            parsed[key] = read_file(path, label_key=key, check_literals=False)
+            typed[key] = typed_literals(parsed[key])
+            files[key] = path
+        except InputError as exc:
+            errors.append(exc)
+    bad = bad_literals(set().union(*typed.values()))
+    for key, literals in typed.items():
+        if not literals.isdisjoint(bad):
+            try:
+                check_file_literals(files[key], parsed[key])
+            except InputError as exc:
+                errors.append(exc)
+    if errors:
+        raise errors[0] if len(errors) == 1 else LoadErrors(errors)
+    return parsed

@@ -9,7 +9,7 @@ that separately, once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -168,10 +168,20 @@ def focus_labels(
 
 
 def _label(graph: Graph, node: Node) -> str | None:
-    fallback = None
-    for label in graph.objects(node, RDFS.label):
-        if isinstance(label, Literal):
-            if label.language == "ja":
-                return str(label)
-            fallback = fallback or str(label)
-    return fallback
+    return report_label(
+        (str(label), label.language)
+        for label in graph.objects(node, RDFS.label)
+        if isinstance(label, Literal)
+    )
+
+
+def report_label(labels: Iterable[tuple[str, str | None]]) -> str | None:
+    """The label a report shows for a node, from its (text, language) labels: the Japanese one,
+    else any; the first in code-point order when there are several (a node with two Japanese
+    labels is itself a violation), so the report does not depend on the order a store or a
+    set gives them in."""
+    japanese: list[str] = []
+    other: list[str] = []
+    for text, language in labels:
+        (japanese if language == "ja" else other).append(text)
+    return min(japanese or other, default=None)

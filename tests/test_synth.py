@@ -22,6 +22,7 @@ from kgtools.namespaces import TIP
 from kgtools.project import Project, find_project
 from kgtools.queries import load_query
 from kgtools.reason import entailments
+from kgtools.shacl import validate_files
 from kgtools.synth import (
     MANIFEST,
     MAX_MUNICIPALITIES,
@@ -189,6 +190,11 @@ def test_deliberate_violations_are_exactly_the_validators_results(
         (v["focus"], v["path"], v["component"], v["severity"]) for v in result.violations
     )
     assert got == want, report.text()
+    # `kg validate` (the compiled shapes over the files as the fast reader reads them) prints
+    # the same report
+    synthetic = Project(tmp_path)
+    fast, triples = validate_files(synthetic.data_files(), synthetic.shapes, synthetic.ontology)
+    assert (fast.text(), triples) == (report.text(), len(data))
 
     manifest = json.loads((tmp_path / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["violations"] == result.violations
