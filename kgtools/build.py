@@ -7,7 +7,7 @@ Turtle sections (:mod:`kgtools.dumps`) and hands their text to the store's loade
 the other core), then reasons, validates (SHACL-SPARQL constraints on in-memory copies, so
 nothing waits for the store) and counts; the data files are copied into ``cache/sources/`` on
 another thread, and the Turtle files — then the degree statistics and the caches' indexes — are
-written and synced on a third under temporary names (:class:`_TurtleFiles`). Only when
+written and synced on a third under temporary names (:class:`_StagedFiles`). Only when
 everything has succeeded are they moved in place, the store with them; a failed build removes
 them. Old stores are moved aside and deleted in the background by the next build.
 
@@ -330,7 +330,7 @@ def _full(
     # constraints run on in-memory copies of the predicates they read (shacl._Run.sparql).
     loader = BackgroundLoader(store)
     copy = _SourceCopy(project, out_dir / CACHE, data_files)
-    turtle: _TurtleFiles | None = None
+    turtle: _StagedFiles | None = None
     try:
         with progress.stage("export"):
             sections = {
@@ -347,7 +347,7 @@ def _full(
             sections["inferred"] = Section.of_triples(
                 inferred, feed=functools.partial(loader.put, INFERRED_GRAPH)
             )
-        turtle = _TurtleFiles(out_dir, sections)  # written while the build goes on
+        turtle = _StagedFiles(out_dir, sections)  # written while the build goes on
         with progress.stage("validate"):
             compiled = shacl.compile(shapes_graph)
             results = compiled.validate(data_index, ontology_index)
@@ -475,7 +475,7 @@ def _finish(
     sections: dict[str, Any],
     links: Any,
     progress: Progress,
-    turtle: _TurtleFiles,
+    turtle: _StagedFiles,
     unchanged: Collection[str] = (),
 ) -> None:
     """Put the Turtle files (staged by ``turtle``), the report and the network views or
@@ -502,7 +502,7 @@ def _finish(
     summary.outputs = [*OUTPUTS, *views, MANIFEST]
 
 
-class _TurtleFiles:
+class _StagedFiles:
     """The build's output files written on a worker thread (writing and syncing a hundred
     megabytes does not hold the GIL, and the main thread never waits for a disk flush) under
     temporary names; :meth:`commit` moves them in place, in the order given, once the build has
@@ -576,7 +576,7 @@ DEGREE_CSV = "network/bipartite-degree.csv"
 SECTIONS = ("ontology", "data", "inferred")
 
 
-def _stage_indexes(turtle: _TurtleFiles, out_dir: Path, sections: dict[str, Any]) -> None:
+def _stage_indexes(turtle: _StagedFiles, out_dir: Path, sections: dict[str, Any]) -> None:
     """Have ``turtle`` write the index of each section given (the others' are kept already)."""
     folder = out_dir / CACHE / "export"
     for name in SECTIONS:
@@ -928,7 +928,7 @@ def _incremental(
     old_store.backup(str(work))
     del old_store
     store = OxigraphStore(work)
-    turtle: _TurtleFiles | None = None
+    turtle: _StagedFiles | None = None
     try:
         with progress.stage("diff"):
             shared = _load_shared(cache)
@@ -984,7 +984,7 @@ def _incremental(
                 sections["data"] = sections["data"].patched(added, removed)
             if "inferred" in sections:
                 sections["inferred"] = sections["inferred"].patched(plus, minus)
-            turtle = _TurtleFiles(out_dir, sections, unchanged)
+            turtle = _StagedFiles(out_dir, sections, unchanged)
         with progress.stage("validate"):
             data_after = StoreSource(store.ox, [_ox(DATA_GRAPH)])
             focus = _affected(data_after, old_triples, new_triples)
@@ -1126,7 +1126,7 @@ def class_counts(store: Any) -> dict[str, int]:
     from kgtools.queries import load_query
 
     query = load_query(_system_query("instances-per-class.rq"))
-    rows = store.query(query.prepared, {"namespace": Literal(str(TIP))}, graphs=list(ALL_GRAPHS))
+    rows = store.query(query.text, {"namespace": Literal(str(TIP))}, graphs=list(ALL_GRAPHS))
     qname = bind_prefixes(Graph()).namespace_manager.normalizeUri
     counts: dict[str, int] = {}
     for row in rows:

@@ -805,7 +805,7 @@ def _queries_model(project: Project, store: Store, timeout: float | None) -> lis
 def _instance_counts(store: Store) -> dict[URIRef, int]:
     query = load_query(Path(__file__).resolve().parent / "sparql" / "instances-per-class.rq")
     counts: dict[URIRef, int] = {}
-    for row in store.query(query.prepared, {"namespace": Literal(str(TIP))}):
+    for row in store.query(query.text, {"namespace": Literal(str(TIP))}):
         cls, count = row  # type: ignore[misc]
         counts[URIRef(cls)] = int(count)
     return counts

@@ -172,13 +172,12 @@ class FileSpan:
         if (info.st_size, info.st_mtime_ns) != self.stamp:
             raise DumpCacheError(f"{self.path} changed during the build; run `kg build` again")
 
-    def read(self, start: int = 0, length: int | None = None) -> bytes:
-        """The span's bytes (or ``length`` of them from ``start`` within it)."""
-        length = self.length - start if length is None else length
+    def read(self) -> bytes:
+        """The span's bytes."""
         with open(self.path, "rb") as source:
             self._check(source.fileno())
-            data = os.pread(source.fileno(), length, self.start + start)
-        if len(data) != length:
+            data = os.pread(source.fileno(), self.length, self.start)
+        if len(data) != self.length:
             raise DumpCacheError(f"{self.path} is shorter than its export cache says")
         return data
 

@@ -177,4 +177,6 @@ class IncrementalUpdateError(UnsupportedOntologyError):
 
 class DumpCacheError(KGError):
     """The cached Turtle sections of the last build (``dist/cache/export/``) are missing or do
-    not match their index, so they cannot be patched; the build falls back to a full one."""
+    not match their index, so they cannot be patched: the build falls back to a full one. Found
+    while the patched file is written (the old file changed during the build), it ends the build
+    with ``dist/`` as it was."""

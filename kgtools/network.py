@@ -220,7 +220,7 @@ def _run(store: Store, project: Project, name: str, bindings: Mapping[str, Any])
             SourceLocation(path), "the network query is missing", "restore it from the project"
         )
     query = load_query(path)
-    return list(store.query(query.prepared, bindings, graphs=graphs_for(inferred=True)))
+    return list(store.query(query.text, bindings, graphs=graphs_for(inferred=True)))
 
 
 def load_nodes(store: Store, project: Project) -> dict[str, Node]:
