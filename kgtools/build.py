@@ -227,28 +227,28 @@ def build(
         previous.reused = True
         previous.mode = "reuse"
         return previous
+    from kgtools.triples import collector_paused
+
     _empty_trash(out_dir)
-    # The cyclic garbage collector would walk the millions of tuples and sets of the in-memory
-    # index again and again while they are built (none of them forms a cycle): off for the build.
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        summary = None
-        if incremental and previous is not None and _only_data_changed(project, previous, hashes):
-            try:
-                summary = _incremental(project, out_dir, previous, hashes, expected, progress)
-            except _FullBuildNeeded as exc:
-                _remove_work(out_dir, exc)
-        if summary is None:
-            summary = _full(project, out_dir, hashes, expected, progress)
-        atomic_write_text(out_dir / CACHE / _STATS, json.dumps(stats, sort_keys=True))
-        return summary
+        with collector_paused():  # the in-memory index holds millions of tuples and sets
+            summary = None
+            if (
+                incremental
+                and previous is not None
+                and _only_data_changed(project, previous, hashes)
+            ):
+                try:
+                    summary = _incremental(project, out_dir, previous, hashes, expected, progress)
+                except _FullBuildNeeded as exc:
+                    _remove_work(out_dir, exc)
+            if summary is None:
+                summary = _full(project, out_dir, hashes, expected, progress)
+            atomic_write_text(out_dir / CACHE / _STATS, json.dumps(stats, sort_keys=True))
+            return summary
     except BaseException as exc:
         _remove_work(out_dir, exc)
         raise
-    finally:
-        if collecting:
-            gc.enable()
 
 
 class _FullBuildNeeded(Exception):
@@ -281,11 +281,11 @@ def _shapes(project: Project) -> Graph:
     from rdflib import Graph
 
     from kgtools.load import read_file
-    from kgtools.triples import to_rdflib
+    from kgtools.triples import triple_to_rdflib
 
     graph = Graph()
-    for s, p, o in read_file(project.shapes, label_key=_relative(project, project.shapes)):
-        graph.add((to_rdflib(s), to_rdflib(p), to_rdflib(o)))
+    for triple in read_file(project.shapes, label_key=_relative(project, project.shapes)):
+        graph.add(triple_to_rdflib(triple))
     return graph
 
 

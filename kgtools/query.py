@@ -8,7 +8,8 @@
   reports its line and column.
 * :func:`plainly_safe` spares a library query rdflib's parse (a quarter of a second for a long
   one) when its text cannot hold any of that: none of the keywords those forms need appears in
-  it below its comment header, in any letter case, nor any ``\\u`` escape that could spell one.
+  it outside whole-line comments, in any letter case, nor any ``\\u`` escape that could spell
+  one.
   The embedded store then parses it itself, and a syntax error is reported, with its line and
   column, when it runs. Anything else gets the full :func:`check_query`.
 * :func:`run` binds parameters as RDF terms (``initBindings`` — never string formatting) and

@@ -67,7 +67,6 @@ literal object on a property whose inverse feeds a chain or transitive rule) and
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -80,7 +79,7 @@ from kgtools.errors import (
     IncrementalUpdateError,
     UnsupportedOntologyError,
 )
-from kgtools.triples import XSD_STRING, MemoryIndex, OxTriple, Term, TripleSource
+from kgtools.triples import XSD_STRING, MemoryIndex, OxTriple, Term, TripleSource, collector_paused
 
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -375,15 +374,8 @@ class RuleSet:
         return found
 
     def _run(self, data: Iterable[OxTriple], *, as_set: bool) -> Collection[OxTriple]:
-        # Millions of new tuples would trigger the cyclic collector over and over (it scans
-        # every tracked object each time): quadratic. The closure makes no reference cycles.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():  # millions of new tuples; the closure makes no cycles
             return _Closure(self).run(data, as_set=as_set)
-        finally:
-            if enabled:
-                gc.enable()
 
     # -- incremental maintenance ---------------------------------------------------------
 

@@ -1850,28 +1850,21 @@ def validate_files(
     reported together, as the build does) and validated by the compiled shapes — the results
     and report :func:`kgtools.validate.validate` (pySHACL) gives, in a fraction of its time at
     scale. Returns the report and the number of distinct data triples."""
-    import gc
-
     from kgtools.load import read_files
+    from kgtools.triples import collector_paused, triple_to_rdflib
 
-    # (as in the build: the collector would walk the index's millions of tuples, none cyclic)
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():  # the index holds millions of tuples and sets
         keys = {path: path.as_posix() for path in [ontology_file, shapes_file, *data_files]}
         read = read_files(keys.items())
         shapes = Graph()
-        for s, p, o in read.pop(keys[shapes_file]):
-            shapes.add((to_rdflib(s), to_rdflib(p), to_rdflib(o)))
+        for triple in read.pop(keys[shapes_file]):
+            shapes.add(triple_to_rdflib(triple))
         ontology = MemoryIndex(read.pop(keys[ontology_file]))
         data = MemoryIndex(chain.from_iterable(read.values()))
         del read
         compiled = compile(shapes)
         results = compiled.validate(data, ontology)
         return compiled.report(results, label_of=functools.partial(label_in, data)), len(data)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def validate_graphs(data: Graph, shapes: Graph, ontology: Graph) -> ValidationReport:

@@ -12,8 +12,10 @@ stays a plain literal (Oxigraph gives it ``xsd:string``), so graphs compare as e
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 import pyoxigraph as ox
@@ -259,3 +261,17 @@ def triple_from_rdflib(triple: tuple[Node, Node, Node]) -> OxTriple:
     predicate = from_rdflib(p)
     assert isinstance(predicate, ox.NamedNode)
     return (from_rdflib(s), predicate, from_rdflib(o))
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a block that makes millions of tuples and sets: it
+    would scan every tracked object again and again (quadratic), and they form no cycle. Back
+    as it was afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
