@@ -169,7 +169,7 @@ def test_old_stores_are_moved_aside_and_deleted_by_the_next_build(
         stores.append(summary.store)
     assert len(set(stores)) == 3
     assert sorted(p.name for p in out.glob("store-*")) == sorted(stores[1:])
-    trash = list(out.glob(".trash-*"))
+    trash = list(out.glob(".trash-store-*"))
     assert [p.name.startswith(f".trash-{stores[0]}-") for p in trash] == [True]
     thread = build_module._empty_trash(out)  # what the next build starts
     assert thread is not None
@@ -228,3 +228,27 @@ def test_settled_files_are_not_read_again_and_edits_are_seen(copy: Project) -> N
     hashes, fresh = _hash_inputs(copy, stats)
     assert hashes[PLAN] == hashlib.sha256((copy.root / PLAN).read_bytes()).hexdigest()
     assert PLAN not in fresh  # just edited: read again next time too
+
+
+def test_replaced_big_files_are_left_for_the_next_build_to_delete(
+    copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big output file that a build replaces is linked aside first (freeing its blocks can
+    take a while), with its old bytes, and deleted by the next build in the background."""
+    from kgtools import build as build_module
+
+    monkeypatch.setattr(build_module, "_BIG_FILE", 1)  # every file is "big"
+    out = tmp_path / "dist"
+    build(copy, out)
+    old = (out / "asserted.ttl").read_bytes()
+    _edit(copy.root / PLAN, '"@en', ' (revised)"@en')
+    assert build(copy, out).mode == "incremental"
+    assert (out / "asserted.ttl").read_bytes() != old
+    folders = list(out.glob(".trash-files-*"))
+    assert len(folders) == 1
+    kept = {p.name.split("-", 1)[1]: p.read_bytes() for p in folders[0].iterdir()}
+    assert kept["asserted.ttl"] == old
+    thread = build_module._empty_trash(out)
+    assert thread is not None
+    thread.join()
+    assert not folders[0].exists()
