@@ -834,7 +834,9 @@ def _load_shared(cache: Path) -> dict[OxTriple, int]:
     path = cache / "shared.tsv"
     if not path.is_file():
         return shared
-    for line in path.read_text(encoding="utf-8").splitlines():
+    # lines end at "\n" only (str.splitlines() would also split a literal at U+2028 or U+0085,
+    # which N-Triples leaves unescaped)
+    for line in path.read_bytes().decode("utf-8").split("\n")[:-1]:
         text, count = line.rsplit("\t", 1)
         for quad in ox.parse(text + " .", ox.RdfFormat.N_TRIPLES):
             shared[(quad.subject, quad.predicate, quad.object)] = int(count)

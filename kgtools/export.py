@@ -15,6 +15,13 @@ blank nodes), so none is shared between graphs.
 JSON-LD is compacted with the context shipped in ``ontology/context.jsonld`` (readable keys such as
 ``"municipality"``, ``"label": {"ja": …, "en": …}``, instance IRIs relative to ``@base``) and
 embeds that context, so a reader needs no network access to expand it.
+
+``nt`` and ``nq`` from the embedded store (Oxigraph) do not go through an rdflib graph: at a
+million triples copying the graph into rdflib and canonicalising it takes minutes and gigabytes.
+Each triple's line is written straight from the store's terms, as rdflib's N-Triples serializer
+writes it (the same four escapes; typed literals in rdflib's normalised lexical form), and only
+the triples with a blank node go through ``to_canonical_graph`` — a blank node's canonical label
+depends only on the triples it is in. The tests hold the two paths to the same bytes.
 """
 
 from __future__ import annotations
@@ -98,6 +105,10 @@ def serialize(
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r} — use one of: {', '.join(FORMATS)}")
     names = graphs_for(inferred=inferred)
+    if fmt in ("nt", "nq"):
+        lines = _store_lines(store, names, quads=fmt == "nq")
+        if lines is not None:  # (each line already ends in " .\n", as _sorted_lines makes it)
+            return "".join(sorted(lines)).encode("utf-8")
     if fmt in DATASET_FORMATS:
         graphs = {name: canonical(store.graph(name)) for name in names}
         if fmt == "nq":
@@ -111,7 +122,7 @@ def serialize(
         return dataset.serialize(format="trig", encoding="utf-8")
     graph = canonical(store.union(names))
     if fmt == "nt":
-        return _sorted_lines(graph.serialize(format="nt").splitlines())
+        return _sorted_lines(graph.serialize(format="nt").split("\n"))
     if fmt == "jsonld":
         if context is None:
             raise ExportError("the jsonld format needs the JSON-LD context (see load_context)")
@@ -189,8 +200,69 @@ class _SortedDataset(Dataset):
 
 
 def _sorted_lines(lines: Iterable[str]) -> bytes:
+    # (lines split at "\n" only: str.splitlines() also splits at U+2028, U+0085, \v, \f…,
+    # which N-Triples leaves unescaped inside literals)
     kept = sorted(line.rstrip() + "\n" for line in lines if line.strip())
     return "".join(kept).encode("utf-8")
+
+
+#: The escapes of rdflib's N-Triples serializer (``_quote_encode``), and no others.
+_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", '"': '\\"', "\r": "\\r"})
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def _store_lines(store: Store, names: Iterable[URIRef], *, quads: bool) -> Iterable[str] | None:
+    """The N-Triples lines of the union of the graphs ``names`` (each triple once), or with
+    ``quads`` their N-Quads lines, unsorted, each ending in `` .\n`` — what rdflib's path
+    writes, read straight from an Oxigraph store (``None`` for another store: that path is
+    taken)."""
+    from kgtools.oxstore import OxigraphStore, named
+
+    if not isinstance(store, OxigraphStore):
+        return None
+    import pyoxigraph as ox
+
+    from kgtools.triples import triple_to_rdflib
+
+    typed: dict[ox.Literal, str] = {}
+    lines: list[str] | set[str] = [] if quads else set()  # (N-Triples: each triple once)
+    add = lines.append if isinstance(lines, list) else lines.add
+    blank: dict[str, list[tuple[Node, Node, Node]]] = {}  # suffix → triples with a blank node
+    for name in names:
+        suffix = f" <{name}> .\n" if quads else " .\n"
+        for quad in store.ox.quads_for_pattern(None, None, None, named(name)):
+            s, p, o = quad.subject, quad.predicate, quad.object
+            if isinstance(s, ox.BlankNode) or isinstance(o, ox.BlankNode):
+                blank.setdefault(suffix, []).append(triple_to_rdflib((s, p, o)))  # type: ignore[arg-type]
+            elif isinstance(o, ox.Literal):
+                text = '"' + o.value.translate(_ESCAPES) + '"'
+                if o.language:
+                    text += "@" + o.language
+                elif o.datatype.value != _XSD_STRING:
+                    text = typed.get(o) or typed.setdefault(o, _typed_token(o))
+                add(f"{s} {p} {text}{suffix}")
+            else:
+                add(f"{s} {p} {o}{suffix}")
+    # canonical labels per named graph (N-Quads), or over the union (N-Triples), as rdflib's
+    # path gives them
+    for suffix, triples in blank.items():
+        graph = Graph()
+        for triple in triples:
+            graph.add(triple)
+        for line in to_canonical_graph(graph).serialize(format="nt").split("\n"):
+            if line.strip():
+                add(line.rstrip().removesuffix(".").rstrip() + suffix)
+    return lines
+
+
+def _typed_token(literal: Any) -> str:
+    """A typed literal as rdflib writes it: its lexical form normalised by rdflib's ``Literal``
+    (``"01"^^xsd:integer`` is ``"1"``), then escaped."""
+    from rdflib import Literal
+
+    datatype = literal.datatype.value
+    lexical = str(Literal(literal.value, datatype=URIRef(datatype)))
+    return '"' + lexical.translate(_ESCAPES) + f'"^^<{datatype}>'
 
 
 def _nquads(graphs: Mapping[URIRef, Graph]) -> bytes:
@@ -198,7 +270,7 @@ def _nquads(graphs: Mapping[URIRef, Graph]) -> bytes:
     lines: list[str] = []
     for name, graph in graphs.items():
         suffix = f" {name.n3()} ."
-        for line in graph.serialize(format="nt").splitlines():
+        for line in graph.serialize(format="nt").split("\n"):
             if line.strip():
                 lines.append(line.rstrip().removesuffix(".").rstrip() + suffix)
     return _sorted_lines(lines)

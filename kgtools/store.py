@@ -122,7 +122,8 @@ class MemoryStore:
         for name in self.graph_names():
             canonical = to_canonical_graph(self._dataset.graph(name))
             suffix = f" {name.n3()} .\n"
-            for line in canonical.serialize(format="nt").splitlines():
+            # split at "\n" only: splitlines() also splits inside literals (U+2028, \v, …)
+            for line in canonical.serialize(format="nt").split("\n"):
                 if line.strip():
                     lines.append(line.rstrip().removesuffix(".").rstrip() + suffix)
         atomic_write_text(path, "".join(sorted(lines)))

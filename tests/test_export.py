@@ -483,3 +483,76 @@ def test_cli_errors_exit_2_without_traceback(
     assert "No space left on device" in full_disk.stderr
     assert target.read_bytes() == b"previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "graph.nt"]
+
+
+# -- nt / nq straight from the embedded store (export._store_lines) -------------------------------
+def _memory_copy(store: Any) -> MemoryStore:
+    """The same named graphs in an rdflib store (the terms as the Oxigraph store gives them)."""
+    memory = MemoryStore()
+    for name in store.graph_names():
+        memory.add(name, store.graph(name))
+    return memory
+
+
+@pytest.mark.parametrize("inferred", [True, False], ids=SCOPES.get)
+@pytest.mark.parametrize("fmt", ["nt", "nq"])
+def test_nt_and_nq_from_the_built_store_are_rdflibs_bytes(
+    built: tuple[Path, BuildSummary], fmt: str, inferred: bool
+) -> None:
+    """The lines written straight from Oxigraph are the bytes rdflib's path writes for the same
+    graphs (the ontology's blank nodes canonically labelled too)."""
+    from kgtools.oxstore import OxigraphStore
+
+    out, summary = built
+    store = OxigraphStore(out / summary.store, read_only=True)
+    assert export_module._store_lines(store, graphs_for(inferred=inferred), quads=False)
+    assert export_module._store_lines(_memory_copy(store), [], quads=False) is None
+    fast = serialize(store, fmt, inferred=inferred)
+    assert b"_:" in fast, "the ontology's blank nodes are in the export"
+    assert fast == serialize(_memory_copy(store), fmt, inferred=inferred)
+
+
+@pytest.mark.parametrize("fmt", ["nt", "nq"])
+def test_nt_and_nq_from_oxigraph_write_awkward_terms_as_rdflib_does(fmt: str) -> None:
+    """Escapes (only rdflib's four), language tags, typed literals in rdflib's normalised form
+    (and one rdflib cannot read), a triple in two graphs, and blank nodes: chained, in two
+    graphs, shared between graphs."""
+    import pyoxigraph as ox
+
+    from kgtools.oxstore import OxigraphStore, named
+
+    ex = Namespace("https://example.org/")
+    store = OxigraphStore()
+    shared, chain = BNode(), BNode()
+    awkward = [
+        Literal('tab\there, cr\r, lf\n, quote", backslash\\, bell\x07, nul\x00, \u2028 日本'),
+        Literal("ラベル", lang="ja"),
+        Literal("label", lang="en-US"),
+        Literal("2023-04-01", datatype=XSD.date),
+        Literal("x", datatype=XSD.string),
+        Literal("y\tz", datatype=ex.custom),
+    ]
+    store.add(DATA_GRAPH, [(ex.s, ex[f"p{i}"], o) for i, o in enumerate(awkward)])
+    store.add(DATA_GRAPH, [(ex.s, ex.link, ex.o), (ex.s, ex.blank, shared)])
+    store.add(ONTOLOGY_GRAPH, [(ex.s, ex.link, ex.o), (shared, RDFS.label, Literal("b"))])
+    store.add(ONTOLOGY_GRAPH, [(ex.c, ex.list, chain), (chain, RDF.first, ex.a)])
+    store.add(ONTOLOGY_GRAPH, [(chain, RDF.rest, RDF.nil), (BNode(), ex.p, BNode())])
+    # lexical forms rdflib normalises, or cannot read, put in as Oxigraph keeps them
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    for i, (lexical, datatype) in enumerate(
+        [("01", "integer"), ("1E0", "double"), ("abc", "integer"), ("+2", "integer")]
+    ):
+        literal = ox.Literal(lexical, datatype=ox.NamedNode(xsd + datatype))
+        store.ox.add(
+            ox.Quad(ox.NamedNode(ex.t), ox.NamedNode(ex[f"n{i}"]), literal, named(INFERRED_GRAPH))
+        )
+    fast = serialize(store, fmt)
+    memory = _memory_copy(store)
+    assert fast == serialize(memory, fmt)
+    assert_round_trip(memory, fast, fmt, inferred=True)  # every literal read back whole
+    text = fast.decode("utf-8")
+    assert "\\t" not in text and "tab\there" in text
+    assert "@en-us" in text  # (Oxigraph keeps language tags in lower case)
+    assert '"1"^^<http://www.w3.org/2001/XMLSchema#integer>' in text
+    if fmt == "nt":
+        assert text.count("<https://example.org/link>") == 1  # once, though in two graphs

@@ -252,3 +252,19 @@ def test_replaced_big_files_are_left_for_the_next_build_to_delete(
     assert thread is not None
     thread.join()
     assert not folders[0].exists()
+
+
+def test_shared_triples_keep_literals_with_line_separators(tmp_path: Path) -> None:
+    """The cache of triples asserted by several files reads back literals holding U+2028,
+    U+0085 or a form feed, which N-Triples leaves unescaped (str.splitlines() split them)."""
+    import pyoxigraph as ox
+
+    from kgtools import build as build_module
+
+    iri = ox.NamedNode("https://example.org/s")
+    shared = {
+        (iri, iri, ox.Literal(f"a{ch}b", language="ja")): i + 2
+        for i, ch in enumerate(["\u2028", "\u2029", "\x85", "\x0c", "\x0b", "\x1c", "\t"])
+    }
+    build_module._save_shared(tmp_path, shared)
+    assert build_module._load_shared(tmp_path) == shared
