@@ -65,6 +65,8 @@ _REFUSED: dict[str, str] = {
 
 #: Characters RDF 1.1 forbids in an IRI reference (besides controls and space, U+0000–U+0020).
 _BAD_IRI_CHARS = frozenset('<>"{}|^`\\')
+#: The same characters, and the controls and space (U+0000–U+0020), as one character class.
+_BAD_IRI = re.compile("[" + re.escape("".join(sorted(_BAD_IRI_CHARS))) + "\x00-\x20]")
 
 
 @contextmanager
@@ -167,10 +169,8 @@ def ill_typed_literals(graph: Graph) -> list[Literal]:
 
 def bad_iri(iri: str) -> str | None:
     """The first character of ``iri`` that RDF forbids in an IRI, or ``None`` if it has none."""
-    for ch in iri:
-        if ch in _BAD_IRI_CHARS or ord(ch) <= 0x20:
-            return ch
-    return None
+    found = _BAD_IRI.search(iri)
+    return None if found is None else found.group()
 
 
 def _iri_line(path: Path, iri: str, bad: str) -> int | None:

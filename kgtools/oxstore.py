@@ -302,16 +302,20 @@ def to_result(answer: Any) -> Result:
             )
         result.graph = graph
         return result
-    variables = [v.value for v in answer.variables]
+    names = [(i, Variable(v.value)) for i, v in enumerate(answer.variables)]
     result = Result("SELECT")
-    result.vars = [Variable(v) for v in variables]
+    result.vars = [name for _, name in names]
     rows = []
+    converted: dict[Any, Node] = {}  # a term that recurs (labels, codes, dates) converted once
     for solution in answer:
         row = {}
-        for name in variables:
-            term = solution[name]
+        for i, name in names:
+            term = solution[i]
             if term is not None:
-                row[Variable(name)] = to_rdflib(term)
+                node = converted.get(term)
+                if node is None:
+                    node = converted[term] = to_rdflib(term)
+                row[name] = node
         rows.append(row)
     result.bindings = rows  # type: ignore[assignment]
     return result
