@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import multiprocessing
 import re
@@ -328,15 +329,20 @@ def display(term: Node | None) -> str:
 
 
 def width(text: str) -> int:
-    """Terminal columns: East Asian wide and full-width characters take two."""
-    return sum(
-        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-        for ch in text
-    )
+    """Terminal columns: East Asian wide and full-width characters take two, combining ones
+    none (every ASCII character takes one)."""
+    if text.isascii():
+        return len(text)
+    return sum(map(_char_width, text))
 
 
-def _pad(text: str, size: int) -> str:
-    return text + " " * (size - width(text))
+@functools.cache
+def _char_width(ch: str) -> int:
+    return 0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+
+
+def _pad(text: str, size: int, used: int | None = None) -> str:
+    return text + " " * (size - (width(text) if used is None else used))
 
 
 def _cells(result: QueryResult) -> list[list[str]]:
@@ -345,9 +351,10 @@ def _cells(result: QueryResult) -> list[list[str]]:
 
 def _table(result: QueryResult) -> str:
     cells = _cells(result)
+    widths = [[width(c) for c in row] for row in cells]  # (each cell measured once)
     sizes = [width(v) for v in result.variables]
-    for row in cells:
-        sizes = [max(s, width(c)) for s, c in zip(sizes, row, strict=True)]
+    for row_widths in widths:
+        sizes = [max(s, w) for s, w in zip(sizes, row_widths, strict=True)]
     line = "+" + "+".join("-" * (s + 2) for s in sizes) + "+"
     out = [
         line,
@@ -355,8 +362,9 @@ def _table(result: QueryResult) -> str:
     ]
     out[-1] += " |"
     out.append(line.replace("-", "="))
-    for row in cells:
-        out.append("| " + " | ".join(_pad(c, s) for c, s in zip(row, sizes, strict=True)) + " |")
+    for row, row_widths in zip(cells, widths, strict=True):
+        padded = (_pad(c, s, w) for c, s, w in zip(row, sizes, row_widths, strict=True))
+        out.append("| " + " | ".join(padded) + " |")
     out.append(line)
     out.append(f"{len(result.rows)} row(s)")
     return "\n".join(out) + "\n"

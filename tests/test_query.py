@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rdflib import Graph, Literal
 
 from kgtools import api
@@ -285,3 +287,24 @@ def test_library_query_on_the_store_does_not_load_rdflib_sparql(out_dir: str) ->
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert done.returncode == 0, done.stderr
     assert "キャッシュレス決済端末導入支援補助事業" in done.stdout
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=30))
+def test_width_counts_terminal_columns(text: str) -> None:
+    """Wide and full-width characters take two columns, combining ones none, any other one (an
+    ASCII control character too) one — the ASCII shortcut and the cache change nothing."""
+    import unicodedata
+
+    expected = sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
+    assert width(text) == expected
+
+
+def test_width_examples() -> None:
+    assert width("abc\t") == 4
+    assert width("北区ｶﾞ") == 4 + 2  # two wide, two half-width
+    assert width("Ａ") == 2  # full-width
+    assert width("e\u0301") == 1  # a combining accent
