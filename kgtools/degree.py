@@ -12,9 +12,9 @@ and it would have to run again after every change. Here the links are counted pe
 ``dist/cache/degree.jsonl`` (:class:`Cache`, one line per municipality), and an incremental build
 recounts only the municipalities whose plans or initiatives the change touched, through store
 lookups. It then parses only those municipalities' lines of the cache and patches the CSV's rows
-(:func:`patched_csv`) instead of sorting and writing all of them again: at a million triples that
-is ~30 ms instead of ~0.5 s. The tests hold the result to the query and the patched files to a
-full build's bytes.
+(:func:`patched_csv`) instead of sorting and writing all of them again: at a million triples the
+statistics of an incremental build take ~0.1 s instead of ~0.5 s. The tests hold the result to
+the query and the patched files to a full build's bytes.
 """
 
 from __future__ import annotations
