@@ -626,6 +626,7 @@ def _degree_statistics(
         whole = degree.csv_bytes(links) if csv_wanted else None
         return whole, degree.Cache.of(links, whole).to_bytes()
     changed = old != new
+    updated = cache.replaced(new, None)
     csv: bytes | None = None
     if csv_wanted:
         try:
@@ -637,11 +638,11 @@ def _degree_statistics(
             if intact and cache.iris:
                 csv = degree.patched_csv(current, old, new)  # type: ignore[arg-type]
             if csv is None:
-                csv = degree.csv_bytes(cache.replaced(new, None).table())
-    digest = None if not csv_wanted else cache.csv if csv is None else degree.digest(csv)
-    if not changed and digest == cache.csv:
+                csv = degree.csv_bytes(updated.table())
+        updated.csv = cache.csv if csv is None else degree.digest(csv)
+    if not changed and updated.csv == cache.csv:
         return csv, None
-    return csv, cache.replaced(new, digest).to_bytes()
+    return csv, updated.to_bytes()
 
 
 #: The Turtle sections kept for incremental builds (see :mod:`kgtools.dumps`).

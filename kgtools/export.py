@@ -41,7 +41,7 @@ from kgtools.build import graphs_for
 from kgtools.errors import ExportError, ExportWriteError, JSONLDContextError
 from kgtools.namespaces import ID, bind_prefixes
 from kgtools.project import Project
-from kgtools.store import Store, atomic_write_bytes
+from kgtools.store import Store, atomic_write_bytes, nt_lines
 
 #: Format name → rdflib serializer name (``None``: written by this module).
 FORMATS: dict[str, str | None] = {
@@ -107,8 +107,8 @@ def serialize(
     names = graphs_for(inferred=inferred)
     if fmt in ("nt", "nq"):
         lines = _store_lines(store, names, quads=fmt == "nq")
-        if lines is not None:  # (each line already ends in " .\n", as _sorted_lines makes it)
-            return "".join(sorted(lines)).encode("utf-8")
+        if lines is not None:
+            return _sorted_lines(lines)
     if fmt in DATASET_FORMATS:
         graphs = {name: canonical(store.graph(name)) for name in names}
         if fmt == "nq":
@@ -122,7 +122,7 @@ def serialize(
         return dataset.serialize(format="trig", encoding="utf-8")
     graph = canonical(store.union(names))
     if fmt == "nt":
-        return _sorted_lines(graph.serialize(format="nt").split("\n"))
+        return _sorted_lines(nt_lines(graph))
     if fmt == "jsonld":
         if context is None:
             raise ExportError("the jsonld format needs the JSON-LD context (see load_context)")
@@ -200,10 +200,8 @@ class _SortedDataset(Dataset):
 
 
 def _sorted_lines(lines: Iterable[str]) -> bytes:
-    # (lines split at "\n" only: str.splitlines() also splits at U+2028, U+0085, \v, \f…,
-    # which N-Triples leaves unescaped inside literals)
-    kept = sorted(line.rstrip() + "\n" for line in lines if line.strip())
-    return "".join(kept).encode("utf-8")
+    """Lines that each end in `` .\n`` (:func:`kgtools.store.nt_lines`), sorted, as UTF-8."""
+    return "".join(sorted(lines)).encode("utf-8")
 
 
 #: The escapes of rdflib's N-Triples serializer (``_quote_encode``), and no others.
@@ -249,9 +247,8 @@ def _store_lines(store: Store, names: Iterable[URIRef], *, quads: bool) -> Itera
         graph = Graph()
         for triple in triples:
             graph.add(triple)
-        for line in to_canonical_graph(graph).serialize(format="nt").split("\n"):
-            if line.strip():
-                add(line.rstrip().removesuffix(".").rstrip() + suffix)
+        for line in nt_lines(to_canonical_graph(graph), suffix):
+            add(line)
     return lines
 
 
@@ -269,10 +266,7 @@ def _nquads(graphs: Mapping[URIRef, Graph]) -> bytes:
     """Sorted N-Quads, line for line what :meth:`MemoryStore.save` writes."""
     lines: list[str] = []
     for name, graph in graphs.items():
-        suffix = f" {name.n3()} ."
-        for line in graph.serialize(format="nt").split("\n"):
-            if line.strip():
-                lines.append(line.rstrip().removesuffix(".").rstrip() + suffix)
+        lines += nt_lines(graph, f" {name.n3()} .\n")
     return _sorted_lines(lines)
 
 

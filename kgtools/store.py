@@ -63,6 +63,20 @@ class Store(Protocol):
         all), with initial bindings."""
 
 
+def nt_lines(graph: Graph, suffix: str = " .\n") -> list[str]:
+    """``graph`` as rdflib writes it in N-Triples, one string per triple ending in ``suffix``
+    (`` <graph> .\n`` makes N-Quads lines), unsorted.
+
+    The text is split at ``"\n"`` only: ``str.splitlines()`` also splits at U+2028, U+2029,
+    U+0085, ``\v``, ``\f`` and ``\x1c``–``\x1e``, which N-Triples leaves unescaped inside
+    literals."""
+    return [
+        line.rstrip().removesuffix(".").rstrip() + suffix
+        for line in graph.serialize(format="nt").split("\n")
+        if line.strip()
+    ]
+
+
 class MemoryStore:
     """The embedded default: an in-memory rdflib ``Dataset``."""
 
@@ -121,11 +135,7 @@ class MemoryStore:
         lines: list[str] = []
         for name in self.graph_names():
             canonical = to_canonical_graph(self._dataset.graph(name))
-            suffix = f" {name.n3()} .\n"
-            # split at "\n" only: splitlines() also splits inside literals (U+2028, \v, …)
-            for line in canonical.serialize(format="nt").split("\n"):
-                if line.strip():
-                    lines.append(line.rstrip().removesuffix(".").rstrip() + suffix)
+            lines += nt_lines(canonical, f" {name.n3()} .\n")
         atomic_write_text(path, "".join(sorted(lines)))
 
     @classmethod
