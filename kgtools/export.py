@@ -206,7 +206,6 @@ def _sorted_lines(lines: Iterable[str]) -> bytes:
 
 #: The escapes of rdflib's N-Triples serializer (``_quote_encode``), and no others.
 _ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", '"': '\\"', "\r": "\\r"})
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 def _store_lines(store: Store, names: Iterable[URIRef], *, quads: bool) -> Iterable[str] | None:
@@ -220,7 +219,7 @@ def _store_lines(store: Store, names: Iterable[URIRef], *, quads: bool) -> Itera
         return None
     import pyoxigraph as ox
 
-    from kgtools.triples import triple_to_rdflib
+    from kgtools.triples import XSD_STRING, triple_to_rdflib
 
     typed: dict[ox.Literal, str] = {}
     lines: list[str] | set[str] = [] if quads else set()  # (N-Triples: each triple once)
@@ -236,7 +235,7 @@ def _store_lines(store: Store, names: Iterable[URIRef], *, quads: bool) -> Itera
                 text = '"' + o.value.translate(_ESCAPES) + '"'
                 if o.language:
                     text += "@" + o.language
-                elif o.datatype.value != _XSD_STRING:
+                elif o.datatype != XSD_STRING:  # (a plain literal, as to_rdflib makes it)
                     text = typed.get(o) or typed.setdefault(o, _typed_token(o))
                 add(f"{s} {p} {text}{suffix}")
             else:
