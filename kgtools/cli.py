@@ -771,7 +771,11 @@ def synth(
 
     The same options always give byte-identical files. Municipalities are obviously fictional
     (合成市0001 / Synthetic City 0001); the ontology, shapes and queries are copied from the
-    project. Build it with: kg --project OUT build -o OUT/dist
+    project as they are now (make the project again after changing them).
+
+    \b
+    Build it with:
+      kg --project OUT build -o OUT/dist
 
     \b
     Examples:
