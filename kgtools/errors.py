@@ -6,7 +6,7 @@ The library never prints or exits; the CLI maps these to messages and exit codes
   (bad input or usage: the user has something to fix before anything can run);
 * :class:`NonConformingDataError` → exit 1 (the data loaded but does not conform to the shapes).
 
-Every message says what is wrong and, where it can, where (``file:line``) and what to do.
+Every message says what is wrong and, where it can, where (``file:line:column``) and what to do.
 """
 
 from __future__ import annotations
@@ -24,13 +24,20 @@ class KGError(Exception):
 
 @dataclass(frozen=True)
 class SourceLocation:
-    """Where in an input file a problem is (``line`` is 1-based; ``None`` when unknown)."""
+    """Where in an input file a problem is: ``line`` and ``column`` are 1-based, the column
+    counted in characters (code points, as an editor counts them in Japanese text, not bytes);
+    ``None`` when unknown. Printed as ``file:line:column``."""
 
     path: Path
     line: int | None = None
+    column: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}" if self.line else str(self.path)
+        if not self.line:
+            return str(self.path)
+        if self.column:
+            return f"{self.path}:{self.line}:{self.column}"
+        return f"{self.path}:{self.line}"
 
 
 class InputError(KGError):
@@ -48,6 +55,11 @@ class InputError(KGError):
 
 class RDFSyntaxError(InputError):
     """A file is not well-formed RDF in its format."""
+
+
+class RelativeIRIError(RDFSyntaxError):
+    """A relative IRI and no ``@base``: it would resolve to a ``file:`` IRI naming the folder the
+    file happens to be in on this machine."""
 
 
 class IllTypedLiteralError(InputError):
@@ -141,7 +153,7 @@ class InputTooLargeError(InputError):
     """An input file is larger than the loader's size limit (``kgtools.load.MAX_INPUT_SIZE``)."""
 
 
-class BadIRIError(InputError):
+class BadIRIError(RDFSyntaxError):
     """An IRI holds a character no RDF syntax allows in an IRI (a space, ``<``, ``>``, ``"`` …)."""
 
 

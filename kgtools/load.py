@@ -37,6 +37,7 @@ from kgtools.errors import (
     MissingInputError,
     NonCanonicalLiteralError,
     RDFSyntaxError,
+    RelativeIRIError,
     SourceLocation,
     UnsupportedFormatError,
 )
@@ -45,6 +46,8 @@ from kgtools.triples import OxTriple
 #: rdflib parser name for each file suffix the loader accepts.
 FORMATS: dict[str, str] = {".ttl": "turtle", ".nt": "nt", ".nq": "nquads", ".trig": "trig"}
 _QUAD_FORMATS = frozenset({"nquads", "trig"})
+#: pyoxigraph format for each rdflib format name the loader accepts.
+_OX_FORMATS = {"turtle": "TURTLE", "nt": "N_TRIPLES", "nquads": "N_QUADS", "trig": "TRIG"}
 
 #: Default largest input file, in bytes; ``parse_file`` / ``load_files`` take ``max_size``.
 MAX_INPUT_SIZE = 256 * 1024 * 1024
@@ -63,6 +66,9 @@ _REFUSED: dict[str, str] = {
     "and expand nested entities without bound",
 }
 
+#: The base IRI rdflib is given; never used, as :func:`_ox_check` refuses relative IRIs
+#: without ``@base`` first (rdflib would resolve them against the current folder).
+_UNUSED_BASE = "urn:kgtools:no-base"
 #: Characters RDF 1.1 forbids in an IRI reference (besides controls and space, U+0000–U+0020).
 _BAD_IRI_CHARS = frozenset('<>"{}|^`\\')
 #: The same characters, and the controls and space (U+0000–U+0020), as one character class.
@@ -101,21 +107,122 @@ def _as_written(data: bytes, fmt: str, fallback: list[Literal]) -> list[Literal]
 
 
 def _syntax_error(path: Path, exc: BadSyntax) -> RDFSyntaxError:
-    text: bytes = getattr(exc, "_str", b"") or b""
+    """rdflib's syntax error, located. Only for what Oxigraph accepts and rdflib does not (every
+    file is first read by Oxigraph: :func:`_ox_syntax_error`). rdflib's ``_i`` is an index in
+    characters of the decoded text, but it keeps that text as UTF-8 bytes (``_str``): decode
+    them again before counting, or every Japanese character before the error shifts it."""
+    raw: bytes = getattr(exc, "_str", b"") or b""
     position: int = getattr(exc, "_i", -1)
+    text = raw.decode("utf-8", errors="replace")
     if 0 <= position <= len(text):
-        line = text[:position].count(b"\n") + 1
-        column = position - (text.rfind(b"\n", 0, position) + 1) + 1
-        where = f"column {column}: "
+        line, column = _position_of(text, position)
     else:
-        line = int(getattr(exc, "lines", 0)) + 1
-        where = ""
+        line, column = int(getattr(exc, "lines", 0)) + 1, None
     why = getattr(exc, "_why", str(exc))
     return RDFSyntaxError(
-        SourceLocation(path, line),
-        f"{where}bad syntax ({why})",
-        "fix the statement at this line (a missing '.', ';' or '>' is the usual cause)",
+        SourceLocation(path, line, column),
+        f"bad syntax ({why})",
+        "fix the statement here (a missing '.', ';' or '>' is the usual cause)",
     )
+
+
+#: A line break as Oxigraph counts lines (CR LF, LF or CR alone).
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def _position_of(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of ``text[index]``."""
+    breaks = _NEWLINE.findall(text, 0, index)
+    line_start = max(text.rfind("\n", 0, index), text.rfind("\r", 0, index)) + 1
+    return len(breaks) + 1, index - line_start + 1
+
+
+def _span(text: str, start: tuple[int, int], end: tuple[int, int]) -> str:
+    """The text between two 1-based (line, column) positions on the same line, else ``""``."""
+    if start[0] != end[0]:
+        return ""
+    lines = _NEWLINE.split(text, maxsplit=start[0])
+    if len(lines) < start[0]:
+        return ""
+    return lines[start[0] - 1][start[1] - 1 : end[1] - 1]
+
+
+_OX_WHERE = re.compile(
+    r"^Parser error (at line \d+ (between columns \d+ and \d+|column \d+)"
+    r"|between line \d+ column \d+ and line \d+ column \d+): "
+)
+_OX_BAD_IRI_CHAR = re.compile(r"Invalid IRI code point '(.+)'$", re.DOTALL)
+
+
+def _ox_syntax_error(path: Path, data: bytes, exc: SyntaxError) -> InputError:
+    """Oxigraph's syntax error as a located error: its line and column are exact (1-based,
+    columns in characters), so they are kept; the message gets what to do."""
+    message = str(exc.args[0]) if exc.args else str(exc)
+    why = _OX_WHERE.sub("", message)
+    line, column = getattr(exc, "lineno", None), getattr(exc, "offset", None)
+    end = (getattr(exc, "end_lineno", None) or 0, getattr(exc, "end_offset", None) or 0)
+    location = SourceLocation(path, line, column)
+    text = data.decode("utf-8", errors="replace")
+    token = _span(text, (line, column), end) if line and column else ""
+    bad_char = _OX_BAD_IRI_CHAR.search(why)
+    if bad_char is not None:
+        return BadIRIError(
+            location,
+            f"bad IRI {token}: it contains {bad_char.group(1)!r}, which no RDF syntax allows "
+            "in an IRI",
+            "percent-encode the character (a space is %20) or fix the IRI",
+        )
+    if "No scheme found" in why:
+        return RelativeIRIError(
+            location,
+            f"relative IRI {token} and no @base before it: it would resolve against the "
+            "file's local path (file:…), which differs on every machine",
+            "add @base <https://w3id.org/tokyo-industry-plans/id/> . near the top of the file, "
+            "or write the full IRI",
+        )
+    if token.startswith("?"):
+        return RDFSyntaxError(
+            location,
+            f"bad syntax ({why}: a ?variable is SPARQL or N3, not Turtle)",
+            "write an IRI, a prefixed name or a blank node ([ ] or _:name) instead",
+        )
+    if "end of file" in why.lower() or (end[0], end[1]) >= _position_of(text, len(text)):
+        return RDFSyntaxError(
+            location,
+            f"bad syntax ({why}: the file ends in the middle of a statement or of a quoted string)",
+            "complete the statement that starts or the string that opens here (a missing '.' "
+            "or closing quote is the usual cause)",
+        )
+    if "has not been declared" in why:
+        return RDFSyntaxError(
+            location,
+            f"bad syntax ({why})",
+            "declare the prefix with @prefix before its first use, or correct its spelling",
+        )
+    if "dot is expected" in why or "followed by a dot" in why:
+        return RDFSyntaxError(
+            location,
+            f"bad syntax ({why})",
+            "a ';', ',' or '.' is missing before this, at the end of the previous statement part",
+        )
+    return RDFSyntaxError(
+        location,
+        f"bad syntax ({why})",
+        "fix the statement here (a missing '.', ';' or '>' is the usual cause)",
+    )
+
+
+def _ox_check(path: Path, data: bytes, fmt: str) -> None:
+    """Parse with Oxigraph only to raise its located error: the reference reader
+    (:func:`parse_file`) then refuses what the fast one (:func:`read_file`) refuses, at the same
+    place, and rdflib's own positions are needed only for what Oxigraph accepts."""
+    import pyoxigraph as ox
+
+    try:
+        for _ in ox.parse(data, getattr(ox.RdfFormat, _OX_FORMATS[fmt])):
+            pass
+    except SyntaxError as exc:
+        raise _ox_syntax_error(path, data, exc) from exc
 
 
 def _line_parser_error(path: Path, exc: ParserError) -> RDFSyntaxError:
@@ -143,6 +250,61 @@ def _line_of(path: Path, needle: str) -> int | None:
     except (OSError, UnicodeDecodeError):
         return None
     return None
+
+
+#: The tokens of Turtle, TriG and N-Triples that may hold a '#' or a quote: long and short
+#: strings, IRIs and comments (the first alternative that matches at a place wins).
+_TOKENS = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+    r'|"(?:[^"\\\r\n]|\\.)*"'
+    r"|'(?:[^'\\\r\n]|\\.)*'"
+    r"|<[^<>\s]*>"
+    r"|#[^\r\n]*",
+    re.DOTALL,
+)
+_QUOTES = ('"""', "'''", '"', "'")
+
+
+def _blank(text: str) -> str:
+    return re.sub(r"[^\r\n]", " ", text)
+
+
+def code_only(text: str, *, strings: bool = False) -> str:
+    """``text`` with its comments blanked (and, with ``strings``, the inside of its quoted
+    strings), every character and line break kept in place: a search in the result finds
+    only what is written as RDF, at the same line and column as in ``text``."""
+
+    def keep(match: re.Match[str]) -> str:
+        token = match.group()
+        if token.startswith("#"):
+            return _blank(token)
+        if strings and token[0] in "\"'":
+            quote = 3 if token[:3] in _QUOTES[:2] else 1
+            return token[:quote] + _blank(token[quote:-quote]) + token[-quote:]
+        return token
+
+    return _TOKENS.sub(keep, text)
+
+
+def _literal_position(path: Path, lexical: str, datatype: str) -> tuple[int | None, int | None]:
+    """Line and column of the opening quote of the literal ``lexical``^^``datatype`` as written
+    in ``path`` (outside comments); by its lexical form alone when it is written with escapes
+    or its datatype is spelt otherwise; ``(None, None)`` when it cannot be found."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None, None
+    code = code_only(text)
+    local = re.escape(re.split(r"[#/]", datatype)[-1])
+    quoted = "|".join(re.escape(q + lexical + q) for q in _QUOTES)
+    typed = re.compile(
+        rf"(?:{quoted})\^\^\s*(?:<{re.escape(datatype)}>|[A-Za-z0-9_.\-]*:{local}(?![\w\-]))"
+    )
+    found = typed.search(code) or re.search(quoted, code)
+    if found is None:
+        return None, None
+    return _position_of(text, found.start())
 
 
 _TZ = r"(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?"
@@ -247,6 +409,13 @@ def _read_checked(path: Path, max_size: int | None) -> tuple[str, bytes]:
                 "split it into several files, or raise the limit (max_size)",
             )
         data.decode("utf-8")
+        if data.startswith(b"\xef\xbb\xbf"):
+            raise RDFSyntaxError(
+                SourceLocation(path, 1, 1),
+                "the file starts with a byte-order mark (BOM, U+FEFF), which Turtle, TriG and "
+                "N-Triples files must not have",
+                "byte-order mark: remove it (save the file as UTF-8 without BOM)",
+            )
     except OSError as exc:
         raise MissingInputError(SourceLocation(path), f"cannot read: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
@@ -263,10 +432,13 @@ def parse_file(path: Path, into: Graph, *, max_size: int | None = None) -> None:
     ``max_size`` is the largest file accepted, in bytes (default :data:`MAX_INPUT_SIZE`).
     """
     fmt, data = _read_checked(path, max_size)
+    _ox_check(path, data, fmt)
     target: Graph = Dataset() if fmt in _QUAD_FORMATS else Graph()
     try:
         with _quiet_rdflib_term_warnings():
-            target.parse(data=data, format=fmt, publicID=path.resolve().as_uri())
+            # Oxigraph has refused relative IRIs without @base (they would become file: IRIs);
+            # the base given here is never used
+            target.parse(data=data, format=fmt, publicID=_UNUSED_BASE)
     except BadSyntax as exc:
         raise _syntax_error(path, exc) from exc
     except ParserError as exc:
@@ -300,7 +472,7 @@ def parse_file(path: Path, into: Graph, *, max_size: int | None = None) -> None:
         bad = _as_written(data, fmt, bad)
         lit = bad[0]
         raise IllTypedLiteralError(
-            SourceLocation(path, _line_of(path, f'"{lit}"')),
+            SourceLocation(path, *_literal_position(path, str(lit), str(lit.datatype))),
             f'"{lit}" is not a valid {lit.datatype}',
             "correct the value or its datatype"
             + (f" ({len(bad) - 1} more ill-typed literal(s) in this file)" if len(bad) > 1 else ""),
@@ -334,8 +506,6 @@ def load_files(
 
 
 # -- the fast reader ----------------------------------------------------------------------------
-#: pyoxigraph format for each rdflib format name the loader accepts.
-_OX_FORMATS = {"turtle": "TURTLE", "nt": "N_TRIPLES", "nquads": "N_QUADS", "trig": "TRIG"}
 _XSD_STRING = str(XSD.string)
 _LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
@@ -377,19 +547,18 @@ def read_file(
 
     triples: list[OxTriple] = []
     try:
-        for quad in ox.parse(
-            data,
-            getattr(ox.RdfFormat, _OX_FORMATS[fmt]),
-            base_iri=path.resolve().as_uri(),
-        ):
+        # no base IRI: a relative IRI without @base is an error (RelativeIRIError), not a file:
+        # IRI that names this machine's folder
+        for quad in ox.parse(data, getattr(ox.RdfFormat, _OX_FORMATS[fmt])):
             s, p, o = quad.subject, quad.predicate, quad.object
             if isinstance(s, ox.BlankNode) or isinstance(o, ox.BlankNode):
                 s, o = relabel(s), relabel(o)
             triples.append((s, p, o))
-    except (SyntaxError, ValueError) as exc:
-        parse_file(path, Graph(), max_size=max_size)  # raises the located error
-        line = getattr(exc, "lineno", None)
-        raise RDFSyntaxError(SourceLocation(path, line), f"bad syntax ({exc})") from exc
+    except SyntaxError as exc:
+        raise _ox_syntax_error(path, data, exc) from exc
+    except ValueError as exc:
+        parse_file(path, Graph(), max_size=max_size)  # raises the located error, if it has one
+        raise RDFSyntaxError(SourceLocation(path), f"bad syntax ({exc})") from exc
     if check_literals:
         check_file_literals(path, triples, max_size)
     return triples
@@ -450,7 +619,7 @@ def check_file_literals(path: Path, triples: list[OxTriple], max_size: int | Non
             assert isinstance(stored, ox.Literal)
             raise NonCanonicalLiteralError(
                 SourceLocation(
-                    path, _line_of(path, f'"{original.value}"') or _line_of(path, original.value)
+                    path, *_literal_position(path, original.value, original.datatype.value)
                 ),
                 f"{original} would be stored as {stored}: the store keeps this datatype only "
                 "in canonical form",

@@ -367,38 +367,42 @@ def test_the_built_store_never_makes_an_unwritable_iri(
 
 
 # -- bad IRIs, ill-typed literals, size limit: errors at load time ------------------------------
+#: name: (file, text, line, column of the IRI's opening '<' — where the IRI is written, or the
+#: prefixed name that makes it)
 BAD_IRIS = {
-    "space": ("data.ttl", GOOD + "<https://x.test/a b> ex:b ex:c .\n", 3),
-    "gt-escaped": ("data.ttl", GOOD + "<https://x.test/a\\u003Eb> ex:b ex:c .\n", 3),
-    "quote": ("data.ttl", GOOD + 'ex:a ex:b <https://x.test/say"hi"> .\n', 3),
-    "braces-pipe": ("data.ttl", GOOD + "ex:a <https://x.test/{p}|q> ex:c .\n", 3),
-    "caret-backquote": ("data.ttl", GOOD + "ex:a ex:b <https://x.test/c^`d> .\n", 3),
-    "prefix": ("data.ttl", "@prefix bad: <https://x.test/a b/> .\n\nbad:x bad:y bad:z .\n", 1),
-    "datatype": ("data.ttl", GOOD + 'ex:a ex:b "1"^^<https://x.test/my type> .\n', 3),
+    "space": ("data.ttl", GOOD + "<https://x.test/a b> ex:b ex:c .\n", 3, 1),
+    "gt-escaped": ("data.ttl", GOOD + "<https://x.test/a\\u003Eb> ex:b ex:c .\n", 3, 1),
+    "quote": ("data.ttl", GOOD + 'ex:a ex:b <https://x.test/say"hi"> .\n', 3, 11),
+    "braces-pipe": ("data.ttl", GOOD + "ex:a <https://x.test/{p}|q> ex:c .\n", 3, 6),
+    "caret-backquote": ("data.ttl", GOOD + "ex:a ex:b <https://x.test/c^`d> .\n", 3, 11),
+    "prefix": ("data.ttl", "@prefix bad: <https://x.test/a b/> .\n\nbad:x bad:y bad:z .\n", 1, 14),
+    "datatype": ("data.ttl", GOOD + 'ex:a ex:b "1"^^<https://x.test/my type> .\n', 3, 16),
     "nt-escaped-space": (
         "data.nt",
         "<https://x.test/a> <https://x.test/b> <https://x.test/c> .\n"
         "<https://x.test/a\\u0020b> <https://x.test/b> <https://x.test/c> .\n",
         2,
+        1,
     ),
     "trig-graph-name": (
         "data.trig",
         GOOD + "<https://x.test/graph one> {\n  ex:a ex:b ex:c .\n}\n",
         3,
+        1,
     ),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_IRIS))
 def test_bad_iris_are_refused_at_load_time_with_file_and_line(tmp_path: Path, case: str) -> None:
-    name, text, line = BAD_IRIS[case]
+    name, text, line, column = BAD_IRIS[case]
     path = write(tmp_path, name, text)
     graph = Graph()
     with pytest.raises(BadIRIError, match="bad IRI") as info:
         parse_file(path, graph)
     assert info.value.location.path == path
-    assert info.value.location.line == line
-    assert f"{path}:{line}: bad IRI" in str(info.value)
+    assert (info.value.location.line, info.value.location.column) == (line, column)
+    assert f"{path}:{line}:{column}: bad IRI" in str(info.value)
     assert len(graph) == 0
     result = kg("validate", str(path))
     assert result.exit_code == 2
@@ -494,7 +498,9 @@ def test_parser_crashes_on_bad_turtle_are_syntax_errors(
 @pytest.mark.parametrize("opener", ["[", "("])
 def test_deeply_nested_turtle_is_a_syntax_error(tmp_path: Path, opener: str) -> None:
     closer = {"[": "]", "(": ")"}[opener]
-    path = write(tmp_path, "deep.ttl", GOOD + "ex:a ex:b " + opener * 5000 + closer * 5000 + " .\n")
+    inner = {"[": "[ ex:b ", "(": "("}[opener]  # valid Turtle: "[ [ ] ]" is not
+    nested = inner * 5000 + "ex:c " + closer * 5000
+    path = write(tmp_path, "deep.ttl", GOOD + "ex:a ex:b " + nested + " .\n")
     with pytest.raises(RDFSyntaxError, match="nested too deeply"):
         parse_file(path, Graph())
 
