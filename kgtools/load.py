@@ -154,6 +154,20 @@ _OX_WHERE = re.compile(
 _OX_BAD_IRI_CHAR = re.compile(r"Invalid IRI code point '(.+)'$", re.DOTALL)
 
 
+def _unclosed_quote(line: str) -> int | None:
+    """The index of the quote that opens a string not closed on ``line``, if there is one."""
+    index = 0
+    while index < len(line):
+        token = _TOKENS.match(line, index)
+        if token is not None:
+            index = token.end()
+        elif line[index] in "\"'":
+            return index
+        else:
+            index += 1
+    return None
+
+
 def _ox_syntax_error(path: Path, data: bytes, exc: SyntaxError) -> InputError:
     """Oxigraph's syntax error as a located error: its line and column are exact (1-based,
     columns in characters), so they are kept; the message gets what to do."""
@@ -179,6 +193,15 @@ def _ox_syntax_error(path: Path, data: bytes, exc: SyntaxError) -> InputError:
             "file's local path (file:…), which differs on every machine",
             "add @base <https://w3id.org/tokyo-industry-plans/id/> . near the top of the file, "
             "or write the full IRI",
+        )
+    if "Line jumps are not allowed in string literals" in why and line and column:
+        # Oxigraph points at the line break; the mistake is the string that is never closed
+        opening = _unclosed_quote(_NEWLINE.split(text, maxsplit=line)[line - 1][: column - 1])
+        return RDFSyntaxError(
+            SourceLocation(path, line, column if opening is None else opening + 1),
+            "bad syntax (a quoted string is not closed on its line)",
+            'close the string with the same quote that opens it (or use """ … """ for '
+            "text over several lines)",
         )
     if token.startswith("?"):
         return RDFSyntaxError(
@@ -213,16 +236,46 @@ def _ox_syntax_error(path: Path, data: bytes, exc: SyntaxError) -> InputError:
 
 
 def _ox_check(path: Path, data: bytes, fmt: str) -> None:
-    """Parse with Oxigraph only to raise its located error: the reference reader
-    (:func:`parse_file`) then refuses what the fast one (:func:`read_file`) refuses, at the same
-    place, and rdflib's own positions are needed only for what Oxigraph accepts."""
+    """Parse with Oxigraph to raise its located errors: the reference reader (:func:`parse_file`)
+    then refuses what the fast one (:func:`read_file`) refuses, at the same place — syntax
+    errors, relative IRIs without ``@base``, ill-typed literals (checked on the lexical forms as
+    written, which rdflib would already have normalized: ``"１２"^^xsd:integer`` to ``"12"``)."""
     import pyoxigraph as ox
 
     try:
-        for _ in ox.parse(data, getattr(ox.RdfFormat, _OX_FORMATS[fmt])):
-            pass
+        objects = [quad.object for quad in ox.parse(data, getattr(ox.RdfFormat, _OX_FORMATS[fmt]))]
     except SyntaxError as exc:
         raise _ox_syntax_error(path, data, exc) from exc
+    _check_ill_typed(path, objects)
+
+
+def _short(datatype: str) -> str:
+    return "xsd:" + datatype[len(str(XSD)) :] if datatype.startswith(str(XSD)) else datatype
+
+
+def _check_ill_typed(path: Path, objects: Iterable[Any]) -> None:
+    """Raise :class:`IllTypedLiteralError` for the first ill-typed literal among ``objects``
+    (pyoxigraph terms, in file order), located at its opening quote."""
+    import pyoxigraph as ox
+
+    objects = list(objects)
+    typed = {
+        o
+        for o in objects
+        if isinstance(o, ox.Literal)
+        and not o.language
+        and o.datatype.value not in (_XSD_STRING, _LANG_STRING)
+    }
+    bad = {lit for lit in typed if _ill_typed_ox(lit)}
+    if not bad:
+        return
+    first = next(o for o in objects if o in bad)
+    more = f" ({len(bad) - 1} more ill-typed literal(s) in this file)" if len(bad) > 1 else ""
+    raise IllTypedLiteralError(
+        SourceLocation(path, *_literal_position(path, first.value, first.datatype.value)),
+        f'"{first.value}" is not a valid {_short(first.datatype.value)}',
+        "correct the value or its datatype" + more,
+    )
 
 
 def _line_parser_error(path: Path, exc: ParserError) -> RDFSyntaxError:
@@ -309,18 +362,60 @@ def _literal_position(path: Path, lexical: str, datatype: str) -> tuple[int | No
 
 _TZ = r"(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?"
 _YEAR = r"-?([1-9][0-9]{3,}|0[0-9]{3})"
-#: Lexical forms of datatypes rdflib keeps without checking (it has no converter for them).
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_DECIMAL = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
+_DOUBLE = re.compile(rf"{_DECIMAL}([Ee][+-]?[0-9]+)?|[+-]?INF|NaN", re.ASCII)
+_DATE = _YEAR + r"-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_TIME = r"(([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?|24:00:00(\.0+)?)"
+#: XSD lexical forms (XML Schema 1.1 part 2), checked before rdflib's converters: rdflib
+#: converts with Python's int(), Decimal() and friends, which take what XSD does not ("１２" and
+#: "1_000" as integers, "1e3" and "NaN" as decimals), and has no converter for gYear and
+#: gYearMonth. Only ASCII digits: \d would match Japanese full-width ones.
 _LEXICAL = {
-    XSD.gYear: re.compile(_YEAR + _TZ),
-    XSD.gYearMonth: re.compile(_YEAR + r"-(0[1-9]|1[0-2])" + _TZ),
+    XSD.gYear: re.compile(_YEAR + _TZ, re.ASCII),
+    XSD.gYearMonth: re.compile(_YEAR + r"-(0[1-9]|1[0-2])" + _TZ, re.ASCII),
+    XSD.date: re.compile(_DATE + _TZ, re.ASCII),
+    XSD.dateTime: re.compile(_DATE + "T" + _TIME + _TZ, re.ASCII),
+    XSD.time: re.compile(_TIME + _TZ, re.ASCII),
+    XSD.decimal: re.compile(_DECIMAL, re.ASCII),
+    XSD.double: _DOUBLE,
+    XSD.float: _DOUBLE,
+    XSD.boolean: re.compile("true|false|1|0"),
+    **{
+        XSD[name]: _INTEGER
+        for name in (
+            "integer",
+            "nonNegativeInteger",
+            "positiveInteger",
+            "nonPositiveInteger",
+            "negativeInteger",
+            "long",
+            "int",
+            "short",
+            "byte",
+            "unsignedLong",
+            "unsignedInt",
+            "unsignedShort",
+            "unsignedByte",
+        )
+    },
 }
 
 
+#: Datatypes rdflib converts wrongly ("2021+09:00"^^xsd:gYear is refused): the pattern decides.
+_PATTERN_ONLY = frozenset({XSD.gYear, XSD.gYearMonth})
+
+
 def _ill_typed(lit: Literal) -> bool:
+    """Whether the lexical form of ``lit`` is not valid for its datatype: not of the XSD form,
+    or (for dates that do not exist, numbers out of a type's range) refused by rdflib."""
     pattern = _LEXICAL.get(lit.datatype) if lit.datatype is not None else None
-    if pattern is not None:
-        return pattern.fullmatch(str(lit)) is None
-    return bool(lit.ill_typed)
+    if pattern is not None and pattern.fullmatch(str(lit)) is None:
+        return True
+    if lit.datatype in _PATTERN_ONLY:
+        return False
+    with _quiet_rdflib_term_warnings():
+        return bool(lit.ill_typed)
 
 
 def ill_typed_literals(graph: Graph) -> list[Literal]:
@@ -586,8 +681,14 @@ def bad_literals(literals: Collection[Any]) -> set[Any]:
 
 
 def _ill_typed_ox(lit: Any) -> bool:
-    """:func:`_ill_typed` for a pyoxigraph literal."""
-    return _ill_typed(Literal(lit.value, datatype=URIRef(lit.datatype.value)))
+    """:func:`_ill_typed` for a pyoxigraph literal, its lexical form as written (made into an
+    rdflib one without rdflib's warning and traceback for a value it cannot convert: the user
+    gets the located error)."""
+    pattern = _LEXICAL.get(URIRef(lit.datatype.value))
+    if pattern is not None and pattern.fullmatch(lit.value) is None:
+        return True
+    with _quiet_rdflib_term_warnings():
+        return _ill_typed(Literal(lit.value, datatype=URIRef(lit.datatype.value)))
 
 
 def _stored_forms(literals: Iterable[Any]) -> list[tuple[Any, Any]]:
@@ -612,8 +713,7 @@ def check_file_literals(path: Path, triples: list[OxTriple], max_size: int | Non
     typed = typed_literals(triples)
     if not typed:
         return
-    if any(_ill_typed_ox(lit) for lit in typed):
-        parse_file(path, Graph(), max_size=max_size)  # raises IllTypedLiteralError
+    _check_ill_typed(path, [o for _, _, o in triples])
     for original, stored in _stored_forms(typed):
         if stored != original:
             assert isinstance(stored, ox.Literal)
