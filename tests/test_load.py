@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,8 +16,10 @@ from kgtools.errors import (
     RDFSyntaxError,
     UnsupportedFormatError,
 )
-from kgtools.load import load_files, parse_file
+from kgtools.load import load_files, parse_file, read_file
 from kgtools.project import Project
+
+ROOT = Path(__file__).resolve().parent.parent
 
 GOOD = "@prefix ex: <https://w3id.org/tokyo-industry-plans/test/> .\nex:a ex:b ex:c .\n"
 
@@ -146,3 +150,65 @@ def test_build_locates_every_file_with_a_literal_it_refuses(
     assert problems[NonCanonicalLiteralError].location.line == len(
         kita.read_text(encoding="utf-8").splitlines()
     )
+
+
+# -- a byte-order mark is named, not "bad syntax at 1:1" ----------------------------------------
+@pytest.mark.parametrize("suffix", [".ttl", ".nt", ".trig", ".nq"])
+def test_byte_order_mark_is_refused_by_name(tmp_path: Path, suffix: str) -> None:
+    triple = "<https://x.test/a> <https://x.test/b> <https://x.test/c> .\n"
+    path = tmp_path / f"bom{suffix}"
+    path.write_bytes(b"\xef\xbb\xbf" + triple.encode())
+    for reader in (lambda: parse_file(path, Graph()), lambda: read_file(path)):
+        with pytest.raises(RDFSyntaxError, match="byte-order mark: remove it") as info:
+            reader()
+        assert (info.value.location.line, info.value.location.column) == (1, 1)
+    path.write_bytes(triple.encode())  # without it, the same file loads
+    assert len(read_file(path)) == 1
+
+
+# -- no rdflib traceback before the located message ---------------------------------------------
+ILL_TYPED = {
+    "date-month": '"2024-13-31"^^xsd:date',
+    "date-day": '"2023-02-29"^^xsd:date',
+    "date-japanese": '"令和6年4月1日"^^xsd:date',
+    "gyear": '"R3"^^xsd:gYear',
+    "gyear-fullwidth": '"２０２１"^^xsd:gYear',
+    "integer-word": '"abc"^^xsd:integer',
+    "integer-fullwidth": '"１２"^^xsd:integer',
+    "integer-underscore": '"1_000"^^xsd:integer',
+    "decimal": '"1.2.3"^^xsd:decimal',
+    "decimal-exponent": '"1e3"^^xsd:decimal',
+    "boolean": '"maybe"^^xsd:boolean',
+    "boolean-case": '"TRUE"^^xsd:boolean',
+}
+
+
+@pytest.mark.parametrize("pyshacl", [False, True], ids=["fast", "pyshacl"])
+def test_ill_typed_literals_print_no_traceback(tmp_path: Path, pyshacl: bool) -> None:
+    """rdflib logs a traceback when it cannot convert a literal; kg must print only its own
+    located message (run as a subprocess: under pytest, logging would be captured)."""
+    paths = []
+    for name, literal in ILL_TYPED.items():
+        path = write(
+            tmp_path,
+            f"{name}.ttl",
+            "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n# a comment\n"
+            + GOOD
+            + f"ex:a ex:v {literal} .\n",
+        )
+        paths.append(path)
+    command = [sys.executable, "-m", "kgtools", "--project", str(ROOT), "validate"]
+    result = subprocess.run(
+        [*command, *(["--pyshacl"] if pyshacl else []), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "Failed to convert" not in result.stderr
+    assert "Warning" not in result.stderr
+    for path, (name, literal) in zip(paths, ILL_TYPED.items(), strict=True):
+        lexical, datatype = literal.split("^^")
+        column = len("ex:a ex:v ") + 1
+        assert f"{path}:5:{column}: {lexical} is not a valid {datatype}" in result.stderr, name

@@ -212,9 +212,7 @@ def test_columns_count_characters_not_bytes(tmp_path: Path, padding: str, line_b
 
 
 @pytest.mark.parametrize("path", DATA_FILES, ids=[p.name for p in DATA_FILES])
-def test_relative_iris_without_base_are_refused_at_their_place(
-    path: Path, tmp_path: Path
-) -> None:
+def test_relative_iris_without_base_are_refused_at_their_place(path: Path, tmp_path: Path) -> None:
     """Without its @base line, a data file's relative IRIs would become file: IRIs naming this
     machine's folder; both readers refuse the first one, at its '<'."""
     lines = path.read_text(encoding="utf-8").split("\n")
