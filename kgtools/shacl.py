@@ -943,15 +943,13 @@ class _Sparql(_Constraint):
                 )
 
     def _messages(self, shape: _Shape, bindings: dict[str, Term]) -> tuple[tuple[str, str], ...]:
-        """pySHACL's make_v_result with bound variables: formatted, language tags dropped."""
+        """pySHACL's make_v_result with bound variables: the constraint's and the shape's
+        messages, formatted — each keeping its language tag (pySHACL drops them; the reference
+        stage puts them back: :func:`kgtools.validate.restore_languages`)."""
         texts = set()
-        for m in self.messages:
-            if m in shape.message_literals:
-                continue
-            texts.add(_format(str(m), bindings))
-        for m in shape.message_literals:
-            texts.add(_format(str(m), bindings))
-        return tuple(sorted(("", t) for t in texts))
+        for m in (*self.messages, *shape.message_literals):
+            texts.add((m.language or "", _format(str(m), bindings)))
+        return tuple(sorted(texts))
 
 
 def _row_order(key: tuple[Any, Any, Any]) -> tuple[str, str, tuple[tuple[str, str], ...]]:

@@ -8,9 +8,10 @@ that separately, once.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH
@@ -35,10 +36,15 @@ class ValidationResult:
     shape: Node | None = field(default=None, compare=False)
 
     def message(self, lang: str) -> str:
-        for tag, text in self.messages:
-            if tag == lang:
-                return text
-        return self.messages[0][1] if self.messages else ""
+        """The first message in ``lang``, else the first message."""
+        texts = self.texts(lang)
+        return texts[0] if texts else ""
+
+    def texts(self, lang: str) -> list[str]:
+        """Every message in ``lang`` (a SPARQL constraint has its own and its shape's), else the
+        first message, whatever its language."""
+        texts = [text for tag, text in self.messages if tag == lang]
+        return texts or [text for _, text in self.messages[:1]]
 
 
 @dataclass
@@ -82,8 +88,7 @@ class ValidationReport:
                 )
                 lines.append(f"  [{severity}] {r.path or '(node)'} — {component}")
                 for lang in ("ja", "en"):
-                    text = r.message(lang)
-                    if text:
+                    for text in r.texts(lang):
                         lines.append(f"      {lang}: {text}")
                 if r.value is not None and r.value != r.focus:
                     shown = r.value.n3(self.graph.namespace_manager)
@@ -147,9 +152,47 @@ def validate(data: Graph, shapes: Graph, ontology: Graph) -> ValidationReport:
     )
     assert isinstance(results_graph, Graph)
     bind_prefixes(results_graph)
-    results = _results(results_graph)
+    results = restore_languages(_results(results_graph), shapes)
     labels = focus_labels(results, lambda node: _label(data, node))
     return ValidationReport(results=results, labels=labels, graph=results_graph)
+
+
+def _template(message: str) -> re.Pattern[str]:
+    """A message template (``{?value}``, ``{$this}`` for bound variables) as a pattern."""
+    parts = re.split(r"\{[?$][A-Za-z_][A-Za-z0-9_]*\}", message)
+    return re.compile("(?s)" + ".*?".join(re.escape(part) for part in parts))
+
+
+def restore_languages(results: list[ValidationResult], shapes: Graph) -> list[ValidationResult]:
+    """Give back the language tags pySHACL drops from the messages of SPARQL constraints (it
+    formats ``{?value}`` into the text and makes a plain literal), so that ``kg validate
+    --pyshacl`` shows the Japanese text under ``ja:``: an untagged message takes the language
+    of the ``sh:message`` template of its shape (or the shape's constraints) it matches."""
+    templates: dict[Node, list[tuple[re.Pattern[str], str]]] = {}
+
+    def of(shape: Node) -> list[tuple[re.Pattern[str], str]]:
+        if shape not in templates:
+            nodes = [shape, *shapes.objects(shape, SH.sparql)]
+            templates[shape] = [
+                (_template(str(m)), m.language)
+                for node in nodes
+                for m in shapes.objects(node, SH.message)
+                if isinstance(m, Literal) and m.language
+            ]
+        return templates[shape]
+
+    restored = []
+    for r in results:
+        if r.shape is None or all(tag for tag, _ in r.messages):
+            restored.append(r)
+            continue
+        messages = set()
+        for tag, text in r.messages:
+            if not tag:
+                tag = next((lang for p, lang in of(r.shape) if p.fullmatch(text)), "")
+            messages.add((tag, text))
+        restored.append(replace(r, messages=tuple(sorted(messages))))
+    return restored
 
 
 def focus_labels(

@@ -113,22 +113,22 @@ def test_jis_check_digit_fires_on_a_bad_code(
         sorted(
             {
                 (
-                    "",
+                    "ja",
                     "地方公共団体コード 131068 の検査数字が正しくありません（正しくは 7）。"
                     "総務省の一覧でコードを確認し、直してください。",
                 ),
                 (
-                    "",
+                    "en",
                     "Local government code 131068 has a wrong check digit (the calculation "
                     "gives 7): look the code up in the official list and correct it.",
                 ),
                 (
-                    "",
+                    "ja",
                     "地方公共団体コードの6桁目（検査数字）が JIS X 0402 の計算と合いません。"
                     "総務省の一覧でコードを確認し、書き間違いを直してください。",
                 ),
                 (
-                    "",
+                    "en",
                     "The sixth digit (check digit) of the local government code does not match "
                     "the JIS X 0402 calculation: look the code up in the official list and correct "
                     "the typo.",
