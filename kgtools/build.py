@@ -120,7 +120,8 @@ class BuildSummary:
 
 
 def input_files(project: Project) -> list[Path]:
-    """Every file a build reads, in a stable order."""
+    """Every file a build reads, in a stable order; a symbolic link in ``data/`` to a file
+    outside the project is refused (:class:`~kgtools.errors.OutsideProjectError`)."""
     return [Path(path) for path in _input_paths(project)]
 
 
@@ -128,7 +129,7 @@ def _input_paths(project: Project) -> list[str]:
     """:func:`input_files` as strings (thousands of ``Path`` objects take a tenth of a second)."""
     from kgtools.project import data_paths_in
 
-    data = data_paths_in(project.data_dir)
+    data = data_paths_in(project.data_dir, within=project.root)
     return [os.fspath(project.ontology), os.fspath(project.shapes), *data]
 
 

@@ -23,7 +23,7 @@ from kgtools.errors import KGError, NonConformingDataError
 # constants here keeps `kg --help` fast.
 from kgtools.network import FORMATS as NETWORK_FORMATS
 from kgtools.network import VIEWS as NETWORK_VIEWS
-from kgtools.project import Project, find_project
+from kgtools.project import Project, check_inside, find_project
 
 EXIT_OK, EXIT_NONCONFORMING, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -154,6 +154,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], reference: bool) -> No
     if files:
         given = {f.resolve() for f in files}
         shared = [p for p in sorted(project.data_dir.glob("*.ttl")) if p.resolve() not in given]
+        check_inside(shared, project.root)
         data_paths = [*shared, *files]
     else:
         data_paths = project.data_files()

@@ -149,6 +149,10 @@ class DocsError(KGError):
     """The documentation cannot be generated (e.g. a malformed example-parameter file)."""
 
 
+class OutsideProjectError(InputError):
+    """A data file is a symbolic link to a file outside the project."""
+
+
 class InputTooLargeError(InputError):
     """An input file is larger than the loader's size limit (``kgtools.load.MAX_INPUT_SIZE``)."""
 

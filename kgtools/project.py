@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from kgtools.errors import ProjectLayoutError
+from kgtools.errors import OutsideProjectError, ProjectLayoutError, SourceLocation
 
 ONTOLOGY_FILE = Path("ontology/tip.ttl")
 SHAPES_FILE = Path("ontology/shapes.ttl")
@@ -48,21 +48,45 @@ class Project:
         return self.root / QUERIES_DIR
 
     def data_files(self) -> list[Path]:
-        """Every data file below ``data/`` (templates excluded), sorted for a stable order."""
-        return data_files_in(self.data_dir)
+        """Every data file below ``data/`` (templates excluded), sorted for a stable order;
+        a symbolic link to a file outside the project is refused (:class:`OutsideProjectError`)."""
+        return data_files_in(self.data_dir, within=self.root)
 
 
-def data_files_in(folder: Path) -> list[Path]:
+def data_files_in(folder: Path, *, within: Path | None = None) -> list[Path]:
     """RDF files below ``folder``, skipping template folders, in sorted order.
 
     A walk with ``os.scandir`` rather than ``Path.rglob``: with thousands of plan files (one per
-    plan and round) it is several times faster, and excluded folders are not entered at all."""
-    return [Path(path) for path in data_paths_in(folder)]
+    plan and round) it is several times faster, and excluded folders are not entered at all.
+    With ``within``, a symbolic link to a file outside that folder raises
+    :class:`OutsideProjectError` (symlinked folders are never entered)."""
+    return [Path(path) for path in data_paths_in(folder, within=within)]
 
 
-def data_paths_in(folder: Path) -> list[str]:
+def check_inside(paths: list[Path], root: Path) -> None:
+    """Refuse (:class:`OutsideProjectError`) any of ``paths`` that is a symbolic link to a
+    file outside ``root``."""
+    real_root = os.path.realpath(root)
+    for path in paths:
+        if path.is_symlink():
+            _check_link(os.fspath(path), real_root)
+
+
+def _check_link(path: str, root: str) -> None:
+    target = os.path.realpath(path)
+    if os.path.commonpath([root, target]) != root:
+        raise OutsideProjectError(
+            SourceLocation(Path(path)),
+            f"a symbolic link to {target}, outside the project ({root}): data is read only "
+            "from inside the project",
+            "copy the file into data/, or remove the link",
+        )
+
+
+def data_paths_in(folder: Path, *, within: Path | None = None) -> list[str]:
     """:func:`data_files_in` as strings (making thousands of ``Path`` objects takes a tenth of
     a second, which a build that finds nothing changed does not need to spend)."""
+    root = os.path.realpath(within) if within is not None else None
     found: list[str] = []
     pending = [os.fspath(folder)]
     while pending:
@@ -75,6 +99,8 @@ def data_paths_in(folder: Path) -> list[str]:
                 if entry.name not in EXCLUDED_DATA_DIRS:
                     pending.append(entry.path)
             elif entry.is_file() and os.path.splitext(entry.name)[1] in DATA_SUFFIXES:
+                if root is not None and entry.is_symlink():
+                    _check_link(entry.path, root)
                 found.append(entry.path)
     return sorted(found, key=lambda p: p.split(os.sep))  # the order of the paths as Paths
 

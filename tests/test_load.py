@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -212,3 +213,54 @@ def test_ill_typed_literals_print_no_traceback(tmp_path: Path, pyshacl: bool) ->
         lexical, datatype = literal.split("^^")
         column = len("ex:a ex:v ") + 1
         assert f"{path}:5:{column}: {lexical} is not a valid {datatype}" in result.stderr, name
+
+
+# -- a symbolic link in data/ to a file outside the project is refused ---------------------------
+def _small_project(root: Path) -> Project:
+    (root / "ontology").mkdir(parents=True)
+    (root / "ontology" / "tip.ttl").write_text(GOOD, encoding="utf-8")
+    (root / "ontology" / "shapes.ttl").write_text(GOOD, encoding="utf-8")
+    (root / "data" / "plans").mkdir(parents=True)
+    (root / "data" / "plans" / "own.ttl").write_text(GOOD, encoding="utf-8")
+    return Project(root)
+
+
+@pytest.mark.parametrize(
+    "where", ["data/outside.ttl", "data/plans/outside.ttl", "data/plans/deep/outside.nt"]
+)
+@pytest.mark.parametrize("target", ["elsewhere", "relative"])
+def test_symlink_to_a_file_outside_the_project_is_refused(
+    tmp_path: Path, where: str, target: str
+) -> None:
+    from click.testing import CliRunner
+
+    from kgtools.build import input_files
+    from kgtools.cli import cli
+    from kgtools.errors import OutsideProjectError
+
+    project = _small_project(tmp_path / "project")
+    secret = write(tmp_path, "secret.ttl", GOOD)
+    link = project.root / where
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(secret if target == "elsewhere" else os.path.relpath(secret, link.parent))
+    for listing in (project.data_files, lambda: input_files(project)):
+        with pytest.raises(OutsideProjectError, match="outside the project") as info:
+            listing()
+        assert info.value.location.path == link
+    commands = [["validate"], ["validate", "--pyshacl"], ["build", "-o", str(tmp_path / "d")]]
+    if link.parent == project.data_dir:  # a shared file, read with the files given
+        commands.append(["validate", str(project.root / "data/plans/own.ttl")])
+    for args in commands:
+        result = CliRunner().invoke(cli, ["--project", str(project.root), *args])
+        assert result.exit_code == 2, result.output
+        assert f"{link}: a symbolic link to {secret}, outside the project" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_symlink_inside_the_project_is_followed(tmp_path: Path) -> None:
+    from kgtools.build import input_files
+
+    project = _small_project(tmp_path / "project")
+    (project.root / "data" / "alias.ttl").symlink_to(project.root / "data/plans/own.ttl")
+    assert project.root / "data" / "alias.ttl" in project.data_files()
+    assert project.root / "data" / "alias.ttl" in input_files(project)
