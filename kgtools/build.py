@@ -300,16 +300,16 @@ def _full(
 ) -> BuildSummary:
     from kgtools import degree, shacl
     from kgtools.dumps import Section
-    from kgtools.load import read_files
+    from kgtools.load import read_file, read_files, schema_terms
     from kgtools.triples import MemoryIndex, UnionSource
 
     with progress.stage("load"):
         ontology_key = _relative(project, project.ontology)
         data_files = project.data_files()
+        ontology = read_file(project.ontology, label_key=ontology_key)
         parsed = read_files(
-            [(project.ontology, ontology_key)] + [(p, _relative(project, p)) for p in data_files]
+            [(p, _relative(project, p)) for p in data_files], schema=schema_terms(ontology)
         )
-        ontology = parsed.pop(ontology_key)
         shapes_graph = _shapes(project)
         data_index = MemoryIndex()
         counts: Counter[OxTriple] = Counter()
@@ -987,7 +987,7 @@ def _incremental(
     import pyoxigraph as ox
 
     from kgtools import shacl
-    from kgtools.load import read_file
+    from kgtools.load import read_file, schema_terms
     from kgtools.triples import StoreSource, from_rdflib
 
     cache = out_dir / CACHE
@@ -1003,13 +1003,15 @@ def _incremental(
         name for name in current | before if previous.files.get(name) != hashes.get(name)
     )
     with progress.stage("load"):
+        ontology = read_file(project.ontology, label_key=_relative(project, project.ontology))
+        schema = schema_terms(ontology)
         old_triples: dict[str, set[OxTriple]] = {}
         new_triples: dict[str, set[OxTriple]] = {}
         errors: list[InputError] = []
         for name in changed:
             try:
                 new_triples[name] = (
-                    set(read_file(project.root / name, label_key=name))
+                    set(read_file(project.root / name, label_key=name, schema=schema))
                     if name in current
                     else set()
                 )
@@ -1021,7 +1023,6 @@ def _incremental(
             )
         if errors:
             raise errors[0] if len(errors) == 1 else LoadErrors(errors)
-        ontology = read_file(project.ontology, label_key=_relative(project, project.ontology))
         shapes_graph = _shapes(project)
 
     store_name = _store_name(out_dir, expected)
@@ -1236,12 +1237,12 @@ def load_project(project: Project) -> tuple[Graph, Graph, Graph]:
     """Parse ontology, shapes and data with rdflib (the reference path: tests, ``kg bench``)."""
     from rdflib import Graph
 
-    from kgtools.load import load_files
+    from kgtools.load import load_files, schema_terms
 
     ontology = Graph()
     shapes = Graph()
     data = Graph()
     load_files([project.ontology], ontology)
     load_files([project.shapes], shapes)
-    load_files(project.data_files(), data)
+    load_files(project.data_files(), data, schema=schema_terms(ontology))
     return ontology, shapes, data

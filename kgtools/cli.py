@@ -159,12 +159,12 @@ def validate(ctx: click.Context, files: tuple[Path, ...], reference: bool) -> No
     else:
         data_paths = project.data_files()
     if reference:
-        from kgtools.load import load_files
+        from kgtools.load import load_files, schema_terms
         from kgtools.validate import validate as run_validate
 
         ontology = load_files([project.ontology])
         shapes = load_files([project.shapes])
-        data = load_files(data_paths)
+        data = load_files(data_paths, schema=schema_terms(ontology))
         report = run_validate(data, shapes, ontology)
         triples = len(data)
     else:

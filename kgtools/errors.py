@@ -149,6 +149,11 @@ class DocsError(KGError):
     """The documentation cannot be generated (e.g. a malformed example-parameter file)."""
 
 
+class SchemaStatementError(InputError):
+    """A data file states schema (retypes or describes an ontology term, declares a class or a
+    property): data files describe instances (:func:`kgtools.load.schema_statement`)."""
+
+
 class OutsideProjectError(InputError):
     """A data file is a symbolic link to a file outside the project."""
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import rdflib
-from rdflib import XSD, Dataset, Graph, Literal, URIRef
+from rdflib import XSD, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
@@ -38,6 +38,7 @@ from kgtools.errors import (
     NonCanonicalLiteralError,
     RDFSyntaxError,
     RelativeIRIError,
+    SchemaStatementError,
     SourceLocation,
     UnsupportedFormatError,
 )
@@ -521,10 +522,18 @@ def _read_checked(path: Path, max_size: int | None) -> tuple[str, bytes]:
     return fmt, data
 
 
-def parse_file(path: Path, into: Graph, *, max_size: int | None = None) -> None:
+def parse_file(
+    path: Path,
+    into: Graph,
+    *,
+    max_size: int | None = None,
+    schema: frozenset[str] | None = None,
+) -> None:
     """Parse one file into ``into`` (quads are merged into it); raise an :class:`InputError`.
 
-    ``max_size`` is the largest file accepted, in bytes (default :data:`MAX_INPUT_SIZE`).
+    ``max_size`` is the largest file accepted, in bytes (default :data:`MAX_INPUT_SIZE`). With
+    ``schema`` (:func:`schema_terms` of the ontology) the file is a data file, and a schema
+    statement in it is refused (:func:`check_instance_data`).
     """
     fmt, data = _read_checked(path, max_size)
     _ox_check(path, data, fmt)
@@ -580,24 +589,164 @@ def parse_file(path: Path, into: Graph, *, max_size: int | None = None) -> None:
             for s, p, o, _ in target.quads((None, None, None, None))  # type: ignore[attr-defined]
         )
     )
-    for triple in triples:
+    rows = list(triples)
+    if schema is not None:
+        check_instance_data(path, rows, schema)
+    for triple in rows:
         into.add(triple)
 
 
 def load_files(
-    paths: Iterable[Path], into: Graph | None = None, *, max_size: int | None = None
+    paths: Iterable[Path],
+    into: Graph | None = None,
+    *,
+    max_size: int | None = None,
+    schema: frozenset[str] | None = None,
 ) -> Graph:
-    """Parse all ``paths`` into one graph; report every file's problem together."""
+    """Parse all ``paths`` into one graph; report every file's problem together. With
+    ``schema``, they are data files (see :func:`parse_file`)."""
     graph = into if into is not None else Graph()
     errors: list[InputError] = []
     for path in paths:
         try:
-            parse_file(Path(path), graph, max_size=max_size)
+            parse_file(Path(path), graph, max_size=max_size, schema=schema)
         except InputError as exc:
             errors.append(exc)
     if errors:
         raise errors[0] if len(errors) == 1 else LoadErrors(errors)
     return graph
+
+
+# -- data files describe instances: no schema statements ----------------------------------------
+_OWL = "http://www.w3.org/2002/07/owl#"
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+_RDF_TYPE = _RDF + "type"
+#: Predicates that state schema (T-box), not facts about instances; every owl: predicate but
+#: the two that compare individuals.
+_SCHEMA_PREDICATES = frozenset(
+    _RDFS + name for name in ("subClassOf", "subPropertyOf", "domain", "range")
+)
+_INSTANCE_OWL = frozenset(
+    {_OWL + "sameAs", _OWL + "differentFrom", _OWL + "Thing", _OWL + "NamedIndividual"}
+)
+#: Classes whose instances are schema terms (classes, properties, datatypes, ontologies …);
+#: every owl: class but owl:Thing and owl:NamedIndividual.
+_SCHEMA_CLASSES = frozenset(
+    {_RDFS + "Class", _RDFS + "Datatype", _RDF + "Property", _RDFS + "ContainerMembershipProperty"}
+)
+#: The namespace of the project's ontology terms (``tip:``).
+ONTOLOGY_NAMESPACE = "https://w3id.org/tokyo-industry-plans/ontology"
+
+
+def schema_terms(ontology: Iterable[tuple[Any, Any, Any]]) -> frozenset[str]:
+    """The IRIs the ontology describes (the subjects of its triples): terms a data file may use
+    but not describe. ``ontology`` holds pyoxigraph or rdflib triples."""
+    terms = set()
+    for s, _, _ in ontology:
+        value = getattr(s, "value", s)
+        if not isinstance(s, BNode) and type(s).__name__ != "BlankNode":
+            terms.add(str(value))
+    return frozenset(terms)
+
+
+def schema_statement(s: str, p: str, o: str, terms: frozenset[str]) -> str | None:
+    """Why the triple (IRIs as strings; anything else as ``""``) is a schema statement that
+    a data file must not make, or ``None``.
+
+    The rule: a data file describes instances, so none of its triples may have as subject a
+    term the ontology describes or any IRI in the ontology's namespace (``tip:Plan rdfs:label
+    "…"``, ``tip:NewClass a owl:Class``), use a schema predicate (``rdfs:subClassOf``,
+    ``rdfs:subPropertyOf``, ``rdfs:domain``, ``rdfs:range``, every ``owl:`` predicate but
+    ``owl:sameAs`` and ``owl:differentFrom``), or give a schema class as rdf:type (``rdfs:Class``,
+    ``rdfs:Datatype``, ``rdf:Property``, every ``owl:`` class but ``owl:Thing`` and
+    ``owl:NamedIndividual``)."""
+    if s in terms or s.startswith(ONTOLOGY_NAMESPACE):
+        return f"it describes {s}, a term of the ontology"
+    if p in _SCHEMA_PREDICATES or (p.startswith(_OWL) and p not in _INSTANCE_OWL):
+        return f"its predicate {p} states schema, not a fact about an instance"
+    if p == _RDF_TYPE and (o in _SCHEMA_CLASSES or (o.startswith(_OWL) and o not in _INSTANCE_OWL)):
+        return f"it makes {s or 'a blank node'} a {o}, a schema term"
+    return None
+
+
+def _iri(term: Any) -> str:
+    if isinstance(term, URIRef):
+        return str(term)
+    return str(term.value) if type(term).__name__ == "NamedNode" else ""
+
+
+def check_instance_data(
+    path: Path, triples: Iterable[tuple[Any, Any, Any]], terms: frozenset[str]
+) -> None:
+    """Raise :class:`SchemaStatementError` at the first triple of a data file (pyoxigraph or
+    rdflib terms) that :func:`schema_statement` refuses."""
+    for s, p, o in triples:
+        why = schema_statement(_iri(s), _iri(p), _iri(o), terms)
+        if why is not None:
+            raise SchemaStatementError(
+                SourceLocation(path, *_triple_position(path, _iri(s), _iri(p), _iri(o))),
+                f"a schema statement in a data file: {why}",
+                "data files describe instances: change the ontology (ontology/tip.ttl) "
+                "instead, or give the instance an IRI of its own (e.g. under "
+                "https://w3id.org/tokyo-industry-plans/id/)",
+            )
+
+
+_PREFIX = re.compile(r"(?:@prefix|PREFIX)\s+([A-Za-z][\w.\-]*)?:\s*<([^>]*)>", re.IGNORECASE)
+_BASE = re.compile(r"(?:@base|BASE)\s+<([^>]*)>", re.IGNORECASE)
+
+
+def _spellings(iri: str, code: str) -> list[str]:
+    """The ways ``iri`` can be written in a file with ``code``'s prefixes and base."""
+    if not iri:
+        return []
+    found = [f"<{iri}>"]
+    for prefix, namespace in _PREFIX.findall(code):
+        if iri.startswith(namespace) and re.fullmatch(r"[\w\-.]*", iri[len(namespace) :]):
+            found.append(f"{prefix}:{iri[len(namespace) :]}")
+    for base in _BASE.findall(code):
+        if iri.startswith(base):
+            found.append(f"<{iri[len(base) :]}>")
+    if iri == _RDF_TYPE:
+        found.append("a")
+    return found
+
+
+def _token(spellings: list[str]) -> str:
+    return "(?:" + "|".join(re.escape(w) for w in spellings) + r")(?=[\s;,.\])}]|$)"
+
+
+def _triple_position(path: Path, s: str, p: str, o: str) -> tuple[int | None, int | None]:
+    """Where the triple is written: its predicate, after its subject at the start of a
+    statement (or, for a blank-node subject, before its object); the subject, when the
+    predicate cannot be found there; ``(None, None)`` when neither can."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None, None
+    code = code_only(text, strings=True)
+    predicate = _token(_spellings(p, code))
+    if s:
+        subject = re.compile(r"(?:^|(?<=[.{}])|(?<=\s))" + _token(_spellings(s, code)))
+        first = None
+        for match in subject.finditer(code):
+            before = code[: match.start()].rstrip()
+            if before and before[-1] not in ".{}":
+                continue  # an object, not a subject
+            first = first if first is not None else match.start()
+            end = re.search(r"\s\.(?=\s|$)", code[match.end() :])
+            statement = code[match.end() : match.end() + end.start() if end else len(code)]
+            part = re.search(r"(?:^|;)\s*(" + predicate + ")", statement)
+            if part is not None:
+                return _position_of(text, match.end() + part.start(1))
+        if first is not None:
+            return _position_of(text, first)
+    if o:
+        found = re.search("(" + predicate + r")\s+" + _token(_spellings(o, code)), code)
+        if found is not None:
+            return _position_of(text, found.start(1))
+    return None, None
 
 
 # -- the fast reader ----------------------------------------------------------------------------
@@ -611,6 +760,7 @@ def read_file(
     max_size: int | None = None,
     label_key: str | None = None,
     check_literals: bool = True,
+    schema: frozenset[str] | None = None,
 ) -> list[OxTriple]:
     """Parse one file with Oxigraph into fast-path triples; the same checks as :func:`parse_file`.
 
@@ -624,7 +774,8 @@ def read_file(
     issue #526): a literal the store would rewrite, like ``"02"^^xsd:integer``, is refused
     with a located error instead of being changed silently. Without ``check_literals`` that
     second check is the caller's (:func:`bad_literals` checks many files' literals at once, and
-    :func:`check_file_literals` locates the problem in a file that has one).
+    :func:`check_file_literals` locates the problem in a file that has one). With ``schema``
+    (:func:`schema_terms` of the ontology) the file is a data file: see :func:`parse_file`.
     """
     import pyoxigraph as ox
 
@@ -656,6 +807,8 @@ def read_file(
         raise RDFSyntaxError(SourceLocation(path), f"bad syntax ({exc})") from exc
     if check_literals:
         check_file_literals(path, triples, max_size)
+    if schema is not None:
+        check_instance_data(path, triples, schema)
     return triples
 
 
@@ -727,7 +880,9 @@ def check_file_literals(path: Path, triples: list[OxTriple], max_size: int | Non
             )
 
 
-def read_files(paths: Iterable[tuple[Path, str]]) -> dict[str, list[OxTriple]]:
+def read_files(
+    paths: Iterable[tuple[Path, str]], *, schema: frozenset[str] | None = None
+) -> dict[str, list[OxTriple]]:
     """Parse files (path, label key) with the fast reader; every file's problem together.
 
     The typed literals of all files are checked at once (thousands of files repeat the same
@@ -739,7 +894,7 @@ def read_files(paths: Iterable[tuple[Path, str]]) -> dict[str, list[OxTriple]]:
     files = {}
     for path, key in paths:
         try:
-            parsed[key] = read_file(path, label_key=key, check_literals=False)
+            parsed[key] = read_file(path, label_key=key, check_literals=False, schema=schema)
             typed[key] = typed_literals(parsed[key])
             files[key] = path
         except InputError as exc:

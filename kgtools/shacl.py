@@ -1848,16 +1848,20 @@ def validate_files(
     reported together, as the build does) and validated by the compiled shapes — the results
     and report :func:`kgtools.validate.validate` (pySHACL) gives, in a fraction of its time at
     scale. Returns the report and the number of distinct data triples."""
-    from kgtools.load import read_files
+    from kgtools.load import read_files, schema_terms
     from kgtools.triples import collector_paused, triple_to_rdflib
 
     with collector_paused():  # the index holds millions of tuples and sets
-        keys = {path: path.as_posix() for path in [ontology_file, shapes_file, *data_files]}
+        keys = {path: path.as_posix() for path in [ontology_file, shapes_file]}
         read = read_files(keys.items())
         shapes = Graph()
         for triple in read.pop(keys[shapes_file]):
             shapes.add(triple_to_rdflib(triple))
-        ontology = MemoryIndex(read.pop(keys[ontology_file]))
+        ontology_triples = read.pop(keys[ontology_file])
+        ontology = MemoryIndex(ontology_triples)
+        read = read_files(
+            ((path, path.as_posix()) for path in data_files), schema=schema_terms(ontology_triples)
+        )
         data = MemoryIndex(chain.from_iterable(read.values()))
         del read
         compiled = compile(shapes)
