@@ -223,11 +223,16 @@ def _ox_syntax_error(path: Path, data: bytes, exc: SyntaxError) -> InputError:
             f"bad syntax ({why})",
             "declare the prefix with @prefix before its first use, or correct its spelling",
         )
-    if "dot is expected" in why or "followed by a dot" in why:
+    if ("dot is expected" in why or "followed by a dot" in why) and line and column:
+        # the parser sees the gap only at the next token: say where the gap itself is
+        index = sum(len(part) for part in _NEWLINE.split(text)[: line - 1])
+        index += len("".join(_NEWLINE.findall(text)[: line - 1])) + column - 1
+        gap = _position_of(text, len(code_only(text[:index]).rstrip()))
         return RDFSyntaxError(
             location,
             f"bad syntax ({why})",
-            "a ';', ',' or '.' is missing before this, at the end of the previous statement part",
+            f"a ';', ',' or '.' is missing before this, at line {gap[0]}, column {gap[1]} "
+            "(after the previous term)",
         )
     return RDFSyntaxError(
         location,

@@ -53,7 +53,8 @@ ILL_TYPED = [
     ("maybe", "boolean"),
 ]
 
-Case = tuple[str, str, int, int, type[InputError]]
+#: (kind, mutated text, line, column, error class, text the message must hold)
+Case = tuple[str, str, int, int, type[InputError], str]
 
 
 def _code(line: str) -> str:
@@ -91,7 +92,8 @@ def cases(path: Path) -> Iterator[Case]:
             if token is None or lines[token[0] - 1].lstrip()[0] in ".]":
                 continue
             cut = line.rstrip()[:-1]
-            found.append((kind, replaced(number, cut), *token, RDFSyntaxError))
+            gap = f"missing before this, at line {number + 1}, column {len(cut.rstrip()) + 1} "
+            found.append((kind, replaced(number, cut), *token, RDFSyntaxError, gap))
         yield from _spread(found)
 
     found = []
@@ -102,7 +104,7 @@ def cases(path: Path) -> Iterator[Case]:
             new = line[: match.start()] + match.group(1) + "zz" + line[match.end(1) :]
             found.append(("unbound prefix", replaced(number, new), number + 1, match.start() + 1))
             break
-    yield from _spread([(*c, RDFSyntaxError) for c in found])  # type: ignore[misc]
+    yield from _spread([(*c, RDFSyntaxError, "") for c in found])  # type: ignore[misc]
 
     found = []
     for number, line in enumerate(lines):
@@ -112,7 +114,7 @@ def cases(path: Path) -> Iterator[Case]:
         opening = line.rindex('"', 0, last)
         new = line[:last] + line[last + 1 :]
         found.append(("unterminated string", replaced(number, new), number + 1, opening + 1))
-    yield from _spread([(*c, RDFSyntaxError) for c in found])  # type: ignore[misc]
+    yield from _spread([(*c, RDFSyntaxError, "") for c in found])  # type: ignore[misc]
 
     found = []
     for number, line in enumerate(lines):
@@ -122,7 +124,7 @@ def cases(path: Path) -> Iterator[Case]:
         start = match.start()
         new = line[: start + 2] + " " + line[start + 2 :]
         found.append(("bad IRI", replaced(number, new), number + 1, start + 1))
-    yield from _spread([(*c, BadIRIError) for c in found])  # type: ignore[misc]
+    yield from _spread([(*c, BadIRIError, "") for c in found])  # type: ignore[misc]
 
     found = []
     for number, line in enumerate(lines):
@@ -136,7 +138,7 @@ def cases(path: Path) -> Iterator[Case]:
         comment = f'# not this one: "{lexical}"^^{written}'
         mutated = "\n".join([*lines[:number], comment, new, *lines[number + 1 :]])
         found.append(("ill-typed literal", mutated, number + 2, match.start() + 1))
-    yield from _spread([(*c, IllTypedLiteralError) for c in found])  # type: ignore[misc]
+    yield from _spread([(*c, IllTypedLiteralError, "") for c in found])  # type: ignore[misc]
 
 
 ALL_CASES = [(path, case) for path in DATA_FILES for case in cases(path)]
@@ -165,7 +167,7 @@ def test_every_kind_of_mistake_is_made_in_every_data_file() -> None:
 def test_both_readers_report_the_true_line_and_column(path: Path, tmp_path: Path) -> None:
     target = tmp_path / path.name
     checked = 0
-    for kind, text, line, column, error in (case for p, case in ALL_CASES if p == path):
+    for kind, text, line, column, error, note in (case for p, case in ALL_CASES if p == path):
         target.write_text(text, encoding="utf-8")
         for reader in (lambda: read_file(target), lambda: parse_file(target, Graph())):
             with pytest.raises(error) as info:
@@ -173,6 +175,7 @@ def test_both_readers_report_the_true_line_and_column(path: Path, tmp_path: Path
             where = (info.value.location.line, info.value.location.column)
             assert where == (line, column), (kind, info.value)
             assert f"{target}:{line}:{column}: " in str(info.value)
+            assert note in str(info.value)
         checked += 1
     assert checked >= 10
 
