@@ -186,3 +186,18 @@ def test_no_project_around_uses_the_user_cache_not_the_current_folder(
     assert result.exit_code == 0, result.output
     assert list(elsewhere.iterdir()) == []
     assert (found.default_out_dir() / "build.json").is_file()
+
+
+@pytest.mark.parametrize("missing", ["nonexistent/x.ttl", "a/b/c/x.ttl", "file/x.ttl"])
+def test_export_into_a_missing_folder_is_refused_and_creates_nothing(
+    copy: Path, tmp_path: Path, missing: str
+) -> None:
+    (tmp_path / "file").write_text("not a folder", encoding="utf-8")
+    before = sorted(tmp_path.iterdir())
+    target = tmp_path / missing
+    result = run("--project", str(copy), "export", "-o", str(target))
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "cannot write the export" in result.output and "mkdir -p" in result.output
+    assert sorted(tmp_path.iterdir()) == before
+    assert not target.parent.is_dir() or target.parent == tmp_path / "file"
