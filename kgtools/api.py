@@ -8,7 +8,9 @@
 >>> frame = graph.dataframe("plans")  # needs pandas (pip install pandas)
 
 Parameters are bound as RDF terms: a string is a plain literal, an ``rdflib`` term is used as it
-is, and ``"<https://…>"`` is an IRI. Errors are the library's typed errors (``kgtools.errors``).
+is, ``"<https://…>"`` is an IRI and ``'"…"@ja'`` a quoted literal (as ``kg query --param``). A
+value outside the domain a query declares raises :class:`~kgtools.query.UnknownValueError`; a
+label parameter matches labels in any language. Errors are the library's typed errors.
 
 While the data on disk does not conform to the shapes, :func:`load` (like ``kg query``) answers
 from the last good build and says so in ``graph.stale`` (``strict=True`` raises
@@ -27,7 +29,16 @@ from kgtools.build import BuildSummary, graphs_for, open_built, read_manifest
 from kgtools.errors import KGError, NonConformingDataError
 from kgtools.oxstore import OxigraphStore
 from kgtools.project import Project, find_project
-from kgtools.query import DEFAULT_TIMEOUT, QueryLibrary, QueryResult, parse_param, run, user_query
+from kgtools.query import (
+    DEFAULT_TIMEOUT,
+    QueryLibrary,
+    QueryResult,
+    bind_labels,
+    check_domains,
+    parse_param,
+    run,
+    user_query,
+)
 from kgtools.store import Store
 
 
@@ -59,9 +70,11 @@ class KnowledgeGraph:
         looks_like_sparql = any(ch.isspace() for ch in query.strip())
         prepared = user_query(query, "<api>") if looks_like_sparql else self.library.get(query)
         bindings = dict(_term(name, value) for name, value in params.items())
-        return run(
-            self.store, prepared, bindings, graphs=graphs_for(inferred=inferred), timeout=timeout
-        )
+        graphs = graphs_for(inferred=inferred)
+        if bindings:
+            bindings = bind_labels(self.store, prepared, bindings, graphs=graphs)
+            check_domains(self.store, prepared, bindings, self.library, graphs=graphs)
+        return run(self.store, prepared, bindings, graphs=graphs, timeout=timeout)
 
     def query(self, query: str, **kwargs: Any) -> list[dict[str, Node | None]]:
         """Rows as dicts of variable → RDF term."""

@@ -252,7 +252,9 @@ def _remote_store(endpoint: str, timeout: float) -> Any:
     "params",
     multiple=True,
     metavar="NAME=VALUE",
-    help="Bind a parameter: VALUE is a literal, or an IRI written <…>. Repeatable.",
+    help="Bind a parameter, once each: VALUE is plain text, an absolute IRI written <…>, or "
+    'a literal quoted as in N-Triples ("<EC>", "北区"@ja). A value outside the domain the query '
+    "declares is refused with the valid ones; a label parameter matches in any language.",
 )
 @click.option(
     "-f",
@@ -304,7 +306,14 @@ def query(
       echo 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }' | kg query -
     """
     from kgtools.build import graphs_for
-    from kgtools.query import QueryLibrary, parse_param, run, user_query
+    from kgtools.query import (
+        QueryLibrary,
+        bind_labels,
+        check_domains,
+        parse_params,
+        run,
+        user_query,
+    )
 
     project = _project(ctx)
     library = QueryLibrary(project.queries_dir)
@@ -326,12 +335,16 @@ def query(
         prepared = user_query(Path(query).read_text(encoding="utf-8"), query)
     else:
         prepared = library.get(query)
-    bindings = dict(parse_param(p) for p in params)
+    bindings = parse_params(params)
     if endpoint:
         store = _remote_store(endpoint, timeout)
     else:
         store, out_dir = _open_built(project, out_dir, strict)
-    result = run(store, prepared, bindings, graphs=graphs_for(inferred=inferred), timeout=timeout)
+    graphs = graphs_for(inferred=inferred)
+    if bindings:
+        bindings = bind_labels(store, prepared, bindings, graphs=graphs)
+        check_domains(store, prepared, bindings, library, graphs=graphs)
+    result = run(store, prepared, bindings, graphs=graphs, timeout=timeout)
     click.echo(result.serialize(fmt), nl=False)
 
 

@@ -10,15 +10,33 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rdflib import RDFS, Literal, URIRef
 
-from kgtools.build import BuildSummary, input_files
+from kgtools.build import BuildSummary, graphs_for, input_files
 from kgtools.cli import cli
 from kgtools.project import Project, find_project, is_output_dir
+from kgtools.query import (
+    ParameterError,
+    QueryLibrary,
+    UnknownValueError,
+    bind_labels,
+    check_domains,
+    label_parameters,
+    nt_term,
+    parse_param,
+    parse_params,
+    run,
+    user_query,
+)
+from kgtools.store import MemoryStore, Store
 
+from .conftest import ROOT
 from .test_cli import NOT_CONFORMING_PLAN
 
 
-def run(*args: str) -> click.testing.Result:
+def kg(*args: str) -> click.testing.Result:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
@@ -46,7 +64,7 @@ def test_command_inside_a_project_folder_uses_the_projects_dist(
 ) -> None:
     monkeypatch.chdir(copy / where)
     before = sorted(p for p in copy.rglob("*") if "dist" not in p.relative_to(copy).parts)
-    result = run("query", "plans", "-f", "csv")
+    result = kg("query", "plans", "-f", "csv")
     assert result.exit_code == 0, result.output
     assert "built the graph" not in result.output  # the copy's dist/ was found and is current
     after = sorted(p for p in copy.rglob("*") if "dist" not in p.relative_to(copy).parts)
@@ -57,7 +75,7 @@ def test_build_default_out_is_the_project_root_from_a_subfolder(
     copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(copy / "data" / "plans")
-    result = run("build")
+    result = kg("build")
     assert result.exit_code == 0, result.output
     assert not (copy / "data" / "plans" / "dist").exists()
     assert "wrote nothing" in result.output  # the copy's dist/ is current: nothing written
@@ -74,7 +92,7 @@ def test_a_kg_build_folder_inside_data_is_never_read_as_data(
     found = Project(copy)
     assert not [p for p in input_files(found) if (copy / where) in p.parents]
     monkeypatch.chdir(copy)
-    result = run("build")
+    result = kg("build")
     assert result.exit_code == 0, result.output
     assert "up to date" in result.output
 
@@ -107,7 +125,7 @@ def test_tbox_error_names_the_file_and_suggests_only_what_the_user_can_do(
 @pytest.mark.parametrize("inside", ["data", "data/x", "data/plans/dist"])
 def test_out_dir_inside_data_is_refused(copy: Path, inside: str) -> None:
     for command in (["build", "-o"], ["query", "plans", "--out-dir"]):
-        result = run("--project", str(copy), *command, str(copy / inside))
+        result = kg("--project", str(copy), *command, str(copy / inside))
         assert result.exit_code == 2, result.output
         assert "inside the data folder" in result.output
     assert not (copy / inside / "build.json").exists()
@@ -125,7 +143,7 @@ READ_COMMANDS = [
 def test_reads_answer_from_the_last_good_build_with_a_warning(
     copy: Path, command: list[str]
 ) -> None:
-    good = run("--project", str(copy), *command)
+    good = kg("--project", str(copy), *command)
     assert good.exit_code == 0
     (copy / "data" / "plans" / "extra.ttl").write_text(NOT_CONFORMING_PLAN, encoding="utf-8")
     stale = CliRunner().invoke(cli, ["--project", str(copy), *command])
@@ -182,7 +200,7 @@ def test_no_project_around_uses_the_user_cache_not_the_current_folder(
     assert not found.local  # the checkout this package is installed from
     assert found.default_out_dir().is_relative_to(tmp_path / "cache" / "kgtools")
     assert Project(copy).default_out_dir() == copy / "dist"
-    result = run("query", "plans", "-f", "csv")
+    result = kg("query", "plans", "-f", "csv")
     assert result.exit_code == 0, result.output
     assert list(elsewhere.iterdir()) == []
     assert (found.default_out_dir() / "build.json").is_file()
@@ -195,9 +213,193 @@ def test_export_into_a_missing_folder_is_refused_and_creates_nothing(
     (tmp_path / "file").write_text("not a folder", encoding="utf-8")
     before = sorted(tmp_path.iterdir())
     target = tmp_path / missing
-    result = run("--project", str(copy), "export", "-o", str(target))
+    result = kg("--project", str(copy), "export", "-o", str(target))
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert "cannot write the export" in result.output and "mkdir -p" in result.output
     assert sorted(tmp_path.iterdir()) == before
     assert not target.parent.is_dir() or target.parent == tmp_path / "file"
+
+
+# -- 8. odd parameter values -------------------------------------------------------------------
+
+NO_SCHEME = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters=' <>"{}|^`\\:'),
+    min_size=1,
+    max_size=30,
+).filter(lambda t: all(ord(c) >= 0x21 for c in t))
+
+
+@settings(max_examples=80, deadline=None)
+@given(text=NO_SCHEME)
+def test_a_relative_iri_value_is_refused_saying_it_was_taken_as_an_iri(text: str) -> None:
+    """`-p 'q=<EC>'` once reached the store as the relative IRI <EC> and came back as a syntax
+    error inside the library's search.rq."""
+    with pytest.raises(ParameterError) as caught:
+        parse_param(f"q=<{text}>")
+    message = str(caught.value)
+    assert "taken as an IRI" in message
+    suggested = message.rsplit("--param ", 1)[1].strip("'")
+    assert parse_param(suggested) == ("q", Literal(f"<{text}>"))  # the hint works as written
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40),
+    language=st.sampled_from([None, "ja", "en", "en-GB"]),
+)
+def test_a_quoted_literal_binds_as_that_literal(text: str, language: str | None) -> None:
+    term = Literal(text, lang=language)
+    assert parse_param(f"q={nt_term(term)}") == ("q", term)
+
+
+def test_library_query_with_a_relative_iri_value_exits_2_without_a_syntax_error(
+    built: tuple[Path, BuildSummary],
+) -> None:
+    result = kg("query", "--out-dir", str(built[0]), "search", "-p", "q=<EC>")
+    assert result.exit_code == 2
+    assert "syntax error" not in result.output and "search.rq" not in result.output
+    assert "taken as an IRI" in result.output
+    quoted = kg("query", "--out-dir", str(built[0]), "search", "-p", 'q="<EC>"')
+    assert quoted.exit_code == 0, quoted.output
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    names=st.lists(st.sampled_from(["q", "code", "x"]), min_size=1, max_size=5),
+    values=st.lists(st.text(max_size=5), min_size=5, max_size=5),
+)
+def test_a_parameter_given_twice_is_refused(names: list[str], values: list[str]) -> None:
+    texts = [f"{n}={v}" for n, v in zip(names, values, strict=False)]
+    if len(set(names)) == len(names):
+        assert set(parse_params(texts)) == set(names)
+    else:
+        with pytest.raises(ParameterError, match=r"given [2-5] times"):
+            parse_params(texts)
+
+
+def test_cli_refuses_a_repeated_param(built: tuple[Path, BuildSummary]) -> None:
+    result = kg("query", "--out-dir", str(built[0]), "search", "-p", "q=EC", "-p", "q=x")
+    assert result.exit_code == 2
+    assert "given 2 times" in result.output
+
+
+LIBRARY = QueryLibrary(ROOT / "queries")
+DOMAINS = [(n, p) for n in LIBRARY.names() for p in LIBRARY.get(n).domains]
+
+
+def test_parameters_with_a_known_domain_declare_it() -> None:
+    assert ("cq/municipality", "code") in DOMAINS and ("network/links", "code") in DOMAINS
+    for name, _ in DOMAINS:
+        for domain in LIBRARY.get(name).domains.values():
+            assert not LIBRARY.get(domain).parameters  # a domain query takes no parameter
+
+
+@pytest.mark.parametrize(("name", "param"), DOMAINS)
+def test_every_domain_value_is_accepted_and_others_refused(
+    store: Store, name: str, param: str
+) -> None:
+    query = LIBRARY.get(name)
+    graphs = graphs_for(inferred=True)
+    domain = run(store, LIBRARY.get(query.domains[param]), {}, graphs=graphs, timeout=None)
+    values = [row[0] for row in domain.rows]
+    assert len(values) >= 5
+    for value in values:
+        assert value is not None
+        check_domains(store, query, {param: Literal(str(value))}, LIBRARY, graphs=graphs)
+    known = {str(v) for v in values}
+    for wrong in ["999999", "", "13117", "1311720", " 131172", "<x>", "北区"]:
+        assert wrong not in known
+        with pytest.raises(UnknownValueError) as caught:
+            check_domains(store, query, {param: Literal(wrong)}, LIBRARY, graphs=graphs)
+        assert all(v in str(caught.value) for v in known)  # the valid values are listed
+    with pytest.raises(UnknownValueError):  # an IRI is not a code, whatever its text
+        check_domains(store, query, {param: URIRef(f"urn:x:{values[0]}")}, LIBRARY, graphs=graphs)
+
+
+def test_unknown_code_exits_2_listing_the_codes(built: tuple[Path, BuildSummary]) -> None:
+    result = kg("query", "--out-dir", str(built[0]), "municipality", "-p", "code=999999")
+    assert result.exit_code == 2
+    assert "131172 北区" in result.output
+    good = kg("query", "--out-dir", str(built[0]), "municipality", "-p", "code=131172")
+    assert good.exit_code == 0
+
+
+LABELLED = """\
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?thing WHERE { ?thing rdfs:label ?name } ORDER BY ?thing
+"""
+
+
+def _labels(store: Store) -> dict[str, set[str]]:
+    graph = store.union(graphs_for(inferred=True)) if isinstance(store, MemoryStore) else None
+    assert graph is not None
+    found: dict[str, set[str]] = {}
+    for thing, label in graph.subject_objects(RDFS.label):
+        found.setdefault(str(label), set()).add(str(thing))
+    return found
+
+
+@pytest.fixture(scope="module")
+def memory(project: Project) -> MemoryStore:
+    from kgtools.build import load_project
+    from kgtools.namespaces import DATA_GRAPH
+
+    ontology, _, data = load_project(project)
+    store = MemoryStore()
+    store.add(DATA_GRAPH, ontology)
+    store.add(DATA_GRAPH, data)
+    return store
+
+
+def test_a_label_parameter_matches_labels_in_any_language(memory: MemoryStore) -> None:
+    """`-p municipality=北区` once matched nothing: the value was a plain literal and the label
+    "北区"@ja. Every label text the graph holds in one form finds exactly its subjects."""
+    query = user_query(LABELLED, "labelled.rq")
+    assert label_parameters(query) == {"name"}
+    labels = _labels(memory)
+    graph = memory.union(memory.graph_names())
+    forms: dict[str, set[Literal]] = {}
+    for label in graph.objects(None, RDFS.label):
+        forms.setdefault(str(label), set()).add(label)  # type: ignore[arg-type]
+    single = sorted(text for text, f in forms.items() if len(f) == 1)
+    assert len(single) > 100
+    for text in single[:: max(1, len(single) // 60)]:
+        bound = bind_labels(memory, query, {"name": Literal(text)})
+        rows = run(memory, query, bound, timeout=None).rows
+        assert {str(r[0]) for r in rows} == labels[text], text
+    declared = user_query(
+        "# title: t\n# parameters:\n#   ?name (label) — a label\n" + LABELLED, "declared.rq"
+    )
+    assert label_parameters(declared) == {"name"}
+    assert bind_labels(memory, declared, {"name": Literal("北区")}) == {
+        "name": Literal("北区", lang="ja")
+    }
+
+
+def test_a_label_in_several_forms_is_refused_naming_them() -> None:
+    from rdflib import Graph
+
+    from kgtools.namespaces import DATA_GRAPH
+
+    graph = Graph()
+    graph.add((URIRef("urn:x:a"), RDFS.label, Literal("EC", lang="ja")))
+    graph.add((URIRef("urn:x:b"), RDFS.label, Literal("EC", lang="en")))
+    store = MemoryStore()
+    store.add(DATA_GRAPH, graph)
+    query = user_query(LABELLED, "labelled.rq")
+    with pytest.raises(ParameterError) as caught:
+        bind_labels(store, query, {"name": Literal("EC")})
+    assert '"EC"@en' in str(caught.value) and '"EC"@ja' in str(caught.value)
+    chosen = parse_param('name="EC"@en')[1]
+    assert bind_labels(store, query, {"name": chosen}) == {"name": chosen}
+
+
+def test_cli_label_parameter_from_a_user_query(
+    built: tuple[Path, BuildSummary], tmp_path: Path
+) -> None:
+    path = tmp_path / "q.rq"
+    path.write_text(LABELLED, encoding="utf-8")
+    result = kg("query", "--out-dir", str(built[0]), str(path), "-p", "name=北区", "-f", "csv")
+    assert result.exit_code == 0, result.output
+    assert "local-government/131172" in result.output
