@@ -403,3 +403,52 @@ def test_cli_label_parameter_from_a_user_query(
     result = kg("query", "--out-dir", str(built[0]), str(path), "-p", "name=北区", "-f", "csv")
     assert result.exit_code == 0, result.output
     assert "local-government/131172" in result.output
+
+
+# -- 10. stale words ----------------------------------------------------------------------------
+def test_readme_examples_match_what_kg_prints(project: Project) -> None:
+    """The README's example outputs are generated (python -m kgtools.devtools.readme --write);
+    they once showed an author's absolute path and a JSON-LD size that had changed."""
+    from kgtools.devtools.readme import examples, normalise, regenerate
+
+    readme = (project.root / "README.md").read_text(encoding="utf-8")
+    found = examples(readme)
+    assert [e.spec for e in found] == ["kg build", "session"]
+    assert len(found[1].commands()) >= 6
+    fresh = regenerate(readme, project.root)
+    assert normalise(fresh) == normalise(readme), (
+        "README examples are stale: run python -m kgtools.devtools.readme --write"
+    )
+    assert str(project.root) not in readme  # relative paths only
+
+
+def test_readme_normalises_only_timings() -> None:
+    from kgtools.devtools.readme import normalise
+
+    assert normalise("built in 3.8 s — 12 s") == normalise("built in 10.25 s — 1 s")
+    assert normalise("233,166 bytes") != normalise("233,118 bytes")
+    assert normalise("13 nodes") != normalise("12 nodes")
+
+
+def test_every_dist_file_the_readmes_name_is_written(
+    project: Project, built: tuple[Path, BuildSummary]
+) -> None:
+    """data/README.md once named dist/graph.nq, which no build writes."""
+    import re
+
+    named = set()
+    for readme in (project.root / "README.md", project.root / "data" / "README.md"):
+        text = readme.read_text(encoding="utf-8")
+        named |= {m for m in re.findall(r"dist/((?:[\w-]+/)*[\w-]+\.\w+)", text)}
+        for listing in re.findall(r"dist/:? *([^\n]*)", text):
+            named |= {n for n in re.findall(r"\b([\w-]+\.(?:ttl|txt|json|nq))\b", listing)}
+    assert named, "no dist/ file named: the pattern no longer finds them"
+    missing = sorted(n for n in named if not (built[0] / n).exists())
+    assert not missing, f"named in a README but not written by kg build: {missing}"
+
+
+def test_up_to_date_build_says_it_wrote_nothing(copy: Path) -> None:
+    result = kg("--project", str(copy), "build", "-o", str(copy / "dist"))
+    assert result.exit_code == 0
+    last = result.output.splitlines()[-1]
+    assert last.startswith("wrote nothing") and "asserted.ttl" not in last
