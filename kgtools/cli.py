@@ -371,8 +371,8 @@ def query(
     "--output",
     type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
     default=None,
-    help="File to write (replaced in one step, so a failed export leaves the old file). "
-    "Default or '-': standard output.",
+    help="File to write (replaced in one step, so a failed export leaves the old file); its "
+    "folder must exist. Default or '-': standard output.",
 )
 @OUT_DIR_OPTION
 @click.pass_context
@@ -389,13 +389,15 @@ def export_command(
     The output is byte-for-byte the same for the same graph (sorted, stable prefixes and
     blank-node labels), so exports can be committed and diffed.
     """
+    from kgtools.export import check_output_path, load_context
     from kgtools.export import export as run_export
-    from kgtools.export import load_context
 
     project = _project(ctx)
+    target = None if output is None or str(output) == "-" else output
+    if target is not None:
+        check_output_path(target, fmt)  # before anything is built
     store, out_dir = _open_built(project, out_dir, strict)
     context = load_context(project) if fmt == "jsonld" else None
-    target = None if output is None or str(output) == "-" else output
     data = run_export(store, fmt, inferred=inferred, out=target, context=context)
     if target is None:
         click.echo(data, nl=False)

@@ -12,8 +12,9 @@ serializers in sorted order, N-Triples/N-Quads lines are sorted and JSON-LD arra
 ``kg export -f nq`` writes them); the build keeps them to the ontology graph (the reasoner drops
 triples about blank nodes), so none is shared between graphs.
 
-An output path in a folder that does not exist is refused (:func:`check_output_path`), as
-``cp`` refuses it: the export never creates folders silently.
+``kg export -o`` refuses an output path in a folder that does not exist, as ``cp`` does
+(:func:`check_output_path`, called before anything is built or serialized); :func:`export`
+itself, called from Python, creates the folders.
 
 JSON-LD is compacted with the context shipped in ``ontology/context.jsonld`` (readable keys such as
 ``"municipality"``, ``"label": {"ja": …, "en": …}``, instance IRIs relative to ``@base``) and
@@ -153,8 +154,10 @@ def export(
     Returns the bytes. The file is replaced in one step, so a failed export leaves a previous
     ``out`` as it was and no temporary file behind.
     """
-    if out is not None:
-        check_output_path(out, fmt)
+    if out is not None and out.is_dir():
+        raise ExportWriteError(
+            f"{out}: is a folder — give a file name, e.g. {out / ('graph' + EXTENSIONS[fmt])}"
+        )
     data = serialize(store, fmt, inferred=inferred, context=context)
     if out is None:
         return data
@@ -169,9 +172,9 @@ def export(
 
 
 def check_output_path(out: Path, fmt: str) -> None:
-    """Refuse, before any work, an output path the export could not be written to as given:
-    a folder, or a file in a folder that does not exist (created by no one: like ``cp``, the
-    export never makes folders the user did not ask for)."""
+    """Refuse an output path ``kg export -o`` could not write as given: a folder, or a file in a
+    folder that does not exist (like ``cp``, the command never makes folders the user did not
+    ask for)."""
     if out.is_dir():
         raise ExportWriteError(
             f"{out}: is a folder — give a file name, e.g. {out / ('graph' + EXTENSIONS[fmt])}"
