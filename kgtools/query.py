@@ -312,8 +312,8 @@ _SHOWN_VALUES = 20
 
 def label_parameters(query: QueryFile) -> set[str]:
     """Parameters that name a label: declared ``(label)`` in the header, or (for a query
-    without a parameters header) variables the query only uses as the object of
-    ``rdfs:label``, ``skos:prefLabel`` or ``skos:altLabel`` in a basic graph pattern."""
+    without a parameters header) variables the query uses as the object of ``rdfs:label``,
+    ``skos:prefLabel`` or ``skos:altLabel`` in a triple pattern (not through a property path)."""
     if query.parameters:
         return {name for name, kind in query.kinds.items() if kind.lower() == "label"}
     from rdflib.plugins.sparql.parserutils import CompValue

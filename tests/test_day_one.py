@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rdflib import RDFS, Literal, URIRef
 
@@ -452,3 +452,49 @@ def test_up_to_date_build_says_it_wrote_nothing(copy: Path) -> None:
     assert result.exit_code == 0
     last = result.output.splitlines()[-1]
     assert last.startswith("wrote nothing") and "asserted.ttl" not in last
+
+
+LABEL_SHAPES = {
+    "prefixed": "?s rdfs:label ?name",
+    "full-iri": "?s <http://www.w3.org/2000/01/rdf-schema#label> ?name",
+    "optional": "?s a ?t OPTIONAL { ?s skos:prefLabel ?name }",
+    "union": "{ ?s skos:altLabel ?name } UNION { ?s rdfs:label ?name }",
+    "semicolon": "?s a ?t ; rdfs:label ?name",
+    "subquery": "{ SELECT ?s ?name WHERE { ?s rdfs:label ?name } }",
+    "minus-graph": "GRAPH ?g { ?s rdfs:label ?name } MINUS { ?s a ?t }",
+}
+NOT_LABEL_SHAPES = {
+    "comment": "?s rdfs:comment ?name",
+    "subject": "?name rdfs:label ?x",
+    "filter": "?s rdfs:label ?x FILTER(CONTAINS(STR(?x), STR(?name)))",
+    "path": "?s rdfs:label|skos:prefLabel ?name",
+}
+
+
+@pytest.mark.parametrize(
+    ("shape", "is_label"),
+    [(s, True) for s in LABEL_SHAPES.values()] + [(s, False) for s in NOT_LABEL_SHAPES.values()],
+)
+def test_label_parameters_are_found_in_every_pattern_shape(shape: str, is_label: bool) -> None:
+    text = (
+        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+        f"SELECT * WHERE {{ {shape} }}"
+    )
+    assert ("name" in label_parameters(user_query(text, "shape.rq"))) is is_label
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(code=st.from_regex(r"\A[0-9]{6}\Z"))
+def test_random_codes_outside_the_domain_are_refused(store: Store, code: str) -> None:
+    query = LIBRARY.get("cq/municipality")
+    graphs = graphs_for(inferred=True)
+    domain = run(store, LIBRARY.get(query.domains["code"]), {}, graphs=graphs, timeout=None)
+    known = {str(row[0]) for row in domain.rows}
+    if code in known:
+        check_domains(store, query, {"code": Literal(code)}, LIBRARY, graphs=graphs)
+    else:
+        with pytest.raises(UnknownValueError):
+            check_domains(store, query, {"code": Literal(code)}, LIBRARY, graphs=graphs)
