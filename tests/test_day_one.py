@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rdflib import RDFS, Literal, URIRef
+from rdflib import RDFS, Graph, Literal, URIRef
+from rdflib.term import Node
 
 from kgtools.build import BuildSummary, graphs_for, input_files
 from kgtools.cli import cli
@@ -331,48 +332,36 @@ SELECT ?thing WHERE { ?thing rdfs:label ?name } ORDER BY ?thing
 """
 
 
-def _labels(store: Store) -> dict[str, set[str]]:
-    graph = store.union(graphs_for(inferred=True)) if isinstance(store, MemoryStore) else None
-    assert graph is not None
-    found: dict[str, set[str]] = {}
-    for thing, label in graph.subject_objects(RDFS.label):
-        found.setdefault(str(label), set()).add(str(thing))
-    return found
-
-
-@pytest.fixture(scope="module")
-def memory(project: Project) -> MemoryStore:
-    from kgtools.build import load_project
-    from kgtools.namespaces import DATA_GRAPH
-
-    ontology, _, data = load_project(project)
-    store = MemoryStore()
-    store.add(DATA_GRAPH, ontology)
-    store.add(DATA_GRAPH, data)
-    return store
-
-
-def test_a_label_parameter_matches_labels_in_any_language(memory: MemoryStore) -> None:
+def test_a_label_parameter_matches_labels_in_any_language(
+    store: Store, asserted: Graph, inferred: Graph
+) -> None:
     """`-p municipality=北区` once matched nothing: the value was a plain literal and the label
     "北区"@ja. Every label text the graph holds in one form finds exactly its subjects."""
+    from kgtools.query import LABEL_PREDICATES
+
     query = user_query(LABELLED, "labelled.rq")
     assert label_parameters(query) == {"name"}
-    labels = _labels(memory)
-    graph = memory.union(memory.graph_names())
-    forms: dict[str, set[Literal]] = {}
-    for label in graph.objects(None, RDFS.label):
-        forms.setdefault(str(label), set()).add(label)  # type: ignore[arg-type]
-    single = sorted(text for text, f in forms.items() if len(f) == 1)
+    subjects: dict[str, set[str]] = {}
+    forms: dict[str, set[Node]] = {}
+    for graph in (asserted, inferred):
+        for predicate in LABEL_PREDICATES:
+            for thing, label in graph.subject_objects(predicate):
+                forms.setdefault(str(label), set()).add(label)
+                if predicate == RDFS.label:
+                    subjects.setdefault(str(label), set()).add(str(thing))
+    single = sorted(t for t, f in forms.items() if len(f) == 1 and t in subjects)
     assert len(single) > 100
+    graphs = graphs_for(inferred=True)
     for text in single[:: max(1, len(single) // 60)]:
-        bound = bind_labels(memory, query, {"name": Literal(text)})
-        rows = run(memory, query, bound, timeout=None).rows
-        assert {str(r[0]) for r in rows} == labels[text], text
+        bound = bind_labels(store, query, {"name": Literal(text)}, graphs=graphs)
+        assert bound["name"] in forms[text]
+        rows = run(store, query, bound, graphs=graphs, timeout=None).rows
+        assert {str(r[0]) for r in rows} == subjects[text], text
     declared = user_query(
         "# title: t\n# parameters:\n#   ?name (label) — a label\n" + LABELLED, "declared.rq"
     )
     assert label_parameters(declared) == {"name"}
-    assert bind_labels(memory, declared, {"name": Literal("北区")}) == {
+    assert bind_labels(store, declared, {"name": Literal("北区")}, graphs=graphs) == {
         "name": Literal("北区", lang="ja")
     }
 
