@@ -446,7 +446,8 @@ def compile(ontology: Iterable[OxTriple], *, tbox: Iterable[OxTriple] | None = N
         raise UnsupportedOntologyError(
             "the ontology uses OWL constructs the fast reasoner does not implement: "
             + ", ".join(problems)
-            + "; reason with kgtools.reason (owlrl) instead"
+            + " — kg build cannot reason with them: remove them from the ontology "
+            "(ontology/tip.ttl); from Python, kgtools.reason (owlrl) handles them"
         )
 
     first: dict[Term, Term] = {}
