@@ -8,7 +8,13 @@
 >>> frame = graph.dataframe("plans")  # needs pandas (pip install pandas)
 
 Parameters are bound as RDF terms: a string is a plain literal, an ``rdflib`` term is used as it
-is, and ``"<https://…>"`` is an IRI. Errors are the library's typed errors (``kgtools.errors``).
+is, ``"<https://…>"`` is an IRI and ``'"…"@ja'`` a quoted literal (as ``kg query --param``). A
+value outside the domain a query declares raises :class:`~kgtools.query.UnknownValueError`; a
+label parameter matches labels in any language. Errors are the library's typed errors.
+
+While the data on disk does not conform to the shapes, :func:`load` (like ``kg query``) answers
+from the last good build and says so in ``graph.stale`` (``strict=True`` raises
+:class:`~kgtools.errors.NonConformingDataError` instead).
 """
 
 from __future__ import annotations
@@ -19,20 +25,38 @@ from typing import Any
 from rdflib import Literal
 from rdflib.term import Node
 
-from kgtools.build import BuildSummary, graphs_for, open_built
-from kgtools.errors import KGError
-from kgtools.project import find_project
-from kgtools.query import DEFAULT_TIMEOUT, QueryLibrary, QueryResult, parse_param, run, user_query
+from kgtools.build import BuildSummary, graphs_for, open_built, read_manifest
+from kgtools.errors import KGError, NonConformingDataError
+from kgtools.oxstore import OxigraphStore
+from kgtools.project import Project, find_project
+from kgtools.query import (
+    DEFAULT_TIMEOUT,
+    QueryLibrary,
+    QueryResult,
+    bind_labels,
+    check_domains,
+    parse_param,
+    run,
+    user_query,
+)
 from kgtools.store import Store
 
 
 class KnowledgeGraph:
     """The built graph of one project, ready to query."""
 
-    def __init__(self, store: Store, summary: BuildSummary, library: QueryLibrary) -> None:
+    def __init__(
+        self,
+        store: Store,
+        summary: BuildSummary,
+        library: QueryLibrary,
+        stale: NonConformingDataError | None = None,
+    ) -> None:
         self.store = store
         self.summary = summary
         self.library = library
+        #: Set when the data on disk does not conform and this is the last good build.
+        self.stale = stale
 
     def result(
         self,
@@ -46,9 +70,11 @@ class KnowledgeGraph:
         looks_like_sparql = any(ch.isspace() for ch in query.strip())
         prepared = user_query(query, "<api>") if looks_like_sparql else self.library.get(query)
         bindings = dict(_term(name, value) for name, value in params.items())
-        return run(
-            self.store, prepared, bindings, graphs=graphs_for(inferred=inferred), timeout=timeout
-        )
+        graphs = graphs_for(inferred=inferred)
+        if bindings:
+            bindings = bind_labels(self.store, prepared, bindings, graphs=graphs)
+            check_domains(self.store, prepared, bindings, self.library, graphs=graphs)
+        return run(self.store, prepared, bindings, graphs=graphs, timeout=timeout)
 
     def query(self, query: str, **kwargs: Any) -> list[dict[str, Node | None]]:
         """Rows as dicts of variable → RDF term."""
@@ -79,8 +105,30 @@ def _term(name: str, value: Any) -> tuple[str, Node]:
     return parse_param(f"{name}={value}")
 
 
-def load(project: str | Path | None = None, out_dir: str | Path = "dist") -> KnowledgeGraph:
-    """Open the built graph of ``project`` (default: the current checkout), building if needed."""
+def open_graph(
+    project: Project, out_dir: Path, *, strict: bool = False
+) -> tuple[OxigraphStore, BuildSummary, NonConformingDataError | None]:
+    """The built graph, built first if its inputs changed — what every read command opens.
+
+    When the data on disk does not conform, the build changes nothing in ``out_dir``: the last
+    good build is opened instead and the third value is the error (its report says what to
+    fix), so that the caller can warn; ``strict=True`` (or no earlier build) raises it."""
+    try:
+        store, summary = open_built(project, out_dir)
+    except NonConformingDataError as exc:
+        previous = None if strict else read_manifest(out_dir)
+        if previous is None:
+            raise
+        return OxigraphStore(out_dir / previous.store, read_only=True), previous, exc
+    return store, summary, None
+
+
+def load(
+    project: str | Path | None = None, out_dir: str | Path | None = None, *, strict: bool = False
+) -> KnowledgeGraph:
+    """Open the built graph of ``project`` (default: the current checkout), building if needed.
+    ``out_dir`` defaults to the project's ``dist/`` (see :meth:`Project.default_out_dir`)."""
     found = find_project(Path(project) if project is not None else None)
-    store, summary = open_built(found, Path(out_dir))
-    return KnowledgeGraph(store, summary, QueryLibrary(found.queries_dir))
+    folder = found.out_dir(Path(out_dir) if out_dir is not None else None)
+    store, summary, stale = open_graph(found, folder, strict=strict)
+    return KnowledgeGraph(store, summary, QueryLibrary(found.queries_dir), stale)

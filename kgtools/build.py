@@ -68,9 +68,11 @@ from typing import TYPE_CHECKING, Any
 
 from kgtools import __version__
 from kgtools.errors import (
+    DataTBoxError,
     DumpCacheError,
     IncrementalUpdateError,
     InputError,
+    KGError,
     LoadErrors,
     NonConformingDataError,
 )
@@ -249,7 +251,40 @@ def build(
             return summary
     except BaseException as exc:
         _remove_work(out_dir, exc)
+        if isinstance(exc, DataTBoxError):
+            raise _located(project, exc) from None
         raise
+
+
+def _located(project: Project, exc: DataTBoxError) -> DataTBoxError:
+    """``exc`` with the data file(s) that hold its triple named first (read again: this is
+    the error path only), and, for a file that looks like a kg output, what to delete."""
+    import pyoxigraph as ox
+
+    from kgtools.load import read_file
+
+    def key(triple: Any) -> tuple[Any, ...]:  # blank nodes get new labels on each read
+        return tuple(None if isinstance(t, ox.BlankNode) else t for t in triple)
+
+    wanted = key(exc.triple)
+    holders = []
+    for path in project.data_files():
+        try:
+            if any(key(t) == wanted for t in read_file(path, check_literals=False)):
+                holders.append(path)
+        except KGError:
+            continue
+    if not holders:
+        return exc
+    where = ", ".join(_relative(project, p) for p in holders)
+    message = f"{where}: {exc}"
+    outputs = sorted({p.parent for p in holders if p.name in OUTPUTS[:2]})
+    if outputs:
+        message += (
+            "; " + ", ".join(_relative(project, p) + "/" for p in outputs) + " looks like a "
+            "kg build folder inside data/: delete it or move it out of data/"
+        )
+    return DataTBoxError(exc.triple, message)
 
 
 class _FullBuildNeeded(Exception):

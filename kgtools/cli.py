@@ -57,6 +57,34 @@ def _project(ctx: click.Context) -> Project:
     return find_project(ctx.obj.get("project"))
 
 
+def shown(path: Path) -> str:
+    """A path as the user reads it best: relative to the current folder when below it."""
+    try:
+        relative = path.resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        return str(path)
+    return "." if relative == Path() else str(relative)
+
+
+def _open_built(project: Project, given: Path | None, strict: bool) -> tuple[Any, Path]:
+    """The built graph (built first if the inputs changed) and its folder; while the data on
+    disk does not conform, the last good build with a one-line warning (``--strict``: refuse)."""
+    from kgtools.api import open_graph
+
+    out_dir = project.out_dir(given)
+    store, summary, stale = open_graph(project, out_dir, strict=strict)
+    if stale is not None:
+        click.echo(
+            f"kg: warning: the data on disk does not conform to the shapes (`kg validate` "
+            f"shows why); answering from the last good build in {shown(out_dir)}/ "
+            "(--strict refuses instead)",
+            err=True,
+        )
+    elif not summary.reused:
+        click.echo(f"kg: built the graph into {shown(out_dir)}/ first (inputs changed)", err=True)
+    return store, out_dir
+
+
 @click.group(cls=KGGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kg")
 @click.option(
@@ -82,15 +110,15 @@ def cli(ctx: click.Context, project: Path | None) -> None:
     "-o",
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("dist"),
-    show_default=True,
-    help="Folder to write the built graph to.",
+    default=None,
+    help="Folder to write the built graph to. Default: dist/ in the project's root (wherever "
+    "in the project kg runs), or a per-user cache folder when no project is around.",
 )
 @click.option(
     "--force", is_flag=True, help="Rebuild even if no input changed since the last build."
 )
 @click.pass_context
-def build(ctx: click.Context, out: Path, force: bool) -> None:
+def build(ctx: click.Context, out: Path | None, force: bool) -> None:
     """Load, validate (SHACL), reason (OWL RL) and write the graph to OUT.
 
     Writes the store (store-*/, opened by query, export, network, docs and serve),
@@ -103,6 +131,7 @@ def build(ctx: click.Context, out: Path, force: bool) -> None:
     from kgtools.progress import Progress
 
     project = _project(ctx)
+    out = project.out_dir(out)
     started = time.perf_counter()
     summary = run_build(project, out, force=force, progress=Progress())
     elapsed = time.perf_counter() - started
@@ -110,7 +139,7 @@ def build(ctx: click.Context, out: Path, force: bool) -> None:
         "reuse": "up to date (reused the last build)",
         "incremental": "updated (incremental: only the changed data files)",
     }.get(summary.mode, "built")
-    click.echo(f"kg build: {state} in {elapsed:.1f} s — project {project.root}")
+    click.echo(f"kg build: {state} in {elapsed:.1f} s — project {shown(project.root)}")
     click.echo(
         f"triples: {summary.asserted_triples:,} asserted "
         f"(ontology {summary.ontology_triples:,}, data {summary.data_triples:,}), "
@@ -123,8 +152,11 @@ def build(ctx: click.Context, out: Path, force: bool) -> None:
         click.echo(f"  {name:<{width}}  {count:>5}")
     files = [name for name in summary.outputs if "/" not in name]
     views = len(summary.outputs) - len(files)
+    if summary.reused:
+        click.echo(f"wrote nothing: {shown(out)}/ is current")
+        return
     click.echo(
-        f"wrote {out}/: {', '.join(files)}"
+        f"wrote {shown(out)}/: {', '.join(files)}"
         + (f"; {views} network files in network/" if views else "")
     )
 
@@ -177,13 +209,25 @@ def validate(ctx: click.Context, files: tuple[Path, ...], reference: bool) -> No
     click.echo(f"checked {len(data_paths)} file(s), {triples:,} triples")
 
 
-OUT_DIR_OPTION = click.option(
+_OUT_DIR = click.option(
     "--out-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("dist"),
-    show_default=True,
-    help="The build folder to read, as `kg build -o` (built first if missing or out of date).",
+    default=None,
+    help="The build folder to read, as `kg build -o` (built first if missing or out of date). "
+    "Default: dist/ in the project's root.",
 )
+_STRICT = click.option(
+    "--strict",
+    is_flag=True,
+    help="While the data on disk does not conform to the shapes, refuse (exit 1) instead of "
+    "answering from the last good build with a warning.",
+)
+
+
+def OUT_DIR_OPTION(command: Any) -> Any:
+    """--out-dir and --strict: every command that reads the built graph takes both."""
+    return _OUT_DIR(_STRICT(command))
+
 
 ENDPOINT_OPTION = click.option(
     "--endpoint",
@@ -209,7 +253,9 @@ def _remote_store(endpoint: str, timeout: float) -> Any:
     "params",
     multiple=True,
     metavar="NAME=VALUE",
-    help="Bind a parameter: VALUE is a literal, or an IRI written <…>. Repeatable.",
+    help="Bind a parameter, once each: VALUE is plain text, an absolute IRI written <…>, or "
+    'a literal quoted as in N-Triples ("<EC>", "北区"@ja). A value outside the domain the query '
+    "declares is refused with the valid ones; a label parameter matches in any language.",
 )
 @click.option(
     "-f",
@@ -246,7 +292,8 @@ def query(
     inferred: bool,
     timeout: float,
     endpoint: str | None,
-    out_dir: Path,
+    out_dir: Path | None,
+    strict: bool,
 ) -> None:
     """Run a SPARQL query: a library query by NAME, a .rq FILE, or SPARQL from stdin (-).
 
@@ -259,8 +306,15 @@ def query(
       kg query municipality --param code=131172 --format csv
       echo 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }' | kg query -
     """
-    from kgtools.build import graphs_for, open_built
-    from kgtools.query import QueryLibrary, parse_param, run, user_query
+    from kgtools.build import graphs_for
+    from kgtools.query import (
+        QueryLibrary,
+        bind_labels,
+        check_domains,
+        parse_params,
+        run,
+        user_query,
+    )
 
     project = _project(ctx)
     library = QueryLibrary(project.queries_dir)
@@ -282,14 +336,16 @@ def query(
         prepared = user_query(Path(query).read_text(encoding="utf-8"), query)
     else:
         prepared = library.get(query)
-    bindings = dict(parse_param(p) for p in params)
+    bindings = parse_params(params)
     if endpoint:
         store = _remote_store(endpoint, timeout)
     else:
-        store, summary = open_built(project, out_dir)
-        if not summary.reused:
-            click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
-    result = run(store, prepared, bindings, graphs=graphs_for(inferred=inferred), timeout=timeout)
+        store, out_dir = _open_built(project, out_dir, strict)
+    graphs = graphs_for(inferred=inferred)
+    if bindings:
+        bindings = bind_labels(store, prepared, bindings, graphs=graphs)
+        check_domains(store, prepared, bindings, library, graphs=graphs)
+    result = run(store, prepared, bindings, graphs=graphs, timeout=timeout)
     click.echo(result.serialize(fmt), nl=False)
 
 
@@ -316,27 +372,33 @@ def query(
     "--output",
     type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
     default=None,
-    help="File to write (replaced in one step, so a failed export leaves the old file). "
-    "Default or '-': standard output.",
+    help="File to write (replaced in one step, so a failed export leaves the old file); its "
+    "folder must exist. Default or '-': standard output.",
 )
 @OUT_DIR_OPTION
 @click.pass_context
 def export_command(
-    ctx: click.Context, fmt: str, inferred: bool, output: Path | None, out_dir: Path
+    ctx: click.Context,
+    fmt: str,
+    inferred: bool,
+    output: Path | None,
+    out_dir: Path | None,
+    strict: bool,
 ) -> None:
     """Export the built graph as Turtle, N-Triples, N-Quads, TriG, JSON-LD or RDF/XML.
 
     The output is byte-for-byte the same for the same graph (sorted, stable prefixes and
     blank-node labels), so exports can be committed and diffed.
     """
-    from kgtools.build import open_built
+    from kgtools.export import check_output_path, load_context
     from kgtools.export import export as run_export
-    from kgtools.export import load_context
 
     project = _project(ctx)
-    store, _ = open_built(project, out_dir)
-    context = load_context(project) if fmt == "jsonld" else None
     target = None if output is None or str(output) == "-" else output
+    if target is not None:
+        check_output_path(target, fmt)  # before anything is built
+    store, out_dir = _open_built(project, out_dir, strict)
+    context = load_context(project) if fmt == "jsonld" else None
     data = run_export(store, fmt, inferred=inferred, out=target, context=context)
     if target is None:
         click.echo(data, nl=False)
@@ -417,7 +479,8 @@ def network_command(
     formats: tuple[str, ...],
     output_dir: Path | None,
     endpoint: str | None,
-    out_dir: Path,
+    out_dir: Path | None,
+    strict: bool,
 ) -> None:
     """Who works with whom: the plans' partner networks, with statistics and drawings.
 
@@ -432,7 +495,6 @@ def network_command(
       kg network --municipality 131164 --format html --format png
       kg network --view partners --theme startups --csv partners.csv
     """
-    from kgtools.build import open_built
     from kgtools.network import (
         build_view,
         load_data,
@@ -446,10 +508,9 @@ def network_command(
     project = _project(ctx)
     if endpoint:
         store = _remote_store(endpoint, 60.0)
+        out_dir = project.out_dir(out_dir)
     else:
-        store, summary = open_built(project, out_dir)
-        if not summary.reused:
-            click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
+        store, out_dir = _open_built(project, out_dir, strict)
     data = load_data(store, project, municipality=municipality, heading=heading, theme=theme)
     graph = build_view(data, view)
     click.echo(
@@ -482,7 +543,9 @@ def network_command(
 )
 @OUT_DIR_OPTION
 @click.pass_context
-def docs_command(ctx: click.Context, output_dir: Path | None, out_dir: Path) -> None:
+def docs_command(
+    ctx: click.Context, output_dir: Path | None, out_dir: Path | None, strict: bool
+) -> None:
     """Write HTML documentation of the ontology, the shapes and the query library.
 
     Four pages that work offline (no web fonts, scripts or links to other hosts): the ontology's
@@ -492,13 +555,10 @@ def docs_command(ctx: click.Context, output_dir: Path | None, out_dir: Path) -> 
     tests/queries/NAME.params.json, else they are shown without an answer). The same inputs
     give the same files byte for byte.
     """
-    from kgtools.build import open_built
     from kgtools.docs import generate_docs
 
     project = _project(ctx)
-    store, summary = open_built(project, out_dir)
-    if not summary.reused:
-        click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
+    store, out_dir = _open_built(project, out_dir, strict)
     target = output_dir if output_dir is not None else out_dir / "docs"
     written = generate_docs(project, store, target)
     click.echo(f"kg docs: wrote {target}/: {', '.join(p.name for p in written)}")
@@ -557,7 +617,8 @@ def serve_command(
     max_rows: int,
     max_query_length: int,
     inferred: bool,
-    out_dir: Path,
+    out_dir: Path | None,
+    strict: bool,
 ) -> None:
     """Serve the built graph as a read-only SPARQL 1.1 endpoint, with a query page.
 
@@ -573,14 +634,12 @@ def serve_command(
       curl -H 'Accept: text/csv' --data-urlencode query@queries/cq/plans.rq \\
         http://127.0.0.1:7878/sparql
     """
-    from kgtools.build import graphs_for, open_built
+    from kgtools.build import graphs_for
     from kgtools.query import QueryLibrary
     from kgtools.serve import ServeConfig, is_loopback, make_server
 
     project = _project(ctx)
-    store, summary = open_built(project, out_dir)
-    if not summary.reused:
-        click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
+    store, out_dir = _open_built(project, out_dir, strict)
     config = ServeConfig(
         timeout=timeout,
         max_rows=max_rows,
@@ -678,7 +737,8 @@ def push_command(
     which: str,
     chunk_size: int,
     timeout: float,
-    out_dir: Path,
+    out_dir: Path | None,
+    strict: bool,
 ) -> None:
     """Upload the built graph to a SPARQL server, replacing the named graph(s), and verify it.
 
@@ -694,7 +754,6 @@ def push_command(
       kg push --endpoint http://127.0.0.1:8890/sparql \\
               --store-endpoint http://127.0.0.1:8890/sparql-graph-crud-auth
     """
-    from kgtools.build import open_built
     from kgtools.remote import RemoteError, push, resolve_endpoints
 
     endpoints = resolve_endpoints(endpoint, store_endpoint)
@@ -704,9 +763,7 @@ def push_command(
             "cannot be guessed"
         )
     project = _project(ctx)
-    store, summary = open_built(project, out_dir)
-    if not summary.reused:
-        click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
+    store, out_dir = _open_built(project, out_dir, strict)
     pushed = push(
         store,
         endpoints.store,

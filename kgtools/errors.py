@@ -191,6 +191,15 @@ class UnsupportedOntologyError(KGError):
     """
 
 
+class DataTBoxError(UnsupportedOntologyError):
+    """A data triple states T-box vocabulary (an axiom that belongs in the ontology). ``triple``
+    is the offending triple, so that the build can name the file that holds it."""
+
+    def __init__(self, triple: object, message: str) -> None:
+        self.triple = triple
+        super().__init__(message)
+
+
 class IncrementalUpdateError(UnsupportedOntologyError):
     """A change cannot be applied incrementally (e.g. it brings blank nodes into rule-relevant
     triples, whose noise-filtered consequences the store does not keep); rebuild in full."""

@@ -8,9 +8,13 @@ Every format gives the same bytes for the same graph, whatever the process or it
 ``PYTHONHASHSEED``: blank nodes get canonical labels (``rdflib.compare.to_canonical_graph``, as
 :meth:`kgtools.store.MemoryStore.save` does, graph by graph), triples are handed to the
 serializers in sorted order, N-Triples/N-Quads lines are sorted and JSON-LD arrays are sorted
-(``@list`` arrays keep their order). Blank nodes are canonicalised per named graph, as in
-``dist/graph.nq``; the build keeps them to the ontology graph (the reasoner drops triples about
-blank nodes), so none is shared between graphs.
+(``@list`` arrays keep their order). Blank nodes are canonicalised per named graph (as
+``kg export -f nq`` writes them); the build keeps them to the ontology graph (the reasoner drops
+triples about blank nodes), so none is shared between graphs.
+
+``kg export -o`` refuses an output path in a folder that does not exist, as ``cp`` does
+(:func:`check_output_path`, called before anything is built or serialized); :func:`export`
+itself, called from Python, creates the folders.
 
 JSON-LD is compacted with the context shipped in ``ontology/context.jsonld`` (readable keys such as
 ``"municipality"``, ``"label": {"ja": …, "en": …}``, instance IRIs relative to ``@base``) and
@@ -150,13 +154,13 @@ def export(
     Returns the bytes. The file is replaced in one step, so a failed export leaves a previous
     ``out`` as it was and no temporary file behind.
     """
-    data = serialize(store, fmt, inferred=inferred, context=context)
-    if out is None:
-        return data
-    if out.is_dir():
+    if out is not None and out.is_dir():
         raise ExportWriteError(
             f"{out}: is a folder — give a file name, e.g. {out / ('graph' + EXTENSIONS[fmt])}"
         )
+    data = serialize(store, fmt, inferred=inferred, context=context)
+    if out is None:
+        return data
     try:
         atomic_write_bytes(out, data)
     except OSError as exc:
@@ -165,6 +169,23 @@ def export(
             "is writable and the disk not full"
         ) from exc
     return data
+
+
+def check_output_path(out: Path, fmt: str) -> None:
+    """Refuse an output path ``kg export -o`` could not write as given: a folder, or a file in a
+    folder that does not exist (like ``cp``, the command never makes folders the user did not
+    ask for)."""
+    if out.is_dir():
+        raise ExportWriteError(
+            f"{out}: is a folder — give a file name, e.g. {out / ('graph' + EXTENSIONS[fmt])}"
+        )
+    parent = out.parent
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise ExportWriteError(
+            f"{out}: cannot write the export: the folder {parent} {what} — create it first "
+            f"(mkdir -p {parent}) or give a path in an existing folder"
+        )
 
 
 def canonical(graph: Graph) -> Graph:

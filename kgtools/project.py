@@ -5,10 +5,20 @@ A *project* is a folder with ``ontology/tip.ttl``, ``ontology/shapes.ttl``, ``da
 ``KG_PROJECT`` environment variable), the current folder or the nearest parent that is a project
 (a checkout), the checkout this package was installed from in editable mode, and last the copy
 bundled inside the installed wheel (``kgtools/_resources``).
+
+Where the build goes (:meth:`Project.default_out_dir`): ``dist/`` in the project's root, wherever
+inside the project a command runs; for a project found only through the installed package (no
+project around the current folder), a per-user cache folder (``$XDG_CACHE_HOME/kgtools/…``, by
+default ``~/.cache/kgtools/…``), never the current folder.
+
+A build never reads its own outputs: :func:`is_output_dir` recognises a folder ``kg build``
+wrote (it holds kg's ``build.json``), and the data walk does not enter one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +33,10 @@ QUERIES_DIR = Path("queries")
 EXCLUDED_DATA_DIRS = frozenset({"templates"})
 #: File extensions read as data, by RDF format name.
 DATA_SUFFIXES = (".ttl", ".nt", ".nq", ".trig")
+#: The build folder's name, below the project root.
+OUT_DIR = Path("dist")
+#: The manifest ``kg build`` writes into its output folder (``kgtools.build.MANIFEST``).
+BUILD_MANIFEST = "build.json"
 
 
 @dataclass(frozen=True)
@@ -30,6 +44,30 @@ class Project:
     """The resolved locations of one project's files."""
 
     root: Path
+    #: False when the project was found only through the installed package (no project around
+    #: the current folder): its build then goes to the per-user cache, not into the package.
+    local: bool = True
+
+    def default_out_dir(self) -> Path:
+        """``ROOT/dist`` for a project the user is in or named; else a per-user cache folder."""
+        if self.local:
+            return self.root / OUT_DIR
+        key = hashlib.sha256(os.fsencode(self.root.resolve())).hexdigest()[:16]
+        return user_cache_dir() / f"dist-{key}"
+
+    def out_dir(self, given: Path | None) -> Path:
+        """The build folder to use: ``given`` (as the user wrote it) or the default; refused
+        when it lies inside ``data/``, where the build would read its own outputs as data."""
+        chosen = self.default_out_dir() if given is None else given
+        data = self.data_dir.resolve()
+        resolved = chosen.resolve()
+        if resolved == data or data in resolved.parents:
+            raise ProjectLayoutError(
+                f"the build folder {chosen} is inside the data folder {self.data_dir}, whose "
+                f"files the build reads: choose a folder outside it (default: "
+                f"{self.default_out_dir()})"
+            )
+        return chosen
 
     @property
     def ontology(self) -> Path:
@@ -83,9 +121,33 @@ def _check_link(path: str, root: str) -> None:
         )
 
 
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/kgtools`` (default ``~/.cache/kgtools``): builds of a project that is
+    not around the current folder go there."""
+    base = os.environ.get("XDG_CACHE_HOME") or ""
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
+    return root / "kgtools"
+
+
+def is_output_dir(folder: str | os.PathLike[str]) -> bool:
+    """True for a folder ``kg build`` wrote: it holds kg's ``build.json`` (a JSON object with
+    the build's ``fingerprint`` and ``layout``). The data walk never enters one, so a build
+    cannot read its own outputs (``asserted.ttl``, ``inferred.ttl`` …) as data."""
+    manifest = os.path.join(folder, BUILD_MANIFEST)
+    if not os.path.isfile(manifest):
+        return False
+    try:
+        with open(manifest, "rb") as handle:
+            stored = json.loads(handle.read(1 << 20) or b"null")
+    except (OSError, ValueError):
+        return False
+    return isinstance(stored, dict) and "fingerprint" in stored and "layout" in stored
+
+
 def data_paths_in(folder: Path, *, within: Path | None = None) -> list[str]:
     """:func:`data_files_in` as strings (making thousands of ``Path`` objects takes a tenth of
-    a second, which a build that finds nothing changed does not need to spend)."""
+    a second, which a build that finds nothing changed does not need to spend). Folders that
+    :func:`is_output_dir` recognises are not entered."""
     root = os.path.realpath(within) if within is not None else None
     found: list[str] = []
     pending = [os.fspath(folder)]
@@ -96,7 +158,7 @@ def data_paths_in(folder: Path, *, within: Path | None = None) -> list[str]:
             continue
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):  # as rglob: symlinked folders not entered
-                if entry.name not in EXCLUDED_DATA_DIRS:
+                if entry.name not in EXCLUDED_DATA_DIRS and not is_output_dir(entry.path):
                     pending.append(entry.path)
             elif entry.is_file() and os.path.splitext(entry.name)[1] in DATA_SUFFIXES:
                 if root is not None and entry.is_symlink():
@@ -126,7 +188,7 @@ def find_project(explicit: Path | None = None, cwd: Path | None = None) -> Proje
     package_dir = Path(__file__).resolve().parent
     for candidate in (package_dir.parent, package_dir / "_resources"):
         if _is_project(candidate):
-            return Project(candidate)
+            return Project(candidate, local=False)
     raise ProjectLayoutError(
         "no project found: run kg inside a checkout, or pass --project DIR "
         f"(a folder with {ONTOLOGY_FILE} and {DATA_DIR}/)"

@@ -8,6 +8,13 @@ Each file starts with a comment header::
     # parameters:
     #   ?code (literal) — a 6-digit local government code
     #   ?q (literal, optional) — an optional parameter may be left unbound
+    #   ?code (literal; domain: domains/municipality-codes) — a value the graph must hold
+    #   ?name (label) — a label: "北区" matches "北区"@ja
+
+A parameter's note names its kind (``literal``, ``IRI`` or ``label``) and, where its values
+are known, a *domain*: a library query whose first column lists them (``kg query`` refuses a
+value outside it and lists the valid ones). A ``label`` parameter matches labels in any
+language.
 
 Values always enter through bindings (``initBindings``), never through string formatting.
 """
@@ -16,7 +23,8 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +49,10 @@ class QueryFile:
     parameters: tuple[str, ...]
     #: Declared parameters marked ``(…, optional)`` in the header; the others are required.
     optional: frozenset[str] = frozenset()
+    #: Each declared parameter's kind, the note's first word (``literal``, ``IRI``, ``label``).
+    kinds: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    #: Declared parameters with a known domain: the library query (by name) that lists it.
+    domains: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def prepared(self) -> Query:
@@ -107,6 +119,10 @@ def _prepare_parsed(text: str, parsed: Any) -> Query:
     return query
 
 
+_KIND = re.compile(r"\(\s*([A-Za-z]+)")
+_DOMAIN = re.compile(r"\bdomain:\s*([\w./-]+)")
+
+
 def query_from_text(text: str, path: Path, *, parsed: Any = None) -> QueryFile:
     """A query from SPARQL text with a header; ``parsed``: rdflib's parse of it, when the caller
     has made it already (to check the query): it is then prepared from that parse at once."""
@@ -114,6 +130,8 @@ def query_from_text(text: str, path: Path, *, parsed: Any = None) -> QueryFile:
     declared = re.findall(r"\?([A-Za-z_]\w*)\s*(\([^)]*\))?", header.get("parameters", ""))
     parameters = tuple(dict.fromkeys(name for name, _ in declared))
     optional = frozenset(name for name, note in declared if "optional" in note)
+    kinds = {name: m.group(1) for name, note in declared if (m := _KIND.match(note))}
+    domains = {name: m.group(1) for name, note in declared if (m := _DOMAIN.search(note))}
     if parsed is not None:
         prepared_query(text, parsed)  # from the check's parse: never parsed twice
     return QueryFile(
@@ -123,6 +141,8 @@ def query_from_text(text: str, path: Path, *, parsed: Any = None) -> QueryFile:
         description=header.get("description", ""),
         parameters=parameters,
         optional=optional,
+        kinds=kinds,
+        domains=domains,
     )
 
 

@@ -206,10 +206,20 @@ def plainly_safe(text: str) -> bool:
 
 # -- parameters ---------------------------------------------------------------------------------
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: An IRI's scheme (RFC 3987): a value in ``<…>`` must be an absolute IRI.
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+#: A quoted literal as N-Triples writes one: ``"text"``, ``"text"@lang``, ``"text"^^<IRI>``.
+_QUOTED = re.compile(
+    r'^"((?:[^"\\\n\r]|\\.)*)"(?:@([A-Za-z]+(?:-[A-Za-z0-9]+)*)|\^\^<([A-Za-z][A-Za-z0-9+.-]*:[^<>"{}|^`\\\x00-\x20]*)>)?$',
+    re.DOTALL,
+)
+_ESCAPES = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 
 
 def parse_param(text: str) -> tuple[str, Node]:
-    """``name=value`` → (name, term): ``<…>`` is an IRI, anything else a plain literal.
+    """``name=value`` → (name, term): ``<…>`` is an IRI (absolute, with a scheme such as
+    ``https:``), ``"…"`` a quoted literal as N-Triples writes one (``"<EC>"``, ``"北区"@ja``,
+    ``"5"^^<http://www.w3.org/2001/XMLSchema#integer>``), anything else a plain literal.
 
     A value is bound as one RDF term, so quotes, braces or newlines in it are data, never SPARQL.
 
@@ -217,6 +227,8 @@ def parse_param(text: str) -> tuple[str, Node]:
     ('code', rdflib.term.Literal('131067'))
     >>> parse_param("plan=<https://w3id.org/tokyo-industry-plans/id/plan/131067/2021>")[1]
     rdflib.term.URIRef('https://w3id.org/tokyo-industry-plans/id/plan/131067/2021')
+    >>> parse_param('q="<EC>"')
+    ('q', rdflib.term.Literal('<EC>'))
     """
     name, sep, value = text.partition("=")
     name = name.strip().lstrip("?$")
@@ -224,10 +236,171 @@ def parse_param(text: str) -> tuple[str, Node]:
         raise ParameterError(f"bad --param '{text}': write name=value (e.g. --param code=131067)")
     if value.startswith("<") and value.endswith(">") and len(value) > 2:
         iri = value[1:-1]
+        literal_hint = (
+            f"to pass the text {value} as a literal, quote it: --param '{name}=\"{value}\"'"
+        )
         if any(c in iri for c in ' <>"{}|^`\\') or any(ord(c) < 0x21 for c in iri):
-            raise ParameterError(f"bad IRI in --param {name}: {value}")
+            raise ParameterError(
+                f"bad IRI in --param {name}: {value} — a value written <…> is taken as an IRI, "
+                f"and IRIs cannot hold spaces, quotes or <>{{}}|^`\\; {literal_hint}"
+            )
+        if not _SCHEME.match(iri):
+            raise ParameterError(
+                f"--param {name}={value}: a value written <…> is taken as an IRI, and {iri} is "
+                f"not an absolute IRI (it needs a scheme, e.g. https://…); {literal_hint}"
+            )
         return name, URIRef(iri)
+    quoted = _QUOTED.match(value)
+    if quoted:
+        body, language, datatype = quoted.groups()
+        try:
+            lexical = re.sub(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", _unescape, body)
+        except ValueError:  # not a quoted literal after all (an unknown escape): plain text
+            return name, Literal(value)
+        return name, Literal(
+            lexical, lang=language, datatype=URIRef(datatype) if datatype else None
+        )
     return name, Literal(value)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match.group(1)
+    if code[0] in "uU" and len(code) > 1:
+        return chr(int(code[1:], 16))
+    if code in _ESCAPES:
+        return _ESCAPES[code]
+    raise ValueError(f"unknown escape \\{code}")
+
+
+def parse_params(texts: Sequence[str]) -> dict[str, Node]:
+    """Every ``--param``, each name once: a parameter takes one value, so a name given twice is
+    refused rather than silently keeping the last."""
+    bound: dict[str, Node] = {}
+    given: dict[str, list[str]] = {}
+    for text in texts:
+        name, term = parse_param(text)
+        given.setdefault(name, []).append(text)
+        bound[name] = term
+    twice = {name: texts for name, texts in given.items() if len(texts) > 1}
+    if twice:
+        name, values = next(iter(twice.items()))
+        raise ParameterError(
+            f"--param {name} given {len(values)} times ({', '.join(values)}): a parameter takes "
+            "one value; run the query once per value"
+        )
+    return bound
+
+
+def _short(text: str, size: int = 80) -> str:
+    """A value as an error message shows it: at most ``size`` characters."""
+    return text if len(text) <= size else f"{text[:size]}… ({len(text):,} characters)"
+
+
+class UnknownValueError(ParameterError):
+    """A parameter's value is outside the domain its query declares."""
+
+
+#: Predicates whose objects are labels: a ``label`` parameter is matched in any language.
+LABEL_PREDICATES = (
+    URIRef("http://www.w3.org/2000/01/rdf-schema#label"),
+    URIRef("http://www.w3.org/2004/02/skos/core#prefLabel"),
+    URIRef("http://www.w3.org/2004/02/skos/core#altLabel"),
+)
+_LABEL_FORMS = Path(__file__).resolve().parent / "sparql" / "label-forms.rq"
+_SHOWN_VALUES = 20
+
+
+def label_parameters(query: QueryFile) -> set[str]:
+    """Parameters that name a label: declared ``(label)`` in the header, or (for a query
+    without a parameters header) variables the query uses as the object of ``rdfs:label``,
+    ``skos:prefLabel`` or ``skos:altLabel`` in a triple pattern (not through a property path)."""
+    if query.parameters:
+        return {name for name, kind in query.kinds.items() if kind.lower() == "label"}
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    found: set[str] = set()
+    stack: list[Any] = [query.prepared.algebra]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, CompValue):
+            if node.name == "BGP":
+                for _, p, o in node.get("triples") or ():
+                    if p in LABEL_PREDICATES and isinstance(o, Variable):
+                        found.add(str(o))
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return found
+
+
+def bind_labels(
+    store: Store,
+    query: QueryFile,
+    params: Mapping[str, Node],
+    *,
+    graphs: Sequence[URIRef] | None = None,
+) -> dict[str, Node]:
+    """``params`` with each plain-text value of a label parameter replaced by the label the
+    graph holds with that text (``"北区"`` → ``"北区"@ja``), so that labels match whatever their
+    language. A text the graph holds in several forms is refused, naming them (give one of
+    them quoted, e.g. ``name="EC"@en``); a text it does not hold is left as it is."""
+    from kgtools.queries import load_query
+
+    bound = dict(params)
+    for name in sorted(label_parameters(query) & set(params)):
+        value = params[name]
+        if not isinstance(value, Literal) or value.language or value.datatype:
+            continue
+        forms = run(
+            store, load_query(_LABEL_FORMS), {"text": value}, graphs=graphs, timeout=None
+        ).rows
+        terms = [row[0] for row in forms if row[0] is not None]
+        if value in terms or not terms:
+            continue
+        if len(terms) > 1:
+            shown = ", ".join(nt_term(t) for t in terms)
+            raise ParameterError(
+                f"--param {name}={value}: the graph has this label in {len(terms)} forms "
+                f"({shown}); give one of them quoted, e.g. --param '{name}={nt_term(terms[0])}'"
+            )
+        bound[name] = terms[0]
+    return bound
+
+
+def check_domains(
+    store: Store,
+    query: QueryFile,
+    params: Mapping[str, Node],
+    library: QueryLibrary,
+    *,
+    graphs: Sequence[URIRef] | None = None,
+) -> None:
+    """Refuse a value outside its parameter's declared domain (the first column of the domain
+    query named in the header), listing the valid values, as ``kg network --municipality``
+    does. Values are compared as text (``"131172"`` and ``"131172"^^xsd:token`` are one code);
+    an IRI only with an IRI."""
+    for name in sorted(set(query.domains) & set(params)):
+        domain_query = library.get(query.domains[name])
+        result = run(store, domain_query, {}, graphs=graphs, timeout=None)
+        rows = [row for row in result.rows if row and row[0] is not None]
+        value = params[name]
+
+        def key(term: Node | None) -> tuple[bool, str]:
+            return isinstance(term, URIRef), str(term)
+
+        if key(value) in {key(row[0]) for row in rows}:
+            continue
+        shown = [" ".join(display(t) for t in row if t is not None) for row in rows[:_SHOWN_VALUES]]
+        more = (
+            f", … ({len(rows)} in all: `kg query {query.domains[name]}` lists them)"
+            if len(rows) > _SHOWN_VALUES
+            else ""
+        )
+        known = ", ".join(shown) + more if rows else "none"
+        raise UnknownValueError(
+            f"--param {name}={_short(display(value))}: no such value for ?{name} of "
+            f"{query.path.name}; the graph has {known}"
+        )
 
 
 def _query_variables(query: QueryFile) -> set[str]:

@@ -75,6 +75,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kgtools.errors import (
+    DataTBoxError,
     InconsistentOntologyError,
     IncrementalUpdateError,
     UnsupportedOntologyError,
@@ -341,18 +342,20 @@ class RuleSet:
         s, p, o = triple
         if p == TYPE:
             if (o in _RULE_CLASSES or o in self.datatypes.rl) and triple not in self.tbox:
-                raise UnsupportedOntologyError(
-                    f"the data types {s} as {o}; the fast reasoner compiles such typings from "
-                    "the ontology only — move the triple to the ontology or reason with owlrl"
+                raise DataTBoxError(
+                    triple,
+                    f"the data types {s} as {o}, a typing that belongs in the ontology "
+                    f"(ontology/tip.ttl): move the triple there or remove it from the data",
                 )
             return
         if p in _SCHEMA_PREDICATES and triple not in self.tbox:
             if p == SAME_AS and s == o:
                 return
-            raise UnsupportedOntologyError(
-                f"the data states {s} {p} {o}: T-box vocabulary in the data is not supported "
-                "by the fast reasoner (owl:sameAs, subclass, sub-property, domain, range, "
-                "inverse … axioms must be in the ontology); reason with owlrl instead"
+            raise DataTBoxError(
+                triple,
+                f"the data states {s} {p} {o}: an axiom (owl:sameAs, subclass, sub-property, "
+                "domain, range, inverse …) that belongs in the ontology (ontology/tip.ttl), "
+                "not in data/: move the triple there or remove it from the data",
             )
 
     # -- full closure -------------------------------------------------------------------
@@ -443,7 +446,8 @@ def compile(ontology: Iterable[OxTriple], *, tbox: Iterable[OxTriple] | None = N
         raise UnsupportedOntologyError(
             "the ontology uses OWL constructs the fast reasoner does not implement: "
             + ", ".join(problems)
-            + "; reason with kgtools.reason (owlrl) instead"
+            + " — kg build cannot reason with them: remove them from the ontology "
+            "(ontology/tip.ttl); from Python, kgtools.reason (owlrl) handles them"
         )
 
     first: dict[Term, Term] = {}

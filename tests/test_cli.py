@@ -227,3 +227,16 @@ def test_validate_report_is_the_same_in_every_process() -> None:
     }
     assert len(outputs) == 1
     assert "two-ja>  「渋沢栄一」" in outputs.pop()
+
+
+def test_every_command_that_reads_the_build_takes_out_dir_and_strict() -> None:
+    """The build folder defaults to the project's dist/ (not the current folder's), and every
+    read command can refuse to answer from an old build while the data does not conform."""
+    readers = ["docs", "export", "network", "push", "query", "serve"]
+    for name in readers:
+        options = {opt for p in cli.commands[name].params for opt in getattr(p, "opts", [])}
+        assert {"--out-dir", "--strict"} <= options, name
+        out_dir = next(p for p in cli.commands[name].params if "--out-dir" in p.opts)
+        assert out_dir.default is None and "project's root" in (out_dir.help or ""), name
+    build = next(p for p in cli.commands["build"].params if "--out" in p.opts)
+    assert build.default is None

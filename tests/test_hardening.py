@@ -40,6 +40,7 @@ from kgtools.query import (
     QueryError,
     QuerySyntaxError,
     QueryTimeoutError,
+    UnknownValueError,
     parse_param,
     run,
     user_query,
@@ -224,8 +225,10 @@ def test_injection_through_the_python_api_is_one_literal(
     assert _counts(graph.store) == before
     if value == "北区":
         assert len(got) == 1
-    # a library query by name: ?code is compared as a string, so no hostile value matches
-    assert graph.query("municipality", code=value) == []
+    # a library query by name: ?code's domain is the graph's codes, so every hostile value is
+    # refused before the query runs (it would match nothing: ?code is compared as a string)
+    with pytest.raises(UnknownValueError):
+        graph.query("municipality", code=value)
     assert _counts(graph.store) == before
 
 
