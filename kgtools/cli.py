@@ -7,7 +7,9 @@ Exit codes: 0 success; 1 the data does not conform to the shapes; 2 bad input or
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -541,6 +543,23 @@ def docs_command(ctx: click.Context, output_dir: Path | None, out_dir: Path) -> 
     help="Longest query accepted, in characters (longer ones get 413).",
 )
 @click.option(
+    "--max-concurrent",
+    type=click.IntRange(min=2),
+    default=8,
+    show_default=True,
+    help="Queries running at once. One of these slots is kept for short queries: when the "
+    "others are busy, a query runs there for at most 2 s (503 past that), so slow queries "
+    "cannot keep a quick one waiting.",
+)
+@click.option(
+    "--allow-origin",
+    "allow_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let web pages of this origin (e.g. https://example.org; * for any) query the "
+    "endpoint from a browser. Without it, requests from other origins get 403. Repeatable.",
+)
+@click.option(
     "--inferred/--asserted",
     default=True,
     show_default=True,
@@ -555,6 +574,8 @@ def serve_command(
     timeout: float,
     max_rows: int,
     max_query_length: int,
+    max_concurrent: int,
+    allow_origins: tuple[str, ...],
     inferred: bool,
     out_dir: Path,
 ) -> None:
@@ -572,22 +593,42 @@ def serve_command(
       curl -H 'Accept: text/csv' --data-urlencode query@queries/cq/plans.rq \\
         http://127.0.0.1:7878/sparql
     """
-    from kgtools.build import graphs_for, open_built
+    from kgtools.build import MANIFEST, graphs_for, open_built
     from kgtools.query import QueryLibrary
-    from kgtools.serve import ServeConfig, is_loopback, make_server
+    from kgtools.serve import BuildFolder, ServeConfig, is_loopback, make_server
 
+    for origin in allow_origins:
+        if origin != "*" and not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/\s?#]+|null", origin):
+            raise click.BadParameter(
+                f"{origin!r} is not an origin: write scheme://host[:port], e.g. "
+                "https://example.org (no path, no trailing slash), or *",
+                param_hint="--allow-origin",
+            )
     project = _project(ctx)
-    store, summary = open_built(project, out_dir)
+    _store, summary = open_built(project, out_dir)
     if not summary.reused:
         click.echo(f"kg: built the graph into {out_dir}/ first (inputs changed)", err=True)
     config = ServeConfig(
         timeout=timeout,
         max_rows=max_rows,
         max_query_length=max_query_length,
+        max_concurrent=max_concurrent,
         graphs=tuple(graphs_for(inferred=inferred)),
+        allow_origins=allow_origins,
     )
+
+    def current_store() -> str | None:
+        # Only the store named by build.json, which a build replaces in one rename once the
+        # store is complete (read_manifest also wants the Turtle files, which a rebuild is
+        # replacing at that moment).
+        try:
+            name = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8")).get("store")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return name if isinstance(name, str) and name.startswith("store-") else None
+
     server = make_server(
-        store,
+        BuildFolder(out_dir, current_store),
         host,
         port,
         config=config,
