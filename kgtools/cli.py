@@ -584,12 +584,15 @@ def serve_command(
     The endpoint is http://HOST:PORT/sparql (GET or POST, SPARQL 1.1 Protocol; GET without a
     query gives the service description); http://HOST:PORT/ is a query page with the query
     library as examples that works offline. Updates get 403; SERVICE, FROM / FROM NAMED and
-    default-graph-uri / named-graph-uri get 400. Ctrl-C stops the server.
+    default-graph-uri / named-graph-uri get 400. Each query reads the build current when it
+    starts, so `kg build` may run while the server does. Requests from web pages of other
+    origins get 403 unless --allow-origin names them. Ctrl-C stops the server.
 
     \b
     Examples:
       kg serve
       kg serve --port 0 --timeout 10 --max-rows 1000
+      kg serve --allow-origin https://example.org
       curl -H 'Accept: text/csv' --data-urlencode query@queries/cq/plans.rq \\
         http://127.0.0.1:7878/sparql
     """

@@ -10,18 +10,29 @@
   query) get ``403``; ``SERVICE``, ``FROM`` / ``FROM NAMED`` and the protocol's
   ``default-graph-uri`` / ``named-graph-uri`` get ``400`` — the same checks and messages as
   ``kg query`` (:func:`kgtools.query.check_query`).
-* Limits, enforced here: the time limit of :func:`kgtools.query.run` (``503`` when a query is
-  stopped), a row cap (a cut result says so in the ``X-Result-Truncated`` header and, for JSON,
-  in a top-level ``"truncated": true``), a maximum query length (``413``) and a maximum number
-  of queries running at once (``503`` with ``Retry-After`` when all are busy).
+* Limits, enforced here: the time limit (``503`` when a query is stopped; parsing and the
+  read-only check run inside it, in the query's own process), a row cap (a cut result says so
+  in the ``X-Result-Truncated`` header and, for JSON, in a top-level ``"truncated": true``), a
+  maximum query length (``413``) and a number of slots (``--max-concurrent``), one of which is
+  kept for short queries (:class:`QuickLane`): a client that fills the others with slow
+  queries cannot keep a quick one waiting.
+* Rebuilds: given a :class:`BuildFolder`, each query opens the store that ``build.json`` names
+  when it starts and holds it to the end, so the server answers across any number of
+  ``kg build`` runs, and one query never sees two builds.
+* Requests: one ``Content-Length`` of plain digits (``Transfer-Encoding`` is refused: behind a
+  proxy, the two could disagree about where a body ends); on loopback only loopback ``Host``
+  names (DNS rebinding); requests from pages of other origins refused unless
+  ``--allow-origin`` names them. Every failure is an HTTP status with a short message that
+  names no file or folder; nothing prints a traceback.
 * ``/`` is an HTML page that works offline (inline CSS and JavaScript, nothing from another
   host; a Content-Security-Policy allows only this origin) with the query library as examples.
 
 The server is the standard library's :class:`http.server.ThreadingHTTPServer`: one thread per
-connection is all the concurrency needed, because each query runs in a child process forked by
-:func:`kgtools.query.run` (the threads only wait on a pipe), so a slow query never blocks a fast
-one and no web framework has to be installed. The library never prints: the request log goes to
-the ``log`` callback given to :func:`make_server`.
+connection is all the concurrency needed, because each query runs in a child process forked
+here (the threads only wait on a pipe), so a slow query never blocks a fast one and no web
+framework has to be installed. That server leaves request framing, ``Host`` and ``Origin`` to
+the handler, so those checks are written here. The library never prints: the request log goes
+to the ``log`` callback given to :func:`make_server`.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ import contextlib
 import ipaddress
 import json
 import multiprocessing
+import os
 import re
 import socket
 import sys
@@ -681,6 +693,15 @@ def _child_main(conn: Any, source: _Source, job: Callable[[Store], Any]) -> None
             conn.close()
 
 
+#: Seconds a query may run in the slot kept for short queries (less if ``--timeout`` is less).
+QUICK_LIMIT = 2.0
+#: Seconds a query in that slot runs before another query that needs the slot may stop it;
+#: also how long any query runs before its process is given a lower priority.
+QUICK_GUARANTEED = 0.5
+#: The ``nice`` increment of a query's process once it has run :data:`QUICK_GUARANTEED` s.
+LONG_QUERY_NICENESS = 10
+
+
 class _TimedOut(Exception):
     """The child did not answer in time (it has been killed)."""
 
@@ -711,13 +732,21 @@ def run_in_child(
     process = context.Process(target=_child_main, args=(sender, source, job), daemon=True)
     process.start()
     sender.close()
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
+    niced = False
     try:
         while not receiver.poll(min(max(deadline - time.monotonic(), 0), 0.05)):
             if stop is not None and stop.is_set():
                 raise _Stopped
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 raise _TimedOut
+            if not niced and now - started >= QUICK_GUARANTEED and process.pid is not None:
+                # A long query yields the processor to short ones started after it.
+                niced = True
+                with contextlib.suppress(OSError, AttributeError):
+                    os.setpriority(os.PRIO_PROCESS, process.pid, LONG_QUERY_NICENESS)
         status, payload = receiver.recv()
     except EOFError:
         status, payload = "error", "the query process ended without an answer"
@@ -732,12 +761,6 @@ def run_in_child(
         code, message = payload
         raise _Failed(HTTPStatus(code), message)
     raise _Failed(HTTPStatus.INTERNAL_SERVER_ERROR, f"query: the query failed: {payload}")
-
-
-#: Seconds a query may run in the slot kept for short queries (less if ``--timeout`` is less).
-QUICK_LIMIT = 2.0
-#: Seconds a query in that slot runs before another query that needs the slot may stop it.
-QUICK_GUARANTEED = 0.5
 
 
 class QuickLane:
@@ -825,6 +848,9 @@ class SparqlServer(ThreadingHTTPServer):
         self.quick_lane = QuickLane()
         self.loopback = is_loopback(address[0])
         super().__init__(address, SparqlHandler)
+        # rdflib builds its SPARQL grammar on the first parse (~0.2 s): done once here, every
+        # query's forked process inherits it instead of building it again.
+        user_query("ASK { ?s ?p ?o }", "warm-up")
 
     @property
     def url(self) -> str:
