@@ -38,6 +38,7 @@ to the ``log`` callback given to :func:`make_server`.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import ipaddress
 import json
 import multiprocessing
@@ -661,12 +662,12 @@ def _query_job(
     def job(store: Store) -> tuple[QueryResult, bool]:
         try:
             prepared = user_query(text, "query")  # kgtools.query.check_query first
-        except (UnsafeQueryError, QuerySyntaxError) as exc:
+        except QueryError as exc:  # refused by the check: the client's to fix
             raise _Failed(_status_for(exc, text), str(exc)) from None
         try:
             result = run(store, prepared, bindings, graphs=graphs, timeout=None)
-        except ParameterError as exc:
-            raise _Failed(HTTPStatus.BAD_REQUEST, str(exc)) from None
+        except (ParameterError, QuerySyntaxError, UnsafeQueryError) as exc:
+            raise _Failed(_status_for(exc, text), str(exc)) from None
         return truncate(result, max_rows)
 
     return job
@@ -849,8 +850,12 @@ class SparqlServer(ThreadingHTTPServer):
         self.loopback = is_loopback(address[0])
         super().__init__(address, SparqlHandler)
         # rdflib builds its SPARQL grammar on the first parse (~0.2 s): done once here, every
-        # query's forked process inherits it instead of building it again.
+        # query's forked process inherits it instead of building it again. The modules a query
+        # imports on first use are imported here too: a child forked while another thread
+        # held an import lock would wait for it forever.
         user_query("ASK { ?s ?p ?o }", "warm-up")
+        importlib.import_module("kgtools.oxstore")
+        importlib.import_module("kgtools.remote")
 
     @property
     def url(self) -> str:
