@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -639,3 +640,93 @@ def test_concurrent_queries_all_answer(store: Store) -> None:
     assert sorted(status for status, _, _ in answers) == [200] * 8, [
         (status, body[:200]) for status, body, _ in answers if status != 200
     ]
+
+
+# -- 7. in a real browser -------------------------------------------------------------------------
+CHROMIUM = Path("/usr/bin/chromium")
+
+_ATTACK = """<!doctype html><html><body data-result="pending"><script>
+fetch("ENDPOINT", {method: "POST", body: "query=ASK%7B%7D",
+                   headers: {"Content-Type": "application/x-www-form-urlencoded"}})
+  .then((r) => r.text()).then((t) => { document.body.dataset.result = "read:" + t; })
+  .catch(() => { document.body.dataset.result = "blocked"; });
+</script></body></html>"""
+
+
+def _chromium_dom(url: str, tmp_path: Path) -> str:
+    import subprocess
+
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get update && apt-get install -y chromium`")
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--proxy-server=http://127.0.0.1:1",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        url,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@contextmanager
+def attacker_page(endpoint: str) -> Iterator[str]:
+    """Another origin (another port on loopback) serving a page that POSTs a query."""
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    page = _ATTACK.replace("ENDPOINT", endpoint).encode()
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    other = HTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=other.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{other.server_address[1]}"
+    finally:
+        other.shutdown()
+        other.server_close()
+        thread.join(5)
+
+
+@pytest.mark.browser
+def test_a_page_of_another_origin_cannot_query_from_a_browser(store: Store, tmp_path: Path) -> None:
+    """A web page on another origin made the browser POST a query to the loopback endpoint,
+    which ran it (the browser only hid the answer). Now the endpoint refuses it, and
+    --allow-origin lets a named origin in, answer and all."""
+    lines: list[str] = []
+    config = ServeConfig(graphs=tuple(graphs_for(inferred=True)))
+    endpoint = make_server(store, "127.0.0.1", 0, config=config, log=lines.append)
+    thread = threading.Thread(target=endpoint.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with attacker_page(endpoint.url + "sparql") as origin:
+            dom = _chromium_dom(origin + "/", tmp_path)
+            assert 'data-result="blocked"' in dom, dom[-2000:]
+            posts = [line for line in lines if '"POST /sparql' in line]
+            assert posts and all('" 403 ' in line for line in posts), lines
+            endpoint.config = replace(endpoint.config, allow_origins=(origin,))
+            dom = _chromium_dom(origin + "/", tmp_path)
+            assert "read:" in dom and "boolean" in dom, dom[-2000:]
+    finally:
+        endpoint.shutdown()
+        endpoint.server_close()
+        thread.join(5)
