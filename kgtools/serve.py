@@ -975,11 +975,17 @@ class SparqlHandler(BaseHTTPRequestHandler):
             problem.headers,
         )
 
+    def _target(self) -> Any:
+        try:
+            return urlsplit(self.path)
+        except ValueError:  # e.g. an absolute-form target with a broken IPv6 literal
+            raise HTTPProblem(HTTPStatus.BAD_REQUEST, "malformed request target") from None
+
     def _route(self) -> str:
-        return urlsplit(self.path).path
+        return str(self._target().path)
 
     def _url_params(self) -> dict[str, list[str]]:
-        return parse_qs(urlsplit(self.path).query, keep_blank_values=True)
+        return parse_qs(self._target().query, keep_blank_values=True)
 
     def _dispatch(self, work: Callable[[], None]) -> None:
         """Check the request's framing, Host and Origin, do ``work``; every failure becomes an

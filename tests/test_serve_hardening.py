@@ -278,6 +278,24 @@ def test_a_body_on_get_is_read_so_the_next_request_is_in_step(
     assert json.loads(answers[-1][2])["boolean"] is True
 
 
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.sampled_from(["", "/", "/sparql?query=", "/sparql?", "//", "http://[", "http://127.0.0.1/"]),
+    st.text(st.characters(codec="latin-1", exclude_characters=" \r\n\t\x00"), max_size=30),
+)
+def test_any_request_target_gets_a_clean_answer(
+    server: SparqlServer, prefix: str, rest: str
+) -> None:
+    """An absolute-form target with a broken IPv6 literal once raised inside the handler."""
+    target = (prefix + rest) or "/"
+    data = f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    answer = exchange(server, data.encode("latin-1"))
+    status = int(answer.split(b" ", 2)[1])
+    assert 200 <= status < 500, (target, answer[-300:])
+
+
 # -- 7. Host and Origin ---------------------------------------------------------------------------
 def get_with(server: SparqlServer, path: str, headers: list[tuple[str, str]]) -> bytes:
     lines = "".join(f"{name}: {value}\r\n" for name, value in headers)
