@@ -492,7 +492,7 @@ def test_serve_keeps_answering_across_rebuilds(
         assert expected[0] == 200
 
         def ask_all_the_time() -> None:
-            while not stop.is_set():
+            while not stop.wait(0.05):
                 answers.append(query_count(running))
 
         client = threading.Thread(target=ask_all_the_time)
@@ -587,7 +587,7 @@ def timed_get(server: SparqlServer, query: str) -> tuple[int, bytes, float]:
 def test_a_fast_query_is_answered_while_slow_ones_fill_the_slots(store: Store) -> None:
     """Eight slow queries used to take all eight slots and a fast ASK waited the whole time
     limit for a 503. As many slow queries as there are slots now leave the ASK under 1 s."""
-    timeout = 4.0
+    timeout = 2.5
     with serving(store, timeout=timeout, max_concurrent=3) as running:
         slow: list[tuple[int, bytes, float]] = []
         senders = [
