@@ -7,7 +7,9 @@ Exit codes: 0 success; 1 the data does not conform to the shapes; 2 bad input or
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -602,6 +604,23 @@ def docs_command(
     help="Longest query accepted, in characters (longer ones get 413).",
 )
 @click.option(
+    "--max-concurrent",
+    type=click.IntRange(min=2),
+    default=8,
+    show_default=True,
+    help="Queries running at once. One of these slots is kept for short queries: when the "
+    "others are busy, a query runs there for at most 2 s (503 past that), so slow queries "
+    "cannot keep a quick one waiting.",
+)
+@click.option(
+    "--allow-origin",
+    "allow_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let web pages of this origin (e.g. https://example.org; * for any) query the "
+    "endpoint from a browser. Without it, requests from other origins get 403. Repeatable.",
+)
+@click.option(
     "--inferred/--asserted",
     default=True,
     show_default=True,
@@ -616,6 +635,8 @@ def serve_command(
     timeout: float,
     max_rows: int,
     max_query_length: int,
+    max_concurrent: int,
+    allow_origins: tuple[str, ...],
     inferred: bool,
     out_dir: Path | None,
     strict: bool,
@@ -625,29 +646,52 @@ def serve_command(
     The endpoint is http://HOST:PORT/sparql (GET or POST, SPARQL 1.1 Protocol; GET without a
     query gives the service description); http://HOST:PORT/ is a query page with the query
     library as examples that works offline. Updates get 403; SERVICE, FROM / FROM NAMED and
-    default-graph-uri / named-graph-uri get 400. Ctrl-C stops the server.
+    default-graph-uri / named-graph-uri get 400. Each query reads the build current when it
+    starts, so `kg build` may run while the server does. Requests from web pages of other
+    origins get 403 unless --allow-origin names them. Ctrl-C stops the server.
 
     \b
     Examples:
       kg serve
       kg serve --port 0 --timeout 10 --max-rows 1000
+      kg serve --allow-origin https://example.org
       curl -H 'Accept: text/csv' --data-urlencode query@queries/cq/plans.rq \\
         http://127.0.0.1:7878/sparql
     """
-    from kgtools.build import graphs_for
+    from kgtools.build import MANIFEST, graphs_for
     from kgtools.query import QueryLibrary
-    from kgtools.serve import ServeConfig, is_loopback, make_server
+    from kgtools.serve import BuildFolder, ServeConfig, is_loopback, make_server
 
+    for origin in allow_origins:
+        if origin != "*" and not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/\s?#]+|null", origin):
+            raise click.BadParameter(
+                f"{origin!r} is not an origin: write scheme://host[:port], e.g. "
+                "https://example.org (no path, no trailing slash), or *",
+                param_hint="--allow-origin",
+            )
     project = _project(ctx)
-    store, out_dir = _open_built(project, out_dir, strict)
+    _store, out_dir = _open_built(project, out_dir, strict)
     config = ServeConfig(
         timeout=timeout,
         max_rows=max_rows,
         max_query_length=max_query_length,
+        max_concurrent=max_concurrent,
         graphs=tuple(graphs_for(inferred=inferred)),
+        allow_origins=allow_origins,
     )
+
+    def current_store() -> str | None:
+        # Only the store named by build.json, which a build replaces in one rename once the
+        # store is complete (read_manifest also wants the Turtle files, which a rebuild is
+        # replacing at that moment).
+        try:
+            name = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8")).get("store")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return name if isinstance(name, str) and name.startswith("store-") else None
+
     server = make_server(
-        store,
+        BuildFolder(out_dir, current_store),
         host,
         port,
         config=config,

@@ -10,36 +10,56 @@
   query) get ``403``; ``SERVICE``, ``FROM`` / ``FROM NAMED`` and the protocol's
   ``default-graph-uri`` / ``named-graph-uri`` get ``400`` — the same checks and messages as
   ``kg query`` (:func:`kgtools.query.check_query`).
-* Limits, enforced here: the time limit of :func:`kgtools.query.run` (``503`` when a query is
-  stopped), a row cap (a cut result says so in the ``X-Result-Truncated`` header and, for JSON,
-  in a top-level ``"truncated": true``), a maximum query length (``413``) and a maximum number
-  of queries running at once (``503`` with ``Retry-After`` when all are busy).
+* Limits, enforced here: the time limit (``503`` when a query is stopped; parsing and the
+  read-only check run inside it, in the query's own process), a row cap (a cut result says so
+  in the ``X-Result-Truncated`` header and, for JSON, in a top-level ``"truncated": true``), a
+  maximum query length (``413``) and a number of slots (``--max-concurrent``), one of which is
+  kept for short queries (:class:`QuickLane`): a client that fills the others with slow
+  queries cannot keep a quick one waiting.
+* Rebuilds: given a :class:`BuildFolder`, each query opens the store that ``build.json`` names
+  when it starts and holds it to the end, so the server answers across any number of
+  ``kg build`` runs, and one query never sees two builds.
+* Requests: one ``Content-Length`` of plain digits (``Transfer-Encoding`` is refused: behind a
+  proxy, the two could disagree about where a body ends); on loopback only loopback ``Host``
+  names (DNS rebinding); requests from pages of other origins refused unless
+  ``--allow-origin`` names them. Every failure is an HTTP status with a short message that
+  names no file or folder; nothing prints a traceback.
 * ``/`` is an HTML page that works offline (inline CSS and JavaScript, nothing from another
   host; a Content-Security-Policy allows only this origin) with the query library as examples.
 
 The server is the standard library's :class:`http.server.ThreadingHTTPServer`: one thread per
-connection is all the concurrency needed, because each query runs in a child process forked by
-:func:`kgtools.query.run` (the threads only wait on a pipe), so a slow query never blocks a fast
-one and no web framework has to be installed. The library never prints: the request log goes to
-the ``log`` callback given to :func:`make_server`.
+connection is all the concurrency needed, because each query runs in a child process forked
+here (the threads only wait on a pipe), so a slow query never blocks a fast one and no web
+framework has to be installed. That server leaves request framing, ``Host`` and ``Origin`` to
+the handler, so those checks are written here. The library never prints: the request log goes
+to the ``log`` callback given to :func:`make_server`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import ipaddress
 import json
+import multiprocessing
+import os
 import re
 import socket
+import sys
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
+from rdflib.term import Node
 
 from kgtools.errors import KGError
 from kgtools.query import (
@@ -49,7 +69,6 @@ from kgtools.query import (
     QueryLibrary,
     QueryResult,
     QuerySyntaxError,
-    QueryTimeoutError,
     UnsafeQueryError,
     parse_param,
     run,
@@ -118,6 +137,8 @@ class ServeConfig:
     max_concurrent: int = DEFAULT_MAX_CONCURRENT
     #: Named graphs forming the default graph; ``None``: every graph of the store.
     graphs: tuple[URIRef, ...] | None = None
+    #: Origins (``https://example.org``) whose pages may query the endpoint; ``*``: any.
+    allow_origins: tuple[str, ...] = ()
 
     @property
     def max_body(self) -> int:
@@ -285,14 +306,10 @@ def _is_update(text: str) -> bool:
     return True
 
 
-def _kind(prepared: Any) -> str:
-    name = str(getattr(prepared.algebra, "name", ""))
-    return name.removesuffix("Query").upper() or "SELECT"
-
-
 # -- service description and page -------------------------------------------------------------
-def service_description(endpoint: str, store: Store, config: ServeConfig) -> Graph:
-    """The SPARQL 1.1 Service Description of the endpoint at ``endpoint``."""
+def service_description(endpoint: str, config: ServeConfig, triples: int | None = None) -> Graph:
+    """The SPARQL 1.1 Service Description of the endpoint at ``endpoint``; ``triples``: the
+    size of the default graph, when known."""
     graph = Graph()
     graph.bind("sd", SD)
     graph.bind("void", VOID)
@@ -329,8 +346,7 @@ def service_description(endpoint: str, store: Store, config: ServeConfig) -> Gra
     graph.add((dataset, RDF.type, SD.Dataset))
     graph.add((dataset, SD.defaultGraph, default))
     graph.add((default, RDF.type, SD.Graph))
-    if config.graphs is not None:
-        triples = sum(store.count(name) for name in config.graphs)
+    if triples is not None:
         graph.add((default, VOID.triples, Literal(triples, datatype=XSD.integer)))
     return graph
 
@@ -543,16 +559,281 @@ textarea.addEventListener("keydown", (event) => {
 """
 
 
+# -- where the graph comes from ----------------------------------------------------------------
+class GraphUnavailableError(KGError):
+    """No built graph can be opened (``dist/`` was removed, or a rebuild failed)."""
+
+
+class BuildFolder:
+    """The current build in a ``dist/`` folder, resolved again for every query.
+
+    ``current`` returns the name of the store folder the manifest (``build.json``, written last
+    by a build) points at, or ``None``. Each query opens that store read-only in its own
+    process and keeps the handle until it ends: one query sees one build, and the files of an
+    open store stay readable when a later rebuild moves the folder away and deletes it. A store
+    that vanishes between reading the manifest and opening it (two rebuilds in between) is
+    retried with the manifest read again.
+    """
+
+    ATTEMPTS = 5
+
+    def __init__(self, out_dir: Path, current: Callable[[], str | None]) -> None:
+        self.out_dir = out_dir
+        self.current = current
+
+    def open(self) -> Store:
+        from kgtools.oxstore import OxigraphStore
+
+        for _ in range(self.ATTEMPTS):
+            name = self.current()
+            if name is None:
+                break
+            store = OxigraphStore(self.out_dir / name, read_only=True)
+            try:
+                store.ox  # noqa: B018 - open now, so that a vanished folder is retried here
+            except OSError:
+                time.sleep(0.05)
+                continue
+            return store
+        raise GraphUnavailableError(
+            "the graph is not built (or is being rebuilt): run kg build, then retry"
+        )
+
+    def paths(self) -> list[str]:
+        """Folders whose names must never reach a client."""
+        return [str(self.out_dir.resolve()), str(self.out_dir)]
+
+
+class _FixedStore:
+    """One store for the server's whole life (tests, the Python API)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def open(self) -> Store:
+        return self.store
+
+    def paths(self) -> list[str]:
+        path = getattr(self.store, "path", None)
+        return [str(path.resolve()), str(path)] if isinstance(path, Path) else []
+
+
+_Source = BuildFolder | _FixedStore
+
+#: ``"…/x"`` preceded by a blank, a quote or a bracket: a filesystem path in an error message.
+_PATH = re.compile(r"(?:(?<=^)|(?<=[\s'\"(\[=:]))(?:~|\.{1,2})?/(?!/)[^\s'\"\])]*")
+
+
+def scrub(message: str, paths: Sequence[str] = ()) -> str:
+    """``message`` without filesystem paths (the known folders first, then anything shaped like
+    an absolute path), for an answer to a client."""
+    for path in sorted(paths, key=len, reverse=True):
+        if len(path) > 1:
+            message = re.sub(re.escape(path) + r"[^\s'\"\])]*", "…", message)
+    return _PATH.sub("…", message)
+
+
+# -- running work in a child process -----------------------------------------------------------
+class _Failed(Exception):
+    """What a child process reported instead of an answer: an HTTP status and a message."""
+
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _status_for(exc: Exception, text: str) -> HTTPStatus:
+    """The HTTP status of a refused query (run in the child: ``_is_update`` parses again)."""
+    if isinstance(exc, UnsafeQueryError):
+        return HTTPStatus.FORBIDDEN if _is_update(text) else HTTPStatus.BAD_REQUEST
+    return HTTPStatus.BAD_REQUEST
+
+
+def _query_job(
+    text: str,
+    bindings: Mapping[str, Node],
+    graphs: Sequence[URIRef] | None,
+    max_rows: int,
+) -> Callable[[Store], tuple[QueryResult, bool]]:
+    """The work of one query, for a child process: check and parse (rdflib's parser is slow
+    on long queries, so this is inside the time limit), run, cut at ``max_rows``."""
+
+    def job(store: Store) -> tuple[QueryResult, bool]:
+        try:
+            prepared = user_query(text, "query")  # kgtools.query.check_query first
+        except QueryError as exc:  # refused by the check: the client's to fix
+            raise _Failed(_status_for(exc, text), str(exc)) from None
+        try:
+            result = run(store, prepared, bindings, graphs=graphs, timeout=None)
+        except (ParameterError, QuerySyntaxError, UnsafeQueryError) as exc:
+            raise _Failed(_status_for(exc, text), str(exc)) from None
+        return truncate(result, max_rows)
+
+    return job
+
+
+def _child_main(conn: Any, source: _Source, job: Callable[[Store], Any]) -> None:
+    """The child: open the current build, do the job, send the answer; never raises (a raise
+    would print a traceback on the server's console)."""
+    try:
+        try:
+            conn.send(("ok", job(source.open())))
+        except _Failed as exc:
+            conn.send(("failed", (int(exc.status), exc.message)))
+        except GraphUnavailableError as exc:
+            conn.send(("failed", (int(HTTPStatus.SERVICE_UNAVAILABLE), str(exc))))
+        except QueryError as exc:  # e.g. an answer holding an IRI no syntax can write
+            conn.send(("failed", (int(HTTPStatus.INTERNAL_SERVER_ERROR), str(exc))))
+        except Exception as exc:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    except BaseException:  # the parent gave up (pipe closed): nothing left to tell
+        pass
+    finally:
+        with contextlib.suppress(BaseException):
+            conn.close()
+
+
+#: Seconds a query may run in the slot kept for short queries (less if ``--timeout`` is less).
+QUICK_LIMIT = 2.0
+#: Seconds a query in that slot runs before another query that needs the slot may stop it;
+#: also how long any query runs before its process is given a lower priority.
+QUICK_GUARANTEED = 0.5
+#: The ``nice`` increment of a query's process once it has run :data:`QUICK_GUARANTEED` s.
+LONG_QUERY_NICENESS = 10
+
+
+class _TimedOut(Exception):
+    """The child did not answer in time (it has been killed)."""
+
+
+class _Stopped(Exception):
+    """The child was stopped to give its slot to another query (see :class:`QuickLane`)."""
+
+
+def run_in_child(
+    source: _Source,
+    job: Callable[[Store], Any],
+    timeout: float,
+    stop: threading.Event | None = None,
+) -> Any:
+    """``job(store)`` on the current build, in a forked child process killed after
+    ``timeout`` s (or when ``stop`` is set): parsing, running and everything they allocate stay
+    out of the server process. Raises :class:`_Failed`, :class:`_TimedOut` or
+    :class:`_Stopped`."""
+    if "fork" not in multiprocessing.get_all_start_methods():  # no fork: in this thread
+        try:
+            return job(source.open())
+        except GraphUnavailableError as exc:
+            raise _Failed(HTTPStatus.SERVICE_UNAVAILABLE, str(exc)) from None
+        except QueryError as exc:
+            raise _Failed(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc)) from None
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child_main, args=(sender, source, job), daemon=True)
+    process.start()
+    sender.close()
+    started = time.monotonic()
+    deadline = started + timeout
+    niced = False
+    try:
+        while not receiver.poll(min(max(deadline - time.monotonic(), 0), 0.05)):
+            if stop is not None and stop.is_set():
+                raise _Stopped
+            now = time.monotonic()
+            if now >= deadline:
+                raise _TimedOut
+            if not niced and now - started >= QUICK_GUARANTEED and process.pid is not None:
+                # A long query yields the processor to short ones started after it.
+                niced = True
+                with contextlib.suppress(OSError, AttributeError):
+                    os.setpriority(os.PRIO_PROCESS, process.pid, LONG_QUERY_NICENESS)
+        status, payload = receiver.recv()
+    except EOFError:
+        status, payload = "error", "the query process ended without an answer"
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()
+    if status == "ok":
+        return payload
+    if status == "failed":
+        code, message = payload
+        raise _Failed(HTTPStatus(code), message)
+    raise _Failed(HTTPStatus.INTERNAL_SERVER_ERROR, f"query: the query failed: {payload}")
+
+
+class QuickLane:
+    """The slot kept for short queries, used when every other slot is taken.
+
+    Waiting queries take it in turn (first come, first served). The query holding it runs for
+    at most :data:`QUICK_LIMIT` s, and once it has had :data:`QUICK_GUARANTEED` s, the next
+    waiting query stops it and takes the slot: a slow query sent while the endpoint is full is
+    refused quickly, and a short one is answered within about a second, however many slow
+    queries one client sends.
+    """
+
+    def __init__(self, guaranteed: float = QUICK_GUARANTEED) -> None:
+        self.guaranteed = guaranteed
+        self._cond = threading.Condition()
+        self._queue: deque[object] = deque()
+        self._holder: threading.Event | None = None
+        self._since = 0.0
+
+    def acquire(self, timeout: float) -> threading.Event | None:
+        """Wait at most ``timeout`` s for the slot; the event returned is set when the holder
+        must give it up; ``None``: not had in time."""
+        me = object()
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._queue.append(me)
+            try:
+                while True:
+                    now = time.monotonic()
+                    first = self._queue[0] is me
+                    if first and self._holder is None:
+                        self._holder, self._since = threading.Event(), now
+                        return self._holder
+                    if now >= deadline:
+                        return None
+                    wait = deadline - now
+                    if first and self._holder is not None and not self._holder.is_set():
+                        due = self._since + self.guaranteed
+                        if now >= due:
+                            self._holder.set()  # the holder's thread stops it and releases
+                        else:
+                            wait = min(wait, due - now)
+                    self._cond.wait(wait)
+            finally:
+                self._queue.remove(me)
+                self._cond.notify_all()
+
+    def release(self) -> None:
+        with self._cond:
+            self._holder = None
+            self._cond.notify_all()
+
+
 # -- the server ---------------------------------------------------------------------------------
 class SparqlServer(ThreadingHTTPServer):
-    """A threading HTTP server that holds the store, the limits and the prepared page."""
+    """A threading HTTP server that holds the graph's source, the limits and the page.
+
+    Slots: ``max_concurrent - 1`` queries run at once with the full time limit; one more slot,
+    the :class:`QuickLane`, is kept for short queries, so that a client filling the others
+    with slow queries cannot keep a quick ``ASK`` waiting. A query that finds the full slots
+    taken waits for the kept one and runs there with a limit of :data:`QUICK_LIMIT` s
+    (``503`` with ``Retry-After`` when it is stopped).
+    """
 
     daemon_threads = True
+    #: Room for connections waiting to be accepted (the default, 5, drops bursts).
+    request_queue_size = 64
 
     def __init__(
         self,
         address: tuple[str, int],
-        store: Store,
+        store: Store | BuildFolder,
         config: ServeConfig,
         *,
         examples: Sequence[Mapping[str, Any]] = (),
@@ -560,12 +841,21 @@ class SparqlServer(ThreadingHTTPServer):
     ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
-        self.store = store
+        self.source: _Source = store if isinstance(store, BuildFolder) else _FixedStore(store)
         self.config = config
         self.page = render_page(examples, config)
         self.log = log
-        self.slots = threading.BoundedSemaphore(config.max_concurrent)
+        self.slots = threading.BoundedSemaphore(max(config.max_concurrent - 1, 1))
+        self.quick_lane = QuickLane()
+        self.loopback = is_loopback(address[0])
         super().__init__(address, SparqlHandler)
+        # rdflib builds its SPARQL grammar on the first parse (~0.2 s): done once here, every
+        # query's forked process inherits it instead of building it again. The modules a query
+        # imports on first use are imported here too: a child forked while another thread
+        # held an import lock would wait for it forever.
+        user_query("ASK { ?s ?p ?o }", "warm-up")
+        importlib.import_module("kgtools.oxstore")
+        importlib.import_module("kgtools.remote")
 
     @property
     def url(self) -> str:
@@ -574,6 +864,12 @@ class SparqlServer(ThreadingHTTPServer):
         host = str(host)
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}/"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A failure outside the handler's own catching: one line in the log, no traceback."""
+        exc = sys.exc_info()[1]
+        if self.log is not None and not isinstance(exc, (ConnectionError, TimeoutError)):
+            self.log(f"{client_address[0]} - connection failed: {type(exc).__name__}: {exc}")
 
 
 def is_loopback(host: str) -> bool:
@@ -587,7 +883,7 @@ def is_loopback(host: str) -> bool:
 
 
 def make_server(
-    store: Store,
+    store: Store | BuildFolder,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     *,
@@ -597,6 +893,8 @@ def make_server(
 ) -> SparqlServer:
     """Bind the endpoint (port 0: any free port; see :attr:`SparqlServer.url`); not yet serving.
 
+    ``store`` is one store, or a :class:`BuildFolder` (what ``kg serve`` gives: every query
+    opens the build current when it starts, so the server keeps answering across rebuilds).
     Call ``serve_forever()`` on the result (in a thread, or the main one), ``shutdown()`` from
     another thread to stop, and ``server_close()`` to release the port.
     """
@@ -615,6 +913,16 @@ def make_server(
         ) from None
 
 
+#: A ``Host`` header: a name or IPv4 address, or an IPv6 address in brackets; then a port.
+_HOST = re.compile(
+    r"(?P<name>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.?|\[[0-9A-Fa-f:.]{2,45}\])"
+    r"(?::(?P<port>[0-9]{1,5}))?"
+)
+#: An ``Origin`` header: scheme://host[:port] (or ``null``, from sandboxed and file: pages).
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s?#]+")
+_LENGTH = re.compile(r"[0-9]+")
+
+
 class SparqlHandler(BaseHTTPRequestHandler):
     """One request: the page, the service description or a query."""
 
@@ -623,6 +931,15 @@ class SparqlHandler(BaseHTTPRequestHandler):
     server_version = "kg-serve"
     #: Seconds a connection may sit idle (keep-alive) or trickle a request before it is closed.
     timeout = 60
+    #: After refusing a body without reading it, at most this many bytes and seconds are read
+    #: and dropped before the connection is closed, so that the client sees the answer instead
+    #: of a reset connection.
+    DRAIN_BYTES = 1 << 22
+    DRAIN_SECONDS = 1.0
+    _cors: dict[str, str] = {}  # noqa: RUF012 - replaced per request, never changed in place
+    _answered = False
+    _unread = False
+    _body_done = False
 
     # -- plumbing -------------------------------------------------------------------------------
     def log_message(self, format: str, *args: Any) -> None:
@@ -641,13 +958,14 @@ class SparqlHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Cache-Control", "no-store")
-        for name, value in (headers or {}).items():
+        for name, value in {**self._cors, **(headers or {})}.items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+        self._answered = True
 
     def _problem(self, problem: HTTPProblem) -> None:
         self._send(
@@ -657,26 +975,235 @@ class SparqlHandler(BaseHTTPRequestHandler):
             problem.headers,
         )
 
+    def _target(self) -> Any:
+        try:
+            return urlsplit(self.path)
+        except ValueError:  # e.g. an absolute-form target with a broken IPv6 literal
+            raise HTTPProblem(HTTPStatus.BAD_REQUEST, "malformed request target") from None
+
     def _route(self) -> str:
-        return urlsplit(self.path).path
+        return str(self._target().path)
 
     def _url_params(self) -> dict[str, list[str]]:
-        return parse_qs(urlsplit(self.path).query, keep_blank_values=True)
+        return parse_qs(self._target().query, keep_blank_values=True)
+
+    def _dispatch(self, work: Callable[[], None]) -> None:
+        """Check the request's framing, Host and Origin, do ``work``; every failure becomes an
+        HTTP answer (or, when the client is gone, a closed connection) — never a traceback."""
+        self._answered = False
+        self._unread = False
+        self._body_done = False
+        self._cors: dict[str, str] = {}
+        try:
+            try:
+                self._check_framing()
+                self._check_host()
+                self._check_origin()
+                work()
+            except HTTPProblem as problem:
+                self._settle_body()
+                self._problem(problem)
+            except (ConnectionError, TimeoutError):
+                raise
+            except Exception as exc:
+                if self.server.log is not None:
+                    self.server.log(
+                        f"{self.address_string()} - internal error: {type(exc).__name__}: "
+                        + scrub(str(exc), self.server.source.paths())
+                    )
+                if self._answered:
+                    self.close_connection = True
+                else:
+                    self.close_connection = True
+                    self._problem(
+                        HTTPProblem(
+                            HTTPStatus.INTERNAL_SERVER_ERROR,
+                            "internal error in kg serve (a bug; the server's log has a line "
+                            "about it)",
+                        )
+                    )
+            if self._unread:
+                self._drain()
+        except TimeoutError:
+            self.close_connection = True
+            if not self._answered:
+                with contextlib.suppress(OSError):
+                    self._problem(
+                        HTTPProblem(
+                            HTTPStatus.REQUEST_TIMEOUT,
+                            f"the request did not arrive within {self.timeout} s",
+                        )
+                    )
+        except (ConnectionError, OSError):
+            self.close_connection = True
+
+    def _settle_body(self) -> None:
+        """Before refusing a request whose body was not read: read it (a small one, so that
+        the connection stays usable) or end the connection after the answer."""
+        if self._body_done or self._unread:
+            return
+        length = self._content_length() or 0
+        if length > self.server.config.max_body:
+            self.close_connection = True
+            self._unread = True
+        elif length:
+            self._body_done = True
+            if len(self.rfile.read(length)) < length:
+                self.close_connection = True
+
+    def _drain(self) -> None:
+        """Read and drop what the client is still sending, briefly, then close."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(self.DRAIN_SECONDS)
+            deadline = time.monotonic() + self.DRAIN_SECONDS
+            left = self.DRAIN_BYTES
+            while left > 0 and time.monotonic() < deadline:
+                chunk = self.rfile.read1(min(left, 65_536))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:
+            pass
+
+    def handle_expect_100(self) -> bool:
+        """Send ``100 Continue`` only for a body that will be read; otherwise the client gets
+        the final answer without sending the body."""
+        lengths = self.headers.get_all("Content-Length") or []
+        if (
+            self.headers.get("Transfer-Encoding") is None
+            and len(lengths) == 1
+            and _LENGTH.fullmatch(lengths[0].strip(" \t"))
+            and len(lengths[0].strip(" \t")) <= 18
+            and int(lengths[0]) <= self.server.config.max_body
+        ):
+            return super().handle_expect_100()
+        return True
+
+    # -- checks of every request ----------------------------------------------------------------
+    def _check_framing(self) -> None:
+        """Where the body ends must be certain: one ``Content-Length`` of plain digits, and no
+        ``Transfer-Encoding`` (behind a proxy that reads the other one, either could smuggle
+        a second request in the body)."""
+        lengths = self.headers.get_all("Content-Length") or []
+        codings = self.headers.get_all("Transfer-Encoding") or []
+        if codings:
+            self.close_connection = True
+            self._unread = True
+            if lengths:
+                raise HTTPProblem(
+                    HTTPStatus.BAD_REQUEST,
+                    "the request has both Transfer-Encoding and Content-Length; send only "
+                    "Content-Length",
+                )
+            raise HTTPProblem(
+                HTTPStatus.LENGTH_REQUIRED,
+                "bodies with Transfer-Encoding (chunked) are not accepted: send the body with "
+                "a Content-Length header",
+            )
+        if len(lengths) > 1:
+            self.close_connection = True
+            self._unread = True
+            raise HTTPProblem(HTTPStatus.BAD_REQUEST, "send one Content-Length header, not several")
+        if lengths and not _LENGTH.fullmatch(lengths[0].strip(" \t")):
+            self.close_connection = True
+            self._unread = True
+            raise HTTPProblem(
+                HTTPStatus.BAD_REQUEST,
+                "bad Content-Length header: it must be a number of bytes (digits 0-9 only)",
+            )
+
+    def _content_length(self) -> int | None:
+        text = self.headers.get("Content-Length")
+        if text is None:
+            return None
+        digits = text.strip(" \t").lstrip("0") or "0"
+        if len(digits) > 18:
+            return 1 << 62
+        return int(digits)
+
+    def _check_host(self) -> None:
+        """A ``Host`` header must be well formed, and name this machine when the server
+        listens on loopback only: a page whose DNS name was pointed at 127.0.0.1 (DNS
+        rebinding) sends its own name, and is refused."""
+        hosts = self.headers.get_all("Host") or []
+        if not hosts:
+            return
+        if len(hosts) > 1:
+            raise HTTPProblem(HTTPStatus.BAD_REQUEST, "send one Host header, not several")
+        match = _HOST.fullmatch(hosts[0].strip(" \t"))
+        if match is None or (match["port"] is not None and int(match["port"]) > 65535):
+            raise HTTPProblem(HTTPStatus.BAD_REQUEST, "malformed Host header")
+        if self.server.loopback and not is_loopback(match["name"].rstrip(".")):
+            raise HTTPProblem(
+                HTTPStatus.FORBIDDEN,
+                "this endpoint listens on loopback and answers only requests for localhost, "
+                "127.0.0.1 or [::1] (the Host header names another host)",
+            )
+
+    def _own_origin(self) -> str:
+        host = (self.headers.get("Host") or "").strip(" \t").lower()
+        return f"http://{host}" if host else self.server.url.rstrip("/")
+
+    def _check_origin(self) -> None:
+        """A request from a page of another origin is refused unless ``--allow-origin`` names
+        that origin (it then gets CORS headers). Browsers send ``Origin`` on cross-origin
+        requests and ``Sec-Fetch-Site`` on all; the query page itself is same-origin."""
+        origins = self.headers.get_all("Origin") or []
+        if len(origins) > 1:
+            raise HTTPProblem(HTTPStatus.BAD_REQUEST, "send one Origin header, not several")
+        origin = origins[0].strip(" \t") if origins else None
+        site = (self.headers.get("Sec-Fetch-Site") or "").strip().lower()
+        allowed = self.server.config.allow_origins
+        if origin is not None:
+            if origin != "null" and not _ORIGIN.fullmatch(origin):
+                raise HTTPProblem(HTTPStatus.BAD_REQUEST, "malformed Origin header")
+            if origin.lower() == self._own_origin():
+                return
+            if origin in allowed or "*" in allowed:
+                self._cors = {
+                    "Access-Control-Allow-Origin": origin,
+                    "Access-Control-Expose-Headers": "X-Result-Truncated, X-Result-Row-Limit",
+                    "Vary": "Origin",
+                }
+                return
+        elif site in ("", "same-origin", "none") or self._route() in ("/", "/index.html"):
+            return  # not from a browser, typed in, or a link to the page (which is harmless)
+        raise HTTPProblem(
+            HTTPStatus.FORBIDDEN,
+            f"cross-origin request refused (Origin: {origin or 'not sent'}, Sec-Fetch-Site: "
+            f"{site or 'not sent'}): start kg serve with --allow-origin ORIGIN to let pages of "
+            "that origin query this endpoint",
+        )
 
     def _read_body(self) -> bytes:
-        length_text = self.headers.get("Content-Length")
-        if length_text is None:
+        length = self._content_length()
+        if length is None:
             self.close_connection = True
             raise HTTPProblem(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length header")
-        try:
-            length = int(length_text)
-        except ValueError:
-            self.close_connection = True
-            raise HTTPProblem(HTTPStatus.BAD_REQUEST, "bad Content-Length header") from None
         if length > self.server.config.max_body:
             self.close_connection = True  # the body is left unread: the connection must end
+            self._unread = True
             raise HTTPProblem(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, self._too_long())
-        return self.rfile.read(length)
+        self._body_done = True
+        body = self.rfile.read(length)
+        if len(body) < length:
+            self.close_connection = True
+            raise HTTPProblem(
+                HTTPStatus.BAD_REQUEST,
+                f"the body ended after {len(body):,} of the {length:,} bytes its "
+                "Content-Length announced",
+            )
+        return body
+
+    def _skip_body(self) -> None:
+        """Read and drop the body of a request that has no use for one, so that the next
+        request on the connection starts where it should."""
+        length = self._content_length()
+        if length:
+            self._read_body()
 
     def _too_long(self) -> str:
         return (
@@ -686,67 +1213,138 @@ class SparqlHandler(BaseHTTPRequestHandler):
 
     # -- methods --------------------------------------------------------------------------------
     def do_GET(self) -> None:
-        try:
-            route = self._route()
-            if route in ("/", "/index.html"):
-                self._send(
-                    HTTPStatus.OK,
-                    self.server.page,
-                    "text/html; charset=utf-8",
-                    {"Content-Security-Policy": _PAGE_CSP},
-                )
-            elif route == "/sparql":
-                self._sparql(self._url_params(), None)
-            else:
-                raise HTTPProblem(
-                    HTTPStatus.NOT_FOUND, "not found: the endpoint is /sparql, the page is /"
-                )
-        except HTTPProblem as problem:
-            self._problem(problem)
+        self._dispatch(self._get)
 
-    do_HEAD = do_GET
+    def do_HEAD(self) -> None:
+        self._dispatch(self._get)
 
     def do_POST(self) -> None:
+        self._dispatch(self._post)
+
+    def do_OPTIONS(self) -> None:
+        self._dispatch(self._options)
+
+    def do_PUT(self) -> None:
+        self._dispatch(self._refuse_writes)
+
+    do_DELETE = do_PATCH = do_PUT
+
+    def _get(self) -> None:
+        self._skip_body()
+        route = self._route()
+        if route in ("/", "/index.html"):
+            self._send(
+                HTTPStatus.OK,
+                self.server.page,
+                "text/html; charset=utf-8",
+                {"Content-Security-Policy": _PAGE_CSP},
+            )
+        elif route == "/sparql":
+            self._sparql(self._url_params(), None)
+        else:
+            raise HTTPProblem(
+                HTTPStatus.NOT_FOUND, "not found: the endpoint is /sparql, the page is /"
+            )
+
+    def _post(self) -> None:
+        if self._route() != "/sparql":
+            self._skip_body()
+            raise HTTPProblem(HTTPStatus.NOT_FOUND, "not found: the endpoint is /sparql")
+        media = self.headers.get_content_type()
+        body = self._read_body()
+        params = self._url_params()
+        if media == "application/sparql-update":
+            raise HTTPProblem(HTTPStatus.FORBIDDEN, _UPDATE_REFUSED)
         try:
-            if self._route() != "/sparql":
-                self._read_body()
-                raise HTTPProblem(HTTPStatus.NOT_FOUND, "not found: the endpoint is /sparql")
-            media = self.headers.get_content_type()
-            body = self._read_body()
-            params = self._url_params()
-            if media == "application/sparql-update":
-                raise HTTPProblem(HTTPStatus.FORBIDDEN, _UPDATE_REFUSED)
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                raise HTTPProblem(HTTPStatus.BAD_REQUEST, "the request body is not UTF-8") from None
-            if media == "application/x-www-form-urlencoded":
-                for key, values in parse_qs(text, keep_blank_values=True).items():
-                    params.setdefault(key, []).extend(values)
-                self._sparql(params, None)
-            elif media == "application/sparql-query":
-                if "query" in params:
-                    raise HTTPProblem(
-                        HTTPStatus.BAD_REQUEST,
-                        "send the query either as the body or as ?query=, not both",
-                    )
-                self._sparql(params, text)
-            else:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise HTTPProblem(HTTPStatus.BAD_REQUEST, "the request body is not UTF-8") from None
+        if media == "application/x-www-form-urlencoded":
+            for key, values in parse_qs(text, keep_blank_values=True).items():
+                params.setdefault(key, []).extend(values)
+            self._sparql(params, None)
+        elif media == "application/sparql-query":
+            if "query" in params:
                 raise HTTPProblem(
-                    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                    f"unsupported Content-Type {media!r}: POST application/sparql-query or "
-                    "application/x-www-form-urlencoded (query=…)",
+                    HTTPStatus.BAD_REQUEST,
+                    "send the query either as the body or as ?query=, not both",
                 )
-        except HTTPProblem as problem:
-            self._problem(problem)
+            self._sparql(params, text)
+        else:
+            raise HTTPProblem(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                f"unsupported Content-Type {media!r}: POST application/sparql-query or "
+                "application/x-www-form-urlencoded (query=…)",
+            )
+
+    def _options(self) -> None:
+        """CORS preflight (answered for the origins of ``--allow-origin``) and ``Allow``."""
+        self._skip_body()
+        headers = {"Allow": "GET, HEAD, POST, OPTIONS"}
+        if self._cors:
+            headers |= {
+                "Access-Control-Allow-Methods": "GET, HEAD, POST",
+                "Access-Control-Allow-Headers": "Accept, Content-Type",
+                "Access-Control-Max-Age": "600",
+            }
+        self._send(HTTPStatus.NO_CONTENT, b"", "text/plain; charset=utf-8", headers)
 
     def _refuse_writes(self) -> None:
         self.close_connection = True
-        self._problem(HTTPProblem(HTTPStatus.METHOD_NOT_ALLOWED, _UPDATE_REFUSED))
-
-    do_PUT = do_DELETE = do_PATCH = _refuse_writes
+        self._unread = bool(self._content_length())
+        raise HTTPProblem(HTTPStatus.METHOD_NOT_ALLOWED, _UPDATE_REFUSED, {"Allow": _ALLOW})
 
     # -- queries --------------------------------------------------------------------------------
+    def _in_slot(self, job: Callable[[Store], Any]) -> Any:
+        """``job`` in a child process, in a free full slot or else in the quick lane (see
+        :class:`SparqlServer`); every failure as an :class:`HTTPProblem`."""
+        server, config = self.server, self.server.config
+        stop: threading.Event | None = None
+        if server.slots.acquire(blocking=False):
+            limit = config.timeout
+        else:
+            limit = min(config.timeout, QUICK_LIMIT)
+            stop = server.quick_lane.acquire(limit)
+            if stop is None:
+                raise HTTPProblem(
+                    HTTPStatus.SERVICE_UNAVAILABLE,
+                    f"busy: {config.max_concurrent} queries are running; retry later "
+                    "(kg serve --max-concurrent)",
+                    {"Retry-After": "5"},
+                )
+        try:
+            return run_in_child(server.source, job, limit, stop)
+        except (_TimedOut, _Stopped) as exc:
+            if stop is None:
+                message = (
+                    f"query: stopped after the time limit of {limit:g} s; simplify the query "
+                    "or raise the limit (the server's limit: kg serve --timeout)"
+                )
+            else:
+                why = (
+                    f"ran past the {limit:g} s allowed"
+                    if isinstance(exc, _TimedOut)
+                    else "was stopped to let another query run"
+                )
+                message = (
+                    f"busy: {config.max_concurrent - 1} long queries are running, and this one "
+                    f"{why} in the slot kept for short queries; retry later "
+                    "(kg serve --max-concurrent)"
+                )
+            raise HTTPProblem(
+                HTTPStatus.SERVICE_UNAVAILABLE, message, {"Retry-After": "5"}
+            ) from None
+        except _Failed as exc:
+            message = scrub(exc.message, server.source.paths())
+            if exc.status >= 500 and server.log is not None:
+                server.log(f"{self.address_string()} - {exc.status}: {message}")
+            raise HTTPProblem(exc.status, message) from None
+        finally:
+            if stop is None:
+                server.slots.release()
+            else:
+                server.quick_lane.release()
+
     def _sparql(self, params: dict[str, list[str]], body_query: str | None) -> None:
         config = self.server.config
         if params.get("update") or params.get("using-graph-uri"):
@@ -769,45 +1367,28 @@ class SparqlHandler(BaseHTTPRequestHandler):
         if not text.strip():
             raise HTTPProblem(HTTPStatus.BAD_REQUEST, "the query is empty")
         try:
-            prepared = user_query(text, "query")  # kgtools.query.check_query first
             bindings = dict(parse_param(p) for p in params.get("param", []))
-        except UnsafeQueryError as exc:
-            status = HTTPStatus.FORBIDDEN if _is_update(text) else HTTPStatus.BAD_REQUEST
-            raise HTTPProblem(status, str(exc)) from None
-        except (QuerySyntaxError, ParameterError) as exc:
+        except ParameterError as exc:
             raise HTTPProblem(HTTPStatus.BAD_REQUEST, str(exc)) from None
-        kind = _kind(prepared.prepared)
+        accept = self.headers.get("Accept")
+        offers = [*RESULT_TYPES, *GRAPH_TYPES]
+        if negotiate(accept, offers) is None:
+            raise HTTPProblem(
+                HTTPStatus.NOT_ACCEPTABLE,
+                "none of the Accept types can carry a result; this endpoint offers "
+                + ", ".join(offers),
+            )
+        graphs = list(config.graphs) if config.graphs is not None else None
+        cut, truncated = self._in_slot(_query_job(text, bindings, graphs, config.max_rows))
+        kind = cut.kind
         offers = list(GRAPH_TYPES if kind in ("CONSTRUCT", "DESCRIBE") else RESULT_TYPES)
-        media = negotiate(self.headers.get("Accept"), offers)
+        media = negotiate(accept, offers)
         if media is None:
             raise HTTPProblem(
                 HTTPStatus.NOT_ACCEPTABLE,
                 f"none of the Accept types can carry the {kind} result; this endpoint offers "
                 + ", ".join(offers),
             )
-        if not self.server.slots.acquire(timeout=config.timeout):
-            raise HTTPProblem(
-                HTTPStatus.SERVICE_UNAVAILABLE,
-                f"busy: {config.max_concurrent} queries are running; retry later",
-                {"Retry-After": "5"},
-            )
-        try:
-            graphs = list(config.graphs) if config.graphs is not None else None
-            result = run(
-                self.server.store, prepared, bindings, graphs=graphs, timeout=config.timeout
-            )
-        except QueryTimeoutError as exc:
-            raise HTTPProblem(
-                HTTPStatus.SERVICE_UNAVAILABLE,
-                f"{exc} (the server's limit: kg serve --timeout)",
-            ) from None
-        except ParameterError as exc:
-            raise HTTPProblem(HTTPStatus.BAD_REQUEST, str(exc)) from None
-        except QueryError as exc:
-            raise HTTPProblem(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc)) from None
-        finally:
-            self.server.slots.release()
-        cut, truncated = truncate(result, config.max_rows)
         headers = {"Vary": "Accept"}
         if kind != "ASK":
             headers["X-Result-Truncated"] = "true" if truncated else "false"
@@ -823,12 +1404,18 @@ class SparqlHandler(BaseHTTPRequestHandler):
                 HTTPStatus.NOT_ACCEPTABLE,
                 "the service description is offered as " + ", ".join(offers),
             )
-        host = self.headers.get("Host") or self.server.url.split("/")[2]
-        graph = service_description(f"http://{host}/sparql", self.server.store, self.server.config)
+        host = (self.headers.get("Host") or "").strip(" \t") or self.server.url.split("/")[2]
+        config = self.server.config
+        triples = None
+        if config.graphs is not None:
+            names = list(config.graphs)
+            triples = self._in_slot(lambda store: sum(store.count(g) for g in names))
+        graph = service_description(f"http://{host}/sparql", config, triples)
         body = graph.serialize(format=GRAPH_TYPES[media]).encode("utf-8")
         self._send(HTTPStatus.OK, body, f"{media}; charset=utf-8", {"Vary": "Accept"})
 
 
+_ALLOW = "GET, HEAD, POST, OPTIONS"
 _UPDATE_REFUSED = (
     "updates (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP …) are refused: the graph is read-only "
     "here; rebuild it from data/ with `kg build` instead"
