@@ -193,10 +193,24 @@ ENDPOINT_OPTION = click.option(
 )
 
 
+def _warn_insecure(*urls: str | None) -> None:
+    """Say on stderr, once per URL, when the credentials would travel in clear text (the library
+    then warns with :class:`~kgtools.remote.InsecureCredentialsWarning`, silenced here)."""
+    import warnings
+
+    from kgtools.remote import InsecureCredentialsWarning, insecure_credentials
+
+    for note in insecure_credentials(u for u in urls if u):
+        click.echo(f"warning: {note}", err=True)
+    warnings.filterwarnings("ignore", category=InsecureCredentialsWarning)
+
+
 def _remote_store(endpoint: str, timeout: float) -> Any:
     from kgtools.remote import RemoteStore, resolve_endpoints
 
-    return RemoteStore(resolve_endpoints(endpoint).query, timeout=timeout)
+    query_endpoint = resolve_endpoints(endpoint).query
+    _warn_insecure(query_endpoint)
+    return RemoteStore(query_endpoint, timeout=timeout)
 
 
 @cli.command()
