@@ -5,10 +5,15 @@ HTTP Protocol.
   SPARQL query endpoint, so :func:`kgtools.query.run` and :mod:`kgtools.network` work unchanged
   on a server. Writing (``add``, ``replace``) is refused: the server is changed by :func:`push`.
 * :func:`push` uploads the built graph (asserted and inferred, or either) and **replaces** the
-  target named graph(s): the first chunk with ``PUT``, the rest with ``POST``, as N-Triples chunks
+  target named graph(s). Each target is first uploaded into a staging graph (its IRI +
+  ``/kg-push-staging``): the first chunk with ``PUT``, the rest with ``POST``, as N-Triples chunks
   of ``chunk_size`` triples. All triples that share a blank node travel in the same chunk (a blank
-  node label is local to one request). Afterwards the triples of each graph are counted on the
-  server (``sparql/graph-triple-count.rq``) and a mismatch raises :class:`PushVerificationError`.
+  node label is local to one request). The staged triples are counted on the server
+  (``sparql/graph-triple-count.rq``), then one SPARQL 1.1 Update request moves every staging
+  graph onto its target (``sparql/move-staged-graphs.ru``; one request is one transaction), and
+  the targets are counted again. So a failed upload never leaves a target truncated: the staging
+  graphs are dropped (``sparql/drop-staging-graph.ru``) and :class:`PushFailedError` says what the
+  server holds and what to run next.
 
 Without a target graph IRI, :func:`push` keeps the toolkit's named graphs (ontology, data,
 inferred), so ``kg query --endpoint … --asserted`` still works; with one, everything chosen goes
@@ -77,6 +82,8 @@ PASSWORD_ENV = "KG_ENDPOINT_PASSWORD"
 SELECT_ACCEPT = "application/sparql-results+json"
 GRAPH_ACCEPT = "application/n-triples"
 WHICH = ("all", "asserted", "inferred")
+#: Appended to a target graph IRI to name the graph :func:`push` uploads into first.
+STAGING_SUFFIX = "/kg-push-staging"
 
 
 class RemoteError(KGError):
@@ -101,6 +108,10 @@ class RemoteReadOnlyError(RemoteError):
 
 class PushVerificationError(RemoteError):
     """After an upload the server does not hold the number of triples that was sent."""
+
+
+class PushFailedError(RemoteError):
+    """An upload failed; the message says what state the server is left in and what to run."""
 
 
 class BadEndpointError(RemoteError):
@@ -552,6 +563,87 @@ def _bound(name: str, graph: URIRef) -> str:
     return bind_text(load_query(path).text, {"graph": graph})
 
 
+_UPDATE_TOKENS = re.compile(
+    r'"(?:[^"\\\n]|\\.)*"'
+    r"|'(?:[^'\\\n]|\\.)*'"
+    r"|#[^\n]*"
+    r'|<[^<>"{}|^`\\\x00-\x20]*>'
+    r"|[?$]([A-Za-z_][A-Za-z0-9_]*)"
+)
+
+
+def check_graph_iri(iri: str) -> str:
+    """``iri`` if it is an absolute IRI that can be written ``<…>`` as it is; else a
+    :class:`RemoteError` (the check that makes :func:`bind_update` safe)."""
+    if (
+        not re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:", iri)
+        or any(c in iri for c in ' <>"{}|^`\\')
+        or any(ord(c) < 0x21 or 0x7F <= ord(c) <= 0x9F for c in iri)
+    ):
+        raise RemoteError(
+            f"bad graph IRI {iri!r}: give an absolute IRI such as "
+            "https://example.org/graph/tokyo-industry-plans"
+        )
+    return iri
+
+
+def bind_update(text: str, bindings: Mapping[str, str]) -> str:
+    """SPARQL Update ``text`` with each ``?name`` (outside strings, comments and IRIs) replaced
+    by the IRI bound to it, written ``<…>`` after :func:`check_graph_iri` (graph-management
+    operations such as ``MOVE`` and ``DROP`` take IRIs only, so a ``VALUES`` block cannot bind
+    them)."""
+    iris = {name: check_graph_iri(iri) for name, iri in bindings.items()}
+    used: set[str] = set()
+
+    def term(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group()
+        if name not in iris:
+            raise RemoteError(f"?{name} is not bound in the update")
+        used.add(name)
+        return f"<{iris[name]}>"
+
+    bound = _UPDATE_TOKENS.sub(term, text)
+    if used != set(iris):
+        raise RemoteError(f"unused bindings: {', '.join(sorted(set(iris) - used))}")
+    return bound
+
+
+def _update_file(name: str) -> str:
+    """The update in ``sparql/name`` without its comment header (sent once per graph)."""
+    text = (Path(__file__).resolve().parent / "sparql" / name).read_text(encoding="utf-8")
+    return "\n".join(line for line in text.splitlines() if not line.startswith("#")).strip()
+
+
+def staging_iri(target: str) -> str:
+    """Where :func:`push` uploads ``target``'s triples before moving them into place."""
+    return check_graph_iri(target) + STAGING_SUFFIX
+
+
+def move_update(pairs: Mapping[str, str]) -> str:
+    """One SPARQL Update request that moves each staging graph (key) onto its target (value)."""
+    text = _update_file("move-staged-graphs.ru")
+    return " ;\n".join(bind_update(text, {"staging": s, "target": t}) for s, t in pairs.items())
+
+
+def drop_update(graphs: Iterable[str]) -> str:
+    """One SPARQL Update request that drops the graphs (``SILENT``: missing ones are fine)."""
+    text = _update_file("drop-staging-graph.ru")
+    return " ;\n".join(bind_update(text, {"staging": g}) for g in graphs)
+
+
+def update(endpoint: str, text: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Send one SPARQL 1.1 Update request (``application/sparql-update``)."""
+    request(
+        "POST",
+        endpoint,
+        data=text.encode("utf-8"),
+        headers={"Content-Type": "application/sparql-update; charset=utf-8"},
+        timeout=timeout,
+    )
+
+
 # -- push ---------------------------------------------------------------------------------------
 @dataclass
 class PushSummary:
@@ -635,6 +727,7 @@ def push(
     which: str = "all",
     *,
     query_endpoint: str | None = None,
+    update_endpoint: str | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> PushSummary:
@@ -642,29 +735,33 @@ def push(
 
     ``which``: ``all`` (asserted + inferred), ``asserted`` or ``inferred``. ``graph_iri``: the
     one remote named graph to replace with all of it; ``None`` replaces the toolkit's named
-    graphs one by one. ``query_endpoint`` (for the check) defaults to ``…/query`` beside a
-    ``…/store`` endpoint.
+    graphs. ``query_endpoint`` (for the checks) and ``update_endpoint`` (for ``MOVE``) default
+    to ``…/query`` and ``…/update`` beside a ``…/store`` endpoint.
+
+    Each target is uploaded into its staging graph (:func:`staging_iri`), the staged counts are
+    checked, and then one SPARQL Update request moves every staging graph onto its target, so the
+    targets change together or not at all. On a failure the staging graphs are dropped and a
+    :class:`PushFailedError` says what the server holds and what to run next.
     """
     from rdflib import BNode, URIRef
 
     if chunk_size < 1:
         raise RemoteError("the chunk size must be at least 1 triple")
-    if query_endpoint is None:
+    beside = endpoint.rstrip("/").removesuffix("/store")
+    if query_endpoint is None or update_endpoint is None:
         if not endpoint.rstrip("/").endswith("/store"):
             raise RemoteError(
-                f"give the query endpoint for {endpoint}: the triples are counted after the "
-                "upload (only Oxigraph's …/store implies …/query)"
+                f"give the query and update endpoints for {shown(endpoint)}: the triples are "
+                "counted and moved into place after the upload (only Oxigraph's …/store implies "
+                "…/query and …/update)"
             )
-        query_endpoint = endpoint.rstrip("/").removesuffix("/store") + "/query"
-    if graph_iri is not None and (
-        not urllib.parse.urlsplit(graph_iri).scheme
-        or any(c in graph_iri for c in ' <>"{}|^`\\')
-        or any(ord(c) < 0x21 for c in graph_iri)
-    ):
-        raise RemoteError(
-            f"bad graph IRI {graph_iri!r}: give an absolute IRI such as "
-            "https://example.org/graph/tokyo-industry-plans"
-        )
+        query_endpoint = query_endpoint or beside + "/query"
+        update_endpoint = update_endpoint or beside + "/update"
+    for url, option in ((endpoint, "store endpoint"), (query_endpoint, "query endpoint")):
+        check_url(url, option)
+    check_url(update_endpoint, "update endpoint")
+    if graph_iri is not None:
+        check_graph_iri(graph_iri)
     sources = source_graphs(which)
     plan: dict[str, list[Triple]] = {}
     if graph_iri is not None:
@@ -680,30 +777,76 @@ def push(
                         "uploaded separately; push into one graph with --graph"
                     )
             plan[str(name)] = triples
+    staging = {target: staging_iri(target) for target in plan}
 
     started = time.perf_counter()
     summary = PushSummary()
-    for target, triples in plan.items():
-        url = _graph_url(endpoint, target)
-        for index, chunk in enumerate(chunks(triples, chunk_size)):
-            request(
-                "PUT" if index == 0 else "POST",
-                url,
-                data=_ntriples(chunk),
-                headers={"Content-Type": "application/n-triples; charset=utf-8"},
-                timeout=timeout,
-            )
-            summary.requests += 1
-        summary.graphs[target] = len(set(triples))
-
     remote = RemoteStore(query_endpoint, timeout=timeout)
+    targets = ", ".join(f"<{t}>" for t in plan)
+    staged: list[str] = []
+    step = "before the upload"
+    try:
+        for target, triples in plan.items():
+            staged.append(staging[target])
+            url = _graph_url(endpoint, staging[target])
+            parts = list(chunks(triples, chunk_size))
+            for index, chunk in enumerate(parts):
+                step = f"at request {index + 1} of {len(parts)} for <{target}>"
+                request(
+                    "PUT" if index == 0 else "POST",
+                    url,
+                    data=_ntriples(chunk),
+                    headers={"Content-Type": "application/n-triples; charset=utf-8"},
+                    timeout=timeout,
+                )
+                summary.requests += 1
+            summary.graphs[target] = len(set(triples))
+        step = "when counting the staged triples"
+        for target, expected in summary.graphs.items():
+            found = remote.count(URIRef(staging[target]))
+            if found != expected:
+                raise PushVerificationError(
+                    f"the staging graph <{staging[target]}> on {shown(query_endpoint)} holds "
+                    f"{found:,} triples after the upload, but {expected:,} were sent; the server "
+                    "dropped or merged some (check its log) or another client wrote to it"
+                )
+        step = "at the MOVE"
+        update(update_endpoint, move_update({staging[t]: t for t in plan}), timeout)
+        summary.requests += 1
+    except RemoteError as exc:
+        if step == "at the MOVE" and not isinstance(exc, EndpointHTTPError):
+            state = (
+                f"the server did not confirm the MOVE into {targets}: it may or may not have "
+                "applied it (one request, applied all or nothing); count the graphs with `kg "
+                "query --endpoint …`, then run `kg push` again"
+            )
+        else:
+            state = f"nothing was replaced: {targets} still hold the triples they held before" + (
+                f" (if the update endpoint {shown(update_endpoint)} is wrong, give "
+                "--update-endpoint)"
+                if step == "at the MOVE"
+                else ""
+            )
+        try:
+            update(update_endpoint, drop_update(staged), timeout)
+            cleanup = "the staging graph(s) were dropped"
+        except RemoteError as drop_error:
+            cleanup = (
+                f"the staging graph(s) could not be dropped ({drop_error}); remove them with "
+                f"this SPARQL Update at {shown(update_endpoint)}: {drop_update(staged)}"
+            )
+        raise PushFailedError(
+            f"{exc}\nkg push stopped {step}; {state}; {cleanup}. Run `kg push` again once the "
+            "cause is fixed."
+        ) from None
+
     for target, expected in summary.graphs.items():
         found = remote.count(URIRef(target))
         if found != expected:
             raise PushVerificationError(
-                f"<{target}> on {query_endpoint} holds {found:,} triples after the upload, but "
-                f"{expected:,} were sent; the server dropped or merged some (check its log) or "
-                "another client wrote to the graph at the same time"
+                f"<{target}> on {shown(query_endpoint)} holds {found:,} triples after the move, "
+                f"but {expected:,} were sent; another client may have written to the graph at "
+                "the same time: run `kg push` again"
             )
     summary.seconds = time.perf_counter() - started
     return summary
