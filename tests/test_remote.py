@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterator, Mapping
@@ -45,6 +46,7 @@ from kgtools.remote import (
     staging_iri,
     update,
 )
+from kgtools.remote import request as remote_request
 from kgtools.store import MemoryStore
 
 from .conftest import assert_isomorphic, loopback_server
@@ -134,6 +136,7 @@ GRAPHS = [ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH]
 
 def test_push_keeps_the_named_graphs_and_the_counts(pushed: str, store: MemoryStore) -> None:
     assert _remote_counts(pushed, GRAPHS) == [store.count(g) for g in GRAPHS]
+    assert _staging_left(pushed) == [], "a successful push leaves no staging graph"
     # read back: the remote named graph is the same graph (blank nodes included)
     remote = RemoteStore(pushed + "/query", timeout=30)
     assert_isomorphic(store.graph(ONTOLOGY_GRAPH), remote.graph(ONTOLOGY_GRAPH))
@@ -531,3 +534,31 @@ def test_graph_iris_reach_the_update_as_they_were_checked(tail: str) -> None:
     ]
     drops = translateUpdate(parseUpdate(drop_update([staging, target]))).algebra
     assert [op.graphiri for op in drops] == [URIRef(staging), URIRef(target)]
+
+
+def test_one_update_request_is_all_or_nothing_on_oxigraph(oxigraph: str) -> None:
+    """What the staging rests on: when one MOVE of a request fails, the others are not applied."""
+    from rdflib import Graph
+
+    done, fails = "https://example.org/atomic/a", "https://example.org/atomic/b"
+    store_url = oxigraph + "/store?graph="
+    for graph, subject in ((done, "old"), (staging_iri(done), "new")):
+        body = Graph().add((URIRef(f"urn:{subject}"), URIRef("urn:p"), Literal(1)))
+        request_body = body.serialize(format="nt", encoding="utf-8")
+        remote_request(
+            "PUT",
+            store_url + urllib.parse.quote(graph, safe=""),
+            data=request_body,
+            headers={"Content-Type": "application/n-triples"},
+        )
+    with pytest.raises(RemoteError, match="does not exist"):  # b's staging graph is missing
+        update(
+            oxigraph + "/update", move_update({staging_iri(done): done, staging_iri(fails): fails})
+        )
+    remote = RemoteStore(oxigraph + "/query", timeout=30)
+    assert {str(s) for s, _, _ in remote.graph(URIRef(done))} == {"urn:old"}
+    assert remote.count(URIRef(staging_iri(done))) == 1
+    update(oxigraph + "/update", move_update({staging_iri(done): done}))
+    assert {str(s) for s, _, _ in remote.graph(URIRef(done))} == {"urn:new"}
+    assert _staging_left(oxigraph) == []
+    update(oxigraph + "/update", drop_update([done]))
