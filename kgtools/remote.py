@@ -303,7 +303,8 @@ class _RedirectPolicy(urllib.request.HTTPRedirectHandler):
             return None
         target = urllib.parse.urljoin(req.full_url, location.strip())
         where = f"{method} {shown(req.full_url)}: the server redirects (HTTP {code}) to"
-        fp.close()
+        if method not in ("GET", "HEAD") or _origin(target) != _origin(req.full_url):
+            fp.close()
         if method not in ("GET", "HEAD"):
             raise EndpointRedirectError(
                 f"{where} {shown(target)}; kg does not follow a redirect of a {method} request "

@@ -383,6 +383,7 @@ class _Faulty(BaseHTTPRequestHandler):
     upstream: ClassVar[str] = ""
     fail_store_at: ClassVar[int | None] = None
     fail_update: ClassVar[bytes | None] = None
+    hang_up: ClassVar[bool] = False
     uploads: ClassVar[int] = 0
 
     def _forward(self) -> None:
@@ -393,6 +394,9 @@ class _Faulty(BaseHTTPRequestHandler):
             if cls.uploads == cls.fail_store_at:
                 return self._send(500, b"disk full", "text/plain")
         if self.path.startswith("/update") and cls.fail_update and cls.fail_update in body:
+            if cls.hang_up:  # the connection drops: did the server apply it? nobody knows
+                self.close_connection = True
+                return None
             return self._send(500, b"update refused by the test", "text/plain")
         headers = {k: v for k in ("Content-Type", "Accept") if (v := self.headers.get(k))}
         req = urllib.request.Request(
@@ -510,6 +514,15 @@ def test_a_refused_move_leaves_the_graph_and_says_what_to_run(
     assert _remote_counts(pushed, [URIRef(SINGLE_GRAPH)]) == before
     assert _staging_left(pushed) == [staging]
     update(pushed + "/update", drop_update([staging]))  # what the message says to run
+    assert _staging_left(pushed) == []
+
+    faulty.fail_update, faulty.hang_up = b"MOVE", True  # no answer to the MOVE at all
+    result = kg(*args)
+    message = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "did not confirm the MOVE" in message and "may or may not have applied it" in message
+    assert "the staging graph(s) were dropped" in message
+    assert _remote_counts(pushed, [URIRef(SINGLE_GRAPH)]) == before
     assert _staging_left(pushed) == []
 
 
