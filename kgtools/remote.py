@@ -303,13 +303,23 @@ class _RedirectPolicy(urllib.request.HTTPRedirectHandler):
             return None
         target = urllib.parse.urljoin(req.full_url, location.strip())
         where = f"{method} {shown(req.full_url)}: the server redirects (HTTP {code}) to"
-        if method not in ("GET", "HEAD") or _origin(target) != _origin(req.full_url):
+        if (
+            method not in ("GET", "HEAD")
+            or "@" in target
+            or _origin(target) != _origin(req.full_url)
+        ):
             fp.close()
         if method not in ("GET", "HEAD"):
             raise EndpointRedirectError(
                 f"{where} {shown(target)}; kg does not follow a redirect of a {method} request "
                 "(the body would be lost or sent where you did not point it): give that URL "
                 "as the endpoint if you trust it"
+            )
+        if "@" in target:
+            raise EndpointRedirectError(
+                f"{where} {shown(target)}, a URL with a user name or password in it; kg does "
+                "not follow it: give that URL as the endpoint (with the credentials in "
+                f"{USER_ENV} / {PASSWORD_ENV}) if you trust it"
             )
         if _origin(target) != _origin(req.full_url):
             raise EndpointRedirectError(
