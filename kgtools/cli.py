@@ -240,10 +240,24 @@ ENDPOINT_OPTION = click.option(
 )
 
 
+def _warn_insecure(*urls: str | None) -> None:
+    """Say on stderr, once per URL, when the credentials would travel in clear text (the library
+    then warns with :class:`~kgtools.remote.InsecureCredentialsWarning`, silenced here)."""
+    import warnings
+
+    from kgtools.remote import InsecureCredentialsWarning, insecure_credentials
+
+    for note in insecure_credentials(u for u in urls if u):
+        click.echo(f"warning: {note}", err=True)
+    warnings.filterwarnings("ignore", category=InsecureCredentialsWarning)
+
+
 def _remote_store(endpoint: str, timeout: float) -> Any:
     from kgtools.remote import RemoteStore, resolve_endpoints
 
-    return RemoteStore(resolve_endpoints(endpoint).query, timeout=timeout)
+    query_endpoint = resolve_endpoints(endpoint).query
+    _warn_insecure(query_endpoint)
+    return RemoteStore(query_endpoint, timeout=timeout)
 
 
 @cli.command()
@@ -747,6 +761,14 @@ def serve_command(
     "(Virtuoso: http://HOST:8890/sparql-graph-crud-auth).",
 )
 @click.option(
+    "--update-endpoint",
+    metavar="URL",
+    default=None,
+    help="The SPARQL 1.1 Update endpoint, for the MOVE that puts the uploaded graph in place: "
+    "default ENDPOINT/update for Oxigraph (also beside …/query), else ENDPOINT itself "
+    "(Virtuoso, Fuseki's dataset URL).",
+)
+@click.option(
     "--inferred",
     "which",
     flag_value="all",
@@ -778,6 +800,7 @@ def push_command(
     endpoint: str,
     graph_iri: str | None,
     store_endpoint: str | None,
+    update_endpoint: str | None,
     which: str,
     chunk_size: int,
     timeout: float,
@@ -786,26 +809,31 @@ def push_command(
 ) -> None:
     """Upload the built graph to a SPARQL server, replacing the named graph(s), and verify it.
 
-    Uses the SPARQL 1.1 Graph Store HTTP Protocol (PUT the first chunk, POST the rest), then
-    counts the triples of each graph on the server; a mismatch is an error (exit code 2).
-    Credentials come from the environment only: KG_ENDPOINT_USER and KG_ENDPOINT_PASSWORD
-    (HTTP Basic).
+    Uploads each graph into a staging graph (its IRI + /kg-push-staging) with the SPARQL 1.1
+    Graph Store HTTP Protocol (PUT the first chunk, POST the rest), counts the staged triples,
+    then moves all staging graphs into place in one SPARQL Update request (MOVE), and counts
+    again. If anything fails, the target graphs keep their previous triples, the staging graphs
+    are dropped, and the message says so (exit code 2). Credentials come from the environment
+    only: KG_ENDPOINT_USER and KG_ENDPOINT_PASSWORD (HTTP Basic); redirects to another server
+    are not followed.
 
     \b
     Examples:
       kg push --endpoint http://127.0.0.1:7878
       kg push --endpoint http://127.0.0.1:7878 --graph https://example.org/g --asserted-only
       kg push --endpoint http://127.0.0.1:8890/sparql \\
-              --store-endpoint http://127.0.0.1:8890/sparql-graph-crud-auth
+              --store-endpoint http://127.0.0.1:8890/sparql-graph-crud-auth \\
+              --update-endpoint http://127.0.0.1:8890/sparql-auth
     """
     from kgtools.remote import RemoteError, push, resolve_endpoints
 
-    endpoints = resolve_endpoints(endpoint, store_endpoint)
+    endpoints = resolve_endpoints(endpoint, store_endpoint, update_endpoint)
     if endpoints.store is None:
         raise RemoteError(
             f"give --store-endpoint: {endpoint} is a query endpoint and its Graph Store endpoint "
             "cannot be guessed"
         )
+    _warn_insecure(endpoints.query, endpoints.store, endpoints.update)
     project = _project(ctx)
     store, out_dir = _open_built(project, out_dir, strict)
     pushed = push(
@@ -814,6 +842,7 @@ def push_command(
         graph_iri,
         which,
         query_endpoint=endpoints.query,
+        update_endpoint=endpoints.update,
         chunk_size=chunk_size,
         timeout=timeout,
     )

@@ -5,10 +5,15 @@ HTTP Protocol.
   SPARQL query endpoint, so :func:`kgtools.query.run` and :mod:`kgtools.network` work unchanged
   on a server. Writing (``add``, ``replace``) is refused: the server is changed by :func:`push`.
 * :func:`push` uploads the built graph (asserted and inferred, or either) and **replaces** the
-  target named graph(s): the first chunk with ``PUT``, the rest with ``POST``, as N-Triples chunks
+  target named graph(s). Each target is first uploaded into a staging graph (its IRI +
+  ``/kg-push-staging``): the first chunk with ``PUT``, the rest with ``POST``, as N-Triples chunks
   of ``chunk_size`` triples. All triples that share a blank node travel in the same chunk (a blank
-  node label is local to one request). Afterwards the triples of each graph are counted on the
-  server (``sparql/graph-triple-count.rq``) and a mismatch raises :class:`PushVerificationError`.
+  node label is local to one request). The staged triples are counted on the server
+  (``sparql/graph-triple-count.rq``), then one SPARQL 1.1 Update request moves every staging
+  graph onto its target (``sparql/move-staged-graphs.ru``; one request is one transaction), and
+  the targets are counted again. So a failed upload never leaves a target truncated: the staging
+  graphs are dropped (``sparql/drop-staging-graph.ru``) and :class:`PushFailedError` says what the
+  server holds and what to run next.
 
 Without a target graph IRI, :func:`push` keeps the toolkit's named graphs (ontology, data,
 inferred), so ``kg query --endpoint … --asserted`` still works; with one, everything chosen goes
@@ -20,6 +25,22 @@ from a set, so the order changes between runs and Virtuoso may then answer in RD
 on every request, no proxy for loopback addresses, and HTTP Basic credentials from the
 environment only (``KG_ENDPOINT_USER``, ``KG_ENDPOINT_PASSWORD``).
 
+Credentials go only where the user pointed (this is why the module has its own redirect policy
+instead of urllib's, which copies every header, ``Authorization`` included, to whatever host a
+``Location`` names, and turns a redirected POST into a GET without its body):
+
+* a URL with a user name or password in it is refused (it would show in process lists, shell
+  history and messages): the error names the environment variables instead;
+* redirects are followed only for GET and HEAD and only within the same origin (scheme, host and
+  port); any other redirect is an :class:`EndpointRedirectError` naming the new URL, so the user
+  can point ``kg`` there if they trust it;
+* no message shows a credential: URLs are shown with anything before an ``@`` replaced by
+  ``***``, and the password (plain, percent-encoded, or in the Basic token) is cut out of the
+  server's own text;
+* credentials bound for a non-loopback host over plain ``http`` raise an
+  :class:`InsecureCredentialsWarning` (:func:`insecure_credentials` says so beforehand, for the
+  CLI to print).
+
 Parameters are sent as RDF terms in a ``VALUES`` block placed at the start of the query's
 outermost ``WHERE`` group, so they are in scope for the triple patterns and ``FILTER`` s of that
 group (what every library query uses). Unlike rdflib's ``initBindings`` they are not visible
@@ -30,16 +51,19 @@ from __future__ import annotations
 
 import base64
 import io
+import ipaddress
 import os
 import re
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from http.client import HTTPMessage
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from kgtools.errors import KGError
 
@@ -58,6 +82,8 @@ PASSWORD_ENV = "KG_ENDPOINT_PASSWORD"
 SELECT_ACCEPT = "application/sparql-results+json"
 GRAPH_ACCEPT = "application/n-triples"
 WHICH = ("all", "asserted", "inferred")
+#: Appended to a target graph IRI to name the graph :func:`push` uploads into first.
+STAGING_SUFFIX = "/kg-push-staging"
 
 
 class RemoteError(KGError):
@@ -84,52 +110,244 @@ class PushVerificationError(RemoteError):
     """After an upload the server does not hold the number of triples that was sent."""
 
 
+class PushFailedError(RemoteError):
+    """An upload failed; the message says what state the server is left in and what to run."""
+
+
+class BadEndpointError(RemoteError):
+    """An endpoint URL is not an http(s) URL ``kg`` can use, or carries credentials."""
+
+
+class EndpointRedirectError(EndpointHTTPError):
+    """The endpoint redirects somewhere ``kg`` does not follow (another origin, or a write)."""
+
+
+class InsecureCredentialsWarning(UserWarning):
+    """Credentials are about to travel in clear text (plain http) to a non-loopback host."""
+
+
 # -- endpoints ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Endpoints:
-    """The query endpoint (SPARQL 1.1 Protocol) and the Graph Store endpoint of one server."""
+    """The query endpoint (SPARQL 1.1 Protocol), the Graph Store endpoint and the SPARQL 1.1
+    Update endpoint of one server."""
 
     query: str
     store: str | None = None
+    update: str | None = None
 
 
-def resolve_endpoints(endpoint: str, store_endpoint: str | None = None) -> Endpoints:
-    """``http://host:port`` → Oxigraph's ``/query`` and ``/store``; a URL with a path is the query
-    endpoint itself (``…/query`` implies ``…/store`` beside it), else give ``store_endpoint``."""
-    parts = urllib.parse.urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise RemoteError(
-            f"bad endpoint {endpoint!r}: give an http(s) URL such as http://127.0.0.1:7878 "
-            "(Oxigraph) or http://127.0.0.1:8890/sparql (Virtuoso)"
+def shown(url: str) -> str:
+    """``url`` as messages may show it: everything up to the last ``@`` after the scheme (a user
+    name and password, in whatever form, even malformed) replaced by ``***``."""
+    if "@" not in url:
+        return url
+    scheme = re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:(?://)?", url)
+    head = scheme.group() if scheme else ""
+    return head + "***@" + url.rpartition("@")[2]
+
+
+def check_url(url: str, option: str = "--endpoint") -> str:
+    """``url`` if it is an http(s) URL with a host and no credentials in it; else a
+    :class:`BadEndpointError` that says what to give instead (and never shows a password)."""
+    example = (
+        "give an http(s) URL such as http://127.0.0.1:7878 (Oxigraph) or "
+        "http://127.0.0.1:8890/sparql (Virtuoso)"
+    )
+    if "@" in url:  # userinfo, or a password with a "/", "?" or "#" that hides where it ends
+        raise BadEndpointError(
+            f"{option} {shown(url)}: a user name or password in the URL is not accepted (it "
+            "would show in process lists, shell history and messages); set "
+            f"{USER_ENV} and {PASSWORD_ENV} in the environment instead (an @ that belongs to "
+            "the path is written %40)"
         )
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        raise BadEndpointError(f"bad {option} {url!r}: {example}") from None
+    if any(c <= " " or c == "\x7f" for c in url):
+        raise BadEndpointError(
+            f"bad {option} {shown(url)!r}: spaces and control characters "
+            f"are not allowed in a URL; {example}"
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise BadEndpointError(
+            f"bad {option} {url!r}: the port is not a number; {example}"
+        ) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise BadEndpointError(f"bad {option} {shown(url)!r}: {example}")
+    return url
+
+
+def resolve_endpoints(
+    endpoint: str, store_endpoint: str | None = None, update_endpoint: str | None = None
+) -> Endpoints:
+    """``http://host:port`` → Oxigraph's ``/query``, ``/store`` and ``/update``; a URL with a
+    path is the query endpoint itself (``…/query`` implies ``…/store`` and ``…/update`` beside
+    it; any other path is also taken as the update endpoint, as Virtuoso, Blazegraph and Fuseki's
+    dataset URL accept updates there), else give ``store_endpoint``."""
+    check_url(endpoint, "--endpoint")
+    if store_endpoint is not None:
+        check_url(store_endpoint, "--store-endpoint")
+    if update_endpoint is not None:
+        check_url(update_endpoint, "--update-endpoint")
+    parts = urllib.parse.urlsplit(endpoint)
     base = endpoint.rstrip("/")
     if parts.path in ("", "/"):
-        return Endpoints(base + "/query", store_endpoint or base + "/store")
-    if store_endpoint is None and base.endswith("/query"):
-        store_endpoint = base.removesuffix("/query") + "/store"
-    return Endpoints(base, store_endpoint)
+        return Endpoints(
+            base + "/query", store_endpoint or base + "/store", update_endpoint or base + "/update"
+        )
+    if base.endswith("/query"):
+        beside = base.removesuffix("/query")
+        store_endpoint = store_endpoint or beside + "/store"
+        update_endpoint = update_endpoint or beside + "/update"
+    return Endpoints(base, store_endpoint, update_endpoint or base)
 
 
 # -- HTTP ---------------------------------------------------------------------------------------
 def _is_loopback(url: str) -> bool:
-    host = urllib.parse.urlsplit(url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
+    host = (urllib.parse.urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: only "localhost" is known to stay on this machine
+        return False
 
 
-def _credentials() -> str | None:
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+
+def _secret() -> tuple[str, str] | None:
     user = os.environ.get(USER_ENV)
     if not user:
         return None
-    password = os.environ.get(PASSWORD_ENV, "")
-    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return user, os.environ.get(PASSWORD_ENV, "")
+
+
+def _credentials() -> str | None:
+    secret = _secret()
+    if secret is None:
+        return None
+    token = base64.b64encode(f"{secret[0]}:{secret[1]}".encode()).decode("ascii")
     return f"Basic {token}"
+
+
+def insecure_credentials(urls: Iterable[str]) -> list[str]:
+    """One note per URL that would carry the credentials from the environment in clear text
+    (plain http to a host other than a loopback address); empty without credentials."""
+    if _secret() is None:
+        return []
+    notes = []
+    for url in dict.fromkeys(urls):
+        if urllib.parse.urlsplit(url).scheme.lower() == "http" and not _is_loopback(url):
+            notes.append(
+                f"{USER_ENV} / {PASSWORD_ENV} will be sent in clear text (plain http) to "
+                f"{shown(url)}; anyone on the way can read them: use https"
+            )
+    return notes
+
+
+def _scrub(text: str) -> str:
+    """``text`` without the password (plain, percent-encoded or inside the Basic token)."""
+    secret = _secret()
+    if secret is None:
+        return text
+    token = (_credentials() or "").removeprefix("Basic ")
+    for value in sorted(
+        {
+            secret[1],
+            urllib.parse.quote(secret[1], safe=""),
+            urllib.parse.quote_plus(secret[1]),
+            token,
+        },
+        key=len,
+        reverse=True,
+    ):
+        if value:
+            text = text.replace(value, "***")
+    return text
 
 
 def _server_message(body: bytes) -> str:
     text = body.decode("utf-8", errors="replace")
     text = re.sub(r"<[^>]+>", " ", text) if "<html" in text.lower()[:200] else text
-    text = " ".join(text.split())
+    text = _scrub(" ".join(text.split()))
     return text[:500] + ("…" if len(text) > 500 else "")
+
+
+class _RedirectPolicy(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only for GET and HEAD and only within the same origin; carries the
+    credentials (an unredirected header, which urllib never copies) only there."""
+
+    def http_error_302(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+    ) -> Any:
+        method = req.get_method()
+        location = headers.get("Location") or headers.get("URI")
+        if location is None:
+            return None
+        target = urllib.parse.urljoin(req.full_url, location.strip())
+        where = f"{method} {shown(req.full_url)}: the server redirects (HTTP {code}) to"
+        if (
+            method not in ("GET", "HEAD")
+            or "@" in target
+            or _origin(target) != _origin(req.full_url)
+        ):
+            fp.close()
+        if method not in ("GET", "HEAD"):
+            raise EndpointRedirectError(
+                f"{where} {shown(target)}; kg does not follow a redirect of a {method} request "
+                "(the body would be lost or sent where you did not point it): give that URL "
+                "as the endpoint if you trust it"
+            )
+        if "@" in target:
+            raise EndpointRedirectError(
+                f"{where} {shown(target)}, a URL with a user name or password in it; kg does "
+                "not follow it: give that URL as the endpoint (with the credentials in "
+                f"{USER_ENV} / {PASSWORD_ENV}) if you trust it"
+            )
+        if _origin(target) != _origin(req.full_url):
+            raise EndpointRedirectError(
+                f"{where} {shown(target)}, another origin (scheme, host or port); kg follows "
+                "redirects only within the endpoint you named, so that credentials and queries "
+                "go nowhere else: give that URL as the endpoint if you trust it"
+            )
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is None:
+            return None
+        new.method = req.get_method()  # urllib would turn a HEAD into a GET
+        auth = req.unredirected_hdrs.get("Authorization")
+        if auth and _origin(newurl) == _origin(req.full_url):
+            new.add_unredirected_header("Authorization", auth)
+        return new
 
 
 def request(
@@ -140,22 +358,27 @@ def request(
     headers: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> bytes:
-    """One HTTP request; returns the body or raises a :class:`RemoteError` saying what failed."""
-    sent = dict(headers or {})
+    """One HTTP request; returns the body or raises a :class:`RemoteError` saying what failed.
+
+    Credentials from the environment go to ``url``'s origin only (see the module docstring)."""
+    check_url(url, "endpoint")
     auth = _credentials()
-    if auth:
-        sent["Authorization"] = auth
-    handlers: list[urllib.request.BaseHandler] = []
+    for note in insecure_credentials([url]) if auth else ():
+        warnings.warn(note, InsecureCredentialsWarning, stacklevel=2)
+    handlers: list[urllib.request.BaseHandler] = [_RedirectPolicy()]
     if _is_loopback(url):
         handlers.append(urllib.request.ProxyHandler({}))
     opener = urllib.request.build_opener(*handlers)
-    req = urllib.request.Request(url, data=data, headers=sent, method=method)
+    req = urllib.request.Request(url, data=data, headers=dict(headers or {}), method=method)
+    if auth:
+        req.add_unredirected_header("Authorization", auth)
+    url = shown(url)
     try:
         with opener.open(req, timeout=timeout) as response:
             body: bytes = response.read()
             return body
     except urllib.error.HTTPError as exc:
-        message = _server_message(exc.read() or b"") or exc.reason
+        message = _server_message(exc.read() or b"") or _scrub(str(exc.reason))
         if exc.code in (401, 403):
             hint = (
                 f"the credentials in {USER_ENV} / {PASSWORD_ENV} were refused"
@@ -167,7 +390,7 @@ def request(
             ) from None
         raise EndpointHTTPError(f"{method} {url}: HTTP {exc.code}: {message}") from None
     except urllib.error.URLError as exc:
-        reason = exc.reason
+        reason = _scrub(str(exc.reason))
         raise EndpointUnreachableError(
             f"{method} {url}: cannot reach the endpoint ({reason}); is the server running and "
             "is the URL right?"
@@ -177,7 +400,7 @@ def request(
             f"{method} {url}: no answer within {timeout:g} s (timeout)"
         ) from None
     except OSError as exc:
-        raise EndpointUnreachableError(f"{method} {url}: {exc}") from None
+        raise EndpointUnreachableError(f"{method} {url}: {_scrub(str(exc))}") from None
 
 
 # -- binding parameters -------------------------------------------------------------------------
@@ -351,6 +574,87 @@ def _bound(name: str, graph: URIRef) -> str:
     return bind_text(load_query(path).text, {"graph": graph})
 
 
+_UPDATE_TOKENS = re.compile(
+    r'"(?:[^"\\\n]|\\.)*"'
+    r"|'(?:[^'\\\n]|\\.)*'"
+    r"|#[^\n]*"
+    r'|<[^<>"{}|^`\\\x00-\x20]*>'
+    r"|[?$]([A-Za-z_][A-Za-z0-9_]*)"
+)
+
+
+def check_graph_iri(iri: str) -> str:
+    """``iri`` if it is an absolute IRI that can be written ``<…>`` as it is; else a
+    :class:`RemoteError` (the check that makes :func:`bind_update` safe)."""
+    if (
+        not re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:", iri)
+        or any(c in iri for c in ' <>"{}|^`\\')
+        or any(ord(c) < 0x21 or 0x7F <= ord(c) <= 0x9F for c in iri)
+    ):
+        raise RemoteError(
+            f"bad graph IRI {iri!r}: give an absolute IRI such as "
+            "https://example.org/graph/tokyo-industry-plans"
+        )
+    return iri
+
+
+def bind_update(text: str, bindings: Mapping[str, str]) -> str:
+    """SPARQL Update ``text`` with each ``?name`` (outside strings, comments and IRIs) replaced
+    by the IRI bound to it, written ``<…>`` after :func:`check_graph_iri` (graph-management
+    operations such as ``MOVE`` and ``DROP`` take IRIs only, so a ``VALUES`` block cannot bind
+    them)."""
+    iris = {name: check_graph_iri(iri) for name, iri in bindings.items()}
+    used: set[str] = set()
+
+    def term(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group()
+        if name not in iris:
+            raise RemoteError(f"?{name} is not bound in the update")
+        used.add(name)
+        return f"<{iris[name]}>"
+
+    bound = _UPDATE_TOKENS.sub(term, text)
+    if used != set(iris):
+        raise RemoteError(f"unused bindings: {', '.join(sorted(set(iris) - used))}")
+    return bound
+
+
+def _update_file(name: str) -> str:
+    """The update in ``sparql/name`` without its comment header (sent once per graph)."""
+    text = (Path(__file__).resolve().parent / "sparql" / name).read_text(encoding="utf-8")
+    return "\n".join(line for line in text.splitlines() if not line.startswith("#")).strip()
+
+
+def staging_iri(target: str) -> str:
+    """Where :func:`push` uploads ``target``'s triples before moving them into place."""
+    return check_graph_iri(target) + STAGING_SUFFIX
+
+
+def move_update(pairs: Mapping[str, str]) -> str:
+    """One SPARQL Update request that moves each staging graph (key) onto its target (value)."""
+    text = _update_file("move-staged-graphs.ru")
+    return " ;\n".join(bind_update(text, {"staging": s, "target": t}) for s, t in pairs.items())
+
+
+def drop_update(graphs: Iterable[str]) -> str:
+    """One SPARQL Update request that drops the graphs (``SILENT``: missing ones are fine)."""
+    text = _update_file("drop-staging-graph.ru")
+    return " ;\n".join(bind_update(text, {"staging": g}) for g in graphs)
+
+
+def update(endpoint: str, text: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Send one SPARQL 1.1 Update request (``application/sparql-update``)."""
+    request(
+        "POST",
+        endpoint,
+        data=text.encode("utf-8"),
+        headers={"Content-Type": "application/sparql-update; charset=utf-8"},
+        timeout=timeout,
+    )
+
+
 # -- push ---------------------------------------------------------------------------------------
 @dataclass
 class PushSummary:
@@ -434,6 +738,7 @@ def push(
     which: str = "all",
     *,
     query_endpoint: str | None = None,
+    update_endpoint: str | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> PushSummary:
@@ -441,29 +746,33 @@ def push(
 
     ``which``: ``all`` (asserted + inferred), ``asserted`` or ``inferred``. ``graph_iri``: the
     one remote named graph to replace with all of it; ``None`` replaces the toolkit's named
-    graphs one by one. ``query_endpoint`` (for the check) defaults to ``…/query`` beside a
-    ``…/store`` endpoint.
+    graphs. ``query_endpoint`` (for the checks) and ``update_endpoint`` (for ``MOVE``) default
+    to ``…/query`` and ``…/update`` beside a ``…/store`` endpoint.
+
+    Each target is uploaded into its staging graph (:func:`staging_iri`), the staged counts are
+    checked, and then one SPARQL Update request moves every staging graph onto its target, so the
+    targets change together or not at all. On a failure the staging graphs are dropped and a
+    :class:`PushFailedError` says what the server holds and what to run next.
     """
     from rdflib import BNode, URIRef
 
     if chunk_size < 1:
         raise RemoteError("the chunk size must be at least 1 triple")
-    if query_endpoint is None:
+    beside = endpoint.rstrip("/").removesuffix("/store")
+    if query_endpoint is None or update_endpoint is None:
         if not endpoint.rstrip("/").endswith("/store"):
             raise RemoteError(
-                f"give the query endpoint for {endpoint}: the triples are counted after the "
-                "upload (only Oxigraph's …/store implies …/query)"
+                f"give the query and update endpoints for {shown(endpoint)}: the triples are "
+                "counted and moved into place after the upload (only Oxigraph's …/store implies "
+                "…/query and …/update)"
             )
-        query_endpoint = endpoint.rstrip("/").removesuffix("/store") + "/query"
-    if graph_iri is not None and (
-        not urllib.parse.urlsplit(graph_iri).scheme
-        or any(c in graph_iri for c in ' <>"{}|^`\\')
-        or any(ord(c) < 0x21 for c in graph_iri)
-    ):
-        raise RemoteError(
-            f"bad graph IRI {graph_iri!r}: give an absolute IRI such as "
-            "https://example.org/graph/tokyo-industry-plans"
-        )
+        query_endpoint = query_endpoint or beside + "/query"
+        update_endpoint = update_endpoint or beside + "/update"
+    for url, option in ((endpoint, "store endpoint"), (query_endpoint, "query endpoint")):
+        check_url(url, option)
+    check_url(update_endpoint, "update endpoint")
+    if graph_iri is not None:
+        check_graph_iri(graph_iri)
     sources = source_graphs(which)
     plan: dict[str, list[Triple]] = {}
     if graph_iri is not None:
@@ -479,30 +788,76 @@ def push(
                         "uploaded separately; push into one graph with --graph"
                     )
             plan[str(name)] = triples
+    staging = {target: staging_iri(target) for target in plan}
 
     started = time.perf_counter()
     summary = PushSummary()
-    for target, triples in plan.items():
-        url = _graph_url(endpoint, target)
-        for index, chunk in enumerate(chunks(triples, chunk_size)):
-            request(
-                "PUT" if index == 0 else "POST",
-                url,
-                data=_ntriples(chunk),
-                headers={"Content-Type": "application/n-triples; charset=utf-8"},
-                timeout=timeout,
-            )
-            summary.requests += 1
-        summary.graphs[target] = len(set(triples))
-
     remote = RemoteStore(query_endpoint, timeout=timeout)
+    targets = ", ".join(f"<{t}>" for t in plan)
+    staged: list[str] = []
+    step = "before the upload"
+    try:
+        for target, triples in plan.items():
+            staged.append(staging[target])
+            url = _graph_url(endpoint, staging[target])
+            parts = list(chunks(triples, chunk_size))
+            for index, chunk in enumerate(parts):
+                step = f"at request {index + 1} of {len(parts)} for <{target}>"
+                request(
+                    "PUT" if index == 0 else "POST",
+                    url,
+                    data=_ntriples(chunk),
+                    headers={"Content-Type": "application/n-triples; charset=utf-8"},
+                    timeout=timeout,
+                )
+                summary.requests += 1
+            summary.graphs[target] = len(set(triples))
+        step = "when counting the staged triples"
+        for target, expected in summary.graphs.items():
+            found = remote.count(URIRef(staging[target]))
+            if found != expected:
+                raise PushVerificationError(
+                    f"the staging graph <{staging[target]}> on {shown(query_endpoint)} holds "
+                    f"{found:,} triples after the upload, but {expected:,} were sent; the server "
+                    "dropped or merged some (check its log) or another client wrote to it"
+                )
+        step = "at the MOVE"
+        update(update_endpoint, move_update({staging[t]: t for t in plan}), timeout)
+        summary.requests += 1
+    except RemoteError as exc:
+        if step == "at the MOVE" and not isinstance(exc, EndpointHTTPError):
+            state = (
+                f"the server did not confirm the MOVE into {targets}: it may or may not have "
+                "applied it (one request, applied all or nothing); count the graphs with `kg "
+                "query --endpoint …`, then run `kg push` again"
+            )
+        else:
+            state = f"nothing was replaced: {targets} still hold the triples they held before" + (
+                f" (if the update endpoint {shown(update_endpoint)} is wrong, give "
+                "--update-endpoint)"
+                if step == "at the MOVE"
+                else ""
+            )
+        try:
+            update(update_endpoint, drop_update(staged), timeout)
+            cleanup = "the staging graph(s) were dropped"
+        except RemoteError as drop_error:
+            cleanup = (
+                f"the staging graph(s) could not be dropped ({drop_error}); remove them with "
+                f"this SPARQL Update at {shown(update_endpoint)}: {drop_update(staged)}"
+            )
+        raise PushFailedError(
+            f"{exc}\nkg push stopped {step}; {state}; {cleanup}. Run `kg push` again once the "
+            "cause is fixed."
+        ) from None
+
     for target, expected in summary.graphs.items():
         found = remote.count(URIRef(target))
         if found != expected:
             raise PushVerificationError(
-                f"<{target}> on {query_endpoint} holds {found:,} triples after the upload, but "
-                f"{expected:,} were sent; the server dropped or merged some (check its log) or "
-                "another client wrote to the graph at the same time"
+                f"<{target}> on {shown(query_endpoint)} holds {found:,} triples after the move, "
+                f"but {expected:,} were sent; another client may have written to the graph at "
+                "the same time: run `kg push` again"
             )
     summary.seconds = time.perf_counter() - started
     return summary

@@ -16,6 +16,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler
@@ -24,6 +27,8 @@ from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rdflib import Literal, URIRef
 from rdflib.query import Result as SPARQLResult
 from rdflib.term import Node
@@ -31,7 +36,17 @@ from rdflib.term import Node
 from kgtools.build import BuildSummary
 from kgtools.cli import cli
 from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
-from kgtools.remote import RemoteStore
+from kgtools.remote import (
+    STAGING_SUFFIX,
+    RemoteError,
+    RemoteStore,
+    chunks,
+    drop_update,
+    move_update,
+    staging_iri,
+    update,
+)
+from kgtools.remote import request as remote_request
 from kgtools.store import MemoryStore
 
 from .conftest import assert_isomorphic, loopback_server
@@ -121,6 +136,7 @@ GRAPHS = [ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH]
 
 def test_push_keeps_the_named_graphs_and_the_counts(pushed: str, store: MemoryStore) -> None:
     assert _remote_counts(pushed, GRAPHS) == [store.count(g) for g in GRAPHS]
+    assert _staging_left(pushed) == [], "a successful push leaves no staging graph"
     # read back: the remote named graph is the same graph (blank nodes included)
     remote = RemoteStore(pushed + "/query", timeout=30)
     assert_isomorphic(store.graph(ONTOLOGY_GRAPH), remote.graph(ONTOLOGY_GRAPH))
@@ -357,3 +373,205 @@ def test_credentials_come_from_the_environment(guarded: str) -> None:
 
     push_help = kg("push", "--help").output
     assert "--password" not in push_help and "--user" not in push_help
+
+
+# -- a failed push leaves the remote graphs as they were ---------------------------------------
+class _Faulty(BaseHTTPRequestHandler):
+    """A loopback proxy in front of Oxigraph that fails (HTTP 500) the Nth upload request to
+    /store, or every /update whose body contains ``fail_update``."""
+
+    upstream: ClassVar[str] = ""
+    fail_store_at: ClassVar[int | None] = None
+    fail_update: ClassVar[bytes | None] = None
+    hang_up: ClassVar[bool] = False
+    uploads: ClassVar[int] = 0
+
+    def _forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        cls = type(self)
+        if self.path.startswith("/store") and self.command in ("PUT", "POST"):
+            cls.uploads += 1
+            if cls.uploads == cls.fail_store_at:
+                return self._send(500, b"disk full", "text/plain")
+        if self.path.startswith("/update") and cls.fail_update and cls.fail_update in body:
+            if cls.hang_up:  # the connection drops: did the server apply it? nobody knows
+                self.close_connection = True
+                return None
+            return self._send(500, b"update refused by the test", "text/plain")
+        headers = {k: v for k in ("Content-Type", "Accept") if (v := self.headers.get(k))}
+        req = urllib.request.Request(
+            cls.upstream + self.path, data=body or None, headers=headers, method=self.command
+        )
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(req, timeout=30) as answer:
+                status, data, kind = answer.status, answer.read(), answer.headers["Content-Type"]
+        except urllib.error.HTTPError as exc:
+            status, data, kind = exc.code, exc.read(), exc.headers["Content-Type"]
+        return self._send(status, data, kind or "text/plain")
+
+    def _send(self, status: int, data: bytes, kind: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = _forward
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def faulty(pushed: str) -> Iterator[type[_Faulty]]:
+    handler = type("Faulty", (_Faulty,), {"upstream": pushed, "uploads": 0})
+    with loopback_server(handler) as url:
+        handler.url = url  # type: ignore[attr-defined]
+        yield handler
+
+
+def _staging_left(base: str) -> list[str]:
+    rows = RemoteStore(base + "/query", timeout=30).run_text(
+        "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", "SELECT"
+    )
+    return sorted(str(r[0]) for r in rows if str(r[0]).endswith(STAGING_SUFFIX))  # type: ignore[index]
+
+
+def test_a_push_that_fails_midway_leaves_the_graph_as_it_was(
+    pushed: str, out_dir: str, store: MemoryStore, faulty: type[_Faulty]
+) -> None:
+    """Regression: PUT replaced the graph, a later chunk failed, and the graph was left with
+    the first chunks only ("500 of 878 triples", message "HTTP 500")."""
+    url = faulty.url  # type: ignore[attr-defined]
+    first = kg("push", "--endpoint", pushed, "--graph", SINGLE_GRAPH, "--asserted-only",
+               "--out-dir", out_dir)  # fmt: skip
+    assert first.exit_code == 0, first.output
+    before = _remote_counts(pushed, [URIRef(SINGLE_GRAPH)])
+    everything = {t for g in GRAPHS for t in store.graph(g)}
+    size = len(everything) // 6 + 1
+    requests = len(list(chunks(everything, size)))
+    assert requests >= 6
+    tried = [1, 2, requests // 2, requests]
+    for fail_at in tried:
+        faulty.fail_store_at, faulty.uploads = fail_at, 0
+        result = kg("push", "--endpoint", url, "--graph", SINGLE_GRAPH, "--inferred",
+                    "--chunk-size", str(size), "--out-dir", out_dir)  # fmt: skip
+        assert result.exit_code == 2, result.output
+        message = " ".join(result.output.split())
+        assert "HTTP 500: disk full" in message
+        assert f"at request {fail_at} of {requests} for <{SINGLE_GRAPH}>" in message
+        assert f"nothing was replaced: <{SINGLE_GRAPH}> still hold" in message
+        assert "the staging graph(s) were dropped" in message and "Run `kg push` again" in message
+        assert _remote_counts(pushed, [URIRef(SINGLE_GRAPH)]) == before, f"failed at {fail_at}"
+        assert _staging_left(pushed) == []
+    assert len(tried) == 4
+
+
+def test_a_push_of_several_graphs_changes_all_or_none(
+    pushed: str, out_dir: str, store: MemoryStore, faulty: type[_Faulty]
+) -> None:
+    url = faulty.url  # type: ignore[attr-defined]
+    before = _remote_counts(pushed, GRAPHS)
+    size = 500
+    ontology_requests = len(list(chunks(store.graph(ONTOLOGY_GRAPH), size)))
+    data_requests = len(list(chunks(store.graph(DATA_GRAPH), size)))
+    assert data_requests >= 2
+    faulty.fail_store_at = ontology_requests + 2  # the second chunk of the data graph
+    result = kg("push", "--endpoint", url, "--chunk-size", str(size), "--out-dir", out_dir)
+    assert result.exit_code == 2, result.output
+    assert f"at request 2 of {data_requests} for <{DATA_GRAPH}>" in result.output
+    assert _remote_counts(pushed, GRAPHS) == before
+    assert _staging_left(pushed) == []
+
+
+def test_a_refused_move_leaves_the_graph_and_says_what_to_run(
+    pushed: str, out_dir: str, faulty: type[_Faulty]
+) -> None:
+    url = faulty.url  # type: ignore[attr-defined]
+    first = kg("push", "--endpoint", pushed, "--graph", SINGLE_GRAPH, "--asserted-only",
+               "--out-dir", out_dir)  # fmt: skip
+    assert first.exit_code == 0, first.output
+    before = _remote_counts(pushed, [URIRef(SINGLE_GRAPH)])
+    args = ("push", "--endpoint", url, "--graph", SINGLE_GRAPH, "--out-dir", out_dir)
+
+    faulty.fail_update = b"MOVE"  # the move is refused, the clean-up works
+    result = kg(*args)
+    message = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "update refused by the test" in message and "stopped at the MOVE" in message
+    assert "nothing was replaced" in message and "give --update-endpoint" in message
+    assert "the staging graph(s) were dropped" in message
+    assert _remote_counts(pushed, [URIRef(SINGLE_GRAPH)]) == before
+    assert _staging_left(pushed) == []
+
+    faulty.fail_update = b"GRAPH"  # the clean-up is refused too: the message says what to run
+    result = kg(*args)
+    message = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    staging = SINGLE_GRAPH + STAGING_SUFFIX
+    assert "could not be dropped" in message and f"DROP SILENT GRAPH <{staging}>" in message
+    assert _remote_counts(pushed, [URIRef(SINGLE_GRAPH)]) == before
+    assert _staging_left(pushed) == [staging]
+    update(pushed + "/update", drop_update([staging]))  # what the message says to run
+    assert _staging_left(pushed) == []
+
+    faulty.fail_update, faulty.hang_up = b"MOVE", True  # no answer to the MOVE at all
+    result = kg(*args)
+    message = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "did not confirm the MOVE" in message and "may or may not have applied it" in message
+    assert "the staging graph(s) were dropped" in message
+    assert _remote_counts(pushed, [URIRef(SINGLE_GRAPH)]) == before
+    assert _staging_left(pushed) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20))
+def test_graph_iris_reach_the_update_as_they_were_checked(tail: str) -> None:
+    """What `check_graph_iri` lets through is exactly the IRI rdflib reads from the update."""
+    from rdflib.plugins.sparql.algebra import translateUpdate
+    from rdflib.plugins.sparql.parser import parseUpdate
+
+    target = "https://example.org/" + tail
+    try:
+        staging = staging_iri(target)
+    except RemoteError:
+        assert any(c in target for c in ' <>"{}|^`\\') or any(
+            ord(c) < 0x21 or 0x7F <= ord(c) <= 0x9F for c in target
+        )
+        return
+    moves = translateUpdate(parseUpdate(move_update({staging: target}))).algebra
+    assert [(op.name, list(op.graph)) for op in moves] == [
+        ("Move", [URIRef(staging), URIRef(target)])
+    ]
+    drops = translateUpdate(parseUpdate(drop_update([staging, target]))).algebra
+    assert [op.graphiri for op in drops] == [URIRef(staging), URIRef(target)]
+
+
+def test_one_update_request_is_all_or_nothing_on_oxigraph(oxigraph: str) -> None:
+    """What the staging rests on: when one MOVE of a request fails, the others are not applied."""
+    from rdflib import Graph
+
+    done, fails = "https://example.org/atomic/a", "https://example.org/atomic/b"
+    store_url = oxigraph + "/store?graph="
+    for graph, subject in ((done, "old"), (staging_iri(done), "new")):
+        body = Graph().add((URIRef(f"urn:{subject}"), URIRef("urn:p"), Literal(1)))
+        request_body = body.serialize(format="nt", encoding="utf-8")
+        remote_request(
+            "PUT",
+            store_url + urllib.parse.quote(graph, safe=""),
+            data=request_body,
+            headers={"Content-Type": "application/n-triples"},
+        )
+    with pytest.raises(RemoteError, match="does not exist"):  # b's staging graph is missing
+        update(
+            oxigraph + "/update", move_update({staging_iri(done): done, staging_iri(fails): fails})
+        )
+    remote = RemoteStore(oxigraph + "/query", timeout=30)
+    assert {str(s) for s, _, _ in remote.graph(URIRef(done))} == {"urn:old"}
+    assert remote.count(URIRef(staging_iri(done))) == 1
+    update(oxigraph + "/update", move_update({staging_iri(done): done}))
+    assert {str(s) for s, _, _ in remote.graph(URIRef(done))} == {"urn:new"}
+    assert _staging_left(oxigraph) == []
+    update(oxigraph + "/update", drop_update([done]))
