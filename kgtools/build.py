@@ -253,7 +253,32 @@ def build(
         _remove_work(out_dir, exc)
         if isinstance(exc, DataTBoxError):
             raise _located(project, exc) from None
+        if isinstance(exc, (InputError, LoadErrors)):
+            _with_output_hint(project, exc)
         raise
+
+
+def _with_output_hint(project: Project, exc: InputError | LoadErrors) -> None:
+    """Raise ``exc`` again with what to do when it comes from a kg build's own Turtle (a build
+    folder under ``data/`` whose ``build.json`` is gone, so the data walk could not tell it
+    from data); return when it does not."""
+    errors = exc.errors if isinstance(exc, LoadErrors) else [exc]
+    hint = _output_hint(project, [e.location.path for e in errors])
+    if hint:
+        hinted = [
+            type(e)(e.location, e.problem, "; ".join(filter(None, [e.fix, hint]))) for e in errors
+        ]
+        raise (LoadErrors(hinted) if isinstance(exc, LoadErrors) else hinted[0]) from None
+
+
+def _output_hint(project: Project, paths: Collection[Path]) -> str:
+    """What to do when input ``paths`` include a kg build's own Turtle (a build folder under
+    ``data/`` whose ``build.json`` is gone, so the data walk could not recognise it)."""
+    outputs = sorted({p.parent for p in paths if p.name in OUTPUTS[:2]})
+    if not outputs:
+        return ""
+    folders = ", ".join(_relative(project, p) + "/" for p in outputs)
+    return f"{folders} looks like a kg build folder inside data/: delete it or move it out of data/"
 
 
 def _located(project: Project, exc: DataTBoxError) -> DataTBoxError:
@@ -278,12 +303,8 @@ def _located(project: Project, exc: DataTBoxError) -> DataTBoxError:
         return exc
     where = ", ".join(_relative(project, p) for p in holders)
     message = f"{where}: {exc}"
-    outputs = sorted({p.parent for p in holders if p.name in OUTPUTS[:2]})
-    if outputs:
-        message += (
-            "; " + ", ".join(_relative(project, p) + "/" for p in outputs) + " looks like a "
-            "kg build folder inside data/: delete it or move it out of data/"
-        )
+    if hint := _output_hint(project, holders):
+        message += "; " + hint
     return DataTBoxError(exc.triple, message)
 
 
