@@ -10,6 +10,21 @@ by their suffix with a message saying why. Files larger than :data:`MAX_INPUT_SI
 before they are read, and an IRI that no RDF syntax allows (one with a space, ``<``, ``>``, ``"``,
 ``{``, ``}``, ``|``, ``^``, a backquote, a backslash or a control character — rdflib's Turtle
 parser keeps such IRIs with only a warning, and the exporters then fail) is an error at load time.
+
+Every file is first parsed by Oxigraph, in both readers (:func:`read_file` for the build,
+:func:`parse_file` for rdflib and pySHACL), so both refuse the same files at the same place:
+Oxigraph's positions are exact (1-based lines, columns in characters — code points), while
+rdflib's error index counts characters in a text it keeps as UTF-8 bytes. No base IRI is given,
+so a relative IRI without ``@base`` is an error rather than a ``file:`` IRI naming this machine's
+folder. A UTF-8 byte-order mark is refused by name.
+
+Code of our own where no library serves: the positions of problems found after parsing (an
+ill-typed literal, a schema statement) come from a small tokenizer that blanks comments and
+strings (:func:`code_only`) — neither parser reports where a triple was written; and literals are
+checked against the XSD lexical forms (:data:`_LEXICAL`) on the text as written, since rdflib
+normalizes first and converts with Python's ``int()``/``Decimal()``, which take full-width
+digits, ``1_000`` and ``1e3``. Data files describe instances: schema statements in them are
+refused (:func:`schema_statement`).
 """
 
 from __future__ import annotations
