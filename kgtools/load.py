@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import rdflib
-from rdflib import XSD, BNode, Dataset, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
@@ -57,6 +57,7 @@ from kgtools.errors import (
     SourceLocation,
     UnsupportedFormatError,
 )
+from kgtools.namespaces import ID, ONTOLOGY_IRI
 from kgtools.triples import OxTriple
 
 #: rdflib parser name for each file suffix the loader accepts.
@@ -207,8 +208,7 @@ def _ox_syntax_error(path: Path, data: bytes, exc: SyntaxError) -> InputError:
             location,
             f"relative IRI {token} and no @base before it: it would resolve against the "
             "file's local path (file:…), which differs on every machine",
-            "add @base <https://w3id.org/tokyo-industry-plans/id/> . near the top of the file, "
-            "or write the full IRI",
+            f"add @base <{ID}> . near the top of the file, or write the full IRI",
         )
     if "Line jumps are not allowed in string literals" in why and line and column:
         # Oxigraph points at the line break; the mistake is the string that is never closed
@@ -638,9 +638,7 @@ def load_files(
 
 
 # -- data files describe instances: no schema statements ----------------------------------------
-_OWL = "http://www.w3.org/2002/07/owl#"
-_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+_OWL, _RDF, _RDFS = str(OWL), str(RDF), str(RDFS)
 _RDF_TYPE = _RDF + "type"
 #: Predicates that state schema (T-box), not facts about instances; every owl: predicate but
 #: the two that compare individuals.
@@ -655,8 +653,8 @@ _INSTANCE_OWL = frozenset(
 _SCHEMA_CLASSES = frozenset(
     {_RDFS + "Class", _RDFS + "Datatype", _RDF + "Property", _RDFS + "ContainerMembershipProperty"}
 )
-#: The namespace of the project's ontology terms (``tip:``).
-ONTOLOGY_NAMESPACE = "https://w3id.org/tokyo-industry-plans/ontology"
+#: The IRIs of the project's ontology and its terms (``tip:``) all start with this.
+ONTOLOGY_NAMESPACE = str(ONTOLOGY_IRI)
 
 
 def schema_terms(ontology: Iterable[tuple[Any, Any, Any]]) -> frozenset[str]:
@@ -708,8 +706,7 @@ def check_instance_data(
                 SourceLocation(path, *_triple_position(path, _iri(s), _iri(p), _iri(o))),
                 f"a schema statement in a data file: {why}",
                 "data files describe instances: change the ontology (ontology/tip.ttl) "
-                "instead, or give the instance an IRI of its own (e.g. under "
-                "https://w3id.org/tokyo-industry-plans/id/)",
+                f"instead, or give the instance an IRI of its own (e.g. under {ID})",
             )
 
 
