@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import rdflib
-from rdflib import OWL, RDF, RDFS, XSD, BNode, Dataset, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, Dataset, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
@@ -660,12 +660,7 @@ ONTOLOGY_NAMESPACE = str(ONTOLOGY_IRI)
 def schema_terms(ontology: Iterable[tuple[Any, Any, Any]]) -> frozenset[str]:
     """The IRIs the ontology describes (the subjects of its triples): terms a data file may use
     but not describe. ``ontology`` holds pyoxigraph or rdflib triples."""
-    terms = set()
-    for s, _, _ in ontology:
-        value = getattr(s, "value", s)
-        if not isinstance(s, BNode) and type(s).__name__ != "BlankNode":
-            terms.add(str(value))
-    return frozenset(terms)
+    return frozenset(filter(None, (_iri(s) for s, _, _ in ontology)))
 
 
 def schema_statement(s: str, p: str, o: str, terms: frozenset[str]) -> str | None:
@@ -689,17 +684,39 @@ def schema_statement(s: str, p: str, o: str, terms: frozenset[str]) -> str | Non
 
 
 def _iri(term: Any) -> str:
+    """The IRI of an rdflib or pyoxigraph term; ``""`` for a blank node or a literal."""
+    import pyoxigraph as ox
+
     if isinstance(term, URIRef):
         return str(term)
-    return str(term.value) if type(term).__name__ == "NamedNode" else ""
+    return str(term.value) if isinstance(term, ox.NamedNode) else ""
 
 
 def check_instance_data(
     path: Path, triples: Iterable[tuple[Any, Any, Any]], terms: frozenset[str]
 ) -> None:
     """Raise :class:`SchemaStatementError` at the first triple of a data file (pyoxigraph or
-    rdflib terms) that :func:`schema_statement` refuses."""
-    for s, p, o in triples:
+    rdflib terms) that :func:`schema_statement` refuses.
+
+    The distinct subjects, predicates and types are checked first (a set of each: a tenth of
+    the time of checking a million triples one by one); only a file that fails is scanned for
+    the triple to report."""
+    import pyoxigraph as ox
+
+    rows = triples if isinstance(triples, list) else list(triples)
+    if not rows:
+        return
+    rdf_type = ox.NamedNode(_RDF_TYPE) if isinstance(rows[0][1], ox.NamedNode) else RDF.type
+    subjects = {s for s, _, _ in rows}
+    predicates = {p for _, p, _ in rows}
+    types = {o for _, p, o in rows if p == rdf_type}
+    if not (
+        any(schema_statement(_iri(s), "", "", terms) for s in subjects)
+        or any(schema_statement("", _iri(p), "", terms) for p in predicates)
+        or any(schema_statement("", _RDF_TYPE, _iri(o), terms) for o in types)
+    ):
+        return
+    for s, p, o in rows:
         why = schema_statement(_iri(s), _iri(p), _iri(o), terms)
         if why is not None:
             raise SchemaStatementError(
