@@ -15,6 +15,7 @@ from kgtools.errors import (
     LoadErrors,
     MissingInputError,
     RDFSyntaxError,
+    RelativeIRIError,
     UnsupportedFormatError,
 )
 from kgtools.load import load_files, parse_file, read_file
@@ -264,3 +265,37 @@ def test_symlink_inside_the_project_is_followed(tmp_path: Path) -> None:
     (project.root / "data" / "alias.ttl").symlink_to(project.root / "data/plans/own.ttl")
     assert project.root / "data" / "alias.ttl" in project.data_files()
     assert project.root / "data" / "alias.ttl" in input_files(project)
+
+
+# -- relative IRIs without @base would become file: IRIs: refused --------------------------------
+RELATIVE = {
+    "subject": ("x.ttl", GOOD + "<plan/1> ex:b ex:c .\n", (3, 1)),
+    "predicate": ("x.ttl", GOOD + "ex:a <p> ex:c .\n", (3, 6)),
+    "object": ("x.ttl", GOOD + "ex:a ex:b <テスト/計画> .\n", (3, 11)),
+    "datatype": ("x.ttl", GOOD + 'ex:a ex:b "1"^^<my-type> .\n', (3, 16)),
+    "empty": ("x.ttl", GOOD + "<> ex:b ex:c .\n", (3, 1)),
+    "fragment": ("x.ttl", GOOD + "ex:a ex:b <#x> .\n", (3, 11)),
+    "relative-base": ("x.ttl", "@base <id/> .\n" + GOOD, (1, 7)),
+    "relative-prefix": ("x.ttl", "@prefix r: <id/> .\nr:a r:b r:c .\n", (1, 12)),
+    "trig-graph": ("x.trig", GOOD + "<g> { ex:a ex:b ex:c }\n", (3, 1)),
+    "ntriples": ("x.nt", "<https://x.test/a> <https://x.test/b> <c> .\n", (1, 39)),
+    "nquads-graph": (
+        "x.nq",
+        "<https://x.test/a> <https://x.test/b> <https://x.test/c> <g> .\n",
+        (1, 58),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(RELATIVE))
+def test_relative_iris_without_base_are_refused(tmp_path: Path, case: str) -> None:
+    name, text, where = RELATIVE[case]
+    path = write(tmp_path, name, text)
+    for reader in (lambda: parse_file(path, Graph()), lambda: read_file(path)):
+        with pytest.raises(RelativeIRIError, match="add @base") as info:
+            reader()
+        assert (info.value.location.line, info.value.location.column) == where
+    # with a base, the same text is a graph without file: IRIs
+    if name.endswith((".ttl", ".trig")):
+        write(tmp_path, name, "@base <https://x.test/> .\n" + text)
+        assert not any("file:" in str(t) for triple in read_file(path) for t in triple)

@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rdflib import Graph
 
 from kgtools.errors import (
@@ -235,3 +237,59 @@ def test_relative_iris_without_base_are_refused_at_their_place(path: Path, tmp_p
             reader()
         assert (info.value.location.line, info.value.location.column) == expected
         assert "file:" in str(info.value)
+
+
+# -- generated files: any text before the mistake ------------------------------------------------
+_TEXT = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters='"\\'
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.lists(st.tuples(_TEXT, st.booleans()), min_size=2, max_size=6),
+    kind=st.sampled_from(["unbound prefix", "missing .", "unterminated string"]),
+    at=st.integers(min_value=0, max_value=5),
+    line_break=st.sampled_from(["\n", "\r\n"]),
+)
+def test_generated_files_report_the_true_position(
+    tmp_path_factory: pytest.TempPathFactory,
+    texts: list[tuple[str, bool]],
+    kind: str,
+    at: int,
+    line_break: str,
+) -> None:
+    """Statements whose strings hold any characters (Japanese, beyond the BMP, combining marks),
+    with comments (which may hold quotes and '#') between them."""
+    lines = ["@prefix ex: <https://w3id.org/tokyo-industry-plans/test/> ."]
+    statements = []
+    for n, (text, comment) in enumerate(texts):
+        if comment:
+            lines.append(f'# "{text}" # {text}')
+        statements.append(len(lines))
+        lines.append(f'ex:s{n} ex:p "{text}"@ja , "{text}" .')
+    k = statements[at % len(statements)]
+    line = lines[k]
+    if kind == "unbound prefix":
+        lines[k] = line.replace(" ex:p ", " zz:p ", 1)
+        expected = (k + 1, line.index(" ex:p ") + 2)
+    elif kind == "missing .":
+        if k == statements[-1]:
+            k = statements[-2]
+            line = lines[k]
+        lines[k] = line[: -len(" .")]
+        following = statements[statements.index(k) + 1]
+        expected = (following + 1, 1)
+    else:
+        closing = line.rindex('"')
+        lines[k] = line[:closing] + line[closing + 1 :]
+        expected = (k + 1, line.rindex('"', 0, closing) + 1)
+    target = tmp_path_factory.mktemp("gen") / "g.ttl"
+    target.write_bytes(line_break.join(lines).encode("utf-8") + line_break.encode())
+    for reader in (lambda: read_file(target), lambda: parse_file(target, Graph())):
+        with pytest.raises(RDFSyntaxError) as info:
+            reader()
+        assert (info.value.location.line, info.value.location.column) == expected, kind

@@ -147,3 +147,30 @@ def test_kg_validate_refuses_a_relabelled_class(tmp_path: Path, reference: bool)
     assert result.exit_code == 2, result.output
     assert f"error: {target}:{line}:10: a schema statement in a data file" in result.output
     assert "Traceback" not in result.output
+
+
+def test_build_refuses_a_schema_statement_in_full_and_incremental_builds(tmp_path: Path) -> None:
+    import shutil
+
+    from kgtools.build import build
+    from kgtools.project import Project
+
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "ontology", root / "ontology")
+    shutil.copytree(ROOT / "data", root / "data")
+    shutil.copytree(ROOT / "queries", root / "queries")
+    project = Project(root)
+    plan = root / "data/plans" / PLAN.name
+    original = plan.read_text(encoding="utf-8")
+    line = len(original.split("\n"))
+    bad = original + "tip:Plan a <http://www.w3.org/2002/07/owl#ObjectProperty> .\n"
+    plan.write_text(bad, encoding="utf-8")
+    with pytest.raises(SchemaStatementError) as info:
+        build(project, tmp_path / "dist")
+    assert (info.value.location.path, info.value.location.line) == (plan, line)
+    plan.write_text(original, encoding="utf-8")
+    assert build(project, tmp_path / "dist").mode == "full"
+    plan.write_text(bad, encoding="utf-8")
+    with pytest.raises(SchemaStatementError) as info:
+        build(project, tmp_path / "dist")
+    assert (info.value.location.line, info.value.location.column) == (line, 10)

@@ -168,10 +168,14 @@ def test_every_message_is_shown_in_its_language(
 
     def run(cases: list[Path], engine: str) -> ValidationReport:
         data = Graph()
-        for triple in context:
-            data.add(triple)
         for case in cases:
             data.parse(case, format="turtle")
+        # pySHACL takes seconds per thousand triples: it gets only the shared nodes the cases
+        # point to (their fiscal years, municipalities …), the fast validator all of them
+        wanted = set(data.objects()) if engine == "pyshacl" else None
+        for triple in context:
+            if wanted is None or triple[0] in wanted:
+                data.add(triple)
         return (validate if engine == "pyshacl" else validate_graphs)(data, shapes, ontology)
 
     expected = shapes_with_messages(shapes)
