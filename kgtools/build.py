@@ -92,7 +92,9 @@ MANIFEST = "build.json"
 OUTPUTS = ("asserted.ttl", "inferred.ttl", "validation.txt")
 CACHE = "cache"
 #: Format version of ``dist/`` (a change forces a full build).
-LAYOUT = 3
+LAYOUT = 4
+#: In ``cache/``: the base IRI each data file was read with (see :func:`_save_bases`).
+_BASES = "bases.json"
 
 
 @dataclass
@@ -299,7 +301,7 @@ def _full(
 ) -> BuildSummary:
     from kgtools import degree, shacl
     from kgtools.dumps import Section
-    from kgtools.load import read_files
+    from kgtools.load import base_iri_of, read_files
     from kgtools.triples import MemoryIndex, UnionSource
 
     with progress.stage("load"):
@@ -386,6 +388,9 @@ def _full(
         _finish(project, out_dir, store, work, summary, report, degree_csv, progress, turtle)
         with progress.stage("cache"):
             _write_cache(out_dir, copy, shared, results)
+            _save_bases(
+                out_dir / CACHE, {_relative(project, p): base_iri_of(p) for p in data_files}
+            )
             _save_stamps(out_dir)
         _write_manifest(out_dir, summary)
     except BaseException:
@@ -823,6 +828,22 @@ def _write_cache(
     _save_results(cache, results)
 
 
+def _save_bases(cache: Path, bases: Mapping[str, str]) -> None:
+    """Keep the base IRI each data file was read with: an incremental build reads a file's
+    cached copy with it, so that a file with relative IRIs gives back the triples it gave."""
+    atomic_write_text(cache / _BASES, json.dumps(dict(bases), ensure_ascii=False, sort_keys=True))
+
+
+def _load_bases(cache: Path) -> dict[str, str] | None:
+    try:
+        bases = json.loads((cache / _BASES).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(bases, dict) or not all(isinstance(v, str) for v in bases.values()):
+        return None
+    return bases
+
+
 def _save_shared(cache: Path, shared: dict[OxTriple, int]) -> None:
     lines = sorted(f"{s} {p} {o}\t{n}" for (s, p, o), n in shared.items())
     atomic_write_text(cache / "shared.tsv", "".join(line + "\n" for line in lines))
@@ -986,7 +1007,7 @@ def _incremental(
     import pyoxigraph as ox
 
     from kgtools import shacl
-    from kgtools.load import read_file
+    from kgtools.load import base_iri_of, read_file
     from kgtools.triples import StoreSource, from_rdflib
 
     cache = out_dir / CACHE
@@ -1001,23 +1022,34 @@ def _incremental(
     changed = sorted(
         name for name in current | before if previous.files.get(name) != hashes.get(name)
     )
+    bases = _load_bases(cache)
+    if bases is None or set(bases) != before:
+        raise _FullBuildNeeded(f"{cache / _BASES} is missing or does not match the last build")
     with progress.stage("load"):
         old_triples: dict[str, set[OxTriple]] = {}
         new_triples: dict[str, set[OxTriple]] = {}
         errors: list[InputError] = []
         for name in changed:
+            live = project.root / name
             try:
                 new_triples[name] = (
-                    set(read_file(project.root / name, label_key=name))
-                    if name in current
-                    else set()
+                    set(read_file(live, label_key=name)) if name in current else set()
                 )
             except InputError as exc:
                 errors.append(exc)
+            # The copy is read exactly as the file was then — the same label key for its blank
+            # nodes, the same base for its relative IRIs — so that it gives back the triples
+            # the last build asserted, and a diff against them removes what changed.
             old_copy = cache / "sources" / name
             old_triples[name] = (
-                set(read_file(old_copy, label_key=name)) if name in before else set()
+                set(read_file(old_copy, label_key=name, base_iri=bases[name]))
+                if name in before
+                else set()
             )
+            if name in current:
+                bases[name] = base_iri_of(live)
+            else:
+                bases.pop(name, None)
         if errors:
             raise errors[0] if len(errors) == 1 else LoadErrors(errors)
         ontology = read_file(project.ontology, label_key=_relative(project, project.ontology))
@@ -1133,6 +1165,7 @@ def _incremental(
                     target.unlink(missing_ok=True)
             _save_shared(cache, shared)
             _save_results(cache, results)
+            _save_bases(cache, bases)
             _save_stamps(out_dir)
         _write_manifest(out_dir, summary)
     except BaseException:

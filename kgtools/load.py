@@ -346,6 +346,7 @@ def read_file(
     max_size: int | None = None,
     label_key: str | None = None,
     check_literals: bool = True,
+    base_iri: str | None = None,
 ) -> list[OxTriple]:
     """Parse one file with Oxigraph into fast-path triples; the same checks as :func:`parse_file`.
 
@@ -360,6 +361,8 @@ def read_file(
     with a located error instead of being changed silently. Without ``check_literals`` that
     second check is the caller's (:func:`bad_literals` checks many files' literals at once, and
     :func:`check_file_literals` locates the problem in a file that has one).
+    Relative IRIs resolve against ``base_iri`` (default: the file's own ``file:`` IRI, see
+    :func:`base_iri_of`): a build reads its cached copy of a file with the base the file had.
     """
     import pyoxigraph as ox
 
@@ -380,7 +383,7 @@ def read_file(
         for quad in ox.parse(
             data,
             getattr(ox.RdfFormat, _OX_FORMATS[fmt]),
-            base_iri=path.resolve().as_uri(),
+            base_iri=base_iri_of(path) if base_iri is None else base_iri,
         ):
             s, p, o = quad.subject, quad.predicate, quad.object
             if isinstance(s, ox.BlankNode) or isinstance(o, ox.BlankNode):
@@ -393,6 +396,11 @@ def read_file(
     if check_literals:
         check_file_literals(path, triples, max_size)
     return triples
+
+
+def base_iri_of(path: Path) -> str:
+    """The base IRI :func:`read_file` resolves a file's relative IRIs against by default."""
+    return path.resolve().as_uri()
 
 
 def typed_literals(triples: Iterable[OxTriple]) -> set[Any]:
