@@ -61,13 +61,15 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kgtools import __version__
 from kgtools.errors import (
+    BuildRunningError,
+    DiskFullError,
     DumpCacheError,
     IncrementalUpdateError,
     InputError,
@@ -198,8 +200,9 @@ def fingerprint(project: Project, hashes: dict[str, str] | None = None) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(out_dir: Path) -> BuildSummary | None:
-    """The last build's manifest, or ``None`` if there is none or it is unreadable."""
+def read_manifest(out_dir: Path, *, outputs: bool = True) -> BuildSummary | None:
+    """The last build's manifest, or ``None`` if there is none or it is unreadable, or the store
+    it names or (with ``outputs``) one of the files it lists is missing."""
     try:
         stored = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
         summary = BuildSummary(**stored)
@@ -207,7 +210,8 @@ def read_manifest(out_dir: Path) -> BuildSummary | None:
         return None
     if summary.layout != LAYOUT or not summary.store:
         return None
-    if not all((out_dir / name).exists() for name in [*OUTPUTS, *summary.outputs, summary.store]):
+    files = [*OUTPUTS, *summary.outputs] if outputs else []
+    if not all((out_dir / name).exists() for name in [*files, summary.store]):
         return None
     return summary
 
@@ -219,8 +223,17 @@ def build(
     force: bool = False,
     progress: Progress | None = None,
     incremental: bool = True,
+    wait: bool = True,
+    on_busy: Callable[[int | None], None] | None = None,
 ) -> BuildSummary:
-    """Run the pipeline for ``project`` into ``out_dir``; see the module docstring."""
+    """Run the pipeline for ``project`` into ``out_dir``; see the module docstring.
+
+    One build at a time writes ``out_dir`` (:class:`_BuildLock`): when another is running, this
+    one calls ``on_busy`` with its pid (``None`` if unknown) and waits for it — then reuses its
+    result if the inputs are the same — or, without ``wait``, raises
+    :class:`~kgtools.errors.BuildRunningError`. A build that finds its output current takes no
+    lock. A disk that fills up raises :class:`~kgtools.errors.DiskFullError`.
+    """
     progress = progress or quiet()
     hashes, stats = _hash_inputs(project, None if force else _known_stats(out_dir))
     expected = fingerprint(project, hashes)
@@ -229,17 +242,44 @@ def build(
         previous.reused = True
         previous.mode = "reuse"
         return previous
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with _BuildLock(out_dir, wait=wait, on_busy=on_busy) as lock:
+            if lock.waited and not force:  # the build waited for may have made this one
+                previous = read_manifest(out_dir)
+                if previous is not None and previous.fingerprint == expected:
+                    previous.reused = True
+                    previous.mode = "reuse"
+                    return previous
+            previous = None if force else read_manifest(out_dir)
+            return _build_locked(
+                project, out_dir, previous if incremental else None, progress, hashes, stats
+            )
+    except OSError as exc:
+        if _disk_full(exc):
+            raise DiskFullError(exc.filename or out_dir, out_dir) from exc
+        raise
+
+
+def _build_locked(
+    project: Project,
+    out_dir: Path,
+    previous: BuildSummary | None,
+    progress: Progress,
+    hashes: dict[str, str],
+    stats: dict[str, list[Any]],
+) -> BuildSummary:
+    """:func:`build` once it holds the lock and knows the output is not current: incremental
+    from ``previous`` if it can, else full."""
     from kgtools.triples import collector_paused
 
+    expected = fingerprint(project, hashes)
+    _remove_stale(out_dir)
     _empty_trash(out_dir)
     try:
         with collector_paused():  # the in-memory index holds millions of tuples and sets
             summary = None
-            if (
-                incremental
-                and previous is not None
-                and _only_data_changed(project, previous, hashes)
-            ):
+            if previous is not None and _only_data_changed(project, previous, hashes):
                 try:
                     summary = _incremental(project, out_dir, previous, hashes, expected, progress)
                 except _FullBuildNeeded as exc:
@@ -251,6 +291,88 @@ def build(
     except BaseException as exc:
         _remove_work(out_dir, exc)
         raise
+
+
+def _disk_full(exc: OSError) -> bool:
+    """Whether ``exc`` says the disk or the quota is full (RocksDB's errors carry no errno)."""
+    import errno
+
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(exc)
+
+
+#: The lock file in the output folder; it holds the running build's pid.
+LOCK_FILE = ".build.lock"
+
+
+class _BuildLock:
+    """An exclusive ``flock`` on :data:`LOCK_FILE`, so that one build at a time writes
+    ``out_dir``; the kernel releases it when the process ends, however it ends. Readers never
+    take it: they open the store ``build.json`` names, which no build changes (a build writes a
+    new store folder and ``build.json`` last)."""
+
+    def __init__(
+        self, out_dir: Path, *, wait: bool, on_busy: Callable[[int | None], None] | None
+    ) -> None:
+        self._out_dir, self._wait, self._on_busy = out_dir, wait, on_busy
+        self._fd = -1
+        self.waited = False
+
+    def __enter__(self) -> _BuildLock:
+        import fcntl
+
+        fd = os.open(self._out_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pid = _lock_pid(fd)
+                if not self._wait:
+                    raise BuildRunningError(self._out_dir, pid) from None
+                if self._on_busy is not None:
+                    self._on_busy(pid)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self.waited = True
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        import fcntl
+
+        try:
+            os.ftruncate(self._fd, 0)  # no pid: no build running
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+
+
+def _lock_pid(fd: int) -> int | None:
+    try:
+        return int(os.pread(fd, 32, 0).decode("ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _remove_stale(out_dir: Path) -> None:
+    """Delete what a build that was killed left (a build that fails removes its own work, see
+    :func:`_remove_work`): its work store folder, the temporary files of its outputs, its new
+    source copies. Only names the build itself makes, and only under the lock, so never those
+    of a running build (nor of a ``kg export`` writing into the folder)."""
+    for work in out_dir.glob(".store-*.tmp"):
+        shutil.rmtree(work, ignore_errors=True)
+    staged = [*out_dir.glob(".*.ttl.*.tmp")]
+    for name in (*OUTPUTS, MANIFEST):
+        staged += out_dir.glob(f".{name}.*.tmp")
+    for folder in (out_dir / CACHE, out_dir / CACHE / "export", out_dir / "network"):
+        staged += folder.glob(".*.tmp")
+    for path in staged:
+        if path.is_file():
+            path.unlink(missing_ok=True)
+    shutil.rmtree(out_dir / CACHE / "sources.new", ignore_errors=True)
 
 
 class _FullBuildNeeded(Exception):
@@ -1248,9 +1370,33 @@ def open_built(
     """The built graph as a store: reuse ``out_dir`` when it is current, else build it first.
 
     This is what ``kg query``, ``kg export`` and ``kg network`` start from, so none of them
-    rebuilds when the inputs have not changed. The store is opened read-only.
+    rebuilds when the inputs have not changed. The store is opened read-only. While another
+    process builds ``out_dir``, the answer comes from the last complete build (``mode`` is
+    ``"last-complete"``) without waiting for it; if there is none, it raises
+    :class:`~kgtools.errors.BuildRunningError`.
     """
-    summary = build(project, out_dir, progress=progress)
+    try:
+        summary = build(project, out_dir, progress=progress, wait=False)
+    except BuildRunningError:
+        # (the running build may be replacing the other files: the store is what is read)
+        summary = read_manifest(out_dir, outputs=False)  # type: ignore[assignment]
+        if summary is None:
+            raise
+        summary.mode = "last-complete"
+    # A build that completes meanwhile keeps the store before its own (a reader may have it
+    # open), but two builds would move this one aside: then open the one build.json names now.
+    for _ in range(3):
+        store = OxigraphStore(out_dir / summary.store, read_only=True)
+        try:
+            store.ox  # noqa: B018 (opens it)
+        except FileNotFoundError:
+            newer = read_manifest(out_dir, outputs=False)
+            if newer is None or newer.store == summary.store:
+                raise
+            newer.mode = summary.mode
+            summary = newer
+            continue
+        return store, summary
     return OxigraphStore(out_dir / summary.store, read_only=True), summary
 
 

@@ -195,6 +195,8 @@ def staged_file(path: Path) -> Iterator[tuple[BinaryIO, Path]]:
             yield handle, Path(tmp)
             handle.flush()
             os.fsync(handle.fileno())
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+            exc.filename = str(path)  # a failed write names no file: say which one (disk full)
         raise
