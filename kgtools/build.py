@@ -320,31 +320,44 @@ class _BuildLock:
     def __enter__(self) -> _BuildLock:
         import fcntl
 
-        fd = os.open(self._out_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
+        path = self._out_dir / LOCK_FILE
+        told = False
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                pid = _lock_pid(fd)
-                if not self._wait:
-                    raise BuildRunningError(self._out_dir, pid) from None
-                if self._on_busy is not None:
-                    self._on_busy(pid)
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                self.waited = True
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd = fd
-        return self
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pid = _lock_pid(fd)
+                    if not self._wait:
+                        raise BuildRunningError(self._out_dir, pid) from None
+                    if self._on_busy is not None and not told:
+                        self._on_busy(pid)
+                        told = True
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    self.waited = True
+                # The holder deletes the file when it is done: a lock taken on the file it
+                # deleted is no lock, so take it again on the file now there.
+                try:
+                    current = os.stat(path).st_ino
+                except FileNotFoundError:
+                    current = -1
+                if current != os.fstat(fd).st_ino:
+                    os.close(fd)
+                    continue
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            except BaseException:
+                os.close(fd)
+                raise
+            self._fd = fd
+            return self
 
     def __exit__(self, *_exc: object) -> None:
         import fcntl
 
         try:
-            os.ftruncate(self._fd, 0)  # no pid: no build running
+            (self._out_dir / LOCK_FILE).unlink(missing_ok=True)  # (a build leaves no trace)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)

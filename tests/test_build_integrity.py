@@ -223,7 +223,7 @@ def _held_lock(out: Path, pid: int = 4242) -> Iterator[None]:
         os.pwrite(fd, f"{pid}\n".encode(), 0)
         yield
     finally:
-        os.ftruncate(fd, 0)
+        (out / LOCK_FILE).unlink()
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
@@ -243,6 +243,7 @@ def _assert_one_complete_build(out: Path) -> None:
     assert summary is not None
     assert not list(out.glob(".store-*.tmp")), "a work folder was left"
     assert not list(out.glob(".*.ttl.*.tmp")), "a temporary Turtle file was left"
+    assert not (out / LOCK_FILE).exists(), "the lock file was left"
     assert len(_quads(out, summary)) > 0
 
 
