@@ -520,12 +520,12 @@ def _full(
         with progress.stage("cache"):
             _put_degree_cache(turtle, out_dir, degree.Cache.of(links, degree_csv).to_bytes())
             _stage_indexes(turtle, out_dir, sections)
+            copy.wait()  # (a copy that failed fails the build before anything is in place)
+            bases = {_relative(project, p): base_iri_of(p) for p in data_files}
+            _stage_cache(turtle, out_dir / CACHE, shared, results, bases)
         _finish(project, out_dir, store, work, summary, report, degree_csv, progress, turtle)
         with progress.stage("cache"):
-            _write_cache(out_dir, copy, shared, results)
-            _save_bases(
-                out_dir / CACHE, {_relative(project, p): base_iri_of(p) for p in data_files}
-            )
+            copy.finish()
             _save_stamps(out_dir)
         _write_manifest(out_dir, summary)
     except BaseException:
@@ -938,11 +938,15 @@ class _SourceCopy:
         except BaseException as exc:  # re-raised by finish()
             self._error = exc
 
-    def finish(self) -> None:
-        """Wait for the copies and put them in place."""
+    def wait(self) -> None:
+        """Wait for the copies; raise the error that stopped them."""
         self._thread.join()
         if self._error is not None:
             raise self._error
+
+    def finish(self) -> None:
+        """Wait for the copies and put them in place."""
+        self.wait()
         sources = self._cache / "sources"
         if sources.exists():
             sources.rename(self._cache / f".sources-old-{os.getpid()}-{time.time_ns()}")
@@ -954,19 +958,21 @@ class _SourceCopy:
         self._thread.join()
 
 
-def _write_cache(
-    out_dir: Path, copy: _SourceCopy, shared: dict[OxTriple, int], results: list[ValidationResult]
+def _stage_cache(
+    turtle: _StagedFiles,
+    cache: Path,
+    shared: dict[OxTriple, int],
+    results: list[ValidationResult],
+    bases: Mapping[str, str],
 ) -> None:
-    cache = out_dir / CACHE
-    copy.finish()
-    _save_shared(cache, shared)
-    _save_results(cache, results)
-
-
-def _save_bases(cache: Path, bases: Mapping[str, str]) -> None:
-    """Keep the base IRI each data file was read with: an incremental build reads a file's
-    cached copy with it, so that a file with relative IRIs gives back the triples it gave."""
-    atomic_write_text(cache / _BASES, json.dumps(dict(bases), ensure_ascii=False, sort_keys=True))
+    """Have ``turtle`` write the caches with the outputs (in place when they are): the triples
+    several files assert, the validation results, and the base IRI each data file was read
+    with — an incremental build reads a file's cached copy with it, so that a file with
+    relative IRIs gives back the triples it gave."""
+    turtle.put(cache / "shared.tsv", _shared_text(shared).encode("utf-8"))
+    turtle.put(cache / "results.json", _results_text(results).encode("utf-8"))
+    text = json.dumps(dict(bases), ensure_ascii=False, sort_keys=True)
+    turtle.put(cache / _BASES, text.encode("utf-8"))
 
 
 def _load_bases(cache: Path) -> dict[str, str] | None:
@@ -980,8 +986,12 @@ def _load_bases(cache: Path) -> dict[str, str] | None:
 
 
 def _save_shared(cache: Path, shared: dict[OxTriple, int]) -> None:
+    atomic_write_text(cache / "shared.tsv", _shared_text(shared))
+
+
+def _shared_text(shared: dict[OxTriple, int]) -> str:
     lines = sorted(f"{s} {p} {o}\t{n}" for (s, p, o), n in shared.items())
-    atomic_write_text(cache / "shared.tsv", "".join(line + "\n" for line in lines))
+    return "".join(line + "\n" for line in lines)
 
 
 def _load_shared(cache: Path) -> dict[OxTriple, int]:
@@ -1000,7 +1010,7 @@ def _load_shared(cache: Path) -> dict[OxTriple, int]:
     return shared
 
 
-def _save_results(cache: Path, results: list[ValidationResult]) -> None:
+def _results_text(results: list[ValidationResult]) -> str:
     from kgtools.triples import from_rdflib
 
     def nt_term(term: Any) -> str:
@@ -1018,9 +1028,7 @@ def _save_results(cache: Path, results: list[ValidationResult]) -> None:
         }
         for r in sorted(results)
     ]
-    atomic_write_text(
-        cache / "results.json", json.dumps(rows, ensure_ascii=False, indent=1, sort_keys=True)
-    )
+    return json.dumps(rows, ensure_ascii=False, indent=1, sort_keys=True)
 
 
 def _load_results(cache: Path) -> list[ValidationResult]:
@@ -1288,19 +1296,16 @@ def _incremental(
             if degree_cache is not None:
                 _put_degree_cache(turtle, out_dir, degree_cache)
             _stage_indexes(turtle, out_dir, sections)
-        _finish(project, out_dir, store, work, summary, report, degree_csv, progress, turtle)
-        with progress.stage("cache"):
+            # the new copies of the changed files and the caches, in place with the outputs
             sources = cache / "sources"
             for name in changed:
-                target = sources / name
                 if name in current:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(project.root / name, target)
-                else:
-                    target.unlink(missing_ok=True)
-            _save_shared(cache, shared)
-            _save_results(cache, results)
-            _save_bases(cache, bases)
+                    turtle.put(sources / name, (project.root / name).read_bytes())
+            _stage_cache(turtle, cache, shared, results, bases)
+        _finish(project, out_dir, store, work, summary, report, degree_csv, progress, turtle)
+        with progress.stage("cache"):
+            for name in set(changed) - current:
+                (sources / name).unlink(missing_ok=True)
             _save_stamps(out_dir)
         _write_manifest(out_dir, summary)
     except BaseException:

@@ -363,13 +363,14 @@ def _rocksdb_full(*_args: object, **_kwargs: object) -> None:
 
 
 @pytest.mark.parametrize(
-    ("point", "failure"),
+    ("point", "failure", "force"),
     [
-        # every staged and atomic file: Turtle, report, caches
-        ("kgtools.store.os.fsync", _no_space),
-        ("kgtools.build.atomic_write_text", _over_quota),  # the manifest, the report, the caches
-        ("kgtools.build.shutil.copyfile", _no_space),  # the copies of the data files
-        ("kgtools.oxstore.OxigraphStore.add_ox", _rocksdb_full),  # the store (RocksDB)
+        # every staged and atomic file: Turtle, report, caches, copies of changed files
+        ("kgtools.store.os.fsync", _no_space, False),
+        ("kgtools.store.os.fsync", _over_quota, True),
+        ("kgtools.build.atomic_write_text", _over_quota, False),  # the report, the manifest
+        ("kgtools.build.shutil.copyfile", _no_space, True),  # a full build's copies of the data
+        ("kgtools.oxstore.OxigraphStore.add_ox", _rocksdb_full, False),  # the store (RocksDB)
     ],
 )
 def test_a_full_disk_is_a_clear_error_and_keeps_the_last_build(
@@ -377,26 +378,27 @@ def test_a_full_disk_is_a_clear_error_and_keeps_the_last_build(
     monkeypatch: pytest.MonkeyPatch,
     point: str,
     failure: Callable[..., None],
+    force: bool,
 ) -> None:
     project, out = built_copy
-    manifest = (out / "build.json").read_bytes()
+    files = ("build.json", "asserted.ttl", "inferred.ttl", "validation.txt", "cache/bases.json")
+    before = {name: (out / name).read_bytes() for name in files}
     plan = project.data_dir / "plans" / "131113-2021-ota.ttl"
     plan.write_text(plan.read_text(encoding="utf-8").replace('"@en', ' (2)"@en', 1), "utf-8")
     monkeypatch.setattr(point, failure)
-    result = CliRunner().invoke(
-        cli, ["--project", str(project.root), "build", "--out", str(out)], catch_exceptions=False
-    )
+    args = ["--project", str(project.root), "build", "--out", str(out)]
+    result = CliRunner().invoke(cli, args + ["--force"] * force, catch_exceptions=False)
     assert result.exit_code == 2, result.output
     assert "disk is full" in result.output and "Traceback" not in result.output
     monkeypatch.undo()
     with pytest.raises(DiskFullError):  # (the library's error, for the same failure)
         monkeypatch.setattr(point, failure)
-        build(project, out)
+        build(project, out, force=force)
     monkeypatch.undo()
-    # build.json still names the last complete build, whose store is there; nothing half-made
-    # is left, and the next build gives what a full one does
-    assert (out / "build.json").read_bytes() == manifest
-    assert read_manifest(out, outputs=False) is not None
+    # the last complete build as it was, nothing half-made left, and the next build gives what a
+    # full one does
+    assert {name: (out / name).read_bytes() for name in files} == before
+    assert read_manifest(out) is not None
     assert not list(out.glob(".store-*.tmp")) and not list(out.glob(".*.tmp"))
     summary = build(project, out)
     reference = _full_reference(project, out.parent / "full", out)
