@@ -268,3 +268,33 @@ def test_shared_triples_keep_literals_with_line_separators(tmp_path: Path) -> No
     }
     build_module._save_shared(tmp_path, shared)
     assert build_module._load_shared(tmp_path) == shared
+
+
+@pytest.mark.parametrize("change", ["edit", "delete", "rename"])
+def test_a_file_with_relative_iris_is_diffed_against_what_it_asserted(
+    copy: Project, tmp_path: Path, change: str
+) -> None:
+    """A data file with relative IRIs and no @base: its cached copy was read with the copy's
+    path as base, so its triples never matched the store's — an edited value was kept beside
+    the new one, and a deleted file's triples stayed."""
+    extra = copy.data_dir / "extra.ttl"
+    extra.write_text(
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        '<thing/1> rdfs:comment "old" ; rdfs:seeAlso <thing/2> .\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "dist"
+    build(copy, out)
+    if change == "edit":
+        _edit(extra, '"old"', '"new"')
+    elif change == "delete":
+        extra.unlink()
+    else:
+        extra.rename(copy.data_dir / "plans" / "moved.ttl")
+    summary = build(copy, out)
+    assert summary.mode == "incremental"
+    asserted = (out / "asserted.ttl").read_bytes()
+    old_iri = (copy.data_dir / "thing" / "1").resolve().as_uri().encode()
+    assert (b'"old"' in asserted) is (change == "rename")  # (moved: under the new file's IRIs)
+    assert (old_iri in asserted) is (change == "edit")
+    assert_same_as_full(copy, out, summary, tmp_path)
