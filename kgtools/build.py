@@ -1390,7 +1390,7 @@ def open_built(
     This is what ``kg query``, ``kg export`` and ``kg network`` start from, so none of them
     rebuilds when the inputs have not changed. The store is opened read-only. While another
     process builds ``out_dir``, the answer comes from the last complete build (``mode`` is
-    ``"last-complete"``) without waiting for it; if there is none, it raises
+    ``"last-complete"``, ``reused`` true) without waiting for it; if there is none, it raises
     :class:`~kgtools.errors.BuildRunningError`.
     """
     try:
@@ -1401,6 +1401,7 @@ def open_built(
         if summary is None:
             raise
         summary.mode = "last-complete"
+        summary.reused = True
     # A build that completes meanwhile keeps the store before its own (a reader may have it
     # open), but two builds would move this one aside: then open the one build.json names now.
     for _ in range(3):
