@@ -126,15 +126,15 @@ class MemoryStore:
     def save(self, path: Path) -> None:
         """Write every named graph as N-Quads, deterministically, atomically.
 
-        Blank nodes get canonical labels (``rdflib.compare.to_canonical_graph``, which labels
-        them by the graph's structure) and the lines are sorted, so an unchanged graph gives a
-        byte-identical file.
+        Blank nodes get canonical labels (:mod:`kgtools.bnodes`, which labels them by the
+        graph's structure, as the exports do) and the lines are sorted, so an unchanged graph
+        gives a byte-identical file.
         """
-        from rdflib.compare import to_canonical_graph
+        from kgtools.bnodes import canonical_graph
 
         lines: list[str] = []
         for name in self.graph_names():
-            canonical = to_canonical_graph(self._dataset.graph(name))
+            canonical = canonical_graph(self._dataset.graph(name))
             lines += nt_lines(canonical, f" {name.n3()} .\n")
         atomic_write_text(path, "".join(sorted(lines)))
 
