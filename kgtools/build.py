@@ -374,13 +374,14 @@ def _remove_stale(out_dir: Path) -> None:
     """Delete what a build that was killed left (a build that fails removes its own work, see
     :func:`_remove_work`): its work store folder, the temporary files of its outputs, its new
     source copies. Only names the build itself makes, and only under the lock, so never those
-    of a running build (nor of a ``kg export`` writing into the folder)."""
+    of a running build (nor of a ``kg export`` writing into the folder). Not in ``network/``,
+    where ``kg network`` (which takes no lock) writes files of the same names as the build."""
     for work in out_dir.glob(".store-*.tmp"):
         shutil.rmtree(work, ignore_errors=True)
     staged = [*out_dir.glob(".*.ttl.*.tmp")]
     for name in (*OUTPUTS, MANIFEST):
         staged += out_dir.glob(f".{name}.*.tmp")
-    for folder in (out_dir / CACHE, out_dir / CACHE / "export", out_dir / "network"):
+    for folder in (out_dir / CACHE, out_dir / CACHE / "export"):
         staged += folder.glob(".*.tmp")
     for path in staged:
         if path.is_file():

@@ -334,10 +334,14 @@ def test_the_next_build_removes_what_a_killed_build_left(built_copy: tuple[Proje
         out / ".build.json.x1y2z3.tmp",
         out / "cache" / ".results.json.q9w8e7.tmp",
         out / "cache" / "export" / ".data.idx.r5t6y7.tmp",
-        out / "network" / ".bipartite-degree.csv.u8i9o0.tmp",
         out / ".store-0123456789abcdef.tmp" / "000001.sst",
     ]
-    theirs = [out / ".graph.nq.e1x2p3.tmp", out / "notes.tmp", out / "network" / "mine.txt"]
+    theirs = [
+        out / ".graph.nq.e1x2p3.tmp",  # kg export -o dist/graph.nq, running
+        out / "network" / ".bipartite.html.u8i9o0.tmp",  # kg network, running (it takes no lock)
+        out / "notes.tmp",
+        out / "network" / "mine.txt",
+    ]
     for path in ours + theirs:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"left over")
