@@ -61,14 +61,16 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kgtools import __version__
 from kgtools.errors import (
+    BuildRunningError,
     DataTBoxError,
+    DiskFullError,
     DumpCacheError,
     IncrementalUpdateError,
     InputError,
@@ -94,7 +96,7 @@ MANIFEST = "build.json"
 OUTPUTS = ("asserted.ttl", "inferred.ttl", "validation.txt")
 CACHE = "cache"
 #: Format version of ``dist/`` (a change forces a full build).
-LAYOUT = 3
+LAYOUT = 4
 
 
 @dataclass
@@ -199,8 +201,9 @@ def fingerprint(project: Project, hashes: dict[str, str] | None = None) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(out_dir: Path) -> BuildSummary | None:
-    """The last build's manifest, or ``None`` if there is none or it is unreadable."""
+def read_manifest(out_dir: Path, *, outputs: bool = True) -> BuildSummary | None:
+    """The last build's manifest, or ``None`` if there is none or it is unreadable, or the store
+    it names or (with ``outputs``) one of the files it lists is missing."""
     try:
         stored = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
         summary = BuildSummary(**stored)
@@ -208,7 +211,8 @@ def read_manifest(out_dir: Path) -> BuildSummary | None:
         return None
     if summary.layout != LAYOUT or not summary.store:
         return None
-    if not all((out_dir / name).exists() for name in [*OUTPUTS, *summary.outputs, summary.store]):
+    files = [*OUTPUTS, *summary.outputs] if outputs else []
+    if not all((out_dir / name).exists() for name in [*files, summary.store]):
         return None
     return summary
 
@@ -220,8 +224,17 @@ def build(
     force: bool = False,
     progress: Progress | None = None,
     incremental: bool = True,
+    wait: bool = True,
+    on_busy: Callable[[int | None], None] | None = None,
 ) -> BuildSummary:
-    """Run the pipeline for ``project`` into ``out_dir``; see the module docstring."""
+    """Run the pipeline for ``project`` into ``out_dir``; see the module docstring.
+
+    One build at a time writes ``out_dir`` (:class:`_BuildLock`): when another is running, this
+    one calls ``on_busy`` with its pid (``None`` if unknown) and waits for it — then reuses its
+    result if the inputs are the same — or, without ``wait``, raises
+    :class:`~kgtools.errors.BuildRunningError`. A build that finds its output current takes no
+    lock. A disk that fills up raises :class:`~kgtools.errors.DiskFullError`.
+    """
     progress = progress or quiet()
     hashes, stats = _hash_inputs(project, None if force else _known_stats(out_dir))
     expected = fingerprint(project, hashes)
@@ -230,17 +243,44 @@ def build(
         previous.reused = True
         previous.mode = "reuse"
         return previous
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with _BuildLock(out_dir, wait=wait, on_busy=on_busy) as lock:
+            if lock.waited and not force:  # the build waited for may have made this one
+                previous = read_manifest(out_dir)
+                if previous is not None and previous.fingerprint == expected:
+                    previous.reused = True
+                    previous.mode = "reuse"
+                    return previous
+            previous = None if force else read_manifest(out_dir)
+            return _build_locked(
+                project, out_dir, previous if incremental else None, progress, hashes, stats
+            )
+    except OSError as exc:
+        if _disk_full(exc):
+            raise DiskFullError(exc.filename or out_dir, out_dir) from exc
+        raise
+
+
+def _build_locked(
+    project: Project,
+    out_dir: Path,
+    previous: BuildSummary | None,
+    progress: Progress,
+    hashes: dict[str, str],
+    stats: dict[str, list[Any]],
+) -> BuildSummary:
+    """:func:`build` once it holds the lock and knows the output is not current: incremental
+    from ``previous`` if it can, else full."""
     from kgtools.triples import collector_paused
 
+    expected = fingerprint(project, hashes)
+    _remove_stale(out_dir)
     _empty_trash(out_dir)
     try:
         with collector_paused():  # the in-memory index holds millions of tuples and sets
             summary = None
-            if (
-                incremental
-                and previous is not None
-                and _only_data_changed(project, previous, hashes)
-            ):
+            if previous is not None and _only_data_changed(project, previous, hashes):
                 try:
                     summary = _incremental(project, out_dir, previous, hashes, expected, progress)
                 except _FullBuildNeeded as exc:
@@ -306,6 +346,102 @@ def _located(project: Project, exc: DataTBoxError) -> DataTBoxError:
     if hint := _output_hint(project, holders):
         message += "; " + hint
     return DataTBoxError(exc.triple, message)
+
+
+def _disk_full(exc: OSError) -> bool:
+    """Whether ``exc`` says the disk or the quota is full (RocksDB's errors carry no errno)."""
+    import errno
+
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(exc)
+
+
+#: The lock file in the output folder; it holds the running build's pid.
+LOCK_FILE = ".build.lock"
+
+
+class _BuildLock:
+    """An exclusive ``flock`` on :data:`LOCK_FILE`, so that one build at a time writes
+    ``out_dir``; the kernel releases it when the process ends, however it ends. Readers never
+    take it: they open the store ``build.json`` names, which no build changes (a build writes a
+    new store folder and ``build.json`` last)."""
+
+    def __init__(
+        self, out_dir: Path, *, wait: bool, on_busy: Callable[[int | None], None] | None
+    ) -> None:
+        self._out_dir, self._wait, self._on_busy = out_dir, wait, on_busy
+        self._fd = -1
+        self.waited = False
+
+    def __enter__(self) -> _BuildLock:
+        import fcntl
+
+        path = self._out_dir / LOCK_FILE
+        told = False
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pid = _lock_pid(fd)
+                    if not self._wait:
+                        raise BuildRunningError(self._out_dir, pid) from None
+                    if self._on_busy is not None and not told:
+                        self._on_busy(pid)
+                        told = True
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    self.waited = True
+                # The holder deletes the file when it is done: a lock taken on the file it
+                # deleted is no lock, so take it again on the file now there.
+                try:
+                    current = os.stat(path).st_ino
+                except FileNotFoundError:
+                    current = -1
+                if current != os.fstat(fd).st_ino:
+                    os.close(fd)
+                    continue
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            except BaseException:
+                os.close(fd)
+                raise
+            self._fd = fd
+            return self
+
+    def __exit__(self, *_exc: object) -> None:
+        import fcntl
+
+        try:
+            (self._out_dir / LOCK_FILE).unlink(missing_ok=True)  # (a build leaves no trace)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+
+
+def _lock_pid(fd: int) -> int | None:
+    try:
+        return int(os.pread(fd, 32, 0).decode("ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _remove_stale(out_dir: Path) -> None:
+    """Delete what a build that was killed left (a build that fails removes its own work, see
+    :func:`_remove_work`): its work store folder, the temporary files of its outputs, its new
+    source copies. Only names the build itself makes, and only under the lock, so never those
+    of a running build (nor of a ``kg export`` writing into the folder). Not in ``network/``,
+    where ``kg network`` (which takes no lock) writes files of the same names as the build."""
+    for work in out_dir.glob(".store-*.tmp"):
+        shutil.rmtree(work, ignore_errors=True)
+    staged = [*out_dir.glob(".*.ttl.*.tmp")]
+    for name in (*OUTPUTS, MANIFEST):
+        staged += out_dir.glob(f".{name}.*.tmp")
+    for folder in (out_dir / CACHE, out_dir / CACHE / "export"):
+        staged += folder.glob(".*.tmp")
+    for path in staged:
+        if path.is_file():
+            path.unlink(missing_ok=True)
+    shutil.rmtree(out_dir / CACHE / "sources.new", ignore_errors=True)
 
 
 class _FullBuildNeeded(Exception):
@@ -440,9 +576,11 @@ def _full(
         with progress.stage("cache"):
             _put_degree_cache(turtle, out_dir, degree.Cache.of(links, degree_csv).to_bytes())
             _stage_indexes(turtle, out_dir, sections)
+            copy.wait()  # (a copy that failed fails the build before anything is in place)
+            _stage_cache(turtle, out_dir / CACHE, shared, results)
         _finish(project, out_dir, store, work, summary, report, degree_csv, progress, turtle)
         with progress.stage("cache"):
-            _write_cache(out_dir, copy, shared, results)
+            copy.finish()
             _save_stamps(out_dir)
         _write_manifest(out_dir, summary)
     except BaseException:
@@ -855,11 +993,15 @@ class _SourceCopy:
         except BaseException as exc:  # re-raised by finish()
             self._error = exc
 
-    def finish(self) -> None:
-        """Wait for the copies and put them in place."""
+    def wait(self) -> None:
+        """Wait for the copies; raise the error that stopped them."""
         self._thread.join()
         if self._error is not None:
             raise self._error
+
+    def finish(self) -> None:
+        """Wait for the copies and put them in place."""
+        self.wait()
         sources = self._cache / "sources"
         if sources.exists():
             sources.rename(self._cache / f".sources-old-{os.getpid()}-{time.time_ns()}")
@@ -871,18 +1013,25 @@ class _SourceCopy:
         self._thread.join()
 
 
-def _write_cache(
-    out_dir: Path, copy: _SourceCopy, shared: dict[OxTriple, int], results: list[ValidationResult]
+def _stage_cache(
+    turtle: _StagedFiles,
+    cache: Path,
+    shared: dict[OxTriple, int],
+    results: list[ValidationResult],
 ) -> None:
-    cache = out_dir / CACHE
-    copy.finish()
-    _save_shared(cache, shared)
-    _save_results(cache, results)
+    """Have ``turtle`` write the caches with the outputs (in place when they are): the triples
+    several files assert and the validation results."""
+    turtle.put(cache / "shared.tsv", _shared_text(shared).encode("utf-8"))
+    turtle.put(cache / "results.json", _results_text(results).encode("utf-8"))
 
 
 def _save_shared(cache: Path, shared: dict[OxTriple, int]) -> None:
+    atomic_write_text(cache / "shared.tsv", _shared_text(shared))
+
+
+def _shared_text(shared: dict[OxTriple, int]) -> str:
     lines = sorted(f"{s} {p} {o}\t{n}" for (s, p, o), n in shared.items())
-    atomic_write_text(cache / "shared.tsv", "".join(line + "\n" for line in lines))
+    return "".join(line + "\n" for line in lines)
 
 
 def _load_shared(cache: Path) -> dict[OxTriple, int]:
@@ -901,7 +1050,7 @@ def _load_shared(cache: Path) -> dict[OxTriple, int]:
     return shared
 
 
-def _save_results(cache: Path, results: list[ValidationResult]) -> None:
+def _results_text(results: list[ValidationResult]) -> str:
     from kgtools.triples import from_rdflib
 
     def nt_term(term: Any) -> str:
@@ -919,9 +1068,7 @@ def _save_results(cache: Path, results: list[ValidationResult]) -> None:
         }
         for r in sorted(results)
     ]
-    atomic_write_text(
-        cache / "results.json", json.dumps(rows, ensure_ascii=False, indent=1, sort_keys=True)
-    )
+    return json.dumps(rows, ensure_ascii=False, indent=1, sort_keys=True)
 
 
 def _load_results(cache: Path) -> list[ValidationResult]:
@@ -1065,14 +1212,18 @@ def _incremental(
         new_triples: dict[str, set[OxTriple]] = {}
         errors: list[InputError] = []
         for name in changed:
+            live = project.root / name
             try:
                 new_triples[name] = (
-                    set(read_file(project.root / name, label_key=name, schema=schema))
+                    set(read_file(live, label_key=name, schema=schema))
                     if name in current
                     else set()
                 )
             except InputError as exc:
                 errors.append(exc)
+            # The copy is read as the file was then (the same label key for its blank nodes;
+            # no base IRI, as a relative IRI is refused), so that it gives back the triples the
+            # last build asserted, and a diff against them removes what changed.
             old_copy = cache / "sources" / name
             old_triples[name] = (
                 set(read_file(old_copy, label_key=name)) if name in before else set()
@@ -1179,18 +1330,16 @@ def _incremental(
             if degree_cache is not None:
                 _put_degree_cache(turtle, out_dir, degree_cache)
             _stage_indexes(turtle, out_dir, sections)
-        _finish(project, out_dir, store, work, summary, report, degree_csv, progress, turtle)
-        with progress.stage("cache"):
+            # the new copies of the changed files and the caches, in place with the outputs
             sources = cache / "sources"
             for name in changed:
-                target = sources / name
                 if name in current:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(project.root / name, target)
-                else:
-                    target.unlink(missing_ok=True)
-            _save_shared(cache, shared)
-            _save_results(cache, results)
+                    turtle.put(sources / name, (project.root / name).read_bytes())
+            _stage_cache(turtle, cache, shared, results)
+        _finish(project, out_dir, store, work, summary, report, degree_csv, progress, turtle)
+        with progress.stage("cache"):
+            for name in set(changed) - current:
+                (sources / name).unlink(missing_ok=True)
             _save_stamps(out_dir)
         _write_manifest(out_dir, summary)
     except BaseException:
@@ -1273,9 +1422,34 @@ def open_built(
     """The built graph as a store: reuse ``out_dir`` when it is current, else build it first.
 
     This is what ``kg query``, ``kg export`` and ``kg network`` start from, so none of them
-    rebuilds when the inputs have not changed. The store is opened read-only.
+    rebuilds when the inputs have not changed. The store is opened read-only. While another
+    process builds ``out_dir``, the answer comes from the last complete build (``mode`` is
+    ``"last-complete"``, ``reused`` true) without waiting for it; if there is none, it raises
+    :class:`~kgtools.errors.BuildRunningError`.
     """
-    summary = build(project, out_dir, progress=progress)
+    try:
+        summary = build(project, out_dir, progress=progress, wait=False)
+    except BuildRunningError:
+        # (the running build may be replacing the other files: the store is what is read)
+        summary = read_manifest(out_dir, outputs=False)  # type: ignore[assignment]
+        if summary is None:
+            raise
+        summary.mode = "last-complete"
+        summary.reused = True
+    # A build that completes meanwhile keeps the store before its own (a reader may have it
+    # open), but two builds would move this one aside: then open the one build.json names now.
+    for _ in range(3):
+        store = OxigraphStore(out_dir / summary.store, read_only=True)
+        try:
+            store.ox  # noqa: B018 (opens it)
+        except FileNotFoundError:
+            newer = read_manifest(out_dir, outputs=False)
+            if newer is None or newer.store == summary.store:
+                raise
+            newer.mode = summary.mode
+            summary = newer
+            continue
+        return store, summary
     return OxigraphStore(out_dir / summary.store, read_only=True), summary
 
 

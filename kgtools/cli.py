@@ -127,7 +127,8 @@ def build(ctx: click.Context, out: Path | None, force: bool) -> None:
     asserted.ttl, inferred.ttl, validation.txt, network/ and build.json. When no input changed
     the last build is reused; when only data files changed, only their part of the graph is
     redone (incremental); --force redoes everything. If the data does not conform, nothing in
-    OUT changes and the exit code is 1. On a terminal each stage shows its progress.
+    OUT changes and the exit code is 1. One build at a time writes OUT: another waits for it
+    (and says so). On a terminal each stage shows its progress.
     """
     from kgtools.build import build as run_build
     from kgtools.progress import Progress
@@ -135,7 +136,12 @@ def build(ctx: click.Context, out: Path | None, force: bool) -> None:
     project = _project(ctx)
     out = project.out_dir(out)
     started = time.perf_counter()
-    summary = run_build(project, out, force=force, progress=Progress())
+
+    def waiting(pid: int | None) -> None:
+        who = f" (pid {pid})" if pid else ""
+        click.echo(f"kg build: another build is running in {out}{who}; waiting for it …", err=True)
+
+    summary = run_build(project, out, force=force, progress=Progress(), on_busy=waiting)
     elapsed = time.perf_counter() - started
     state = {
         "reuse": "up to date (reused the last build)",

@@ -210,3 +210,27 @@ class DumpCacheError(KGError):
     not match their index, so they cannot be patched: the build falls back to a full one. Found
     while the patched file is written (the old file changed during the build), it ends the build
     with ``dist/`` as it was."""
+
+
+class BuildRunningError(KGError):
+    """Another build is writing the same output folder (it holds ``.build.lock`` there)."""
+
+    def __init__(self, out_dir: Path, pid: int | None) -> None:
+        self.out_dir = out_dir
+        self.pid = pid
+        who = f" (pid {pid})" if pid else ""
+        super().__init__(
+            f"{out_dir}: another build is running{who} — wait for it to finish, or build into "
+            "another folder (--out)"
+        )
+
+
+class DiskFullError(KGError):
+    """The disk (or the user's quota) filled up while the build wrote its files."""
+
+    def __init__(self, path: Path | str, out_dir: Path) -> None:
+        self.path = path
+        super().__init__(
+            f"{path}: cannot write: the disk is full (or the quota used up) — free some space "
+            f"and build again ({out_dir}/build.json still names the last complete build)"
+        )

@@ -5,12 +5,12 @@ Formats (:data:`FORMATS`): ``ttl`` (rdflib's ``longturtle``), ``nt``, ``nq``, ``
 unless asserted-only, inferred); the others write their union.
 
 Every format gives the same bytes for the same graph, whatever the process or its
-``PYTHONHASHSEED``: blank nodes get canonical labels (``rdflib.compare.to_canonical_graph``, as
-:meth:`kgtools.store.MemoryStore.save` does, graph by graph), triples are handed to the
-serializers in sorted order, N-Triples/N-Quads lines are sorted and JSON-LD arrays are sorted
-(``@list`` arrays keep their order). Blank nodes are canonicalised per named graph (as
-``kg export -f nq`` writes them); the build keeps them to the ontology graph (the reasoner drops
-triples about blank nodes), so none is shared between graphs.
+``PYTHONHASHSEED``: blank nodes get canonical labels (:mod:`kgtools.bnodes`: linear in the
+blank nodes that form trees, such as a chain ``[ p [ p … ] ]`` of any depth; graph by graph),
+triples are handed to the serializers in sorted order, N-Triples/N-Quads lines are sorted and
+JSON-LD arrays are sorted (``@list`` arrays keep their order). Blank nodes are canonicalised per
+named graph, as ``kg export -f nq`` writes them; the build keeps them to the ontology graph
+(the reasoner drops triples about blank nodes), so none is shared between graphs.
 
 ``kg export -o`` refuses an output path in a folder that does not exist, as ``cp`` does
 (:func:`check_output_path`, called before anything is built or serialized); :func:`export`
@@ -24,8 +24,9 @@ embeds that context, so a reader needs no network access to expand it.
 million triples copying the graph into rdflib and canonicalising it takes minutes and gigabytes.
 Each triple's line is written straight from the store's terms, as rdflib's N-Triples serializer
 writes it (the same four escapes; typed literals in rdflib's normalised lexical form), and only
-the triples with a blank node go through ``to_canonical_graph`` — a blank node's canonical label
-depends only on the triples it is in. The tests hold the two paths to the same bytes.
+the triples with a blank node are labelled canonically (:mod:`kgtools.bnodes`) — a blank
+node's canonical label depends only on the triples it is in. The tests hold the two paths to the
+same bytes.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ from collections.abc import Generator, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from rdflib import RDF, BNode, Dataset, Graph, URIRef
-from rdflib.compare import to_canonical_graph
+from rdflib import RDF, BNode, Dataset, Graph, URIRef, plugin
 from rdflib.plugins.serializers.jsonld import Converter
+from rdflib.plugins.serializers.longturtle import LongTurtleSerializer
 from rdflib.plugins.shared.jsonld.context import Context
+from rdflib.serializer import Serializer
 from rdflib.term import Node
 
 from kgtools.build import graphs_for
@@ -134,7 +136,7 @@ def serialize(
     rdflib_format = FORMATS[fmt]
     assert rdflib_format is not None
     try:
-        return graph.serialize(format=rdflib_format, encoding="utf-8")
+        return graph.serialize(format=_SERIALIZERS.get(fmt, rdflib_format), encoding="utf-8")
     except ValueError as exc:  # RDF/XML needs every predicate IRI to end in an XML name
         raise ExportError(
             f"the graph cannot be written as {fmt}: {exc} — use ttl, nt or jsonld"
@@ -190,11 +192,41 @@ def check_output_path(out: Path, fmt: str) -> None:
 
 def canonical(graph: Graph) -> Graph:
     """A copy of ``graph`` with canonical blank-node labels, triples added in sorted order."""
-    relabelled = to_canonical_graph(graph)
+    from kgtools.bnodes import canonical_triples
+
     result = bind_prefixes(_SortedGraph())
-    for triple in sorted(relabelled, key=_key):
+    for triple in sorted(canonical_triples(graph), key=_key):
         result.add(triple)
     return result
+
+
+#: Blank nodes nested deeper than this in ``[ … ]`` or ``( … )`` (Turtle) or in JSON-LD node
+#: objects are written as their own statement or node and referred to by label: rdflib's
+#: serializers nest by recursion (Python's stack ends near a thousand levels) and indent each
+#: level further (a chain of 100,000 would take gigabytes of spaces).
+MAX_NESTING = 64
+
+
+class _LongTurtle(LongTurtleSerializer):
+    """rdflib's ``longturtle``, nesting blank nodes at most :data:`MAX_NESTING` levels deep."""
+
+    def __init__(self, store: Graph) -> None:
+        super().__init__(store)
+        self._nesting = 0
+
+    def p_squared(self, node: Any, position: Any) -> Any:
+        if self._nesting >= MAX_NESTING and isinstance(node, BNode):
+            return False  # written by label here, and as a statement of its own later
+        self._nesting += 1
+        try:
+            return super().p_squared(node, position)
+        finally:
+            self._nesting -= 1
+
+
+#: The rdflib plugin names of our own serializers, by format.
+_SERIALIZERS = {"ttl": "kgtools-longturtle"}
+plugin.register(_SERIALIZERS["ttl"], Serializer, __name__, "_LongTurtle")
 
 
 def _key(triple: Iterable[Node]) -> tuple[str, ...]:
@@ -263,11 +295,10 @@ def _store_lines(store: Store, names: Iterable[URIRef], *, quads: bool) -> Itera
                 add(f"{s} {p} {o}{suffix}")
     # canonical labels per named graph (N-Quads), or over the union (N-Triples), as rdflib's
     # path gives them
+    from kgtools.bnodes import canonical_graph
+
     for suffix, triples in blank.items():
-        graph = Graph()
-        for triple in triples:
-            graph.add(triple)
-        for line in nt_lines(to_canonical_graph(graph), suffix):
+        for line in nt_lines(canonical_graph(triples), suffix):
             add(line)
     return lines
 
@@ -338,6 +369,18 @@ class _Converter(Converter):
         super().__init__(context, False, False)
         self.use_native_types = False
         self._in_lists: set[Node] = set()
+        self._nesting = 0
+
+    def to_raw_value(self, graph: Graph, s: Any, o: Any, nodemap: dict[str, Any]) -> Any:
+        if not isinstance(o, BNode):
+            return super().to_raw_value(graph, s, o, nodemap)
+        if self._nesting >= MAX_NESTING and (o, None, None) in graph:
+            return {self.context.id_key: o.n3()}  # its node is written by from_graph's loop
+        self._nesting += 1
+        try:
+            return super().to_raw_value(graph, s, o, nodemap)
+        finally:
+            self._nesting -= 1
 
     def from_graph(self, graph: Graph) -> list[Any]:
         nodemap: dict[str, Any] = {}

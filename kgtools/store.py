@@ -126,15 +126,15 @@ class MemoryStore:
     def save(self, path: Path) -> None:
         """Write every named graph as N-Quads, deterministically, atomically.
 
-        Blank nodes get canonical labels (``rdflib.compare.to_canonical_graph``, which labels
-        them by the graph's structure) and the lines are sorted, so an unchanged graph gives a
-        byte-identical file.
+        Blank nodes get canonical labels (:mod:`kgtools.bnodes`, which labels them by the
+        graph's structure, as the exports do) and the lines are sorted, so an unchanged graph
+        gives a byte-identical file.
         """
-        from rdflib.compare import to_canonical_graph
+        from kgtools.bnodes import canonical_graph
 
         lines: list[str] = []
         for name in self.graph_names():
-            canonical = to_canonical_graph(self._dataset.graph(name))
+            canonical = canonical_graph(self._dataset.graph(name))
             lines += nt_lines(canonical, f" {name.n3()} .\n")
         atomic_write_text(path, "".join(sorted(lines)))
 
@@ -195,6 +195,8 @@ def staged_file(path: Path) -> Iterator[tuple[BinaryIO, Path]]:
             yield handle, Path(tmp)
             handle.flush()
             os.fsync(handle.fileno())
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+            exc.filename = str(path)  # a failed write names no file: say which one (disk full)
         raise

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kgtools.build import BuildSummary, build
-from kgtools.errors import IncrementalUpdateError, NonConformingDataError
+from kgtools.errors import IncrementalUpdateError, NonConformingDataError, RelativeIRIError
 from kgtools.oxstore import OxigraphStore
 from kgtools.project import Project
 from kgtools.rules import RuleSet
@@ -268,3 +268,28 @@ def test_shared_triples_keep_literals_with_line_separators(tmp_path: Path) -> No
     }
     build_module._save_shared(tmp_path, shared)
     assert build_module._load_shared(tmp_path) == shared
+
+
+@pytest.mark.parametrize("change", ["edit", "add"])
+def test_a_file_with_relative_iris_and_no_base_is_refused_by_an_incremental_build(
+    copy: Project, tmp_path: Path, change: str
+) -> None:
+    """A data file with relative IRIs and no @base once became file: IRIs of this machine, and
+    its cached copy, read with the copy's path as base, never matched the store (an edited value
+    was kept beside the new one). Now the incremental build refuses it at its line, as a full
+    build does, and leaves the last build as it was."""
+    out = tmp_path / "dist"
+    build(copy, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    if change == "edit":  # a plan whose relative IRIs lose their @base
+        target = copy.data_dir / "plans" / "131113-2021-ota.ttl"
+        lines = target.read_text(encoding="utf-8").split("\n")
+        text = "\n".join(line for line in lines if not line.startswith("@base"))
+    else:
+        target = copy.data_dir / "extra.ttl"
+        text = '<thing/1> <http://www.w3.org/2000/01/rdf-schema#comment> "x" .\n'
+    target.write_text(text, encoding="utf-8")
+    with pytest.raises(RelativeIRIError) as raised:
+        build(copy, out)
+    assert raised.value.location.path == target and raised.value.location.line
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
