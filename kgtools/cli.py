@@ -7,7 +7,6 @@ Exit codes: 0 success; 1 the data does not conform to the shapes; 2 bad input or
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -678,7 +677,7 @@ def serve_command(
       curl -H 'Accept: text/csv' --data-urlencode query@queries/cq/plans.rq \\
         http://127.0.0.1:7878/sparql
     """
-    from kgtools.build import MANIFEST, graphs_for
+    from kgtools.build import graphs_for, read_manifest
     from kgtools.query import QueryLibrary
     from kgtools.serve import BuildFolder, ServeConfig, is_loopback, make_server
 
@@ -701,14 +700,9 @@ def serve_command(
     )
 
     def current_store() -> str | None:
-        # Only the store named by build.json, which a build replaces in one rename once the
-        # store is complete (read_manifest also wants the Turtle files, which a rebuild is
-        # replacing at that moment).
-        try:
-            name = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8")).get("store")
-        except (OSError, ValueError, AttributeError):
-            return None
-        return name if isinstance(name, str) and name.startswith("store-") else None
+        # The store build.json names; not the Turtle files, which a rebuild may be replacing.
+        manifest = read_manifest(out_dir, outputs=False)
+        return manifest.store if manifest is not None else None
 
     server = make_server(
         BuildFolder(out_dir, current_store),
