@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 the data does not conform to the shapes; 2 bad input or
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -51,6 +52,37 @@ class KGGroup(click.Group):
             click.echo(traceback.format_exc(), err=True)
             click.echo("internal error: this is a bug in kg; please report it", err=True)
             ctx.exit(EXIT_INTERNAL)
+
+
+class Seconds(click.ParamType):
+    """A time limit in seconds: a finite number above 0 and at most a day (``inf``, ``nan`` and
+    ``1e300`` are refused here instead of overflowing a wait later)."""
+
+    name = "seconds"
+
+    def __init__(self, minimum: float = 0.1, maximum: float = 86_400.0) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(number) or not self.minimum <= number <= self.maximum:
+            self.fail(
+                f"{value!r} is not a time limit: give seconds from {self.minimum:g} to "
+                f"{self.maximum:g} (a day)",
+                param,
+                ctx,
+            )
+        return number
+
+
+SECONDS = Seconds()
 
 
 def _project(ctx: click.Context) -> Project:
@@ -228,7 +260,7 @@ def _remote_store(endpoint: str, timeout: float) -> Any:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1),
+    type=SECONDS,
     default=30.0,
     show_default=True,
     help="Stop the query after this many seconds.",
@@ -249,7 +281,9 @@ def query(
 ) -> None:
     """Run a SPARQL query: a library query by NAME, a .rq FILE, or SPARQL from stdin (-).
 
-    Updates, SERVICE and FROM / FROM NAMED are refused before anything runs.
+    Updates, SERVICE and FROM / FROM NAMED are refused before anything runs, and the
+    query runs in a process without network access. The project's prefixes (tip:, id:,
+    rdfs:, schema: …) may be used without PREFIX declarations.
 
     \b
     Examples:
@@ -259,7 +293,14 @@ def query(
       echo 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }' | kg query -
     """
     from kgtools.build import graphs_for, open_built
-    from kgtools.query import QueryLibrary, parse_param, run, user_query
+    from kgtools.query import (
+        QueryLibrary,
+        decode_query,
+        parse_param,
+        read_query_file,
+        run,
+        user_query,
+    )
 
     project = _project(ctx)
     library = QueryLibrary(project.queries_dir)
@@ -276,9 +317,10 @@ def query(
     if not query:
         raise click.UsageError("give a query NAME, a .rq FILE or - for stdin (or --list)")
     if query == "-":
-        prepared = user_query(sys.stdin.read(), "<stdin>")
+        data: bytes = sys.stdin.buffer.read()  # decoded by kg: bad bytes are a clear error
+        prepared = user_query(decode_query(data, "<stdin>"), "<stdin>")
     elif Path(query).is_file():
-        prepared = user_query(Path(query).read_text(encoding="utf-8"), query)
+        prepared = user_query(read_query_file(Path(query)), query)
     else:
         prepared = library.get(query)
     bindings = dict(parse_param(p) for p in params)
@@ -520,7 +562,7 @@ def docs_command(ctx: click.Context, output_dir: Path | None, out_dir: Path) -> 
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1),
+    type=SECONDS,
     default=30.0,
     show_default=True,
     help="Stop each query after this many seconds (the answer is 503).",
@@ -662,7 +704,7 @@ def serve_command(
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1),
+    type=SECONDS,
     default=60.0,
     show_default=True,
     help="Seconds to wait for each request.",

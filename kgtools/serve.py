@@ -51,6 +51,7 @@ from kgtools.query import (
     QuerySyntaxError,
     QueryTimeoutError,
     UnsafeQueryError,
+    UpdateRefusedError,
     parse_param,
     run,
     user_query,
@@ -274,15 +275,10 @@ def truncate(result: QueryResult, limit: int) -> tuple[QueryResult, bool]:
     return replace(result, rows=result.rows[:limit]), True
 
 
-def _is_update(text: str) -> bool:
-    from pyparsing import ParseException
-    from rdflib.plugins.sparql.parser import parseUpdate
-
-    try:
-        parseUpdate(text)
-    except (ParseException, RecursionError):
-        return False
-    return True
+def _refused(exc: UnsafeQueryError) -> HTTPProblem:
+    """An update is forbidden here (``403``); SERVICE or a dataset clause is a bad request."""
+    status = HTTPStatus.FORBIDDEN if isinstance(exc, UpdateRefusedError) else HTTPStatus.BAD_REQUEST
+    return HTTPProblem(status, str(exc))
 
 
 def _kind(prepared: Any) -> str:
@@ -772,8 +768,7 @@ class SparqlHandler(BaseHTTPRequestHandler):
             prepared = user_query(text, "query")  # kgtools.query.check_query first
             bindings = dict(parse_param(p) for p in params.get("param", []))
         except UnsafeQueryError as exc:
-            status = HTTPStatus.FORBIDDEN if _is_update(text) else HTTPStatus.BAD_REQUEST
-            raise HTTPProblem(status, str(exc)) from None
+            raise _refused(exc) from None
         except (QuerySyntaxError, ParameterError) as exc:
             raise HTTPProblem(HTTPStatus.BAD_REQUEST, str(exc)) from None
         kind = _kind(prepared.prepared)
@@ -801,7 +796,9 @@ class SparqlHandler(BaseHTTPRequestHandler):
                 HTTPStatus.SERVICE_UNAVAILABLE,
                 f"{exc} (the server's limit: kg serve --timeout)",
             ) from None
-        except ParameterError as exc:
+        except UnsafeQueryError as exc:
+            raise _refused(exc) from None
+        except (QuerySyntaxError, ParameterError) as exc:
             raise HTTPProblem(HTTPStatus.BAD_REQUEST, str(exc)) from None
         except QueryError as exc:
             raise HTTPProblem(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc)) from None
