@@ -269,13 +269,18 @@ def deep_call(function: Callable[..., Any], *args: Any) -> Any:
             _deep_saved = sys.getrecursionlimit()
             sys.setrecursionlimit(max(_deep_saved, PARSE_RECURSION_LIMIT))
         _deep_users += 1
-        previous = threading.stack_size(_PARSE_STACK)
+        previous = threading.stack_size(_PARSE_STACK)  # read when the thread starts
         try:
             thread = threading.Thread(target=target, name="kg-sparql-parse", daemon=True)
+            thread.start()
+        except BaseException:
+            _deep_users -= 1
+            if _deep_users == 0:
+                sys.setrecursionlimit(_deep_saved)
+            raise
         finally:
             threading.stack_size(previous)
     try:
-        thread.start()
         thread.join()
     finally:
         with _deep_lock:

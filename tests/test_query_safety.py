@@ -10,6 +10,8 @@ the hiding places really reach the canary when the text goes to Oxigraph uncheck
 from __future__ import annotations
 
 import http.client
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -79,6 +81,12 @@ def serving(store: Store, timeout: float = 5.0) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def server(store: Store) -> Iterator[str]:
+    with serving(store) as base:
+        yield base
 
 
 def send(base: str, method: str, path: str, body: bytes | None = None, **headers: str) -> int:
@@ -186,6 +194,33 @@ def test_known_hiding_places_are_refused_before_running(
     assert Canary.hits == [], "the query reached the network"
 
 
+@pytest.mark.parametrize("case", list(KNOWN_HIDINGS))
+def test_known_hiding_places_never_reach_the_canary_from_kg_serve(
+    server: str, canary: str, case: str, no_isolation: None
+) -> None:
+    text = KNOWN_HIDINGS[case](canary + "sparql")
+    expected = 200 if case.startswith("string") else 400
+    assert via_get(server, text) == via_form(server, text) == via_body(server, text) == expected
+    assert Canary.hits == [], "the query reached the network"
+
+
+def test_the_reported_pipe_into_kg_query_is_refused(out_dir: str, canary: str) -> None:
+    """The issue's own command, through a real pipe (the test runner's stdin turns CR into LF,
+    which hid the bug): refused by the check itself ("SERVICE is refused"), not stopped later
+    by the missing network."""
+    text = comment_hiding(canary + "x", "\r", "SERVICE")
+    done = subprocess.run(
+        [sys.executable, "-m", "kgtools", "query", "--out-dir", out_dir, "-"],
+        input=text.encode("utf-8"),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert b"SERVICE is refused" in done.stderr and b"Traceback" not in done.stderr
+    assert Canary.hits == []
+
+
 @st.composite
 def hidden_service(draw: st.DrawFn, url: str) -> str:
     """A SERVICE call to ``url`` in one of many hiding places."""
@@ -230,12 +265,6 @@ def test_generated_hiding_places_never_reach_the_canary_from_kg_query(
     text = data.draw(hidden_service(canary + "sparql"))
     kg("query", "--out-dir", out_dir, "-", stdin=text.encode("utf-8"))  # exit 0 or 2
     assert Canary.hits == [], f"reached the network: {text!r}"
-
-
-@pytest.fixture(scope="module")
-def server(store: Store) -> Iterator[str]:
-    with serving(store) as base:
-        yield base
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
