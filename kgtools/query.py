@@ -298,6 +298,24 @@ _TOO_DEEP = (
 )
 
 
+#: The operations of a SPARQL 1.1 update request, as rdflib's parser names them.
+_UPDATE_OPERATIONS = frozenset(
+    [
+        "Load",
+        "Clear",
+        "Drop",
+        "Create",
+        "Add",
+        "Move",
+        "Copy",
+        "InsertData",
+        "DeleteData",
+        "DeleteWhere",
+        "Modify",
+    ]
+)
+
+
 def check_query(text: str, *, source: str = "<query>") -> Any:
     """Refuse updates, SERVICE and dataset clauses; report syntax errors with line:column.
     ``text`` is made canonical first (:func:`canonical_text`); returns rdflib's parse of the
@@ -312,8 +330,11 @@ def check_query(text: str, *, source: str = "<query>") -> Any:
         raise QuerySyntaxError(f"{source}: {_TOO_DEEP}") from None
     except ParseException as exc:
         try:
-            deep_call(parseUpdate, text)
+            update = deep_call(parseUpdate, text)
         except (ParseException, RecursionError):
+            raise QuerySyntaxError(_location(exc, source)) from exc
+        if not any(getattr(item, "name", None) in _UPDATE_OPERATIONS for item in _walk(update)):
+            # an empty update request (nothing, or only comments and prologue): no query either
             raise QuerySyntaxError(_location(exc, source)) from exc
         raise UpdateRefusedError(
             f"{source}: updates (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP …) are refused: "

@@ -542,3 +542,54 @@ def test_bad_timeouts_are_usage_errors(out_dir: str, command: str, value: str) -
 def test_bad_timeouts_are_refused_by_the_library(store: Store, value: float) -> None:
     with pytest.raises(QueryError, match="bad time limit"):
         run(store, user_query("SELECT * WHERE { ?s ?p ?o } LIMIT 1"), timeout=value)
+
+
+_QUERY_PIECES = st.sampled_from(
+    [
+        "SELECT * WHERE {",
+        "}",
+        " ?s ?p ?o ",
+        " . ",
+        "SERVICE <http://x.test/> { ?a ?b ?c }",
+        "sErViCe",
+        "ſervice",
+        "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+        "\n",
+        "\r",
+        "# ",
+        '"""',
+        '"',
+        "'''",
+        " FROM <urn:g> ",
+        "\\u0053",
+        "ERVICE",
+        " BIND(1 AS ?x) ",
+        "{",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(_QUERY_PIECES, min_size=1, max_size=12))
+def test_plainly_safe_never_passes_what_the_check_refuses(pieces: list[str]) -> None:
+    """The library shortcut is sound: a canonical text it passes is never an update, SERVICE
+    or a dataset clause for the full check."""
+    try:
+        text = canonical_text("".join(pieces))
+    except QuerySyntaxError:
+        return
+    if not plainly_safe(text):
+        return
+    try:
+        check_query(text)
+    except UnsafeQueryError:
+        pytest.fail(f"plainly_safe passed an unsafe query: {text!r}")
+    except QuerySyntaxError:
+        pass
+
+
+@pytest.mark.parametrize("text", ["\n", "# only a comment\r", "PREFIX a: <urn:a:>\n", " \t"])
+def test_an_empty_query_is_a_syntax_error_not_an_update(text: str) -> None:
+    """rdflib reads an empty text as an empty update request: that is no update to refuse."""
+    with pytest.raises(QuerySyntaxError):
+        user_query(text)
