@@ -135,7 +135,7 @@ class QueryLibrary:
     def get(self, name: str) -> QueryFile:
         path = self.path(name)
         text = canonical_text(read_query_file(path), str(path))
-        if plainly_safe(text):
+        if plainly_safe(text) and not _may_use_undeclared_prefixes(text):
             return query_from_text(text, path)
         return user_query(text, str(path))
 
@@ -401,6 +401,18 @@ def checked_text(text: str, source: str = "<query>") -> tuple[str, Any]:
         )
     final = with_prefixes(canonical, missing)
     return final, check_query(final, source=source)
+
+
+_PREFIXED = re.compile(r"(?<![\w<\"'/#.:-])([A-Za-z][\w-]*):(?=[\w%])")
+_DECLARED = re.compile(r"PREFIX\s+([A-Za-z][\w.-]*)?:", re.IGNORECASE)
+
+
+def _may_use_undeclared_prefixes(text: str) -> bool:
+    """True when ``text`` may use one of the project's prefixes without declaring it (then
+    the full check adds the declaration); a false alarm only costs rdflib's parse."""
+    body = "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
+    declared = set(_DECLARED.findall(body))
+    return any(p in PREFIXES and p not in declared for p in _PREFIXED.findall(body))
 
 
 #: Every keyword that an update, SERVICE or a dataset clause needs, and the codepoint escapes

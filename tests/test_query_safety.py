@@ -593,3 +593,15 @@ def test_an_empty_query_is_a_syntax_error_not_an_update(text: str) -> None:
     """rdflib reads an empty text as an empty update request: that is no update to refuse."""
     with pytest.raises(QuerySyntaxError):
         user_query(text)
+
+
+def test_a_library_query_may_leave_out_the_project_prefixes(store: Store, tmp_path: Path) -> None:
+    """The library shortcut (no rdflib parse) must not skip adding the declarations."""
+    (tmp_path / "bare.rq").write_text(
+        "# title: bare\n# description: about tip:Plan\n"
+        "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p a tip:Plan }\n",
+        encoding="utf-8",
+    )
+    query = QueryLibrary(tmp_path).get("bare")
+    assert query.title == "bare"
+    assert [int(row[0]) for row in run(store, query, timeout=20).rows] == [5]  # type: ignore[arg-type]
