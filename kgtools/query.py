@@ -207,8 +207,9 @@ def canonical_text(text: str, source: str = "<query>") -> str:
     r"""The one text that is both checked and run: codepoint escapes expanded, line ends LF.
 
     Refused (a :class:`QuerySyntaxError` with line and column): an escape for a surrogate, for
-    U+0000 or beyond U+10FFFF; a NUL character; and text that, once expanded, still holds an
-    escape (``\u005Cu0041``), which another round of expansion would change again.
+    U+0000 or beyond U+10FFFF; a NUL character; and text that, once expanded, still holds
+    something rdflib would expand (``\u005Cu0041`` gives ``\u0041``; rdflib also reads
+    ``\U005C`` with four digits, which SPARQL and Oxigraph do not).
 
     >>> canonical_text('SELECT ("\\u0041" AS ?a) {} # c\r\n')
     'SELECT ("A" AS ?a) {} # c\n'
@@ -230,13 +231,13 @@ def canonical_text(text: str, source: str = "<query>") -> str:
             "holds a NUL character; remove it"
         )
     expanded = _CODEPOINT_ESCAPE.sub(expand, text) if "\\" in text else text
-    if expanded is not text:
-        left = _ANY_ESCAPE.search(expanded)
-        if left is not None:
-            raise QuerySyntaxError(
-                f"{source}: SPARQL syntax error: expanding the \\u escapes leaves another "
-                f"escape, {left.group()!r}; write the character itself"
-            )
+    left = _ANY_ESCAPE.search(expanded) if "\\" in expanded else None
+    if left is not None:  # e.g. "\U005C" (rdflib reads four digits after \U) or "\u005Cu0041"
+        raise QuerySyntaxError(
+            f"{source}: SPARQL syntax error: {left.group()!r} is left after the \\u and \\U "
+            "escapes are expanded, and the parsers would read it differently; write \\u and "
+            "four hex digits, \\U and eight, or the character itself"
+        )
     return expanded.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -390,7 +390,8 @@ def test_canonical_text_is_a_fixed_point_for_both_readings(pieces: list[str], ta
         ('SELECT ("\\U00110000" AS ?x) {}', "beyond U+10FFFF"),
         ('SELECT ("\\u0000" AS ?x) {}', "a surrogate, NUL"),
         ('SELECT ("a\x00" AS ?x) {}', "NUL character"),
-        ('SELECT ("\\u005Cu0041" AS ?x) {}', "leaves another escape"),
+        ('SELECT ("\\u005Cu0041" AS ?x) {}', "'\\\\u0041' is left after"),
+        ('SELECT ("\\U005C" AS ?x) {}', "'\\\\U005C' is left after"),
         ('SELECT ("\\u00410042" AS ?x) {}', None),  # \u0041 then "0042": legal, "A0042"
     ],
 )
