@@ -201,6 +201,7 @@ _CODEPOINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 #: What rdflib's parser would still expand (it takes ``\u`` or ``\U`` with four or eight digits,
 #: in any case): the canonical text must hold none, so rdflib's own expansion leaves it as it is.
 _ANY_ESCAPE = re.compile(r"\\[uU][0-9A-Fa-f]{4}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def canonical_text(text: str, source: str = "<query>") -> str:
@@ -229,6 +230,12 @@ def canonical_text(text: str, source: str = "<query>") -> str:
         raise QuerySyntaxError(
             f"{source}:{_line_column(text, text.index(chr(0)))}: SPARQL syntax error: the query "
             "holds a NUL character; remove it"
+        )
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:  # only from Python callers: decoded bytes never hold one
+        raise QuerySyntaxError(
+            f"{source}:{_line_column(text, surrogate.start())}: SPARQL syntax error: the query "
+            f"holds a lone surrogate (U+{ord(surrogate.group()):04X}), which is not a character"
         )
     expanded = _CODEPOINT_ESCAPE.sub(expand, text) if "\\" in text else text
     left = _ANY_ESCAPE.search(expanded) if "\\" in expanded else None

@@ -390,6 +390,7 @@ def test_canonical_text_is_a_fixed_point_for_both_readings(pieces: list[str], ta
         ('SELECT ("\\U00110000" AS ?x) {}', "beyond U+10FFFF"),
         ('SELECT ("\\u0000" AS ?x) {}', "a surrogate, NUL"),
         ('SELECT ("a\x00" AS ?x) {}', "NUL character"),
+        ('SELECT ("a\udc80" AS ?x) {}', ":1:11: SPARQL syntax error: the query holds a lone"),
         ('SELECT ("\\u005Cu0041" AS ?x) {}', "'\\\\u0041' is left after"),
         ('SELECT ("\\U005C" AS ?x) {}', "'\\\\U005C' is left after"),
         ('SELECT ("\\u00410042" AS ?x) {}', None),  # \u0041 then "0042": legal, "A0042"
