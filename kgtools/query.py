@@ -458,6 +458,7 @@ def plainly_safe(text: str) -> bool:
 
 # -- parameters ---------------------------------------------------------------------------------
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def parse_param(text: str) -> tuple[str, Node]:
@@ -478,6 +479,11 @@ def parse_param(text: str) -> tuple[str, Node]:
         iri = value[1:-1]
         if any(c in iri for c in ' <>"{}|^`\\') or any(ord(c) < 0x21 for c in iri):
             raise ParameterError(f"bad IRI in --param {name}: {value}")
+        if not _ABSOLUTE_IRI.match(iri):  # a relative one would depend on the query's base
+            raise ParameterError(
+                f"bad IRI in --param {name}: {value} is relative; give an absolute IRI "
+                "(with a scheme, e.g. <https://…>)"
+            )
         return name, URIRef(iri)
     return name, Literal(value)
 

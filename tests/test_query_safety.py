@@ -31,6 +31,7 @@ from kgtools.cli import cli
 from kgtools.oxstore import OxigraphStore
 from kgtools.queries import query_from_text
 from kgtools.query import (
+    ParameterError,
     QueryError,
     QueryLibrary,
     QuerySyntaxError,
@@ -38,6 +39,7 @@ from kgtools.query import (
     UpdateRefusedError,
     canonical_text,
     check_query,
+    parse_param,
     plainly_safe,
     run,
     user_query,
@@ -607,3 +609,10 @@ def test_a_library_query_may_leave_out_the_project_prefixes(store: Store, tmp_pa
     query = QueryLibrary(tmp_path).get("bare")
     assert query.title == "bare"
     assert [int(row[0]) for row in run(store, query, timeout=20).rows] == [5]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ["<0>", "<a/b>", "<#x>", "<//host/x>", "<:x>"])
+def test_relative_iris_in_parameters_are_refused(value: str) -> None:
+    """``<0>`` was bound as a relative IRI, which Oxigraph could not read (a "syntax error")."""
+    with pytest.raises(ParameterError, match="is relative"):
+        parse_param(f"q={value}")
