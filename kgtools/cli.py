@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 the data does not conform to the shapes; 2 bad input or
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -52,6 +53,37 @@ class KGGroup(click.Group):
             click.echo(traceback.format_exc(), err=True)
             click.echo("internal error: this is a bug in kg; please report it", err=True)
             ctx.exit(EXIT_INTERNAL)
+
+
+class Seconds(click.ParamType):
+    """A time limit in seconds: a finite number above 0 and at most a day (``inf``, ``nan`` and
+    ``1e300`` are refused here instead of overflowing a wait later)."""
+
+    name = "seconds"
+
+    def __init__(self, minimum: float = 0.1, maximum: float = 86_400.0) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(number) or not self.minimum <= number <= self.maximum:
+            self.fail(
+                f"{value!r} is not a time limit: give seconds from {self.minimum:g} to "
+                f"{self.maximum:g} (a day)",
+                param,
+                ctx,
+            )
+        return number
+
+
+SECONDS = Seconds()
 
 
 def _project(ctx: click.Context) -> Project:
@@ -296,7 +328,7 @@ def _remote_store(endpoint: str, timeout: float) -> Any:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1),
+    type=SECONDS,
     default=30.0,
     show_default=True,
     help="Stop the query after this many seconds.",
@@ -318,7 +350,9 @@ def query(
 ) -> None:
     """Run a SPARQL query: a library query by NAME, a .rq FILE, or SPARQL from stdin (-).
 
-    Updates, SERVICE and FROM / FROM NAMED are refused before anything runs.
+    Updates, SERVICE and FROM / FROM NAMED are refused before anything runs, and the
+    query runs in a process without network access. The project's prefixes (tip:, id:,
+    rdfs:, schema: …) may be used without PREFIX declarations.
 
     \b
     Examples:
@@ -332,7 +366,9 @@ def query(
         QueryLibrary,
         bind_labels,
         check_domains,
+        decode_query,
         parse_params,
+        read_query_file,
         run,
         user_query,
     )
@@ -352,9 +388,10 @@ def query(
     if not query:
         raise click.UsageError("give a query NAME, a .rq FILE or - for stdin (or --list)")
     if query == "-":
-        prepared = user_query(sys.stdin.read(), "<stdin>")
+        data: bytes = sys.stdin.buffer.read()  # decoded by kg: bad bytes are a clear error
+        prepared = user_query(decode_query(data, "<stdin>"), "<stdin>")
     elif Path(query).is_file():
-        prepared = user_query(Path(query).read_text(encoding="utf-8"), query)
+        prepared = user_query(read_query_file(Path(query)), query)
     else:
         prepared = library.get(query)
     bindings = parse_params(params)
@@ -602,7 +639,7 @@ def docs_command(
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1),
+    type=SECONDS,
     default=30.0,
     show_default=True,
     help="Stop each query after this many seconds (the answer is 503).",
@@ -788,7 +825,7 @@ def serve_command(
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1),
+    type=SECONDS,
     default=60.0,
     show_default=True,
     help="Seconds to wait for each request.",

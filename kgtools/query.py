@@ -2,21 +2,41 @@
 
 * :class:`QueryLibrary` finds the ``.rq`` files under ``queries/`` by name (``plans`` or
   ``cq/plans``).
+* :func:`canonical_text` makes the one text that is both checked and run. The check parses with
+  rdflib while the built store (Oxigraph) runs the text, and the two read some text differently:
+  rdflib expands ``\\u`` escapes everywhere before parsing (SPARQL 1.1 §19.2) while Oxigraph
+  reads them only inside strings and IRIs, and a ``#`` comment ends at a carriage return for
+  Oxigraph (§19.4) but only at a line feed for rdflib. So the escapes are expanded here, as the
+  specification says, every CR or CRLF becomes LF, and a text that still holds something either
+  parser would expand (``\\u005Cu0041`` expands to ``\\u0041``), a NUL, a surrogate or an
+  out-of-range code point is refused. rdflib then checks exactly that string and the store gets
+  exactly that string. (A carriage return inside a long string therefore becomes a line feed:
+  write ``\\r`` to keep one.)
 * :func:`check_query` refuses, before anything runs, what a shared read-only graph must never do:
-  updates (``INSERT``, ``LOAD`` …), ``SERVICE`` (which would make rdflib fetch from the web) and
-  dataset clauses (``FROM`` / ``FROM NAMED``, which rdflib may dereference). A syntax error
-  reports its line and column.
+  updates (``INSERT``, ``LOAD`` …), ``SERVICE`` (which would make the engine fetch from the web)
+  and dataset clauses (``FROM`` / ``FROM NAMED``, which rdflib may dereference). A syntax error
+  reports its line and column. It parses in a thread with a large stack and a raised recursion
+  limit (rdflib's parser recurses about twelve frames per triple pattern), so a long flat query
+  parses while nesting deeper than the embedded store can take is refused.
+* A prefixed name whose prefix the query does not declare gets the project's declaration
+  (:data:`kgtools.namespaces.PREFIXES`: ``tip:``, ``id:``, ``rdfs:``, ``schema:`` …) written
+  into the text before its first non-comment line (line numbers are kept), so both parsers see
+  the same declarations; any other undeclared prefix is a clear error.
 * :func:`plainly_safe` spares a library query rdflib's parse (a quarter of a second for a long
-  one) when its text cannot hold any of that: none of the keywords those forms need appears in
-  it outside whole-line comments, in any letter case, nor any ``\\u`` escape that could spell
-  one.
+  one) when its canonical text cannot hold any of that: none of the keywords those forms need
+  appears in it outside whole-line comments, in any letter case.
   The embedded store then parses it itself, and a syntax error is reported, with its line and
   column, when it runs. Anything else gets the full :func:`check_query`.
 * :func:`run` binds parameters as RDF terms (``initBindings`` — never string formatting) and
   runs the query in a forked child process that is killed at the time limit, because rdflib's
   evaluator cannot be interrupted from inside (where ``fork`` is unavailable the query runs in
-  this process without a limit). An answer holding an IRI that no RDF syntax can write (one
-  made with ``IRI("a b")``) is refused, so every output format can be produced.
+  this process without a limit). The child first cuts itself off the network
+  (:func:`isolate_network`: a new, empty network namespace, so even a query that got past the
+  check could not open a connection; Oxigraph's HTTP client is Rust, so only the kernel can stop
+  it). Where the kernel refuses the namespace (no root and no unprivileged user namespaces) or
+  ``fork`` is missing, the check above is the only layer. An answer holding an IRI that no RDF
+  syntax can write (one made with ``IRI("a b")``) is refused, so every output format can be
+  produced.
 * :class:`QueryResult` serializes to an aligned terminal table (Japanese text counts as two
   columns), CSV, TSV, SPARQL 1.1 Query Results JSON and Markdown; CONSTRUCT/DESCRIBE give Turtle.
 """
@@ -24,13 +44,16 @@
 from __future__ import annotations
 
 import csv
+import ctypes
 import functools
 import io
+import math
 import multiprocessing
 import re
 import sys
+import threading
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -40,11 +63,14 @@ from rdflib.term import Node, Variable
 
 from kgtools.errors import KGError
 from kgtools.load import bad_iri
-from kgtools.namespaces import ID, bind_prefixes
-from kgtools.queries import QueryFile, query_from_text
+from kgtools.namespaces import ID, PREFIXES, bind_prefixes
+from kgtools.queries import QueryFile, prepared_query, query_from_text
 from kgtools.store import Store
 
 DEFAULT_TIMEOUT = 30.0
+#: The longest time limit a query may be given (a day): larger values, ``inf`` and ``nan`` are
+#: refused instead of overflowing the wait.
+MAX_TIMEOUT = 86_400.0
 FORMATS = ("table", "csv", "tsv", "json", "md")
 
 
@@ -62,6 +88,10 @@ class QuerySyntaxError(QueryError):
 
 class UnsafeQueryError(QueryError):
     """The query would update the graph or reach outside it (SERVICE, FROM, LOAD …)."""
+
+
+class UpdateRefusedError(UnsafeQueryError):
+    """The text is a SPARQL update (INSERT, DELETE, LOAD, CLEAR …): the graph is read-only."""
 
 
 class ParameterError(QueryError):
@@ -104,10 +134,33 @@ class QueryLibrary:
 
     def get(self, name: str) -> QueryFile:
         path = self.path(name)
-        text = path.read_text(encoding="utf-8")
-        if plainly_safe(text):
+        text = canonical_text(read_query_file(path), str(path))
+        if plainly_safe(text) and not _may_use_undeclared_prefixes(text):
             return query_from_text(text, path)
-        return query_from_text(text, path, parsed=check_query(text, source=str(path)))
+        return user_query(text, str(path))
+
+
+def read_query_file(path: Path) -> str:
+    """A ``.rq`` file's text; bytes that are not UTF-8 are an error with their line and column."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise QueryError(f"{path}: cannot read the query file: {exc.strerror or exc}") from None
+    return decode_query(data, str(path))
+
+
+def decode_query(data: bytes, source: str) -> str:
+    """UTF-8 query text (a leading byte-order mark is dropped); otherwise an error saying where."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise QuerySyntaxError(
+            f"{source}:{line}:{column}: the query is not UTF-8 text (byte "
+            f"0x{data[exc.start]:02X}); save it as UTF-8"
+        ) from None
 
 
 # -- safety -------------------------------------------------------------------------------------
@@ -136,26 +189,162 @@ def _location(exc: Exception, source: str) -> str:
     return f"{where}: SPARQL syntax error: {detail}" + (f"\n  {text}" if text else "")
 
 
+def _line_column(text: str, index: int) -> str:
+    line = text.count("\n", 0, index) + text.count("\r", 0, index) - text.count("\r\n", 0, index)
+    start = max(text.rfind("\n", 0, index), text.rfind("\r", 0, index)) + 1
+    return f"{line + 1}:{index - start + 1}"
+
+
+#: SPARQL 1.1 §19.2: ``\u`` and four hex digits, ``\U`` and eight, stand for one code point and
+#: are replaced before parsing.
+_CODEPOINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+#: What rdflib's parser would still expand (it takes ``\u`` or ``\U`` with four or eight digits,
+#: in any case): the canonical text must hold none, so rdflib's own expansion leaves it as it is.
+_ANY_ESCAPE = re.compile(r"\\[uU][0-9A-Fa-f]{4}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def canonical_text(text: str, source: str = "<query>") -> str:
+    r"""The one text that is both checked and run: codepoint escapes expanded, line ends LF.
+
+    Refused (a :class:`QuerySyntaxError` with line and column): an escape for a surrogate, for
+    U+0000 or beyond U+10FFFF; a NUL character; and text that, once expanded, still holds
+    something rdflib would expand (``\u005Cu0041`` gives ``\u0041``; rdflib also reads
+    ``\U005C`` with four digits, which SPARQL and Oxigraph do not).
+
+    >>> canonical_text('SELECT ("\\u0041" AS ?a) {} # c\r\n')
+    'SELECT ("A" AS ?a) {} # c\n'
+    """
+
+    def expand(match: re.Match[str]) -> str:
+        code = int(match.group(1) or match.group(2), 16)
+        if code == 0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+            raise QuerySyntaxError(
+                f"{source}:{_line_column(text, match.start())}: SPARQL syntax error: "
+                f"{match.group()} is not a character a query may hold (a surrogate, NUL or "
+                "beyond U+10FFFF); write the character itself"
+            )
+        return chr(code)
+
+    if "\x00" in text:
+        raise QuerySyntaxError(
+            f"{source}:{_line_column(text, text.index(chr(0)))}: SPARQL syntax error: the query "
+            "holds a NUL character; remove it"
+        )
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:  # only from Python callers: decoded bytes never hold one
+        raise QuerySyntaxError(
+            f"{source}:{_line_column(text, surrogate.start())}: SPARQL syntax error: the query "
+            f"holds a lone surrogate (U+{ord(surrogate.group()):04X}), which is not a character"
+        )
+    expanded = _CODEPOINT_ESCAPE.sub(expand, text) if "\\" in text else text
+    left = _ANY_ESCAPE.search(expanded) if "\\" in expanded else None
+    if left is not None:  # e.g. "\U005C" (rdflib reads four digits after \U) or "\u005Cu0041"
+        raise QuerySyntaxError(
+            f"{source}: SPARQL syntax error: {left.group()!r} is left after the \\u and \\U "
+            "escapes are expanded, and the parsers would read it differently; write \\u and "
+            "four hex digits, \\U and eight, or the character itself"
+        )
+    return expanded.replace("\r\n", "\n").replace("\r", "\n")
+
+
+#: rdflib's parser recurses about twelve Python frames per triple pattern and 27 per nested
+#: group: this limit lets about 1,600 flat triple patterns parse and refuses groups nested more
+#: than about 700 deep, well below the depth at which the embedded store's own parser overflows
+#: its stack (some 3,000).
+PARSE_RECURSION_LIMIT = 20_000
+_PARSE_STACK = 128 * 1024 * 1024
+_deep_lock = threading.Lock()
+_deep_users = 0
+_deep_saved = 0
+
+
+def deep_call(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in a thread with a 128 MiB stack and the recursion limit raised to
+    :data:`PARSE_RECURSION_LIMIT` while it runs (rdflib's parser and algebra are recursive);
+    its exception, ``RecursionError`` included, is raised here."""
+    global _deep_users, _deep_saved
+    outcome: list[Any] = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, function(*args)))
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome.append((False, exc))
+
+    with _deep_lock:
+        if _deep_users == 0:
+            _deep_saved = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(_deep_saved, PARSE_RECURSION_LIMIT))
+        _deep_users += 1
+        previous = threading.stack_size(_PARSE_STACK)  # read when the thread starts
+        try:
+            thread = threading.Thread(target=target, name="kg-sparql-parse", daemon=True)
+            thread.start()
+        except BaseException:
+            _deep_users -= 1
+            if _deep_users == 0:
+                sys.setrecursionlimit(_deep_saved)
+            raise
+        finally:
+            threading.stack_size(previous)
+    try:
+        thread.join()
+    finally:
+        with _deep_lock:
+            _deep_users -= 1
+            if _deep_users == 0:
+                sys.setrecursionlimit(_deep_saved)
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
+
+
+_TOO_DEEP = (
+    "SPARQL syntax error: groups or expressions nested too deeply to parse; flatten the query"
+)
+
+
+#: The operations of a SPARQL 1.1 update request, as rdflib's parser names them.
+_UPDATE_OPERATIONS = frozenset(
+    [
+        "Load",
+        "Clear",
+        "Drop",
+        "Create",
+        "Add",
+        "Move",
+        "Copy",
+        "InsertData",
+        "DeleteData",
+        "DeleteWhere",
+        "Modify",
+    ]
+)
+
+
 def check_query(text: str, *, source: str = "<query>") -> Any:
     """Refuse updates, SERVICE and dataset clauses; report syntax errors with line:column.
-    Returns rdflib's parse of the query (``query_from_text`` prepares it without parsing
-    again)."""
+    ``text`` is made canonical first (:func:`canonical_text`); returns rdflib's parse of the
+    canonical text (``query_from_text`` prepares it without parsing again)."""
     from pyparsing import ParseException
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
+    text = canonical_text(text, source)
     try:
-        parsed = parseQuery(text)
+        parsed = deep_call(parseQuery, text)
     except RecursionError:
-        raise QuerySyntaxError(
-            f"{source}: SPARQL syntax error: groups or expressions nested too deeply to parse; "
-            "flatten the query"
-        ) from None
+        raise QuerySyntaxError(f"{source}: {_TOO_DEEP}") from None
     except ParseException as exc:
         try:
-            parseUpdate(text)
+            update = deep_call(parseUpdate, text)
         except (ParseException, RecursionError):
             raise QuerySyntaxError(_location(exc, source)) from exc
-        raise UnsafeQueryError(
+        if not any(getattr(item, "name", None) in _UPDATE_OPERATIONS for item in _walk(update)):
+            # an empty update request (nothing, or only comments and prologue): no query either
+            raise QuerySyntaxError(_location(exc, source)) from exc
+        raise UpdateRefusedError(
             f"{source}: updates (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP …) are refused: "
             "the graph is read-only here; rebuild it from data/ with `kg build` instead"
         ) from None
@@ -174,8 +363,68 @@ def check_query(text: str, *, source: str = "<query>") -> Any:
     return parsed
 
 
+def undeclared_prefixes(parsed: Any) -> list[str]:
+    """The prefixes of prefixed names in rdflib's parse that the query does not declare."""
+    used: set[str] = set()
+    declared: set[str] = set()
+    for item in _walk(parsed):
+        name = getattr(item, "name", None)
+        if name == "pname":
+            used.add(dict(item).get("prefix") or "")
+        elif name == "PrefixDecl":
+            declared.add(dict(item).get("prefix") or "")
+    return sorted(used - declared)
+
+
+_LEADING_COMMENTS = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*")
+
+
+def with_prefixes(text: str, prefixes: Sequence[str]) -> str:
+    """``text`` with the project's ``PREFIX`` declarations for ``prefixes`` at the start of its
+    first line that is neither blank nor a comment (so the header and line numbers stay)."""
+    declarations = "".join(f"PREFIX {p}: <{PREFIXES[p]}> " for p in prefixes)
+    cut = _LEADING_COMMENTS.match(text)
+    at = cut.end() if cut else 0
+    return text[:at] + declarations + text[at:]
+
+
+def checked_text(text: str, source: str = "<query>") -> tuple[str, Any]:
+    """The text to run and rdflib's parse of exactly that text, after :func:`check_query`.
+
+    Prefixes the query uses without declaring them get the project's declarations
+    (:data:`kgtools.namespaces.PREFIXES`); an undeclared prefix the project does not know is
+    an error that says which declaration to add."""
+    canonical = canonical_text(text, source)
+    parsed = check_query(canonical, source=source)
+    missing = undeclared_prefixes(parsed)
+    if not missing:
+        return canonical, parsed
+    unknown = [p for p in missing if p not in PREFIXES]
+    if unknown:
+        known = ", ".join(f"{p}:" for p in PREFIXES)
+        raise QuerySyntaxError(
+            f"{source}: unknown prefix {', '.join(p + ':' for p in unknown)} — add "
+            + " ".join(f"PREFIX {p}: <…>" for p in unknown)
+            + f" to the query (the project's own prefixes need no declaration: {known})"
+        )
+    final = with_prefixes(canonical, missing)
+    return final, check_query(final, source=source)
+
+
+_PREFIXED = re.compile(r"(?<![\w<\"'/#.:-])([A-Za-z][\w-]*):(?=[\w%])")
+_DECLARED = re.compile(r"PREFIX\s+([A-Za-z][\w.-]*)?:", re.IGNORECASE)
+
+
+def _may_use_undeclared_prefixes(text: str) -> bool:
+    """True when ``text`` may use one of the project's prefixes without declaring it (then
+    the full check adds the declaration); a false alarm only costs rdflib's parse."""
+    body = "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
+    declared = set(_DECLARED.findall(body))
+    return any(p in PREFIXES and p not in declared for p in _PREFIXED.findall(body))
+
+
 #: Every keyword that an update, SERVICE or a dataset clause needs, and the codepoint escapes
-#: that SPARQL expands before parsing (``\u0053ERVICE`` is SERVICE).
+#: (which :func:`canonical_text` expands, so none is left in a text it made).
 _REFUSED_WORDS = re.compile(
     r"SERVICE|FROM|INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH|USING|\\U",
     re.IGNORECASE,
@@ -183,16 +432,19 @@ _REFUSED_WORDS = re.compile(
 
 
 def plainly_safe(text: str) -> bool:
-    """True when ``text`` cannot be an update, use SERVICE or name a dataset, without parsing:
+    r"""True when ``text`` cannot be an update, use SERVICE or name a dataset, without parsing:
     no keyword those need occurs anywhere outside whole-line comments, even inside a longer
-    word, a string or an IRI (a false alarm only costs the full check).
+    word, a string or an IRI (a false alarm only costs the full check). ``text`` must be
+    canonical (:func:`canonical_text`): a CR or a codepoint escape makes it False.
 
-    A line whose first non-blank character is ``#`` is a comment to its end (``\\r`` or
-    ``\\n``, as SPARQL ends one): short strings and IRIs cannot span lines. Long strings
+    A line whose first non-blank character is ``#`` is a comment to its end (``\n``, the only
+    line end a canonical text has): short strings and IRIs cannot span lines. Long strings
     (between three quote marks) can, so when the text has one, only the leading comment lines
     are skipped. Letter case is also compared after ``str.upper``, which maps letters such as
     ``ſ`` onto ASCII as rdflib's parser does."""
-    lines = re.split(r"[\r\n]", text)
+    if "\r" in text or "\x00" in text:
+        return False
+    lines = text.split("\n")
     long_strings = "'''" in text or '"""' in text
     kept: list[str] = []
     for line in lines:
@@ -634,6 +886,8 @@ def _child(
     graphs: Sequence[URIRef] | None,
 ) -> None:
     try:
+        if not _reads_over_http(store):
+            isolate_network()
         conn.send(("ok", _execute(store, query, bindings, graphs)))
     except _StoreSyntaxError as exc:
         conn.send(("syntax", str(exc)))
@@ -641,6 +895,60 @@ def _child(
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
+
+
+def check_timeout(timeout: float | None) -> None:
+    """A time limit is ``None`` (no limit) or a finite number of seconds in (0, a day]."""
+    if timeout is None:
+        return
+    if not isinstance(timeout, (int, float)) or not (
+        math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT
+    ):
+        raise QueryError(
+            f"bad time limit {timeout!r}: give a number of seconds above 0 and at most "
+            f"{MAX_TIMEOUT:g} (a day)"
+        )
+
+
+#: ``unshare(2)`` flags (linux/sched.h).
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+
+
+def isolate_network() -> bool:
+    """Cut this process off every network, loopback included; True when the kernel did it.
+
+    The process moves into a new network namespace, which has no interface up: every
+    ``connect()`` then fails (``ENETUNREACH``), whatever library makes it — Oxigraph's HTTP
+    client for SERVICE is Rust, out of reach of Python. Root may make the namespace directly;
+    another user makes it inside a new user namespace, where the kernel allows that. Python's
+    own sockets are refused as well, which covers rdflib (the other stores) where the kernel
+    refuses both. Call it only in a child process that will not need the network: it cannot
+    be undone."""
+    import socket
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise OSError("the query process has no network access")
+
+    socket.socket.connect = refuse  # type: ignore[method-assign]
+    socket.socket.connect_ex = refuse  # type: ignore[method-assign]
+    socket.create_connection = refuse
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return False
+    unshare = getattr(libc, "unshare", None)
+    if unshare is None:
+        return False
+    return unshare(CLONE_NEWNET) == 0 or unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0
+
+
+def _reads_over_http(store: Store) -> bool:
+    """The store is a remote endpoint (``kg query --endpoint``): its queries need the network."""
+    remote = sys.modules.get("kgtools.remote")
+    return remote is not None and isinstance(store, remote.RemoteStore)
 
 
 def run(
@@ -651,16 +959,13 @@ def run(
     graphs: Sequence[URIRef] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> QueryResult:
-    """Run a checked library or user query with bound parameters, stopped at ``timeout`` s."""
+    """Run a checked library or user query with bound parameters, stopped at ``timeout`` s
+    (``None``: no limit), in a forked child cut off the network (:func:`isolate_network`)."""
     bindings = dict(params or {})
     check_params(query, bindings)
-    if not timeout or "fork" not in multiprocessing.get_all_start_methods():
-        try:
-            answer = _execute(store, query, bindings, graphs)
-        except _StoreSyntaxError as exc:
-            _syntax_error(query, str(exc))
-        _check_result_iris(answer, query.path.name)
-        return answer
+    check_timeout(timeout)
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return run_here(store, query, bindings, graphs=graphs)
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(sender, store, query, bindings, graphs))
@@ -669,7 +974,7 @@ def run(
     try:
         if not receiver.poll(timeout):
             raise QueryTimeoutError(
-                f"{query.path.name}: stopped after the time limit of {timeout:g} s; "
+                f"{query.path.name}: stopped after the time limit of {timeout or 0:g} s; "
                 "simplify the query or raise the limit with --timeout"
             )
         status, payload = receiver.recv()
@@ -689,10 +994,30 @@ def run(
     return result
 
 
+def run_here(
+    store: Store,
+    query: QueryFile,
+    params: Mapping[str, Node] | None = None,
+    *,
+    graphs: Sequence[URIRef] | None = None,
+) -> QueryResult:
+    """:func:`run` in this process, with no time limit and no network isolation of its own:
+    for a caller that is already a time-limited child cut off the network (``kg serve``'s
+    query processes), or where ``fork`` is missing."""
+    bindings = dict(params or {})
+    check_params(query, bindings)
+    try:
+        answer = _execute(store, query, bindings, graphs)
+    except _StoreSyntaxError as exc:
+        _syntax_error(query, str(exc))
+    _check_result_iris(answer, query.path.name)
+    return answer
+
+
 def _syntax_error(query: QueryFile, message: str) -> NoReturn:
     """The store refused the text: rdflib's full check says where (with line and column) or
     refuses it as unsafe; if rdflib accepts it, the store's own message is the answer."""
-    check_query(query.text, source=str(query.path))
+    checked_text(query.text, source=str(query.path))
     raise QuerySyntaxError(f"{query.path}: SPARQL syntax error: {message}")
 
 
@@ -716,5 +1041,13 @@ def _check_result_iris(result: QueryResult, name: str) -> None:
 
 
 def user_query(text: str, source: str = "<stdin>") -> QueryFile:
-    """Check and prepare SPARQL given by the user (stdin, a file, or the Python API)."""
-    return query_from_text(text, Path(source), parsed=check_query(text, source=source))
+    """Check and prepare SPARQL given by the user (stdin, a file, or the Python API): the
+    returned query holds the checked text (:func:`checked_text`), which is what runs."""
+    final, parsed = checked_text(text, source)
+    try:
+        deep_call(prepared_query, final, parsed)
+    except RecursionError:
+        raise QuerySyntaxError(f"{source}: {_TOO_DEEP}") from None
+    except Exception as exc:  # rdflib's algebra refuses a query that parses but means nothing
+        raise QuerySyntaxError(f"{source}: SPARQL error: {exc}") from None
+    return query_from_text(final, Path(source))  # prepared above: never parsed twice

@@ -70,8 +70,10 @@ from kgtools.query import (
     QueryResult,
     QuerySyntaxError,
     UnsafeQueryError,
+    UpdateRefusedError,
+    isolate_network,
     parse_param,
-    run,
+    run_here,
     user_query,
 )
 from kgtools.store import Store
@@ -293,17 +295,6 @@ def truncate(result: QueryResult, limit: int) -> tuple[QueryResult, bool]:
     if len(result.rows) <= limit:
         return result, False
     return replace(result, rows=result.rows[:limit]), True
-
-
-def _is_update(text: str) -> bool:
-    from pyparsing import ParseException
-    from rdflib.plugins.sparql.parser import parseUpdate
-
-    try:
-        parseUpdate(text)
-    except (ParseException, RecursionError):
-        return False
-    return True
 
 
 # -- service description and page -------------------------------------------------------------
@@ -643,11 +634,10 @@ class _Failed(Exception):
         self.message = message
 
 
-def _status_for(exc: Exception, text: str) -> HTTPStatus:
-    """The HTTP status of a refused query (run in the child: ``_is_update`` parses again)."""
-    if isinstance(exc, UnsafeQueryError):
-        return HTTPStatus.FORBIDDEN if _is_update(text) else HTTPStatus.BAD_REQUEST
-    return HTTPStatus.BAD_REQUEST
+def _status_for(exc: Exception) -> HTTPStatus:
+    """The HTTP status of a refused query: an update is forbidden here (``403``); anything
+    else the client must fix (SERVICE, a dataset clause, a syntax error) is a bad request."""
+    return HTTPStatus.FORBIDDEN if isinstance(exc, UpdateRefusedError) else HTTPStatus.BAD_REQUEST
 
 
 def _query_job(
@@ -663,11 +653,11 @@ def _query_job(
         try:
             prepared = user_query(text, "query")  # kgtools.query.check_query first
         except QueryError as exc:  # refused by the check: the client's to fix
-            raise _Failed(_status_for(exc, text), str(exc)) from None
+            raise _Failed(_status_for(exc), str(exc)) from None
         try:
-            result = run(store, prepared, bindings, graphs=graphs, timeout=None)
+            result = run_here(store, prepared, bindings, graphs=graphs)
         except (ParameterError, QuerySyntaxError, UnsafeQueryError) as exc:
-            raise _Failed(_status_for(exc, text), str(exc)) from None
+            raise _Failed(_status_for(exc), str(exc)) from None
         return truncate(result, max_rows)
 
     return job
@@ -678,6 +668,7 @@ def _child_main(conn: Any, source: _Source, job: Callable[[Store], Any]) -> None
     would print a traceback on the server's console)."""
     try:
         try:
+            isolate_network()  # before the store opens: this process never needs the network
             conn.send(("ok", job(source.open())))
         except _Failed as exc:
             conn.send(("failed", (int(exc.status), exc.message)))
