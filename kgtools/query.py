@@ -527,12 +527,9 @@ def _unescape(match: re.Match[str]) -> str:
 def parse_params(texts: Sequence[str]) -> dict[str, Node]:
     """Every ``--param``, each name once: a parameter takes one value, so a name given twice is
     refused rather than silently keeping the last."""
-    bound: dict[str, Node] = {}
     given: dict[str, list[str]] = {}
-    for text in texts:
-        name, term = parse_param(text)
-        given.setdefault(name, []).append(text)
-        bound[name] = term
+    for text in texts:  # names first: a repeated name is the mistake, whatever its values
+        given.setdefault(text.partition("=")[0].strip().lstrip("?$"), []).append(text)
     twice = {name: texts for name, texts in given.items() if len(texts) > 1}
     if twice:
         name, values = next(iter(twice.items()))
@@ -540,7 +537,7 @@ def parse_params(texts: Sequence[str]) -> dict[str, Node]:
             f"--param {name} given {len(values)} times ({', '.join(values)}): a parameter takes "
             "one value; run the query once per value"
         )
-    return bound
+    return dict(parse_param(text) for text in texts)
 
 
 def _short(text: str, size: int = 80) -> str:

@@ -268,11 +268,12 @@ def test_runaway_query_is_stopped_while_a_fast_one_answers(url: str) -> None:
     thread = threading.Thread(target=send_runaway)
     thread.start()
     time.sleep(0.5)  # the runaway query is running now
-    started = time.perf_counter()
     status, _, body = get(url, query=ASK_PLAN)
-    fast = time.perf_counter() - started
+    # Not a timing bound (the machine is shared): the fast answer must arrive while the slow
+    # query is still running, i.e. it did not wait behind it.
+    still_running = "answer" not in slow
     assert status == 200 and json.loads(body)["boolean"] is True
-    assert fast < 1.5, f"a fast query waited {fast:.1f} s behind a slow one"
+    assert still_running, "a fast query waited behind a slow one"
     thread.join(TIMEOUT + 10)
     status, _, body = slow["answer"]
     assert status == 503 and b"time limit of 3 s" in body
