@@ -82,6 +82,9 @@ PASSWORD_ENV = "KG_ENDPOINT_PASSWORD"
 SELECT_ACCEPT = "application/sparql-results+json"
 GRAPH_ACCEPT = "application/n-triples"
 WHICH = ("all", "asserted", "inferred")
+#: Virtuoso's query endpoints (at the server's root) → its Graph Store endpoints: the ``-auth``
+#: pair asks for HTTP Digest, the other runs as the ``SPARQL`` user (needs ``SPARQL_UPDATE``).
+VIRTUOSO_STORE = {"/sparql": "/sparql-graph-crud", "/sparql-auth": "/sparql-graph-crud-auth"}
 #: Appended to a target graph IRI to name the graph :func:`push` uploads into first.
 STAGING_SUFFIX = "/kg-push-staging"
 
@@ -100,6 +103,10 @@ class EndpointHTTPError(RemoteError):
 
 class EndpointAuthError(EndpointHTTPError):
     """The endpoint refused the credentials (HTTP 401 or 403)."""
+
+
+class TruncatedResultError(RemoteError):
+    """The server cut an answer short (Virtuoso's ``ResultSetMaxRows``)."""
 
 
 class RemoteReadOnlyError(RemoteError):
@@ -187,7 +194,9 @@ def resolve_endpoints(
     """``http://host:port`` → Oxigraph's ``/query``, ``/store`` and ``/update``; a URL with a
     path is the query endpoint itself (``…/query`` implies ``…/store`` and ``…/update`` beside
     it; any other path is also taken as the update endpoint, as Virtuoso, Blazegraph and Fuseki's
-    dataset URL accept updates there), else give ``store_endpoint``."""
+    dataset URL accept updates there); Virtuoso's fixed paths ``/sparql`` and ``/sparql-auth`` (at
+    the root) imply its Graph Store endpoints ``/sparql-graph-crud`` and
+    ``/sparql-graph-crud-auth``; for any other path give ``store_endpoint``."""
     check_url(endpoint, "--endpoint")
     if store_endpoint is not None:
         check_url(store_endpoint, "--store-endpoint")
@@ -203,6 +212,10 @@ def resolve_endpoints(
         beside = base.removesuffix("/query")
         store_endpoint = store_endpoint or beside + "/store"
         update_endpoint = update_endpoint or beside + "/update"
+    elif parts.path.rstrip("/") in VIRTUOSO_STORE:
+        store_endpoint = store_endpoint or urllib.parse.urljoin(
+            base, VIRTUOSO_STORE[parts.path.rstrip("/")]
+        )
     return Endpoints(base, store_endpoint, update_endpoint or base)
 
 
@@ -350,6 +363,39 @@ class _RedirectPolicy(urllib.request.HTTPRedirectHandler):
         return new
 
 
+class _DigestAuth(urllib.request.HTTPDigestAuthHandler):
+    """Answers one HTTP Digest challenge (Virtuoso's ``/sparql-auth`` and
+    ``/sparql-graph-crud-auth``) with urllib's own Digest code; only once per request (a wrong
+    password then ends as the server's 401, not as five more uploads of the body), and only for a
+    ``Digest`` challenge with an algorithm urllib knows (anything else is left to the 401)."""
+
+    answered = False
+
+    def http_error_401(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+    ) -> Any:
+        challenges = [
+            c for c in headers.get_all("WWW-Authenticate") or () if c[:7].lower() == "digest "
+        ]
+        if self.answered or not challenges:
+            return None
+        self.answered = True
+        try:
+            return self.retry_http_digest_auth(req, challenges[0])
+        except ValueError:  # an algorithm or qop urllib does not implement
+            return None
+
+
+#: Origins that answered a Basic ``Authorization`` with a bare 401 and then asked for Digest
+#: (Virtuoso): later requests there skip the Basic attempt.
+_DIGEST_ORIGINS: set[tuple[str, str, int | None]] = set()
+
+
 def request(
     method: str,
     url: str,
@@ -361,46 +407,139 @@ def request(
     """One HTTP request; returns the body or raises a :class:`RemoteError` saying what failed.
 
     Credentials from the environment go to ``url``'s origin only (see the module docstring)."""
+    return exchange(method, url, data=data, headers=headers, timeout=timeout)[0]
+
+
+def exchange(
+    method: str,
+    url: str,
+    *,
+    data: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> tuple[bytes, HTTPMessage]:
+    """:func:`request`, returning the response headers too.
+
+    With credentials, the request carries HTTP Basic; a server that asks for Digest instead
+    (``WWW-Authenticate: Digest``, or a bare 401 to the Basic header, as Virtuoso answers) gets
+    the request again without Basic, and its Digest challenge is answered, for ``url``'s origin
+    only."""
     check_url(url, "endpoint")
-    auth = _credentials()
-    for note in insecure_credentials([url]) if auth else ():
+    secret = _secret()
+    for note in insecure_credentials([url]) if secret else ():
         warnings.warn(note, InsecureCredentialsWarning, stacklevel=2)
-    handlers: list[urllib.request.BaseHandler] = [_RedirectPolicy()]
-    if _is_loopback(url):
-        handlers.append(urllib.request.ProxyHandler({}))
-    opener = urllib.request.build_opener(*handlers)
-    req = urllib.request.Request(url, data=data, headers=dict(headers or {}), method=method)
-    if auth:
-        req.add_unredirected_header("Authorization", auth)
-    url = shown(url)
+    origin = _origin(url)
+    basic = _credentials() if origin not in _DIGEST_ORIGINS else None
+    shown_url = shown(url)
     try:
-        with opener.open(req, timeout=timeout) as response:
-            body: bytes = response.read()
-            return body
+        if secret and data and (origin in _DIGEST_ORIGINS or len(data) > _PROBE_ABOVE):
+            # A Digest server refuses the first try before it reads a large body and hangs up
+            # (a broken pipe, not a 401): take its challenge from a HEAD and answer it at once.
+            challenge = _digest_challenge(url, timeout)
+            if challenge is not None:
+                _DIGEST_ORIGINS.add(origin)
+                auth = _digest_header(method, url, challenge, secret)
+                # a 401 now is final: answering it would send the body again, to be cut again
+                return _open(method, url, data, headers, timeout, auth, answer_digest=False)
+        try:
+            return _open(method, url, data, headers, timeout, basic)
+        except urllib.error.HTTPError as exc:
+            if not (basic and exc.code == 401 and not exc.headers.get_all("WWW-Authenticate")):
+                raise
+            exc.close()
+        # a bare 401 to Basic: ask again without it, for the server's own challenge
+        answer = _open(method, url, data, headers, timeout, None)
+        _DIGEST_ORIGINS.add(origin)
+        return answer
     except urllib.error.HTTPError as exc:
         message = _server_message(exc.read() or b"") or _scrub(str(exc.reason))
         if exc.code in (401, 403):
             hint = (
                 f"the credentials in {USER_ENV} / {PASSWORD_ENV} were refused"
-                if auth
+                if secret
                 else f"set {USER_ENV} and {PASSWORD_ENV} in the environment"
             )
             raise EndpointAuthError(
-                f"{method} {url}: HTTP {exc.code} — not authorised ({hint}): {message}"
+                f"{method} {shown_url}: HTTP {exc.code} — not authorised ({hint}): {message}"
             ) from None
-        raise EndpointHTTPError(f"{method} {url}: HTTP {exc.code}: {message}") from None
+        raise EndpointHTTPError(f"{method} {shown_url}: HTTP {exc.code}: {message}") from None
     except urllib.error.URLError as exc:
         reason = _scrub(str(exc.reason))
         raise EndpointUnreachableError(
-            f"{method} {url}: cannot reach the endpoint ({reason}); is the server running and "
-            "is the URL right?"
+            f"{method} {shown_url}: cannot reach the endpoint ({reason}); is the server running "
+            "and is the URL right?"
         ) from None
     except TimeoutError:
         raise EndpointUnreachableError(
-            f"{method} {url}: no answer within {timeout:g} s (timeout)"
+            f"{method} {shown_url}: no answer within {timeout:g} s (timeout)"
         ) from None
     except OSError as exc:
-        raise EndpointUnreachableError(f"{method} {url}: {_scrub(str(exc))}") from None
+        raise EndpointUnreachableError(f"{method} {shown_url}: {_scrub(str(exc))}") from None
+
+
+#: Bodies above this size go to a server of unknown kind only after a HEAD has shown whether it
+#: asks for Digest (see :func:`exchange`).
+_PROBE_ABOVE = 16_384
+
+
+def _digest_challenge(url: str, timeout: float) -> str | None:
+    """The ``Digest`` challenge ``url`` answers a HEAD without credentials with, if any."""
+    try:
+        _open("HEAD", url, None, None, timeout, None, answer_digest=False)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if exc.code == 401:
+            for challenge in exc.headers.get_all("WWW-Authenticate") or ():
+                if challenge[:7].lower() == "digest ":
+                    return challenge
+    return None
+
+
+def _digest_header(method: str, url: str, challenge: str, secret: tuple[str, str]) -> str | None:
+    """The ``Authorization`` value answering ``challenge`` for ``method url`` (urllib's Digest
+    code), or ``None`` if urllib cannot answer it (an algorithm or qop it does not implement)."""
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    parts = urllib.parse.urlsplit(url)
+    passwords.add_password(None, f"{parts.scheme}://{parts.netloc}/", secret[0], secret[1])
+    handler = urllib.request.HTTPDigestAuthHandler(passwords)
+    fields = urllib.request.parse_keqv_list(
+        [item for item in urllib.request.parse_http_list(challenge[7:]) if item]
+    )
+    try:
+        value = handler.get_authorization(urllib.request.Request(url, method=method), fields)
+    except (ValueError, urllib.error.URLError):
+        return None
+    return f"Digest {value}" if value else None
+
+
+def _open(
+    method: str,
+    url: str,
+    data: bytes | None,
+    headers: Mapping[str, str] | None,
+    timeout: float,
+    auth: str | None,
+    *,
+    answer_digest: bool = True,
+) -> tuple[bytes, HTTPMessage]:
+    handlers: list[urllib.request.BaseHandler] = [_RedirectPolicy()]
+    if _is_loopback(url):
+        handlers.append(urllib.request.ProxyHandler({}))
+    secret = _secret()
+    if secret is not None and answer_digest:
+        # the password manager hands the password out for this origin only (a same-origin
+        # redirect stays inside it; _RedirectPolicy refuses every other)
+        passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+        parts = urllib.parse.urlsplit(url)
+        passwords.add_password(None, f"{parts.scheme}://{parts.netloc}/", secret[0], secret[1])
+        handlers.append(_DigestAuth(passwords))
+    opener = urllib.request.build_opener(*handlers)
+    req = urllib.request.Request(url, data=data, headers=dict(headers or {}), method=method)
+    if auth:
+        req.add_unredirected_header("Authorization", auth)
+    with opener.open(req, timeout=timeout) as response:
+        body: bytes = response.read()
+        return body, response.headers
 
 
 # -- binding parameters -------------------------------------------------------------------------
@@ -502,7 +641,7 @@ class RemoteStore:
 
         accept = GRAPH_ACCEPT if kind in ("CONSTRUCT", "DESCRIBE") else SELECT_ACCEPT
         body = urllib.parse.urlencode([("query", text), *dataset]).encode("utf-8")
-        answer = request(
+        answer, headers = exchange(
             "POST",
             self.endpoint,
             data=body,
@@ -512,6 +651,13 @@ class RemoteStore:
             },
             timeout=self.timeout,
         )
+        cap = headers.get("X-SPARQL-MaxRows")
+        if cap is not None:  # Virtuoso cut the answer at its ResultSetMaxRows
+            raise TruncatedResultError(
+                f"POST {shown(self.endpoint)}: the answer reached the cap of {cap} rows "
+                "(Virtuoso's ResultSetMaxRows), so it may be cut short; raise ResultSetMaxRows "
+                "in the [SPARQL] section of virtuoso.ini, or ask for fewer rows (LIMIT/OFFSET)"
+            )
         try:
             if accept == GRAPH_ACCEPT:
                 result = Result(kind)
@@ -554,6 +700,14 @@ class RemoteStore:
         graph = bind_prefixes(Graph())
         for triple in result.graph or ():
             graph.add(triple)
+        # Virtuoso cuts a CONSTRUCT at ResultSetMaxRows without saying so (no header): count
+        expected = self.count(URIRef(name))
+        if len(graph) < expected:
+            raise TruncatedResultError(
+                f"<{name}> on {shown(self.endpoint)} holds {expected:,} triples but the server "
+                f"sent {len(graph):,}: it caps its answers (Virtuoso's ResultSetMaxRows); raise "
+                "ResultSetMaxRows in the [SPARQL] section of virtuoso.ini above the graph's size"
+            )
         return graph
 
     def union(self, names: Sequence[URIRef]) -> Graph:
