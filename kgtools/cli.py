@@ -778,8 +778,9 @@ def serve_command(
     "--endpoint",
     required=True,
     metavar="URL",
-    help="The server: http://HOST:PORT for Oxigraph (Graph Store /store, queries /query), or "
-    "its SPARQL query endpoint URL together with --store-endpoint.",
+    help="The server: http://HOST:PORT for Oxigraph (Graph Store /store, queries /query), "
+    "http://HOST:8890/sparql-auth for Virtuoso (Graph Store /sparql-graph-crud-auth, HTTP "
+    "Digest), or its SPARQL query endpoint URL together with --store-endpoint.",
 )
 @click.option(
     "--graph",
@@ -794,8 +795,9 @@ def serve_command(
     "--store-endpoint",
     metavar="URL",
     default=None,
-    help="The SPARQL 1.1 Graph Store HTTP Protocol endpoint, if not ENDPOINT/store "
-    "(Virtuoso: http://HOST:8890/sparql-graph-crud-auth).",
+    help="The SPARQL 1.1 Graph Store HTTP Protocol endpoint, if not ENDPOINT/store (Oxigraph) "
+    "or, beside Virtuoso's /sparql-auth and /sparql, its /sparql-graph-crud-auth and "
+    "/sparql-graph-crud.",
 )
 @click.option(
     "--update-endpoint",
@@ -851,16 +853,15 @@ def push_command(
     then moves all staging graphs into place in one SPARQL Update request (MOVE), and counts
     again. If anything fails, the target graphs keep their previous triples, the staging graphs
     are dropped, and the message says so (exit code 2). Credentials come from the environment
-    only: KG_ENDPOINT_USER and KG_ENDPOINT_PASSWORD (HTTP Basic); redirects to another server
+    only: KG_ENDPOINT_USER and KG_ENDPOINT_PASSWORD (HTTP Basic, or Digest where the server
+    asks for it, as Virtuoso's …-auth endpoints do); redirects to another server
     are not followed.
 
     \b
     Examples:
       kg push --endpoint http://127.0.0.1:7878
       kg push --endpoint http://127.0.0.1:7878 --graph https://example.org/g --asserted-only
-      kg push --endpoint http://127.0.0.1:8890/sparql \\
-              --store-endpoint http://127.0.0.1:8890/sparql-graph-crud-auth \\
-              --update-endpoint http://127.0.0.1:8890/sparql-auth
+      kg push --endpoint http://127.0.0.1:8890/sparql-auth     # Virtuoso
     """
     from kgtools.remote import RemoteError, push, resolve_endpoints
 

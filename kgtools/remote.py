@@ -22,8 +22,17 @@ into that graph.
 Requests: a fixed ``Accept`` header (``application/sparql-results+json`` for SELECT and ASK,
 ``application/n-triples`` for CONSTRUCT and DESCRIBE — rdflib's ``SPARQLStore`` builds its header
 from a set, so the order changes between runs and Virtuoso may then answer in RDF/XML), a timeout
-on every request, no proxy for loopback addresses, and HTTP Basic credentials from the
-environment only (``KG_ENDPOINT_USER``, ``KG_ENDPOINT_PASSWORD``).
+on every request, no proxy for loopback addresses, and credentials from the environment only
+(``KG_ENDPOINT_USER``, ``KG_ENDPOINT_PASSWORD``): HTTP Basic, or HTTP Digest where the server asks
+for it (Virtuoso's ``/sparql-auth`` and ``/sparql-graph-crud-auth``), answered by urllib's own
+Digest code (:class:`urllib.request.HTTPDigestAuthHandler`) rather than one of our own.
+
+Virtuoso (tested against 7.2.5; see ``tests/test_virtuoso.py``): its query endpoints ``/sparql``
+and ``/sparql-auth`` imply its Graph Store endpoints (:data:`VIRTUOSO_STORE`); it answers a Basic
+header with a bare 401 and hangs up on a large body before reading it, so a large body goes only
+after a ``HEAD`` has fetched the Digest challenge (:func:`exchange`); it caps answers at its
+``ResultSetMaxRows``, which is a :class:`TruncatedResultError` (a SELECT says so in
+``X-SPARQL-MaxRows``; a CONSTRUCT does not, so :meth:`RemoteStore.graph` compares with a count).
 
 Credentials go only where the user pointed (this is why the module has its own redirect policy
 instead of urllib's, which copies every header, ``Authorization`` included, to whatever host a

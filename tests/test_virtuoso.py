@@ -370,6 +370,16 @@ def test_quirk_integer_division_and_no_library_query_divides(virtuoso: str) -> N
     assert [q.name for q in queries if _divides(parseQuery(q.read_text(encoding="utf-8")))] == []
 
 
+def test_quirk_booleans_come_back_as_integers(virtuoso: str) -> None:
+    """Virtuoso answers boolean expressions with xsd:integer 1 / 0; the query comparison below
+    maps booleans to 1 / 0 for that (:func:`_booleans_as_integers`), and only for that."""
+    text = "SELECT (1 < 2 AS ?b) (BOUND(?x) AS ?c) (COALESCE(?y, false) AS ?d) WHERE {}"
+    rows = list(RemoteStore(virtuoso + "/sparql").run_text(text, "SELECT"))
+    assert [tuple(row) for row in rows] == [(Literal(1), Literal(0), Literal(0))]  # type: ignore[arg-type]
+    embedded = [tuple(row) for row in Graph().query(text)]  # type: ignore[arg-type]
+    assert embedded == [(Literal(True), Literal(False), Literal(False))]
+
+
 def test_quirk_rdflib_accept_header_order_gets_rdf_xml(virtuoso: str) -> None:
     """rdflib's SPARQLStore builds its Accept header from a set, so the order depends on the
     hash seed; in one order Virtuoso answers a SELECT with RDF/XML. kg sends one fixed type."""
