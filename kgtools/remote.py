@@ -59,6 +59,7 @@ inside sub-``SELECT`` s.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import ipaddress
 import os
@@ -380,6 +381,21 @@ class _DigestAuth(urllib.request.HTTPDigestAuthHandler):
 
     answered = False
 
+    def get_algorithm_impls(self, algorithm: str) -> tuple[Any, Any]:
+        """urllib's hashes, but over UTF-8 (urllib encodes as ASCII, so a password outside ASCII
+        raised ``UnicodeEncodeError``); RFC 7616 §4 and browsers use UTF-8."""
+        digest = {"MD5": hashlib.md5, "SHA": hashlib.sha1}.get(algorithm)
+        if digest is None:
+            raise ValueError(f"unsupported Digest algorithm {algorithm!r}")
+
+        def h(text: str) -> str:
+            return digest(text.encode("utf-8")).hexdigest()
+
+        def kd(secret: str, data: str) -> str:
+            return h(f"{secret}:{data}")
+
+        return h, kd
+
     def http_error_401(
         self,
         req: urllib.request.Request,
@@ -484,6 +500,11 @@ def exchange(
         ) from None
     except OSError as exc:
         raise EndpointUnreachableError(f"{method} {shown_url}: {_scrub(str(exc))}") from None
+    except ValueError as exc:  # a header http.client cannot send (a user name outside Latin-1)
+        raise RemoteError(
+            f"{method} {shown_url}: the request cannot be sent ({_scrub(str(exc))[:200]}); "
+            f"check {USER_ENV} (a Digest header carries the user name as Latin-1 text)"
+        ) from None
 
 
 #: Bodies above this size go to a server of unknown kind only after a HEAD has shown whether it
@@ -510,7 +531,7 @@ def _digest_header(method: str, url: str, challenge: str, secret: tuple[str, str
     passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
     parts = urllib.parse.urlsplit(url)
     passwords.add_password(None, f"{parts.scheme}://{parts.netloc}/", secret[0], secret[1])
-    handler = urllib.request.HTTPDigestAuthHandler(passwords)
+    handler = _DigestAuth(passwords)
     fields = urllib.request.parse_keqv_list(
         [item for item in urllib.request.parse_http_list(challenge[7:]) if item]
     )

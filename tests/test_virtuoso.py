@@ -11,16 +11,23 @@ skip with that message elsewhere.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import os
 import shutil
 import subprocess
 import time
 import urllib.parse
+import urllib.request
 from collections import Counter
 from collections.abc import Hashable, Iterator
+from http.server import BaseHTTPRequestHandler
+from typing import ClassVar
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyparsing import ParseResults
 from rdflib import Graph, Literal, URIRef
 from rdflib.plugins.sparql.parser import parseQuery
@@ -43,7 +50,7 @@ from kgtools.remote import (
 )
 from kgtools.store import MemoryStore
 
-from .conftest import assert_isomorphic
+from .conftest import assert_isomorphic, loopback_server
 from .test_remote import (
     CQ,
     CQ_NAMES,
@@ -408,7 +415,10 @@ def test_quirk_rdflib_accept_header_order_gets_rdf_xml(virtuoso: str) -> None:
 #: in the queries): the columns that differ. Strict both ways: a listed query must differ, and
 #: only in these columns (the rows, counted without them, are the same).
 VIRTUOSO_DIFFERS: dict[str, tuple[str, ...]] = {
-    # ?kind (an OPTIONAL sub-SELECT with MINUS and rdfs:subClassOf*) is unbound on Virtuoso
+    # ?kind is unbound on Virtuoso for a facility whose class is tip:Facility itself: joining
+    # `?facility a ?class` with a sub-SELECT over `?class rdfs:subClassOf* tip:Facility` loses
+    # the zero-length match (measured: the sub-SELECT alone, or the path with ?class bound by
+    # VALUES, keeps it)
     "facilities": ("kind",),
     # Virtuoso answers rows for two more plans (大田区, 日野市), which have neither list in
     # rdflib's answer (the FILTER(BOUND … || BOUND …) keeps them), and other lists
@@ -507,3 +517,90 @@ def test_virtuoso_query_endpoints_imply_its_graph_store_endpoints(scheme: str, h
         assert given.store == base + "/elsewhere"
     for other in ("/ds/sparql", "/x/sparql-auth", "/sparqlx"):  # not Virtuoso's root paths
         assert resolve_endpoints(base + other).store is None
+
+
+# -- Digest, against a loopback server that checks the answer -----------------------------------
+class _DigestGuarded(BaseHTTPRequestHandler):
+    """A SPARQL endpoint that asks for HTTP Digest (qop=auth, MD5, as Virtuoso) and checks the
+    answer against ``password``; records the Authorization headers it saw."""
+
+    password: ClassVar[str] = ""
+    seen: ClassVar[list[str | None]] = []
+    realm, nonce = "SPARQL", "0d493b9d7c2139fb2995dc28305f0ea4"
+
+    def _valid(self, header: str | None) -> bool:
+        if not header or not header.startswith("Digest "):
+            return False
+        fields = urllib.request.parse_keqv_list(urllib.request.parse_http_list(header[7:]))
+
+        def md5(text: str) -> str:
+            return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+        ha1 = md5(f"{fields['username']}:{self.realm}:{self.password}")
+        ha2 = md5(f"{self.command}:{fields['uri']}")
+        expected = md5(
+            f"{ha1}:{fields['nonce']}:{fields['nc']}:{fields['cnonce']}:{fields['qop']}:{ha2}"
+        )
+        return fields["username"] == "dba" and fields["response"] == expected
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.seen.append(self.headers.get("Authorization"))
+        if not self._valid(self.headers.get("Authorization")):
+            self.send_response(401)
+            self.send_header(
+                "WWW-Authenticate",
+                f'Digest realm="{self.realm}", nonce="{self.nonce}", qop="auth", algorithm="MD5"',
+            )
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = json.dumps(
+            {
+                "head": {"vars": ["n"]},
+                "results": {"bindings": [{"n": {"type": "literal", "value": "1"}}]},
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/sparql-results+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_HEAD = do_PUT = _answer
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def digest_server() -> Iterator[tuple[str, type[_DigestGuarded]]]:
+    handler = type("Guarded", (_DigestGuarded,), {"password": "", "seen": []})
+    with loopback_server(handler) as url:
+        yield url, handler
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    password=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=6),
+    large=st.booleans(),
+)
+def test_digest_answers_any_password_and_never_shows_it(
+    digest_server: tuple[str, type[_DigestGuarded]], password: str, large: bool
+) -> None:
+    url, handler = digest_server
+    handler.password, handler.seen = password, []
+    query = "SELECT ?n WHERE { ?s ?p ?n }" + (" " * 40_000 if large else "")
+    ok = kg("query", "-", "-f", "csv", "--endpoint", url + "/sparql-auth", stdin=query,
+            env={**DBA, "KG_ENDPOINT_PASSWORD": password})  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.splitlines() == ["n", "1"]
+    wrong = kg("query", "-", "--endpoint", url + "/sparql-auth", stdin=query,
+               env={**DBA, "KG_ENDPOINT_PASSWORD": password + "x"})  # fmt: skip
+    assert wrong.exit_code == 2 and "were refused" in wrong.output, wrong.output
+    assert password + "x" not in wrong.output
+    digests = [a for a in handler.seen if a and a.startswith("Digest ")]
+    assert digests, "the server was answered with Digest"
+    for auth in digests:  # no field carries the password
+        fields = urllib.request.parse_keqv_list(urllib.request.parse_http_list(auth[7:]))
+        assert password not in fields.values() and password + "x" not in fields.values()
