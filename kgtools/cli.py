@@ -819,11 +819,20 @@ def serve_command(
     "--only-inferred", "which", flag_value="inferred", help="Upload the entailments only."
 )
 @click.option(
+    "--via",
+    type=click.Choice(["graph-store", "update"]),
+    default="graph-store",
+    show_default=True,
+    help="How to upload: the Graph Store HTTP Protocol, or SPARQL Update INSERT DATA to the "
+    "update endpoint, for a server whose Graph Store endpoint is not enabled.",
+)
+@click.option(
     "--chunk-size",
     type=click.IntRange(min=1),
-    default=5000,
-    show_default=True,
-    help="Triples per request (N-Triples); triples sharing a blank node stay together.",
+    default=None,
+    help="Triples per request (N-Triples); triples sharing a blank node stay together. "
+    "Default: 5000 through the Graph Store, 1000 through INSERT DATA (Virtuoso's SPARQL "
+    "compiler refuses 5000).",
 )
 @click.option(
     "--timeout",
@@ -841,7 +850,8 @@ def push_command(
     store_endpoint: str | None,
     update_endpoint: str | None,
     which: str,
-    chunk_size: int,
+    via: str,
+    chunk_size: int | None,
     timeout: float,
     out_dir: Path | None,
     strict: bool,
@@ -862,27 +872,35 @@ def push_command(
       kg push --endpoint http://127.0.0.1:7878
       kg push --endpoint http://127.0.0.1:7878 --graph https://example.org/g --asserted-only
       kg push --endpoint http://127.0.0.1:8890/sparql-auth     # Virtuoso
+      kg push --endpoint http://127.0.0.1:8890/sparql-auth --via update
     """
-    from kgtools.remote import RemoteError, push, resolve_endpoints
+    from kgtools.remote import DEFAULT_CHUNK, UPDATE_CHUNK, RemoteError, push, resolve_endpoints
 
     endpoints = resolve_endpoints(endpoint, store_endpoint, update_endpoint)
-    if endpoints.store is None:
+    if via == "update":
+        chunk_size = chunk_size or UPDATE_CHUNK
+        store_url = endpoints.store or endpoints.update
+    else:
+        chunk_size = chunk_size or DEFAULT_CHUNK
+        store_url = endpoints.store
+    if store_url is None:
         raise RemoteError(
             f"give --store-endpoint: {endpoint} is a query endpoint and its Graph Store endpoint "
-            "cannot be guessed"
+            "cannot be guessed (or upload with --via update, through SPARQL Update)"
         )
     _warn_insecure(endpoints.query, endpoints.store, endpoints.update)
     project = _project(ctx)
     store, out_dir = _open_built(project, out_dir, strict)
     pushed = push(
         store,
-        endpoints.store,
+        store_url,
         graph_iri,
         which,
         query_endpoint=endpoints.query,
         update_endpoint=endpoints.update,
         chunk_size=chunk_size,
         timeout=timeout,
+        via=via,
     )
     for name, count in pushed.graphs.items():
         click.echo(f"  <{name}>  {count:>9,} triples")

@@ -95,6 +95,10 @@ WHICH = ("all", "asserted", "inferred")
 #: Virtuoso's query endpoints (at the server's root) → its Graph Store endpoints: the ``-auth``
 #: pair asks for HTTP Digest, the other runs as the ``SPARQL`` user (needs ``SPARQL_UPDATE``).
 VIRTUOSO_STORE = {"/sparql": "/sparql-graph-crud", "/sparql-auth": "/sparql-graph-crud-auth"}
+#: How :func:`push` uploads: the Graph Store Protocol, or SPARQL Update ``INSERT DATA``.
+VIAS = ("graph-store", "update")
+#: Triples per ``INSERT DATA`` by default (Virtuoso 7.2.5 refuses 5,000; 4,000 pass).
+UPDATE_CHUNK = 1_000
 #: Appended to a target graph IRI to name the graph :func:`push` uploads into first.
 STAGING_SUFFIX = "/kg-push-staging"
 
@@ -822,6 +826,18 @@ def move_update(pairs: Mapping[str, str]) -> str:
     return " ;\n".join(bind_update(text, {"staging": s, "target": t}) for s, t in pairs.items())
 
 
+def insert_update(graph: str, triples: Sequence[Triple]) -> str:
+    """One ``INSERT`` request that adds ``triples`` to ``graph`` (``sparql/
+    insert-staged-chunk.ru``; the N-Triples come from rdflib's serialiser)."""
+    text = (Path(__file__).resolve().parent / "sparql" / "insert-staged-chunk.ru").read_text(
+        encoding="utf-8"
+    )
+    head, _, tail = text.partition("\n# triples\n")
+    body = "\n".join(line for line in head.splitlines() if not line.startswith("#"))
+    bound = bind_update(body, {"staging": graph})
+    return bound + "\n" + _ntriples(triples).decode("utf-8") + tail
+
+
 def drop_update(graphs: Iterable[str]) -> str:
     """One SPARQL Update request that drops the graphs (``SILENT``: missing ones are fine)."""
     text = _update_file("drop-staging-graph.ru")
@@ -925,6 +941,7 @@ def push(
     update_endpoint: str | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     timeout: float = DEFAULT_TIMEOUT,
+    via: str = "graph-store",
 ) -> PushSummary:
     """Upload the built graph to the Graph Store endpoint ``endpoint`` and verify the counts.
 
@@ -932,6 +949,10 @@ def push(
     one remote named graph to replace with all of it; ``None`` replaces the toolkit's named
     graphs. ``query_endpoint`` (for the checks) and ``update_endpoint`` (for ``MOVE``) default
     to ``…/query`` and ``…/update`` beside a ``…/store`` endpoint.
+
+    ``via``: ``graph-store`` (PUT and POST to ``endpoint``) or ``update`` (``INSERT DATA`` per
+    chunk to ``update_endpoint``, for a server without a Graph Store endpoint; ``endpoint`` is
+    then not used; keep chunks small: Virtuoso's SPARQL compiler refuses 5,000 triples).
 
     Each target is uploaded into its staging graph (:func:`staging_iri`), the staged counts are
     checked, and then one SPARQL Update request moves every staging graph onto its target, so the
@@ -942,6 +963,8 @@ def push(
 
     if chunk_size < 1:
         raise RemoteError("the chunk size must be at least 1 triple")
+    if via not in VIAS:
+        raise RemoteError(f"unknown upload method {via!r}: use one of {', '.join(VIAS)}")
     beside = endpoint.rstrip("/").removesuffix("/store")
     if query_endpoint is None or update_endpoint is None:
         if not endpoint.rstrip("/").endswith("/store"):
@@ -981,19 +1004,27 @@ def push(
     staged: list[str] = []
     step = "before the upload"
     try:
+        if via == "update":  # INSERT DATA adds: empty the staging graphs first, as PUT would
+            step = "when emptying the staging graphs"
+            update(update_endpoint, drop_update(staging.values()), timeout)
+            summary.requests += 1
         for target, triples in plan.items():
             staged.append(staging[target])
             url = _graph_url(endpoint, staging[target])
             parts = list(chunks(triples, chunk_size))
             for index, chunk in enumerate(parts):
                 step = f"at request {index + 1} of {len(parts)} for <{target}>"
-                request(
-                    "PUT" if index == 0 else "POST",
-                    url,
-                    data=_ntriples(chunk),
-                    headers={"Content-Type": "application/n-triples; charset=utf-8"},
-                    timeout=timeout,
-                )
+                if via == "update":
+                    if chunk:
+                        update(update_endpoint, insert_update(staging[target], chunk), timeout)
+                else:
+                    request(
+                        "PUT" if index == 0 else "POST",
+                        url,
+                        data=_ntriples(chunk),
+                        headers={"Content-Type": "application/n-triples; charset=utf-8"},
+                        timeout=timeout,
+                    )
                 summary.requests += 1
             summary.graphs[target] = len(set(triples))
         step = "when counting the staged triples"

@@ -227,6 +227,37 @@ def test_push_twice_replaces_through_staging(
     assert _graphs_named(pushed, "/kg-push-staging") == []
 
 
+def test_push_via_update_where_the_graph_store_is_not_used(
+    pushed: str,
+    out_dir: str,  # noqa: F811
+    store: MemoryStore,
+) -> None:
+    """`--via update`: INSERT DATA in chunks of 1,000 (the default there), then the same count
+    and MOVE; a chunk of 5,000 hits Virtuoso's SPARQL compiler limit and replaces nothing."""
+    base = pushed.removesuffix("/sparql")
+    everything = store.count(ONTOLOGY_GRAPH) + store.count(DATA_GRAPH) + store.count(INFERRED_GRAPH)
+    args = ("push", "--endpoint", base + "/sparql-auth", "--via", "update", "--out-dir", out_dir,
+            "--graph", SINGLE_GRAPH)  # fmt: skip
+    for extra in ((), ("--chunk-size", "700")):
+        result = kg(*args, *extra, env=DBA)
+        assert result.exit_code == 0, result.output
+        assert _counts(pushed, [URIRef(SINGLE_GRAPH)]) == [everything]
+    assert everything > 1_000, "the default chunk must be exercised more than once"
+    before = _counts(pushed, GRAPHS)
+    named = kg("push", "--endpoint", base + "/sparql-auth", "--via", "update", "--out-dir",
+               out_dir, env=DBA)  # fmt: skip
+    assert named.exit_code == 0, named.output
+    assert _counts(pushed, GRAPHS) == before == [store.count(g) for g in GRAPHS]
+    remote = RemoteStore(pushed)
+    assert_isomorphic(store.graph(ONTOLOGY_GRAPH), remote.graph(ONTOLOGY_GRAPH))
+    too_big = kg(*args, "--asserted-only", "--chunk-size", "5000", env=DBA)
+    message = " ".join(too_big.output.split())
+    assert too_big.exit_code == 2, too_big.output
+    assert "Virtuoso 37000 Error SP03" in message and "nothing was replaced" in message
+    assert _counts(pushed, [URIRef(SINGLE_GRAPH)]) == [everything]
+    assert _graphs_named(pushed, "/kg-push-staging") == []
+
+
 def test_a_wrong_password_is_refused_and_never_shown(
     pushed: str,
     out_dir: str,  # noqa: F811
