@@ -106,6 +106,24 @@ MaxQueryExecutionTime = 60
 """
 
 
+#: The ISQL address of each test server, by its base URL (for granting rights as dba).
+ISQL: dict[str, str] = {}
+
+
+def _isql(base: str, statement: str) -> None:
+    """Run one SQL statement on the test server as dba (Debian's isql-vt)."""
+    isql = shutil.which("isql-vt")
+    assert isql is not None, INSTALL
+    done = subprocess.run(
+        [isql, ISQL[base], "dba", "dba", f"EXEC={statement};"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0 and "Error" not in done.stdout + done.stderr, done.stdout
+
+
 def _missing(message: str) -> None:
     if os.environ.get("CI") or os.environ.get("KG_REQUIRE_VIRTUOSO"):
         pytest.fail(message)
@@ -139,6 +157,7 @@ def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdin=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{http}"
+    ISQL[url] = f"127.0.0.1:{isql}"
     try:
         deadline = time.monotonic() + 60
         while not _answers(url):
@@ -332,6 +351,27 @@ def test_an_upload_through_digest_is_answered_not_cut(
     _put(virtuoso, graph, _numbered(size, graph))
     assert _counts(virtuoso + "/sparql", [URIRef(graph)]) == [size]
     _update(virtuoso, drop_update([graph]))
+
+
+def test_push_without_credentials_when_the_sparql_user_is_granted(
+    pushed: str,
+    out_dir: str,  # noqa: F811
+    store: MemoryStore,
+) -> None:
+    """`--endpoint …/sparql` implies /sparql-graph-crud, which runs as Virtuoso's SPARQL user:
+    refused (HTTP 403, test above) until that user is granted SPARQL_UPDATE."""
+    base = pushed.removesuffix("/sparql")
+    _isql(base, 'GRANT SPARQL_UPDATE TO "SPARQL"')
+    try:
+        result = kg("push", "--endpoint", pushed, "--graph", SINGLE_GRAPH, "--asserted-only",
+                    "--out-dir", out_dir)  # fmt: skip
+        assert result.exit_code == 0, result.output
+        asserted = store.count(ONTOLOGY_GRAPH) + store.count(DATA_GRAPH)
+        assert _counts(pushed, [URIRef(SINGLE_GRAPH)]) == [asserted]
+    finally:
+        _isql(base, 'REVOKE SPARQL_UPDATE FROM "SPARQL"')
+    refused = kg("push", "--endpoint", pushed, "--graph", SINGLE_GRAPH, "--out-dir", out_dir)
+    assert refused.exit_code == 2 and "HTTP 403" in refused.output, refused.output
 
 
 # -- the quirks, each measured ------------------------------------------------------------------
