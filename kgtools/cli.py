@@ -778,8 +778,9 @@ def serve_command(
     "--endpoint",
     required=True,
     metavar="URL",
-    help="The server: http://HOST:PORT for Oxigraph (Graph Store /store, queries /query), or "
-    "its SPARQL query endpoint URL together with --store-endpoint.",
+    help="The server: http://HOST:PORT for Oxigraph (Graph Store /store, queries /query), "
+    "http://HOST:8890/sparql-auth for Virtuoso (Graph Store /sparql-graph-crud-auth, HTTP "
+    "Digest), or its SPARQL query endpoint URL together with --store-endpoint.",
 )
 @click.option(
     "--graph",
@@ -794,8 +795,9 @@ def serve_command(
     "--store-endpoint",
     metavar="URL",
     default=None,
-    help="The SPARQL 1.1 Graph Store HTTP Protocol endpoint, if not ENDPOINT/store "
-    "(Virtuoso: http://HOST:8890/sparql-graph-crud-auth).",
+    help="The SPARQL 1.1 Graph Store HTTP Protocol endpoint, if not ENDPOINT/store (Oxigraph) "
+    "or, beside Virtuoso's /sparql-auth and /sparql, its /sparql-graph-crud-auth and "
+    "/sparql-graph-crud.",
 )
 @click.option(
     "--update-endpoint",
@@ -817,11 +819,20 @@ def serve_command(
     "--only-inferred", "which", flag_value="inferred", help="Upload the entailments only."
 )
 @click.option(
+    "--via",
+    type=click.Choice(["graph-store", "update"]),
+    default="graph-store",
+    show_default=True,
+    help="How to upload: the Graph Store HTTP Protocol, or SPARQL Update INSERT DATA to the "
+    "update endpoint, for a server whose Graph Store endpoint is not enabled.",
+)
+@click.option(
     "--chunk-size",
     type=click.IntRange(min=1),
-    default=5000,
-    show_default=True,
-    help="Triples per request (N-Triples); triples sharing a blank node stay together.",
+    default=None,
+    help="Triples per request (N-Triples); triples sharing a blank node stay together. "
+    "Default: 5000 through the Graph Store, 1000 through INSERT DATA (Virtuoso's SPARQL "
+    "compiler refuses 5000).",
 )
 @click.option(
     "--timeout",
@@ -839,7 +850,8 @@ def push_command(
     store_endpoint: str | None,
     update_endpoint: str | None,
     which: str,
-    chunk_size: int,
+    via: str,
+    chunk_size: int | None,
     timeout: float,
     out_dir: Path | None,
     strict: bool,
@@ -851,37 +863,44 @@ def push_command(
     then moves all staging graphs into place in one SPARQL Update request (MOVE), and counts
     again. If anything fails, the target graphs keep their previous triples, the staging graphs
     are dropped, and the message says so (exit code 2). Credentials come from the environment
-    only: KG_ENDPOINT_USER and KG_ENDPOINT_PASSWORD (HTTP Basic); redirects to another server
+    only: KG_ENDPOINT_USER and KG_ENDPOINT_PASSWORD (HTTP Basic, or Digest where the server
+    asks for it, as Virtuoso's …-auth endpoints do); redirects to another server
     are not followed.
 
     \b
     Examples:
       kg push --endpoint http://127.0.0.1:7878
       kg push --endpoint http://127.0.0.1:7878 --graph https://example.org/g --asserted-only
-      kg push --endpoint http://127.0.0.1:8890/sparql \\
-              --store-endpoint http://127.0.0.1:8890/sparql-graph-crud-auth \\
-              --update-endpoint http://127.0.0.1:8890/sparql-auth
+      kg push --endpoint http://127.0.0.1:8890/sparql-auth     # Virtuoso
+      kg push --endpoint http://127.0.0.1:8890/sparql-auth --via update
     """
-    from kgtools.remote import RemoteError, push, resolve_endpoints
+    from kgtools.remote import DEFAULT_CHUNK, UPDATE_CHUNK, RemoteError, push, resolve_endpoints
 
     endpoints = resolve_endpoints(endpoint, store_endpoint, update_endpoint)
-    if endpoints.store is None:
+    if via == "update":
+        chunk_size = chunk_size or UPDATE_CHUNK
+        store_url = endpoints.store or endpoints.update
+    else:
+        chunk_size = chunk_size or DEFAULT_CHUNK
+        store_url = endpoints.store
+    if store_url is None:
         raise RemoteError(
             f"give --store-endpoint: {endpoint} is a query endpoint and its Graph Store endpoint "
-            "cannot be guessed"
+            "cannot be guessed (or upload with --via update, through SPARQL Update)"
         )
     _warn_insecure(endpoints.query, endpoints.store, endpoints.update)
     project = _project(ctx)
     store, out_dir = _open_built(project, out_dir, strict)
     pushed = push(
         store,
-        endpoints.store,
+        store_url,
         graph_iri,
         which,
         query_endpoint=endpoints.query,
         update_endpoint=endpoints.update,
         chunk_size=chunk_size,
         timeout=timeout,
+        via=via,
     )
     for name, count in pushed.graphs.items():
         click.echo(f"  <{name}>  {count:>9,} triples")

@@ -22,8 +22,17 @@ into that graph.
 Requests: a fixed ``Accept`` header (``application/sparql-results+json`` for SELECT and ASK,
 ``application/n-triples`` for CONSTRUCT and DESCRIBE — rdflib's ``SPARQLStore`` builds its header
 from a set, so the order changes between runs and Virtuoso may then answer in RDF/XML), a timeout
-on every request, no proxy for loopback addresses, and HTTP Basic credentials from the
-environment only (``KG_ENDPOINT_USER``, ``KG_ENDPOINT_PASSWORD``).
+on every request, no proxy for loopback addresses, and credentials from the environment only
+(``KG_ENDPOINT_USER``, ``KG_ENDPOINT_PASSWORD``): HTTP Basic, or HTTP Digest where the server asks
+for it (Virtuoso's ``/sparql-auth`` and ``/sparql-graph-crud-auth``), answered by urllib's own
+Digest code (:class:`urllib.request.HTTPDigestAuthHandler`) rather than one of our own.
+
+Virtuoso (tested against 7.2.5; see ``tests/test_virtuoso.py``): its query endpoints ``/sparql``
+and ``/sparql-auth`` imply its Graph Store endpoints (:data:`VIRTUOSO_STORE`); it answers a Basic
+header with a bare 401 and hangs up on a large body before reading it, so a large body goes only
+after a ``HEAD`` has fetched the Digest challenge (:func:`exchange`); it caps answers at its
+``ResultSetMaxRows``, which is a :class:`TruncatedResultError` (a SELECT says so in
+``X-SPARQL-MaxRows``; a CONSTRUCT does not, so :meth:`RemoteStore.graph` compares with a count).
 
 Credentials go only where the user pointed (this is why the module has its own redirect policy
 instead of urllib's, which copies every header, ``Authorization`` included, to whatever host a
@@ -50,6 +59,7 @@ inside sub-``SELECT`` s.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import ipaddress
 import os
@@ -82,6 +92,13 @@ PASSWORD_ENV = "KG_ENDPOINT_PASSWORD"
 SELECT_ACCEPT = "application/sparql-results+json"
 GRAPH_ACCEPT = "application/n-triples"
 WHICH = ("all", "asserted", "inferred")
+#: Virtuoso's query endpoints (at the server's root) → its Graph Store endpoints: the ``-auth``
+#: pair asks for HTTP Digest, the other runs as the ``SPARQL`` user (needs ``SPARQL_UPDATE``).
+VIRTUOSO_STORE = {"/sparql": "/sparql-graph-crud", "/sparql-auth": "/sparql-graph-crud-auth"}
+#: How :func:`push` uploads: the Graph Store Protocol, or SPARQL Update ``INSERT DATA``.
+VIAS = ("graph-store", "update")
+#: Triples per ``INSERT DATA`` by default (Virtuoso 7.2.5 refuses 5,000; 4,000 pass).
+UPDATE_CHUNK = 1_000
 #: Appended to a target graph IRI to name the graph :func:`push` uploads into first.
 STAGING_SUFFIX = "/kg-push-staging"
 
@@ -100,6 +117,10 @@ class EndpointHTTPError(RemoteError):
 
 class EndpointAuthError(EndpointHTTPError):
     """The endpoint refused the credentials (HTTP 401 or 403)."""
+
+
+class TruncatedResultError(RemoteError):
+    """The server cut an answer short (Virtuoso's ``ResultSetMaxRows``)."""
 
 
 class RemoteReadOnlyError(RemoteError):
@@ -187,7 +208,9 @@ def resolve_endpoints(
     """``http://host:port`` → Oxigraph's ``/query``, ``/store`` and ``/update``; a URL with a
     path is the query endpoint itself (``…/query`` implies ``…/store`` and ``…/update`` beside
     it; any other path is also taken as the update endpoint, as Virtuoso, Blazegraph and Fuseki's
-    dataset URL accept updates there), else give ``store_endpoint``."""
+    dataset URL accept updates there); Virtuoso's fixed paths ``/sparql`` and ``/sparql-auth`` (at
+    the root) imply its Graph Store endpoints ``/sparql-graph-crud`` and
+    ``/sparql-graph-crud-auth``; for any other path give ``store_endpoint``."""
     check_url(endpoint, "--endpoint")
     if store_endpoint is not None:
         check_url(store_endpoint, "--store-endpoint")
@@ -203,6 +226,10 @@ def resolve_endpoints(
         beside = base.removesuffix("/query")
         store_endpoint = store_endpoint or beside + "/store"
         update_endpoint = update_endpoint or beside + "/update"
+    elif parts.path.rstrip("/") in VIRTUOSO_STORE:
+        store_endpoint = store_endpoint or urllib.parse.urljoin(
+            base, VIRTUOSO_STORE[parts.path.rstrip("/")]
+        )
     return Endpoints(base, store_endpoint, update_endpoint or base)
 
 
@@ -350,6 +377,54 @@ class _RedirectPolicy(urllib.request.HTTPRedirectHandler):
         return new
 
 
+class _DigestAuth(urllib.request.HTTPDigestAuthHandler):
+    """Answers one HTTP Digest challenge (Virtuoso's ``/sparql-auth`` and
+    ``/sparql-graph-crud-auth``) with urllib's own Digest code; only once per request (a wrong
+    password then ends as the server's 401, not as five more uploads of the body), and only for a
+    ``Digest`` challenge with an algorithm urllib knows (anything else is left to the 401)."""
+
+    answered = False
+
+    def get_algorithm_impls(self, algorithm: str) -> tuple[Any, Any]:
+        """urllib's hashes, but over UTF-8 (urllib encodes as ASCII, so a password outside ASCII
+        raised ``UnicodeEncodeError``); RFC 7616 §4 and browsers use UTF-8."""
+        digest = {"MD5": hashlib.md5, "SHA": hashlib.sha1}.get(algorithm)
+        if digest is None:
+            raise ValueError(f"unsupported Digest algorithm {algorithm!r}")
+
+        def h(text: str) -> str:
+            return digest(text.encode("utf-8")).hexdigest()
+
+        def kd(secret: str, data: str) -> str:
+            return h(f"{secret}:{data}")
+
+        return h, kd
+
+    def http_error_401(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+    ) -> Any:
+        challenges = [
+            c for c in headers.get_all("WWW-Authenticate") or () if c[:7].lower() == "digest "
+        ]
+        if self.answered or not challenges:
+            return None
+        self.answered = True
+        try:
+            return self.retry_http_digest_auth(req, challenges[0])
+        except ValueError:  # an algorithm or qop urllib does not implement
+            return None
+
+
+#: Origins that answered a Basic ``Authorization`` with a bare 401 and then asked for Digest
+#: (Virtuoso): later requests there skip the Basic attempt.
+_DIGEST_ORIGINS: set[tuple[str, str, int | None]] = set()
+
+
 def request(
     method: str,
     url: str,
@@ -361,46 +436,144 @@ def request(
     """One HTTP request; returns the body or raises a :class:`RemoteError` saying what failed.
 
     Credentials from the environment go to ``url``'s origin only (see the module docstring)."""
+    return exchange(method, url, data=data, headers=headers, timeout=timeout)[0]
+
+
+def exchange(
+    method: str,
+    url: str,
+    *,
+    data: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> tuple[bytes, HTTPMessage]:
+    """:func:`request`, returning the response headers too.
+
+    With credentials, the request carries HTTP Basic; a server that asks for Digest instead
+    (``WWW-Authenticate: Digest``, or a bare 401 to the Basic header, as Virtuoso answers) gets
+    the request again without Basic, and its Digest challenge is answered, for ``url``'s origin
+    only."""
     check_url(url, "endpoint")
-    auth = _credentials()
-    for note in insecure_credentials([url]) if auth else ():
+    secret = _secret()
+    for note in insecure_credentials([url]) if secret else ():
         warnings.warn(note, InsecureCredentialsWarning, stacklevel=2)
-    handlers: list[urllib.request.BaseHandler] = [_RedirectPolicy()]
-    if _is_loopback(url):
-        handlers.append(urllib.request.ProxyHandler({}))
-    opener = urllib.request.build_opener(*handlers)
-    req = urllib.request.Request(url, data=data, headers=dict(headers or {}), method=method)
-    if auth:
-        req.add_unredirected_header("Authorization", auth)
-    url = shown(url)
+    origin = _origin(url)
+    basic = _credentials() if origin not in _DIGEST_ORIGINS else None
+    shown_url = shown(url)
     try:
-        with opener.open(req, timeout=timeout) as response:
-            body: bytes = response.read()
-            return body
+        if secret and data and (origin in _DIGEST_ORIGINS or len(data) > _PROBE_ABOVE):
+            # A Digest server refuses the first try before it reads a large body and hangs up
+            # (a broken pipe, not a 401): take its challenge from a HEAD and answer it at once.
+            challenge = _digest_challenge(url, timeout)
+            if challenge is not None:
+                _DIGEST_ORIGINS.add(origin)
+                auth = _digest_header(method, url, challenge, secret)
+                # a 401 now is final: answering it would send the body again, to be cut again
+                return _open(method, url, data, headers, timeout, auth, answer_digest=False)
+        try:
+            return _open(method, url, data, headers, timeout, basic)
+        except urllib.error.HTTPError as exc:
+            if not (basic and exc.code == 401 and not exc.headers.get_all("WWW-Authenticate")):
+                raise
+            exc.close()
+        # a bare 401 to Basic: ask again without it, for the server's own challenge
+        answer = _open(method, url, data, headers, timeout, None)
+        _DIGEST_ORIGINS.add(origin)
+        return answer
     except urllib.error.HTTPError as exc:
         message = _server_message(exc.read() or b"") or _scrub(str(exc.reason))
         if exc.code in (401, 403):
             hint = (
                 f"the credentials in {USER_ENV} / {PASSWORD_ENV} were refused"
-                if auth
+                if secret
                 else f"set {USER_ENV} and {PASSWORD_ENV} in the environment"
             )
             raise EndpointAuthError(
-                f"{method} {url}: HTTP {exc.code} — not authorised ({hint}): {message}"
+                f"{method} {shown_url}: HTTP {exc.code} — not authorised ({hint}): {message}"
             ) from None
-        raise EndpointHTTPError(f"{method} {url}: HTTP {exc.code}: {message}") from None
+        raise EndpointHTTPError(f"{method} {shown_url}: HTTP {exc.code}: {message}") from None
     except urllib.error.URLError as exc:
         reason = _scrub(str(exc.reason))
         raise EndpointUnreachableError(
-            f"{method} {url}: cannot reach the endpoint ({reason}); is the server running and "
-            "is the URL right?"
+            f"{method} {shown_url}: cannot reach the endpoint ({reason}); is the server running "
+            "and is the URL right?"
         ) from None
     except TimeoutError:
         raise EndpointUnreachableError(
-            f"{method} {url}: no answer within {timeout:g} s (timeout)"
+            f"{method} {shown_url}: no answer within {timeout:g} s (timeout)"
         ) from None
     except OSError as exc:
-        raise EndpointUnreachableError(f"{method} {url}: {_scrub(str(exc))}") from None
+        raise EndpointUnreachableError(f"{method} {shown_url}: {_scrub(str(exc))}") from None
+    except ValueError as exc:  # a header http.client cannot send (a user name outside Latin-1)
+        raise RemoteError(
+            f"{method} {shown_url}: the request cannot be sent ({_scrub(str(exc))[:200]}); "
+            f"check {USER_ENV} (a Digest header carries the user name as Latin-1 text)"
+        ) from None
+
+
+#: Bodies above this size go to a server of unknown kind only after a HEAD has shown whether it
+#: asks for Digest (see :func:`exchange`).
+_PROBE_ABOVE = 16_384
+
+
+def _digest_challenge(url: str, timeout: float) -> str | None:
+    """The ``Digest`` challenge ``url`` answers a HEAD without credentials with, if any."""
+    try:
+        _open("HEAD", url, None, None, timeout, None, answer_digest=False)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if exc.code == 401:
+            for challenge in exc.headers.get_all("WWW-Authenticate") or ():
+                if challenge[:7].lower() == "digest ":
+                    return challenge
+    return None
+
+
+def _digest_header(method: str, url: str, challenge: str, secret: tuple[str, str]) -> str | None:
+    """The ``Authorization`` value answering ``challenge`` for ``method url`` (urllib's Digest
+    code), or ``None`` if urllib cannot answer it (an algorithm or qop it does not implement)."""
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    parts = urllib.parse.urlsplit(url)
+    passwords.add_password(None, f"{parts.scheme}://{parts.netloc}/", secret[0], secret[1])
+    handler = _DigestAuth(passwords)
+    fields = urllib.request.parse_keqv_list(
+        [item for item in urllib.request.parse_http_list(challenge[7:]) if item]
+    )
+    try:
+        value = handler.get_authorization(urllib.request.Request(url, method=method), fields)
+    except (ValueError, urllib.error.URLError):
+        return None
+    return f"Digest {value}" if value else None
+
+
+def _open(
+    method: str,
+    url: str,
+    data: bytes | None,
+    headers: Mapping[str, str] | None,
+    timeout: float,
+    auth: str | None,
+    *,
+    answer_digest: bool = True,
+) -> tuple[bytes, HTTPMessage]:
+    handlers: list[urllib.request.BaseHandler] = [_RedirectPolicy()]
+    if _is_loopback(url):
+        handlers.append(urllib.request.ProxyHandler({}))
+    secret = _secret()
+    if secret is not None and answer_digest:
+        # the password manager hands the password out for this origin only (a same-origin
+        # redirect stays inside it; _RedirectPolicy refuses every other)
+        passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+        parts = urllib.parse.urlsplit(url)
+        passwords.add_password(None, f"{parts.scheme}://{parts.netloc}/", secret[0], secret[1])
+        handlers.append(_DigestAuth(passwords))
+    opener = urllib.request.build_opener(*handlers)
+    req = urllib.request.Request(url, data=data, headers=dict(headers or {}), method=method)
+    if auth:
+        req.add_unredirected_header("Authorization", auth)
+    with opener.open(req, timeout=timeout) as response:
+        body: bytes = response.read()
+        return body, response.headers
 
 
 # -- binding parameters -------------------------------------------------------------------------
@@ -502,7 +675,7 @@ class RemoteStore:
 
         accept = GRAPH_ACCEPT if kind in ("CONSTRUCT", "DESCRIBE") else SELECT_ACCEPT
         body = urllib.parse.urlencode([("query", text), *dataset]).encode("utf-8")
-        answer = request(
+        answer, headers = exchange(
             "POST",
             self.endpoint,
             data=body,
@@ -512,6 +685,13 @@ class RemoteStore:
             },
             timeout=self.timeout,
         )
+        cap = headers.get("X-SPARQL-MaxRows")
+        if cap is not None:  # Virtuoso cut the answer at its ResultSetMaxRows
+            raise TruncatedResultError(
+                f"POST {shown(self.endpoint)}: the answer reached the cap of {cap} rows "
+                "(Virtuoso's ResultSetMaxRows), so it may be cut short; raise ResultSetMaxRows "
+                "in the [SPARQL] section of virtuoso.ini, or ask for fewer rows (LIMIT/OFFSET)"
+            )
         try:
             if accept == GRAPH_ACCEPT:
                 result = Result(kind)
@@ -554,6 +734,14 @@ class RemoteStore:
         graph = bind_prefixes(Graph())
         for triple in result.graph or ():
             graph.add(triple)
+        # Virtuoso cuts a CONSTRUCT at ResultSetMaxRows without saying so (no header): count
+        expected = self.count(URIRef(name))
+        if len(graph) < expected:
+            raise TruncatedResultError(
+                f"<{name}> on {shown(self.endpoint)} holds {expected:,} triples but the server "
+                f"sent {len(graph):,}: it caps its answers (Virtuoso's ResultSetMaxRows); raise "
+                "ResultSetMaxRows in the [SPARQL] section of virtuoso.ini above the graph's size"
+            )
         return graph
 
     def union(self, names: Sequence[URIRef]) -> Graph:
@@ -636,6 +824,18 @@ def move_update(pairs: Mapping[str, str]) -> str:
     """One SPARQL Update request that moves each staging graph (key) onto its target (value)."""
     text = _update_file("move-staged-graphs.ru")
     return " ;\n".join(bind_update(text, {"staging": s, "target": t}) for s, t in pairs.items())
+
+
+def insert_update(graph: str, triples: Sequence[Triple]) -> str:
+    """One ``INSERT`` request that adds ``triples`` to ``graph`` (``sparql/
+    insert-staged-chunk.ru``; the N-Triples come from rdflib's serialiser)."""
+    text = (Path(__file__).resolve().parent / "sparql" / "insert-staged-chunk.ru").read_text(
+        encoding="utf-8"
+    )
+    head, _, tail = text.partition("\n# triples\n")
+    body = "\n".join(line for line in head.splitlines() if not line.startswith("#"))
+    bound = bind_update(body, {"staging": graph})
+    return bound + "\n" + _ntriples(triples).decode("utf-8") + tail
 
 
 def drop_update(graphs: Iterable[str]) -> str:
@@ -741,6 +941,7 @@ def push(
     update_endpoint: str | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     timeout: float = DEFAULT_TIMEOUT,
+    via: str = "graph-store",
 ) -> PushSummary:
     """Upload the built graph to the Graph Store endpoint ``endpoint`` and verify the counts.
 
@@ -748,6 +949,10 @@ def push(
     one remote named graph to replace with all of it; ``None`` replaces the toolkit's named
     graphs. ``query_endpoint`` (for the checks) and ``update_endpoint`` (for ``MOVE``) default
     to ``…/query`` and ``…/update`` beside a ``…/store`` endpoint.
+
+    ``via``: ``graph-store`` (PUT and POST to ``endpoint``) or ``update`` (``INSERT DATA`` per
+    chunk to ``update_endpoint``, for a server without a Graph Store endpoint; ``endpoint`` is
+    then not used; keep chunks small: Virtuoso's SPARQL compiler refuses 5,000 triples).
 
     Each target is uploaded into its staging graph (:func:`staging_iri`), the staged counts are
     checked, and then one SPARQL Update request moves every staging graph onto its target, so the
@@ -758,6 +963,8 @@ def push(
 
     if chunk_size < 1:
         raise RemoteError("the chunk size must be at least 1 triple")
+    if via not in VIAS:
+        raise RemoteError(f"unknown upload method {via!r}: use one of {', '.join(VIAS)}")
     beside = endpoint.rstrip("/").removesuffix("/store")
     if query_endpoint is None or update_endpoint is None:
         if not endpoint.rstrip("/").endswith("/store"):
@@ -797,19 +1004,27 @@ def push(
     staged: list[str] = []
     step = "before the upload"
     try:
+        if via == "update":  # INSERT DATA adds: empty the staging graphs first, as PUT would
+            step = "when emptying the staging graphs"
+            update(update_endpoint, drop_update(staging.values()), timeout)
+            summary.requests += 1
         for target, triples in plan.items():
             staged.append(staging[target])
             url = _graph_url(endpoint, staging[target])
             parts = list(chunks(triples, chunk_size))
             for index, chunk in enumerate(parts):
                 step = f"at request {index + 1} of {len(parts)} for <{target}>"
-                request(
-                    "PUT" if index == 0 else "POST",
-                    url,
-                    data=_ntriples(chunk),
-                    headers={"Content-Type": "application/n-triples; charset=utf-8"},
-                    timeout=timeout,
-                )
+                if via == "update":
+                    if chunk:
+                        update(update_endpoint, insert_update(staging[target], chunk), timeout)
+                else:
+                    request(
+                        "PUT" if index == 0 else "POST",
+                        url,
+                        data=_ntriples(chunk),
+                        headers={"Content-Type": "application/n-triples; charset=utf-8"},
+                        timeout=timeout,
+                    )
                 summary.requests += 1
             summary.graphs[target] = len(set(triples))
         step = "when counting the staged triples"

@@ -301,7 +301,7 @@ def test_wrong_endpoint_is_a_clear_error(pushed: str, out_dir: str) -> None:
         assert result.exit_code == 2, result.output
         assert "cannot reach the endpoint" in result.output
         assert "Connection refused" in result.output
-    wrong_path = kg("push", "--endpoint", pushed + "/sparql", "--out-dir", out_dir)
+    wrong_path = kg("push", "--endpoint", pushed + "/ds/sparql", "--out-dir", out_dir)
     assert wrong_path.exit_code == 2
     assert "give --store-endpoint" in wrong_path.output
     not_there = kg(
