@@ -578,7 +578,9 @@ def _full(
             _stage_indexes(turtle, out_dir, sections)
             copy.wait()  # (a copy that failed fails the build before anything is in place)
             _stage_cache(turtle, out_dir / CACHE, shared, results)
+        _stage_search(turtle, out_dir, store, progress)
         _finish(project, out_dir, store, work, summary, report, degree_csv, progress, turtle)
+        summary.outputs.insert(-1, SEARCH_INDEX)
         with progress.stage("cache"):
             copy.finish()
             _save_stamps(out_dir)
@@ -775,6 +777,21 @@ class _StagedFiles:
 #: The degree statistics written instead of the views when there are many municipalities
 #: (in network.DEFAULT_VIEWS_DIR).
 DEGREE_CSV = "network/bipartite-degree.csv"
+
+
+#: The full-text search index (:mod:`kgtools.search`).
+SEARCH_INDEX = "search.sqlite"
+
+
+def _stage_search(
+    turtle: _StagedFiles, out_dir: Path, store: OxigraphStore, progress: Progress
+) -> None:
+    """Write the search index from the finished store, with the other outputs: the full and
+    the incremental build both make it from the store as it now is, so the two agree."""
+    from kgtools import search
+
+    with progress.stage("search"):
+        turtle.put(out_dir / SEARCH_INDEX, search.build_index(store.ox))
 
 
 def _draws_degree_csv(summary: BuildSummary) -> bool:
@@ -1336,7 +1353,9 @@ def _incremental(
                 if name in current:
                     turtle.put(sources / name, (project.root / name).read_bytes())
             _stage_cache(turtle, cache, shared, results)
+        _stage_search(turtle, out_dir, store, progress)
         _finish(project, out_dir, store, work, summary, report, degree_csv, progress, turtle)
+        summary.outputs.insert(-1, SEARCH_INDEX)
         with progress.stage("cache"):
             for name in set(changed) - current:
                 (sources / name).unlink(missing_ok=True)
