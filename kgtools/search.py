@@ -61,9 +61,12 @@ class SearchError(KGError):
 
 
 # -- normalisation ------------------------------------------------------------------------------
-def _fold(cluster: str) -> str:
-    text = unicodedata.normalize("NFKC", cluster).casefold()
-    return "".join(chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c for c in text)
+#: Katakana ァ (U+30A1) … ヶ (U+30F6) to the hiragana 0x60 below them.
+_KANA = {c: c - 0x60 for c in range(0x30A1, 0x30F7)}
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold().translate(_KANA)
 
 
 def _clusters(text: str) -> Iterator[tuple[int, str]]:
@@ -94,12 +97,13 @@ def normalise_with_map(text: str) -> tuple[str, list[int]]:
 
 
 def normalise(text: str) -> str:
-    """The form texts and queries are matched in: NFKC, casefolded, katakana as hiragana.
+    """The form texts and queries are matched in: NFKC, casefolded, katakana as hiragana (the
+    same as :func:`normalise_with_map`'s, which works a cluster at a time to keep the map).
 
     >>> normalise("ＳＤＧｓ とフェア")
     'sdgs とふぇあ'
     """
-    return normalise_with_map(text)[0]
+    return text.lower() if text.isascii() else _fold(text)
 
 
 def ascii_words(norm: str) -> str:
@@ -156,73 +160,93 @@ class Row:
     last: int | None
 
 
-def _select(store: Any, name: str, namespace: str, graphs: Sequence[Any]) -> list[dict[str, Any]]:
-    """Rows of a system query on an Oxigraph store, as SPARQL JSON bindings (serialised by
-    Oxigraph and read by :mod:`json`: much faster than one Python object per term)."""
-    import pyoxigraph as ox
+def _select(store: Any, name: str, graphs: Sequence[Any], **bindings: str) -> Iterator[Any]:
+    """The solutions of a system query on an Oxigraph store (default graph: the merge of
+    ``graphs``, which are also its named graphs); ``bindings`` are literals."""
     from rdflib import Literal
 
     from kgtools.queries import load_query
     from kgtools.remote import bind_text
 
     text = load_query(_QUERIES / name).text
-    if namespace:
-        text = bind_text(text, {"namespace": Literal(namespace)})
-    answer = store.query(text, default_graph=list(graphs))
-    data = answer.serialize(format=ox.QueryResultsFormat.JSON)
-    return json.loads(data)["results"]["bindings"]
+    if bindings:
+        text = bind_text(text, {k: Literal(v) for k, v in bindings.items()})
+    return iter(store.query(text, default_graph=list(graphs), named_graphs=list(graphs)))
 
 
-def rows_of(store: Any, data_graphs: Sequence[Any], all_graphs: Sequence[Any]) -> list[Row]:
+def _value(term: Any) -> str:
+    return "" if term is None else str(term.value)
+
+
+def rows_of(store: Any, data_graph: Any, all_graphs: Sequence[Any]) -> list[Row]:
     """The index's rows from an Oxigraph store: texts over ``all_graphs``, the type shown from
-    ``data_graphs`` (asserted), the types to filter by from ``all_graphs``."""
+    ``data_graph`` (asserted), the types to filter by from all of them."""
     from kgtools.namespaces import TIP
 
-    namespace = str(TIP)
     shown: dict[str, list[str]] = {}
-    for b in _select(store, "search-types.rq", namespace, data_graphs):
-        shown.setdefault(b["entity"]["value"], []).append(type_key(b["class"]["value"]))
     every: dict[str, set[str]] = {}
-    for b in _select(store, "search-types.rq", namespace, all_graphs):
-        every.setdefault(b["entity"]["value"], set()).add(type_key(b["class"]["value"]))
-    found = [
-        b
-        for b in _select(store, "search-texts.rq", "", all_graphs)
-        if b["entity"]["value"] in every
-    ]
-    names = {
-        b["code"]["value"]: b["text"]["value"]
-        for b in found
-        if "code" in b
-        and "plan" not in b
-        and b["text"].get("xml:lang") == "ja"
-        and b["property"]["value"].endswith("#label")
-    }
-    rows = set()
-    for b in found:
-        entity = b["entity"]["value"]
-        code = b.get("code", {}).get("value", "")
-        rows.add(
-            Row(
-                entity=entity,
-                type=",".join(sorted(shown.get(entity, sorted(every.get(entity, ()))))),
-                types=f" {' '.join(sorted(every.get(entity, ())))} ",
-                property=b["property"]["value"],
-                rank=int(b["rank"]["value"]),
-                lang=b["text"].get("xml:lang", ""),
-                text=b["text"]["value"],
-                plan=b.get("plan", {}).get("value", ""),
-                code=code,
-                municipality=names.get(code, ""),
-                first=int(b["first"]["value"]) if "first" in b else None,
-                last=int(b["last"]["value"]) if "last" in b else None,
+    for entity, cls, graph in _select(store, "search-types.rq", all_graphs, namespace=str(TIP)):
+        key = type_key(cls.value)
+        every.setdefault(entity.value, set()).add(key)
+        if graph == data_graph:
+            shown.setdefault(entity.value, []).append(key)
+    types = {e: f" {' '.join(sorted(keys))} " for e, keys in every.items()}
+    type_shown = {e: ",".join(sorted(shown.get(e) or keys)) for e, keys in every.items()}
+    found = []
+    for entity, prop, text, rank, plan, code, first, last in _select(
+        store, "search-texts.rq", all_graphs
+    ):
+        if entity.value in every:
+            found.append(
+                (
+                    entity.value,
+                    prop.value,
+                    text.value,
+                    text.language or "",
+                    int(rank.value),
+                    _value(plan),
+                    _value(code),
+                    None if first is None else int(first.value),
+                    None if last is None else int(last.value),
+                )
             )
+    label = str(RDFS_LABEL)
+    names = {
+        code: text
+        for _, prop, text, lang, _, plan, code, _, _ in found
+        if code and not plan and lang == "ja" and prop == label
+    }
+    rows = {
+        Row(
+            entity=entity,
+            type=type_shown[entity],
+            types=types[entity],
+            property=prop,
+            rank=rank,
+            lang=lang,
+            text=text,
+            plan=plan,
+            code=code,
+            municipality=names.get(code, ""),
+            first=first,
+            last=last,
         )
+        for entity, prop, text, lang, rank, plan, code, first, last in found
+    }
     return sorted(rows, key=_row_key)
+
+
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 
 
 def _row_key(row: Row) -> tuple[Any, ...]:
     return (row.entity, row.property, row.lang, row.text, row.plan)
+
+
+def rank_key(row: Row) -> tuple[Any, ...]:
+    """The order of an answer: titles and labels first, then by municipality (texts of no
+    municipality last), entity, property, language and text."""
+    return (row.rank, row.code == "", row.code, *_row_key(row))
 
 
 def index_bytes(rows: Iterable[Row]) -> bytes:
@@ -232,7 +256,7 @@ def index_bytes(rows: Iterable[Row]) -> bytes:
     db.executescript(_SCHEMA)
     db.execute("INSERT INTO meta VALUES ('version', ?)", (str(INDEX_VERSION),))
     records = []
-    for row in rows:
+    for row in sorted(rows, key=rank_key):
         norm = normalise(row.text)
         records.append(
             (
@@ -269,9 +293,8 @@ def build_index(store: Any) -> bytes:
     from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
     from kgtools.oxstore import named
 
-    data = [named(DATA_GRAPH)]
     every = [named(g) for g in (ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH)]
-    return index_bytes(rows_of(store, data, every))
+    return index_bytes(rows_of(store, named(DATA_GRAPH), every))
 
 
 # -- searching ----------------------------------------------------------------------------------
@@ -400,9 +423,12 @@ class SearchIndex:
             args.insert(0, " AND ".join(fts))
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY t.rank, t.code, t.entity, t.property, t.lang, t.text"
+        # Rows are stored in rank order (index_bytes), so the row id is the order of the answer:
+        # SQLite yields matches in that order without sorting them, and a common word stops
+        # after `limit` hits instead of reading every match.
+        sql += " ORDER BY t.id"
         patterns = [_pattern(t) for t in words]
-        hits: list[tuple[tuple[Any, ...], Hit]] = []
+        hits: list[Hit] = []
         seen: set[tuple[str, str, str, str]] = set()
         cursor = self._db.execute(sql, args)
         cursor.row_factory = sqlite3.Row
@@ -418,17 +444,16 @@ class SearchIndex:
                 if key in seen:  # (the same text reached through two plans)
                     continue
                 seen.add(key)
-                hit = _hit(row, spans)
-                first = min(s for s, _ in spans)
-                hits.append(((row["rank"], first, row["code"] == "", row["code"], key), hit))
-        hits.sort(key=lambda pair: pair[0])
-        found_hits = [h for _, h in hits]
-        return found_hits if limit is None else found_hits[:limit]
+                hits.append(_hit(row, patterns))
+                if limit is not None and len(hits) >= limit:
+                    break
+        return hits
 
 
-def _hit(row: sqlite3.Row, spans: list[tuple[int, int]]) -> Hit:
+def _hit(row: sqlite3.Row, patterns: Sequence[re.Pattern[str]]) -> Hit:
     text = row["text"]
-    _, where = normalise_with_map(text)
+    norm, where = normalise_with_map(text)
+    spans = [m.span() for pattern in patterns for m in pattern.finditer(norm)]
     marks: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         a, b = where[start], where[end] if end < len(where) else len(text)

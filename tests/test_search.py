@@ -72,7 +72,8 @@ def index_of(tmp: Path, rows: list[Row]) -> SearchIndex:
 
 
 def found(index: SearchIndex, query: str, **options: object) -> list[str]:
-    return [h.entity[len(ID) :] for h in index.search(query, limit=None, **options)]  # type: ignore[arg-type]
+    options.setdefault("limit", None)
+    return [h.entity[len(ID) :] for h in index.search(query, **options)]  # type: ignore[arg-type]
 
 
 def widen(text: str) -> str:
@@ -219,7 +220,8 @@ def test_titles_and_labels_rank_before_body_text(tmp_path: Path) -> None:
         row("label-late", "事業者の業務改善と DX", code="131067"),
     ]
     index = index_of(tmp_path, rows)
-    assert found(index, "dx") == ["label", "label-late", "body"]
+    assert found(index, "dx") == ["label-late", "label", "body"]
+    assert found(index, "dx", limit=2) == ["label-late", "label"]
 
 
 def test_long_texts_are_cut_around_the_first_hit(tmp_path: Path) -> None:
@@ -251,7 +253,7 @@ def test_filter_by_type_with_subclasses_and_last_part(filtered: SearchIndex) -> 
     assert found(filtered, "北区", type="programme") == ["prog"]
     assert found(filtered, "北区", type="support-programme") == ["prog"]
     assert found(filtered, "北区", type="event") == ["fair"]  # a trade fair is an event
-    assert found(filtered, "北区", type="Initiative") == ["init", "ota"]
+    assert found(filtered, "北区", type="Initiative") == ["ota", "init"]  # (by code)
 
 
 def test_filter_by_municipality_fiscal_year_and_language(filtered: SearchIndex) -> None:
