@@ -19,6 +19,8 @@ them. Old stores are moved aside and deleted in the background by the next build
 * ``asserted.ttl`` — ontology and data as asserted; ``inferred.ttl`` — only the OWL RL
   entailments (both sorted by subject, byte-stable for the same inputs: :mod:`kgtools.dumps`);
 * ``validation.txt`` — the SHACL report;
+* ``search.sqlite`` — the full-text search index (:mod:`kgtools.search`), made from the
+  finished store by the full and the incremental build alike;
 * ``network/`` — the default partner-network views and their statistics (see
   :mod:`kgtools.network`), or with many municipalities only the degree statistics
   (:mod:`kgtools.degree`);
@@ -82,6 +84,7 @@ from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.oxstore import BackgroundLoader, OxigraphStore
 from kgtools.progress import Progress, quiet
 from kgtools.project import Project
+from kgtools.search import INDEX_FILE
 from kgtools.store import atomic_write_text, staged_file
 
 if TYPE_CHECKING:
@@ -780,7 +783,7 @@ DEGREE_CSV = "network/bipartite-degree.csv"
 
 
 #: The full-text search index (:mod:`kgtools.search`).
-SEARCH_INDEX = "search.sqlite"
+SEARCH_INDEX = INDEX_FILE
 
 
 def _stage_search(

@@ -467,15 +467,14 @@ def search_command(
       kg search EC --type initiative
       kg search "産業 フェア" --municipality 131067 -f json
     """
-    from kgtools.build import SEARCH_INDEX
-    from kgtools.search import SearchError, SearchIndex, format_hits, terms
+    from kgtools.search import INDEX_FILE, SearchError, SearchIndex, format_hits, terms
 
     if not terms(text):
         raise SearchError("the search text is empty — give one or more words to look for")
     project = _project(ctx)
     store, out_dir = _open_built(project, out_dir, strict)
     store.close()
-    index = SearchIndex(out_dir / SEARCH_INDEX)
+    index = SearchIndex(out_dir / INDEX_FILE)
     try:
         hits = index.search(
             text, lang=lang, type=type_, municipality=municipality, fy=fy, limit=limit

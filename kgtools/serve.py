@@ -76,6 +76,7 @@ from kgtools.query import (
     run_here,
     user_query,
 )
+from kgtools.search import INDEX_FILE
 from kgtools.store import Store
 
 DEFAULT_HOST = "127.0.0.1"
@@ -627,8 +628,6 @@ class BuildFolder:
         return [str(self.out_dir.resolve()), str(self.out_dir)]
 
 
-#: The index file in a build folder (:data:`kgtools.build.SEARCH_INDEX`).
-SEARCH_INDEX = "search.sqlite"
 _SEARCH_PARAMS = frozenset({"q", "lang", "type", "municipality", "fy", "limit"})
 
 
@@ -904,8 +903,7 @@ class SparqlServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         self.source: _Source = store if isinstance(store, BuildFolder) else _FixedStore(store)
         self.search_index = SearchFile(
-            search_index
-            or (store.out_dir / SEARCH_INDEX if isinstance(store, BuildFolder) else None)
+            search_index or (store.out_dir / INDEX_FILE if isinstance(store, BuildFolder) else None)
         )
         self.config = config
         self.page = render_page(examples, config)
