@@ -19,8 +19,6 @@ them. Old stores are moved aside and deleted in the background by the next build
 * ``asserted.ttl`` — ontology and data as asserted; ``inferred.ttl`` — only the OWL RL
   entailments (both sorted by subject, byte-stable for the same inputs: :mod:`kgtools.dumps`);
 * ``validation.txt`` — the SHACL report;
-* ``search.sqlite`` — the full-text search index (:mod:`kgtools.search`), made from the
-  finished store by the full and the incremental build alike;
 * ``network/`` — the default partner-network views and their statistics (see
   :mod:`kgtools.network`), or with many municipalities only the degree statistics
   (:mod:`kgtools.degree`);
@@ -84,7 +82,6 @@ from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.oxstore import BackgroundLoader, OxigraphStore
 from kgtools.progress import Progress, quiet
 from kgtools.project import Project
-from kgtools.search import INDEX_FILE
 from kgtools.store import atomic_write_text, staged_file
 
 if TYPE_CHECKING:
@@ -581,9 +578,7 @@ def _full(
             _stage_indexes(turtle, out_dir, sections)
             copy.wait()  # (a copy that failed fails the build before anything is in place)
             _stage_cache(turtle, out_dir / CACHE, shared, results)
-        _stage_search(turtle, out_dir, store, progress)
         _finish(project, out_dir, store, work, summary, report, degree_csv, progress, turtle)
-        summary.outputs.insert(-1, SEARCH_INDEX)
         with progress.stage("cache"):
             copy.finish()
             _save_stamps(out_dir)
@@ -780,21 +775,6 @@ class _StagedFiles:
 #: The degree statistics written instead of the views when there are many municipalities
 #: (in network.DEFAULT_VIEWS_DIR).
 DEGREE_CSV = "network/bipartite-degree.csv"
-
-
-#: The full-text search index (:mod:`kgtools.search`).
-SEARCH_INDEX = INDEX_FILE
-
-
-def _stage_search(
-    turtle: _StagedFiles, out_dir: Path, store: OxigraphStore, progress: Progress
-) -> None:
-    """Write the search index from the finished store, with the other outputs: the full and
-    the incremental build both make it from the store as it now is, so the two agree."""
-    from kgtools import search
-
-    with progress.stage("search"):
-        turtle.put(out_dir / SEARCH_INDEX, search.build_index(store.ox))
 
 
 def _draws_degree_csv(summary: BuildSummary) -> bool:
@@ -1356,9 +1336,7 @@ def _incremental(
                 if name in current:
                     turtle.put(sources / name, (project.root / name).read_bytes())
             _stage_cache(turtle, cache, shared, results)
-        _stage_search(turtle, out_dir, store, progress)
         _finish(project, out_dir, store, work, summary, report, degree_csv, progress, turtle)
-        summary.outputs.insert(-1, SEARCH_INDEX)
         with progress.stage("cache"):
             for name in set(changed) - current:
                 (sources / name).unlink(missing_ok=True)

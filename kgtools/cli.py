@@ -459,7 +459,7 @@ def search_command(
     Matching ignores width (ＳＤＧｓ = SDGs), Latin case and katakana/hiragana; an ASCII word
     matches whole (EC does not match ecosystem); several words (separated by spaces of either
     width) must all be in the text. Titles and labels come first; each hit is marked «…».
-    The index is dist/search.sqlite, written by `kg build`.
+    The index (dist/search/) is made from the build the first time it is searched.
 
     \b
     Examples:
@@ -467,14 +467,18 @@ def search_command(
       kg search EC --type initiative
       kg search "産業 フェア" --municipality 131067 -f json
     """
-    from kgtools.search import INDEX_FILE, SearchError, SearchIndex, format_hits, terms
+    from kgtools.build import read_manifest
+    from kgtools.search import SearchError, SearchIndex, format_hits, index_for, terms
 
     if not terms(text):
         raise SearchError("the search text is empty — give one or more words to look for")
     project = _project(ctx)
     store, out_dir = _open_built(project, out_dir, strict)
     store.close()
-    index = SearchIndex(out_dir / INDEX_FILE)
+    manifest = read_manifest(out_dir, outputs=False)
+    if manifest is None:  # (a build replaced it between the two reads: search that one)
+        raise SearchError(f"{shown(out_dir)}/: the build changed while searching; search again")
+    index = SearchIndex(index_for(out_dir, manifest.store))
     try:
         hits = index.search(
             text, lang=lang, type=type_, municipality=municipality, fy=fy, limit=limit

@@ -1,9 +1,16 @@
 """Full-text search over every text in the built graph: titles, labels in both languages,
 backgrounds, initiatives' original text, captions, programme and facility names.
 
-``kg build`` writes the index, ``dist/search.sqlite``, from the built store (:func:`index_bytes`,
-called once at the end of the full and of the incremental build), and ``kg search`` and
-``GET /search`` read it (:class:`SearchIndex`). Which texts are indexed comes from the ontology,
+The index is made from a built store the first time it is searched (:func:`index_for`):
+``dist/search/STORE.vN.sqlite`` (N: :data:`INDEX_VERSION`), one file per build's store folder,
+written atomically, older ones removed. ``kg search`` and ``GET /search`` read it
+(:class:`SearchIndex`). It is not made by
+``kg build``: remaking it takes about a third of a full build at 100k triples and, as it is made
+from the whole store, as long again after a one-file incremental build, which would break the
+incremental build's time target; the first search after a build pays that once instead. A store
+folder is never changed after its build, so an index made from it stays right, and an
+incremental build's index equals a full build's (both are made from a store of the same
+triples). Which texts are indexed comes from the ontology,
 through ``kgtools/sparql/search-texts.rq``: ``rdfs:label`` and ``dcterms:title`` rank as titles,
 every ``owl:DatatypeProperty`` whose range is ``rdf:langString`` or ``xsd:string`` as body text.
 
@@ -40,8 +47,8 @@ from typing import Any
 
 from kgtools.errors import KGError
 
-#: The index file in ``dist/``.
-INDEX_FILE = "search.sqlite"
+#: The folder in ``dist/`` that holds the index of each build's store (``STORE.sqlite``).
+INDEX_DIR = "search"
 #: Format of the index (a reader refuses another).
 INDEX_VERSION = 1
 #: Marks put around each hit in :attr:`Hit.match`.
@@ -297,12 +304,38 @@ def index_bytes(rows: Iterable[Row]) -> bytes:
 
 
 def build_index(store: Any) -> bytes:
-    """:func:`index_bytes` of a built Oxigraph store (the build's hook)."""
+    """:func:`index_bytes` of a built Oxigraph store."""
     from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
     from kgtools.oxstore import named
 
     every = [named(g) for g in (ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH)]
     return index_bytes(rows_of(store, named(DATA_GRAPH), every))
+
+
+def index_for(out_dir: Path, store_name: str) -> Path:
+    """The index of the build whose store is ``out_dir/store_name``, made from that store if it
+    is not there yet (written atomically: a concurrent search sees the old file or the new),
+    with the indexes of other stores removed."""
+    import pyoxigraph as ox
+
+    from kgtools.store import atomic_write_bytes
+
+    folder = out_dir / INDEX_DIR
+    path = folder / f"{store_name}.v{INDEX_VERSION}.sqlite"
+    if path.is_file():
+        return path
+    try:
+        store = ox.Store.read_only(str(out_dir / store_name))
+    except OSError as exc:
+        raise SearchError(f"{out_dir}: the build's store cannot be read ({exc})") from None
+    data = build_index(store)
+    del store
+    folder.mkdir(exist_ok=True)
+    atomic_write_bytes(path, data)
+    for old in folder.glob("*.sqlite"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    return path
 
 
 # -- searching ----------------------------------------------------------------------------------
@@ -339,11 +372,12 @@ FIELDS = ("entity", "type", "code", "municipality", "period", "property", "lang"
 
 
 class SearchIndex:
-    """A read-only handle on ``dist/search.sqlite``; safe to share between threads."""
+    """A read-only handle on one search index (:func:`index_for`); safe to share between
+    threads."""
 
     def __init__(self, path: Path) -> None:
         if not path.is_file():
-            raise SearchError(f"{path}: no search index — run `kg build` first")
+            raise SearchError(f"{path}: no search index — run `kg search` again to make it")
         self.path = path
         self._db = sqlite3.connect(
             f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
@@ -352,10 +386,12 @@ class SearchIndex:
             version = self._db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise SearchError(
-                f"{path}: not a search index ({exc}) — run `kg build --force`"
+                f"{path}: not a search index ({exc}) — delete it and search again"
             ) from None
         if version is None or version[0] != str(INDEX_VERSION):
-            raise SearchError(f"{path}: search index of another version — run `kg build --force`")
+            raise SearchError(
+                f"{path}: search index of another version — delete it and search again"
+            )
         self._types = sorted(
             {
                 t

@@ -76,7 +76,6 @@ from kgtools.query import (
     run_here,
     user_query,
 )
-from kgtools.search import INDEX_FILE
 from kgtools.store import Store
 
 DEFAULT_HOST = "127.0.0.1"
@@ -632,35 +631,49 @@ _SEARCH_PARAMS = frozenset({"q", "lang", "type", "municipality", "fy", "limit"})
 
 
 class SearchFile:
-    """The search index, opened once and again only when a rebuild has replaced the file (a
-    new inode): a warm server answers from an open SQLite handle."""
+    """The search index of the current build: made on the first search after a build
+    (:func:`kgtools.search.index_for`, under a lock, so one request makes it), then kept open
+    until a rebuild names another store — a warm server answers from an open SQLite handle.
+    ``fixed``: one index file for the server's whole life instead (tests, the Python API)."""
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
+    def __init__(self, folder: BuildFolder | None, fixed: Path | None = None) -> None:
+        self.folder = folder
+        self.fixed = fixed
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._path: Path | None = None
         self._index: Any = None
+
+    def _current(self) -> Path:
+        from kgtools.search import index_for
+
+        if self.fixed is not None:
+            return self.fixed
+        if self.folder is None:
+            raise HTTPProblem(HTTPStatus.NOT_FOUND, "this server has no search index")
+        name = self.folder.current()
+        if name is None:
+            raise HTTPProblem(
+                HTTPStatus.SERVICE_UNAVAILABLE, "the graph is not built: run kg build, then retry"
+            )
+        return index_for(self.folder.out_dir, name)
 
     def get(self) -> Any:
         from kgtools.search import SearchIndex
 
-        if self.path is None:
-            raise HTTPProblem(HTTPStatus.NOT_FOUND, "this server has no search index")
-        try:
-            stat = self.path.stat()
-        except OSError:
-            raise HTTPProblem(
-                HTTPStatus.SERVICE_UNAVAILABLE, "no search index: run kg build, then retry"
-            ) from None
-        stamp = (stat.st_ino, stat.st_mtime_ns)
         with self._lock:
-            if stamp != self._stamp:  # (the old handle stays valid for a search still using it)
-                try:
-                    self._index = SearchIndex(self.path)
-                except KGError as exc:
-                    raise HTTPProblem(HTTPStatus.SERVICE_UNAVAILABLE, str(exc)) from None
-                self._stamp = stamp
+            try:
+                path = self._current()
+                if path != self._path:  # (the old handle stays valid for a search using it)
+                    self._index = SearchIndex(path)
+                    self._path = path
+            except KGError as exc:
+                raise HTTPProblem(
+                    HTTPStatus.SERVICE_UNAVAILABLE, scrub(str(exc), self._hidden())
+                ) from None
             return self._index
+
+    def _hidden(self) -> list[str]:
+        return self.folder.paths() if self.folder is not None else []
 
 
 class _FixedStore:
@@ -903,7 +916,7 @@ class SparqlServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         self.source: _Source = store if isinstance(store, BuildFolder) else _FixedStore(store)
         self.search_index = SearchFile(
-            search_index or (store.out_dir / INDEX_FILE if isinstance(store, BuildFolder) else None)
+            store if isinstance(store, BuildFolder) else None, fixed=search_index
         )
         self.config = config
         self.page = render_page(examples, config)
@@ -959,7 +972,8 @@ def make_server(
 
     ``store`` is one store, or a :class:`BuildFolder` (what ``kg serve`` gives: every query
     opens the build current when it starts, so the server keeps answering across rebuilds).
-    ``GET /search`` reads ``search_index`` (default: the build folder's ``search.sqlite``).
+    ``GET /search`` reads ``search_index`` (default: the index of the build folder's current
+    store, made on the first search).
     Call ``serve_forever()`` on the result (in a thread, or the main one), ``shutdown()`` from
     another thread to stop, and ``server_close()`` to release the port.
     """

@@ -18,17 +18,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rdflib import Literal
 
-from kgtools.build import SEARCH_INDEX, BuildSummary, build, graphs_for
+from kgtools.build import BuildSummary, build, graphs_for
 from kgtools.cli import cli
 from kgtools.project import Project
 from kgtools.queries import load_query
 from kgtools.search import (
+    INDEX_DIR,
     MARK_CLOSE,
     MARK_OPEN,
     Row,
     SearchError,
     SearchIndex,
     index_bytes,
+    index_for,
     index_rows,
     normalise,
 )
@@ -280,7 +282,7 @@ def test_an_index_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_bytes(b"not a database at all" * 100)
     with pytest.raises(SearchError, match="not a search index"):
         SearchIndex(bad)
-    with pytest.raises(SearchError, match="run `kg build` first"):
+    with pytest.raises(SearchError, match="no search index"):
         SearchIndex(tmp_path / "missing.sqlite")
 
 
@@ -296,8 +298,7 @@ def test_normalisation_never_changes_the_stored_text(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def real(built: tuple[Path, BuildSummary]) -> SearchIndex:
     out, summary = built
-    assert SEARCH_INDEX in summary.outputs
-    return SearchIndex(out / SEARCH_INDEX)
+    return SearchIndex(index_for(out, summary.store))
 
 
 def test_the_build_indexes_every_kind_of_text(real: SearchIndex) -> None:
@@ -364,9 +365,10 @@ def test_the_endpoint_answers_get_search_as_json(
 
     from kgtools.serve import ServeConfig, make_server
 
-    out, _ = built
+    out, summary = built
+    path = index_for(out, summary.store)
     config = ServeConfig(graphs=tuple(graphs_for(inferred=True)))
-    server = make_server(store, "127.0.0.1", 0, config=config, search_index=out / SEARCH_INDEX)  # type: ignore[arg-type]
+    server = make_server(store, "127.0.0.1", 0, config=config, search_index=path)  # type: ignore[arg-type]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -375,9 +377,7 @@ def test_the_endpoint_answers_get_search_as_json(
             assert response.headers["Content-Type"].startswith("application/json")
             data = json.loads(response.read())
         assert len(data["results"]) == 2
-        assert data["results"] == [
-            h.record() for h in SearchIndex(out / SEARCH_INDEX).search("sdgs", limit=2)
-        ]
+        assert data["results"] == [h.record() for h in SearchIndex(path).search("sdgs", limit=2)]
         for bad in ({"q": ""}, {"q": "EC", "type": "nope"}, {"q": "EC", "fy": "x"}, {"x": "1"}):
             with pytest.raises(urllib.error.HTTPError) as caught:
                 urllib.request.urlopen(
@@ -401,7 +401,8 @@ def test_the_index_after_an_incremental_build_equals_a_fresh_one(
         shutil.copytree(project.root / name, root / name)
     copy = Project(root)
     out = tmp_path / "dist"
-    build(copy, out)
+    first = build(copy, out)
+    assert found(SearchIndex(index_for(out, first.store)), "北区観光写真コンテスト")
     plan = root / "data/plans/131172-2021-kita.ttl"
     text = plan.read_text(encoding="utf-8")
     old = "北区観光写真コンテスト"
@@ -409,9 +410,12 @@ def test_the_index_after_an_incremental_build_equals_a_fresh_one(
     plan.write_text(text.replace(old, "北区観光しゃしんコンテスト改"), encoding="utf-8")
     summary = build(copy, out)
     assert summary.mode == "incremental"
-    index = SearchIndex(out / SEARCH_INDEX)
+    index = SearchIndex(index_for(out, summary.store))
     assert found(index, "しゃしんコンテスト改")
     assert found(index, old) == []
     fresh = build(copy, tmp_path / "full", force=True)
     assert fresh.mode == "full"
-    assert index_rows(out / SEARCH_INDEX) == index_rows(tmp_path / "full" / SEARCH_INDEX)
+    full = index_for(tmp_path / "full", fresh.store)
+    assert index_rows(index_for(out, summary.store)) == index_rows(full)
+    # (the first build's index was removed when the new one was made)
+    assert [p.name for p in (out / INDEX_DIR).iterdir()] == [f"{summary.store}.v1.sqlite"]
