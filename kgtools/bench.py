@@ -251,6 +251,7 @@ def run_project(root: Path, out: Path) -> dict[str, Any]:
         first = _capped_ms(project_query)
         queries[query.path.stem] = _median_ms(project_query) if first < MEDIAN_BELOW_MS else first
     store.close()
+    search = _search_figures(root, out, summary.store, rec.stages)
     edited = _edit_one_plan(root)
     start = time.perf_counter()
     again = build(project, out)
@@ -264,7 +265,55 @@ def run_project(root: Path, out: Path) -> dict[str, Any]:
             "seconds": incremental,
             "mode": again.mode,
             "file": edited.relative_to(root).as_posix(),
+            "search_seconds": _time_index(out, again.store),
         },
+        "search": search,
+    }
+
+
+#: Searches timed by the bench: Latin, full-width, Japanese, kana, two words, no hit.
+SEARCHES = ("Synthetic", "ＳＤＧｓ", "合成市", "きゃっしゅれす", "産業 支援", "EC")
+
+
+def _time_index(out: Path, store_name: str) -> float:
+    """Seconds to make the search index of the build whose store is ``store_name`` (what the
+    first search after that build pays)."""
+    from kgtools.search import index_for
+
+    start = time.perf_counter()
+    index_for(out, store_name)
+    return time.perf_counter() - start
+
+
+def _search_figures(
+    root: Path, out: Path, store_name: str, stages: dict[str, dict[str, float]]
+) -> dict[str, float]:
+    """The search index's making time (on the first search) and its share of the build's time,
+    the median search on an open index (what a warm `kg serve` does), and the median of a whole
+    `kg search` process once the index is there."""
+    import functools
+    import statistics
+    import subprocess
+    import sys
+
+    from kgtools.search import SearchIndex, index_for
+
+    built = _time_index(out, store_name)
+    index = SearchIndex(index_for(out, store_name))
+    warm = statistics.median(_median_ms(functools.partial(index.search, q)) for q in SEARCHES)
+    index.close()
+    command = [sys.executable, "-m", "kgtools", "--project", str(root), "search", "--out-dir"]
+    runs = []
+    for query in SEARCHES[:3]:
+        start = time.perf_counter()
+        subprocess.run([*command, str(out), query], check=True, capture_output=True)
+        runs.append(time.perf_counter() - start)
+    total = sum(entry["seconds"] for entry in stages.values())
+    return {
+        "index_seconds": built,
+        "index_share": built / total if total else 0.0,
+        "warm_median_ms": warm,
+        "process_median_s": statistics.median(runs),
     }
 
 
@@ -396,6 +445,15 @@ def report_lines(results: dict[str, Any]) -> list[str]:
         f"incremental rebuild after editing {incremental['file']}: "
         f"{incremental['seconds']:.2f} s ({incremental['mode']})",
     ]
+    search = project.get("search")
+    if search:
+        lines.append(
+            f"search: {search['warm_median_ms']:.1f} ms median on the open index (warm kg serve), "
+            f"{search['process_median_s']:.2f} s per kg search process; index made on the first "
+            f"search in {search['index_seconds']:.2f} s ({search['index_share']:.0%} of the "
+            f"build's time), {incremental.get('search_seconds', 0.0):.2f} s after the "
+            "incremental rebuild"
+        )
     speedup = f"{total_theirs['seconds'] / build_s:.1f}" if total_theirs else "n/a (naive skipped)"
     lines.append(
         f"speedup: {speedup}× vs naive at {results['data_triples']:,} triples; "

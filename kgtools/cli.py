@@ -407,6 +407,87 @@ def query(
     click.echo(result.serialize(fmt), nl=False)
 
 
+@cli.command("search")
+@click.argument("text", metavar="TEXT")
+@click.option("--lang", type=click.Choice(["ja", "en"]), help="Only texts in this language.")
+@click.option(
+    "--type",
+    "type_",
+    metavar="TYPE",
+    help="Only entities of this type: plan, initiative, programme, facility, event, "
+    "illustration, … (a class name in kebab case, or its last part; subclasses count: a trade "
+    "fair is an event). An unknown one is refused with the valid ones.",
+)
+@click.option(
+    "--municipality", metavar="CODE", help="Only texts of this municipality (6-digit code)."
+)
+@click.option(
+    "--fy",
+    type=click.IntRange(1900, 2200),
+    metavar="YEAR",
+    help="Only texts of plans whose period includes this fiscal year (e.g. 2023).",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most N rows."
+)
+@OUT_DIR_OPTION
+@click.pass_context
+def search_command(
+    ctx: click.Context,
+    text: str,
+    lang: str | None,
+    type_: str | None,
+    municipality: str | None,
+    fy: int | None,
+    fmt: str,
+    limit: int,
+    out_dir: Path | None,
+    strict: bool,
+) -> None:
+    """Search every text in the graph: titles, labels (Japanese and English), backgrounds,
+    initiatives' original text, programme, facility and event names, captions.
+
+    Matching ignores width (ＳＤＧｓ = SDGs), Latin case and katakana/hiragana; an ASCII word
+    matches whole (EC does not match ecosystem); several words (separated by spaces of either
+    width) must all be in the text. Titles and labels come first; each hit is marked «…».
+    The index (dist/search/) is made from the build the first time it is searched.
+
+    \b
+    Examples:
+      kg search ＳＤＧｓ
+      kg search EC --type initiative
+      kg search "産業 フェア" --municipality 131067 -f json
+    """
+    from kgtools.build import read_manifest
+    from kgtools.search import SearchError, SearchIndex, format_hits, index_for, terms
+
+    if not terms(text):
+        raise SearchError("the search text is empty — give one or more words to look for")
+    project = _project(ctx)
+    store, out_dir = _open_built(project, out_dir, strict)
+    store.close()
+    manifest = read_manifest(out_dir, outputs=False)
+    if manifest is None:  # (a build replaced it between the two reads: search that one)
+        raise SearchError(f"{shown(out_dir)}/: the build changed while searching; search again")
+    index = SearchIndex(index_for(out_dir, manifest.store))
+    try:
+        hits = index.search(
+            text, lang=lang, type=type_, municipality=municipality, fy=fy, limit=limit
+        )
+    finally:
+        index.close()
+    click.echo(format_hits(hits, fmt), nl=False)
+
+
 @cli.command("export")
 @click.option(
     "-f",

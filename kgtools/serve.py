@@ -419,6 +419,10 @@ pre { background: #f7f7f7; padding: .5rem; overflow: auto; font-size: .85rem; }
 <body>
 <h1>地域産業活性化計画 knowledge graph — SPARQL</h1>
 <p class="limits">Endpoint: <code>/sparql</code> (SPARQL 1.1 Protocol) · __LIMITS__</p>
+<p><label for="search">検索 / Search:</label>
+<input id="search" type="search" size="40" placeholder="ＳＤＧｓ, EC, 産業 フェア …">
+<button id="find" type="button">検索 / Search</button>
+<span class="note"><code>/search?q=…</code> (JSON)</span></p>
 <p><label for="example">例 / Example:</label>
 <select id="example"><option value="">— 自由入力 / your own query —</option></select></p>
 <p id="description" class="note"></p>
@@ -438,6 +442,34 @@ const paramsBox = document.getElementById("params");
 const statusBox = document.getElementById("status");
 const resultBox = document.getElementById("result");
 const description = document.getElementById("description");
+const searchBox = document.getElementById("search");
+async function runSearch() {
+  resultBox.replaceChildren();
+  statusBox.className = "";
+  statusBox.textContent = "…";
+  const response = await fetch("search?" + new URLSearchParams({q: searchBox.value}));
+  if (!response.ok) {
+    statusBox.className = "error";
+    statusBox.textContent = await response.text();
+    return;
+  }
+  const data = await response.json();
+  statusBox.textContent = "";
+  const fields = ["entity", "type", "municipality", "period", "property", "lang", "match"];
+  const table = el("table");
+  const head = el("tr");
+  fields.forEach((f) => head.appendChild(el("th", f)));
+  table.appendChild(head);
+  data.results.forEach((hit) => {
+    const tr = el("tr");
+    fields.forEach((f) => tr.appendChild(el("td", hit[f])));
+    table.appendChild(tr);
+  });
+  resultBox.appendChild(el("p", data.results.length + " row(s)"));
+  resultBox.appendChild(table);
+}
+document.getElementById("find").addEventListener("click", runSearch);
+searchBox.addEventListener("keydown", (e) => { if (e.key === "Enter") runSearch(); });
 examples.forEach((ex, i) => {
   const option = document.createElement("option");
   option.value = String(i);
@@ -593,6 +625,55 @@ class BuildFolder:
     def paths(self) -> list[str]:
         """Folders whose names must never reach a client."""
         return [str(self.out_dir.resolve()), str(self.out_dir)]
+
+
+_SEARCH_PARAMS = frozenset({"q", "lang", "type", "municipality", "fy", "limit"})
+
+
+class SearchFile:
+    """The search index of the current build: made on the first search after a build
+    (:func:`kgtools.search.index_for`, under a lock, so one request makes it), then kept open
+    until a rebuild names another store — a warm server answers from an open SQLite handle.
+    ``fixed``: one index file for the server's whole life instead (tests, the Python API)."""
+
+    def __init__(self, folder: BuildFolder | None, fixed: Path | None = None) -> None:
+        self.folder = folder
+        self.fixed = fixed
+        self._lock = threading.Lock()
+        self._path: Path | None = None
+        self._index: Any = None
+
+    def _current(self) -> Path:
+        from kgtools.search import index_for
+
+        if self.fixed is not None:
+            return self.fixed
+        if self.folder is None:
+            raise HTTPProblem(HTTPStatus.NOT_FOUND, "this server has no search index")
+        name = self.folder.current()
+        if name is None:
+            raise HTTPProblem(
+                HTTPStatus.SERVICE_UNAVAILABLE, "the graph is not built: run kg build, then retry"
+            )
+        return index_for(self.folder.out_dir, name)
+
+    def get(self) -> Any:
+        from kgtools.search import SearchIndex
+
+        with self._lock:
+            try:
+                path = self._current()
+                if path != self._path:  # (the old handle stays valid for a search using it)
+                    self._index = SearchIndex(path)
+                    self._path = path
+            except KGError as exc:
+                raise HTTPProblem(
+                    HTTPStatus.SERVICE_UNAVAILABLE, scrub(str(exc), self._hidden())
+                ) from None
+            return self._index
+
+    def _hidden(self) -> list[str]:
+        return self.folder.paths() if self.folder is not None else []
 
 
 class _FixedStore:
@@ -829,10 +910,14 @@ class SparqlServer(ThreadingHTTPServer):
         *,
         examples: Sequence[Mapping[str, Any]] = (),
         log: Callable[[str], None] | None = None,
+        search_index: Path | None = None,
     ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.source: _Source = store if isinstance(store, BuildFolder) else _FixedStore(store)
+        self.search_index = SearchFile(
+            store if isinstance(store, BuildFolder) else None, fixed=search_index
+        )
         self.config = config
         self.page = render_page(examples, config)
         self.log = log
@@ -881,11 +966,14 @@ def make_server(
     config: ServeConfig | None = None,
     library: QueryLibrary | None = None,
     log: Callable[[str], None] | None = None,
+    search_index: Path | None = None,
 ) -> SparqlServer:
     """Bind the endpoint (port 0: any free port; see :attr:`SparqlServer.url`); not yet serving.
 
     ``store`` is one store, or a :class:`BuildFolder` (what ``kg serve`` gives: every query
     opens the build current when it starts, so the server keeps answering across rebuilds).
+    ``GET /search`` reads ``search_index`` (default: the index of the build folder's current
+    store, made on the first search).
     Call ``serve_forever()`` on the result (in a thread, or the main one), ``shutdown()`` from
     another thread to stop, and ``server_close()`` to release the port.
     """
@@ -896,6 +984,7 @@ def make_server(
             config or ServeConfig(),
             examples=library_examples(library),
             log=log,
+            search_index=search_index,
         )
     except OSError as exc:
         raise ServeError(
@@ -1232,10 +1321,51 @@ class SparqlHandler(BaseHTTPRequestHandler):
             )
         elif route == "/sparql":
             self._sparql(self._url_params(), None)
+        elif route == "/search":
+            self._search(self._url_params())
         else:
             raise HTTPProblem(
-                HTTPStatus.NOT_FOUND, "not found: the endpoint is /sparql, the page is /"
+                HTTPStatus.NOT_FOUND,
+                "not found: the endpoint is /sparql, the search /search?q=…, the page is /",
             )
+
+    def _search(self, params: dict[str, list[str]]) -> None:
+        """``GET /search?q=…[&lang=&type=&municipality=&fy=&limit=]``: the hits of
+        :mod:`kgtools.search` as JSON, the records ``kg search -f json`` prints."""
+        from kgtools.search import SearchError
+
+        unknown = sorted(set(params) - _SEARCH_PARAMS)
+        if unknown:
+            raise HTTPProblem(
+                HTTPStatus.BAD_REQUEST,
+                f"unknown parameter {unknown[0]!r} — use {', '.join(sorted(_SEARCH_PARAMS))}",
+            )
+        one = {k: v[-1] for k, v in params.items()}
+        try:
+            fy = int(one["fy"]) if one.get("fy") else None
+            limit = int(one["limit"]) if one.get("limit") else 50
+        except ValueError:
+            raise HTTPProblem(
+                HTTPStatus.BAD_REQUEST, "fy and limit must be whole numbers"
+            ) from None
+        index = self.server.search_index.get()
+        try:
+            hits = index.search(
+                one.get("q", ""),
+                lang=one.get("lang") or None,
+                type=one.get("type") or None,
+                municipality=one.get("municipality") or None,
+                fy=fy,
+                limit=min(limit, self.server.config.max_rows),
+            )
+        except SearchError as exc:
+            raise HTTPProblem(HTTPStatus.BAD_REQUEST, str(exc)) from None
+        body = {"q": one.get("q", ""), "results": [h.record() for h in hits]}
+        self._send(
+            HTTPStatus.OK,
+            json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            "application/json; charset=utf-8",
+        )
 
     def _post(self) -> None:
         if self._route() != "/sparql":

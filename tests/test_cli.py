@@ -48,6 +48,7 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         "network",
         "push",
         "query",
+        "search",
         "serve",
         "synth",
         "validate",
@@ -232,7 +233,7 @@ def test_validate_report_is_the_same_in_every_process() -> None:
 def test_every_command_that_reads_the_build_takes_out_dir_and_strict() -> None:
     """The build folder defaults to the project's dist/ (not the current folder's), and every
     read command can refuse to answer from an old build while the data does not conform."""
-    readers = ["docs", "export", "network", "push", "query", "serve"]
+    readers = ["docs", "export", "network", "push", "query", "search", "serve"]
     for name in readers:
         options = {opt for p in cli.commands[name].params for opt in getattr(p, "opts", [])}
         assert {"--out-dir", "--strict"} <= options, name

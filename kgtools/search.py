@@ -1,0 +1,589 @@
+"""Full-text search over every text in the built graph: titles, labels in both languages,
+backgrounds, initiatives' original text, captions, programme and facility names.
+
+The index is made from a built store the first time it is searched (:func:`index_for`):
+``dist/search/STORE.vN.sqlite`` (N: :data:`INDEX_VERSION`), one file per build's store folder,
+written atomically, older ones removed. ``kg search`` and ``GET /search`` read it
+(:class:`SearchIndex`). It is not made by
+``kg build``: remaking it takes about a third of a full build at 100k triples and, as it is made
+from the whole store, as long again after a one-file incremental build, which would break the
+incremental build's time target; the first search after a build pays that once instead. A store
+folder is never changed after its build, so an index made from it stays right, and an
+incremental build's index equals a full build's (both are made from a store of the same
+triples). Which texts are indexed comes from the ontology,
+through ``kgtools/sparql/search-texts.rq``: ``rdfs:label`` and ``dcterms:title`` rank as titles,
+every ``owl:DatatypeProperty`` whose range is ``rdf:langString`` or ``xsd:string`` as body text.
+
+Matching works on a normalised copy of each text, never on the stored data (:func:`normalise`):
+NFKC (``ＳＤＧｓ`` = ``SDGs``, half-width katakana = full-width), casefold (Latin case), katakana
+→ hiragana (``ふぇあ`` finds ``フェア``). A query is split on white space of either width into
+terms, and a text matches when it holds every term. A term that begins (ends) with an ASCII letter
+or digit must not have one just before (after) it in the text, so ``EC`` finds ``EC サイト`` and
+``ECの活用`` but not ``ecosystem`` or ``Project``.
+
+The engine is SQLite's FTS5 with the trigram tokenizer, which the Python standard library ships
+(SQLite ≥ 3.34): no new dependency, one file, written atomically with the build's other outputs.
+A library made for Japanese text search (a morphological analyser such as SudachiPy or
+Janome) would segment words, but a dictionary's segmentation misses substrings users type
+(``北区`` inside ``北区内``) and adds a dictionary of tens of megabytes; trigrams match any
+substring. Trigrams need three characters: a term of one or two characters (``北区``, ``EC``)
+is looked up differently — an ASCII word through a column that holds the text's ASCII words
+between spaces (``" ec "`` is four characters, so the trigram index finds it), and any other
+short term by ``instr`` over the normalised text, narrowed by the other terms' index hits when
+there are any. The word-boundary rule and the marks around each hit are applied in Python to the
+candidates, with a map from each normalised character back to the original text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kgtools.errors import KGError
+
+#: The folder in ``dist/`` that holds the index of each build's store (``STORE.sqlite``).
+INDEX_DIR = "search"
+#: Format of the index (a reader refuses another).
+INDEX_VERSION = 1
+#: Marks put around each hit in :attr:`Hit.match`.
+MARK_OPEN = "«"
+MARK_CLOSE = "»"
+#: Characters of context kept on each side of the first hit in a long text.
+CONTEXT = 40
+
+_QUERIES = Path(__file__).resolve().parent / "sparql"
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+_ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_SPACE = re.compile(r"\s+")
+
+
+class SearchError(KGError):
+    """A search that cannot run as asked: empty query, unknown type, missing index."""
+
+
+# -- normalisation ------------------------------------------------------------------------------
+#: Katakana ァ (U+30A1) … ヶ (U+30F6) to the hiragana 0x60 below them.
+_KANA = {c: c - 0x60 for c in range(0x30A1, 0x30F7)}
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold().translate(_KANA)
+
+
+def _clusters(text: str) -> Iterator[tuple[int, str]]:
+    """``text`` in pieces that NFKC must see together: a character with the combining marks
+    (and half-width sound marks) after it, each with its start."""
+    start = 0
+    for i in range(1, len(text) + 1):
+        if i == len(text) or not (
+            unicodedata.combining(text[i]) or text[i] in "\uff9e\uff9f\u3099\u309a"
+        ):
+            yield start, text[start:i]
+            start = i
+
+
+def normalise_with_map(text: str) -> tuple[str, list[int]]:
+    """:func:`normalise`, and for each of its characters the index in ``text`` of the cluster
+    it comes from (one more entry: ``len(text)``, for a hit that ends the text)."""
+    if text.isascii():
+        return text.lower(), [*range(len(text)), len(text)]
+    out: list[str] = []
+    where: list[int] = []
+    for start, cluster in _clusters(text):
+        folded = _fold(cluster)
+        out.append(folded)
+        where.extend([start] * len(folded))
+    where.append(len(text))
+    return "".join(out), where
+
+
+def normalise(text: str) -> str:
+    """The form texts and queries are matched in: NFKC, casefolded, katakana as hiragana (the
+    same as :func:`normalise_with_map`'s, which works a cluster at a time to keep the map).
+
+    >>> normalise("ＳＤＧｓ とフェア")
+    'sdgs とふぇあ'
+    """
+    return text.lower() if text.isascii() else _fold(text)
+
+
+def ascii_words(norm: str) -> str:
+    """The ASCII words of a normalised text, each between spaces (``" ec sdgs "``)."""
+    words = _ASCII_WORD.findall(norm)
+    return f" {' '.join(words)} " if words else ""
+
+
+def terms(query: str) -> list[str]:
+    """The normalised terms of a query: split on white space of either width."""
+    return [t for t in _SPACE.split(normalise(query)) if t]
+
+
+def _pattern(term: str) -> re.Pattern[str]:
+    before = "(?<![a-z0-9])" if term[0] in _ASCII_ALNUM else ""
+    after = "(?![a-z0-9])" if term[-1] in _ASCII_ALNUM else ""
+    return re.compile(before + re.escape(term) + after)
+
+
+def type_key(class_iri: str) -> str:
+    """A class's name for ``--type``: its local name in kebab case (``SupportProgramme`` →
+    ``support-programme``)."""
+    local = re.split(r"[#/]", class_iri)[-1]
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", local).lower()
+
+
+# -- building -----------------------------------------------------------------------------------
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE texts(
+  id INTEGER PRIMARY KEY, entity TEXT, type TEXT, types TEXT, property TEXT, rank INTEGER,
+  lang TEXT, text TEXT, norm TEXT, words TEXT, plan TEXT, code TEXT, municipality TEXT,
+  first INTEGER, last INTEGER);
+CREATE VIRTUAL TABLE fts USING fts5(
+  norm, words, content='texts', content_rowid='id', tokenize='trigram');
+"""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One indexed text (what ``search-texts.rq`` answers, with the entity's types)."""
+
+    entity: str
+    type: str
+    types: str
+    property: str
+    rank: int
+    lang: str
+    text: str
+    plan: str
+    code: str
+    municipality: str
+    first: int | None
+    last: int | None
+
+
+def _select(store: Any, name: str, graphs: Sequence[Any], **bindings: str) -> Iterator[Any]:
+    """The solutions of a system query on an Oxigraph store (default graph: the merge of
+    ``graphs``, which are also its named graphs); ``bindings`` are literals."""
+    from rdflib import Literal
+
+    from kgtools.queries import load_query
+    from kgtools.remote import bind_text
+
+    text = load_query(_QUERIES / name).text
+    if bindings:
+        text = bind_text(text, {k: Literal(v) for k, v in bindings.items()})
+    return iter(store.query(text, default_graph=list(graphs), named_graphs=list(graphs)))
+
+
+def _value(term: Any) -> str:
+    return "" if term is None else str(term.value)
+
+
+def rows_of(store: Any, data_graph: Any, all_graphs: Sequence[Any]) -> list[Row]:
+    """The index's rows from an Oxigraph store: texts over ``all_graphs``, the type shown from
+    ``data_graph`` (asserted), the types to filter by from all of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kgtools.namespaces import TIP
+
+    # The two queries run side by side (Oxigraph evaluates without holding the GIL): ~0.2 s
+    # less at 100k triples.
+    with ThreadPoolExecutor(1) as pool:
+        typed = pool.submit(
+            lambda: list(_select(store, "search-types.rq", all_graphs, namespace=str(TIP)))
+        )
+        texts = list(_select(store, "search-texts.rq", all_graphs))
+        typings = typed.result()
+    shown: dict[str, list[str]] = {}
+    every: dict[str, set[str]] = {}
+    for entity, cls, graph in typings:
+        key = type_key(cls.value)
+        every.setdefault(entity.value, set()).add(key)
+        if graph == data_graph:
+            shown.setdefault(entity.value, []).append(key)
+    types = {e: f" {' '.join(sorted(keys))} " for e, keys in every.items()}
+    type_shown = {e: ",".join(sorted(shown.get(e) or keys)) for e, keys in every.items()}
+    found = []
+    for entity, prop, text, rank, plan, code, first, last in texts:
+        if entity.value in every:
+            found.append(
+                (
+                    entity.value,
+                    prop.value,
+                    text.value,
+                    text.language or "",
+                    int(rank.value),
+                    _value(plan),
+                    _value(code),
+                    None if first is None else int(first.value),
+                    None if last is None else int(last.value),
+                )
+            )
+    label = str(RDFS_LABEL)
+    names = {
+        code: text
+        for _, prop, text, lang, _, plan, code, _, _ in found
+        if code and not plan and lang == "ja" and prop == label
+    }
+    rows = {
+        Row(
+            entity=entity,
+            type=type_shown[entity],
+            types=types[entity],
+            property=prop,
+            rank=rank,
+            lang=lang,
+            text=text,
+            plan=plan,
+            code=code,
+            municipality=names.get(code, ""),
+            first=first,
+            last=last,
+        )
+        for entity, prop, text, lang, rank, plan, code, first, last in found
+    }
+    return sorted(rows, key=_row_key)
+
+
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+
+
+def _row_key(row: Row) -> tuple[Any, ...]:
+    return (row.entity, row.property, row.lang, row.text, row.plan)
+
+
+def rank_key(row: Row) -> tuple[Any, ...]:
+    """The order of an answer: titles and labels first, then by municipality (texts of no
+    municipality last), entity, property, language and text."""
+    return (row.rank, row.code == "", row.code, *_row_key(row))
+
+
+def index_bytes(rows: Iterable[Row]) -> bytes:
+    """The index as the bytes of an SQLite database (written by the build with its other
+    outputs, so an interrupted build never leaves half an index)."""
+    db = sqlite3.connect(":memory:")
+    db.executescript(_SCHEMA)
+    db.execute("INSERT INTO meta VALUES ('version', ?)", (str(INDEX_VERSION),))
+    records = []
+    for row in sorted(rows, key=rank_key):
+        norm = normalise(row.text)
+        records.append(
+            (
+                row.entity,
+                row.type,
+                row.types,
+                row.property,
+                row.rank,
+                row.lang,
+                row.text,
+                norm,
+                ascii_words(norm),
+                row.plan,
+                row.code,
+                row.municipality,
+                row.first,
+                row.last,
+            )
+        )
+    db.executemany(
+        "INSERT INTO texts(entity, type, types, property, rank, lang, text, norm, words, plan,"
+        " code, municipality, first, last) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        records,
+    )
+    db.execute("INSERT INTO fts(fts) VALUES ('rebuild')")
+    db.commit()
+    data = db.serialize()
+    db.close()
+    return data
+
+
+def build_index(store: Any) -> bytes:
+    """:func:`index_bytes` of a built Oxigraph store."""
+    from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
+    from kgtools.oxstore import named
+
+    every = [named(g) for g in (ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH)]
+    return index_bytes(rows_of(store, named(DATA_GRAPH), every))
+
+
+def index_for(out_dir: Path, store_name: str) -> Path:
+    """The index of the build whose store is ``out_dir/store_name``, made from that store if it
+    is not there yet (written atomically: a concurrent search sees the old file or the new),
+    with the indexes of other stores removed."""
+    import pyoxigraph as ox
+
+    from kgtools.store import atomic_write_bytes
+
+    folder = out_dir / INDEX_DIR
+    path = folder / f"{store_name}.v{INDEX_VERSION}.sqlite"
+    if path.is_file():
+        return path
+    try:
+        store = ox.Store.read_only(str(out_dir / store_name))
+    except OSError as exc:
+        raise SearchError(f"{out_dir}: the build's store cannot be read ({exc})") from None
+    data = build_index(store)
+    del store
+    folder.mkdir(exist_ok=True)
+    atomic_write_bytes(path, data)
+    for old in folder.glob("*.sqlite"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    return path
+
+
+# -- searching ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Hit:
+    """One matching text: the entity, its type, its municipality and plan period, the property
+    the text is in and the text with each hit between :data:`MARK_OPEN` and :data:`MARK_CLOSE`
+    (cut to :data:`CONTEXT` characters around the first hit when long)."""
+
+    entity: str
+    type: str
+    code: str
+    municipality: str
+    period: str
+    property: str
+    lang: str
+    match: str
+    rank: int
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "entity": self.entity,
+            "type": self.type,
+            "code": self.code,
+            "municipality": self.municipality,
+            "period": self.period,
+            "property": self.property,
+            "lang": self.lang,
+            "match": self.match,
+        }
+
+
+FIELDS = ("entity", "type", "code", "municipality", "period", "property", "lang", "match")
+
+
+class SearchIndex:
+    """A read-only handle on one search index (:func:`index_for`); safe to share between
+    threads."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise SearchError(f"{path}: no search index — run `kg search` again to make it")
+        self.path = path
+        self._db = sqlite3.connect(
+            f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
+        )
+        try:
+            version = self._db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise SearchError(
+                f"{path}: not a search index ({exc}) — delete it and search again"
+            ) from None
+        if version is None or version[0] != str(INDEX_VERSION):
+            raise SearchError(
+                f"{path}: search index of another version — delete it and search again"
+            )
+        self._types = sorted(
+            {
+                t
+                for (ts,) in self._db.execute("SELECT DISTINCT types FROM texts")
+                for t in ts.split()
+            }
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+    @property
+    def types(self) -> list[str]:
+        """The type names ``--type`` accepts."""
+        return list(self._types)
+
+    def _type_names(self, wanted: str) -> list[str]:
+        key = wanted.strip().lower()
+        names = [t for t in self._types if t == key or t.endswith("-" + key)]
+        if not names:
+            raise SearchError(
+                f"unknown type {wanted!r} — use one of: {', '.join(self._types)}"
+                " (or the last part of one, e.g. programme)"
+            )
+        return names
+
+    def search(
+        self,
+        query: str,
+        *,
+        lang: str | None = None,
+        type: str | None = None,
+        municipality: str | None = None,
+        fy: int | None = None,
+        limit: int | None = 50,
+    ) -> list[Hit]:
+        """The texts that hold every term of ``query``, titles and labels first."""
+        words = terms(query)
+        if not words:
+            raise SearchError("the search text is empty — give one or more words to look for")
+        if lang is not None and lang not in ("ja", "en"):
+            raise SearchError(f"unknown language {lang!r} — use ja or en")
+        if limit is not None and limit < 1:
+            raise SearchError(f"--limit must be 1 or more, not {limit}")
+        where: list[str] = []
+        args: list[Any] = []
+        fts: list[str] = []
+        for term in words:
+            if term.isascii() and term.isalnum():
+                fts.append('words : "' + f" {term} " + '"')
+            elif len(term) >= 3:
+                fts.append('norm : "' + term.replace('"', '""') + '"')
+            else:
+                where.append("instr(t.norm, ?) > 0")
+                args.append(term)
+        if lang is not None:
+            where.append("t.lang = ?")
+            args.append(lang)
+        if type is not None:
+            names = self._type_names(type)
+            where.append("(" + " OR ".join("instr(t.types, ?) > 0" for _ in names) + ")")
+            args.extend(f" {n} " for n in names)
+        if municipality is not None:
+            where.append("t.code = ?")
+            args.append(municipality)
+        if fy is not None:
+            where.append("t.first <= ? AND t.last >= ?")
+            args.extend([fy, fy])
+        sql = "SELECT t.* FROM texts t"
+        if fts:
+            sql += " JOIN fts ON fts.rowid = t.id"
+            where.insert(0, "fts MATCH ?")
+            args.insert(0, " AND ".join(fts))
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        # Rows are stored in rank order (index_bytes), so the row id is the order of the answer:
+        # SQLite yields matches in that order without sorting them, and a common word stops
+        # after `limit` hits instead of reading every match.
+        sql += " ORDER BY t.id"
+        patterns = [_pattern(t) for t in words]
+        hits: list[Hit] = []
+        seen: set[tuple[str, str, str, str]] = set()
+        cursor = self._db.execute(sql, args)
+        cursor.row_factory = sqlite3.Row
+        for row in cursor:
+            spans = []
+            for pattern in patterns:
+                found = [m.span() for m in pattern.finditer(row["norm"])]
+                if not found:
+                    break
+                spans.extend(found)
+            else:
+                key = (row["entity"], row["property"], row["lang"], row["text"])
+                if key in seen:  # (the same text reached through two plans)
+                    continue
+                seen.add(key)
+                hits.append(_hit(row, patterns))
+                if limit is not None and len(hits) >= limit:
+                    break
+        return hits
+
+
+def _hit(row: sqlite3.Row, patterns: Sequence[re.Pattern[str]]) -> Hit:
+    text = row["text"]
+    norm, where = normalise_with_map(text)
+    spans = [m.span() for pattern in patterns for m in pattern.finditer(norm)]
+    marks: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        a, b = where[start], where[end] if end < len(where) else len(text)
+        if b <= a:
+            b = a + 1
+        if marks and a <= marks[-1][1]:
+            marks[-1] = (marks[-1][0], max(marks[-1][1], b))
+        else:
+            marks.append((a, b))
+    lo, hi = 0, len(text)
+    if len(text) > 3 * CONTEXT:
+        lo = max(0, marks[0][0] - CONTEXT)
+        hi = min(len(text), marks[0][1] + CONTEXT)
+    pieces = ["…"] if lo else []
+    pos = lo
+    for a, b in marks:
+        if a >= hi:
+            break
+        b = min(b, hi)
+        pieces += [text[pos:a], MARK_OPEN, text[a:b], MARK_CLOSE]
+        pos = b
+    pieces.append(text[pos:hi])
+    if hi < len(text):
+        pieces.append("…")
+    marked = "".join(pieces)
+    period = ""
+    if row["first"] is not None:
+        period = f"FY{row['first']}–FY{row['last']}"
+    prop = row["property"]
+    return Hit(
+        entity=row["entity"],
+        type=row["type"],
+        code=row["code"],
+        municipality=row["municipality"],
+        period=period,
+        property=re.split(r"[#/]", prop)[-1],
+        lang=row["lang"],
+        match=marked,
+        rank=row["rank"],
+    )
+
+
+def index_rows(path: Path) -> list[tuple[Any, ...]]:
+    """Every row of an index file, sorted, without the row ids (to compare two builds)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        cols = "entity, type, types, property, rank, lang, text, norm, words, plan, code,"
+        cols += " municipality, first, last"
+        return sorted(db.execute(f"SELECT {cols} FROM texts"))
+    finally:
+        db.close()
+
+
+def format_hits(hits: Sequence[Hit], fmt: str) -> str:
+    """The hits as a table (entities as ``id:…``), CSV or JSON (a list of objects)."""
+    if fmt == "json":
+        return json.dumps([h.record() for h in hits], ensure_ascii=False, indent=2) + "\n"
+    if fmt == "csv":
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(FIELDS)
+        writer.writerows([h.record()[f] for f in FIELDS] for h in hits)
+        return out.getvalue()
+    from kgtools.namespaces import ID
+    from kgtools.query import width
+
+    def cell(hit: Hit, name: str) -> str:
+        value = str(hit.record()[name]).replace("\n", " ")
+        if name == "entity" and value.startswith(str(ID)):
+            value = "id:" + value[len(str(ID)) :]
+        return value
+
+    cells = [[cell(h, f) for f in FIELDS] for h in hits]
+    sizes = [max([width(f), *(width(row[i]) for row in cells)]) for i, f in enumerate(FIELDS)]
+    line = "+" + "+".join("-" * (s + 2) for s in sizes) + "+"
+
+    def row_text(row: Sequence[str]) -> str:
+        return (
+            "| "
+            + " | ".join(c + " " * (s - width(c)) for c, s in zip(row, sizes, strict=True))
+            + " |"
+        )
+
+    lines = [line, row_text(FIELDS), line.replace("-", "="), *map(row_text, cells), line]
+    lines.append(f"{len(hits)} row(s)")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,421 @@
+"""Full-text search (kgtools.search, `kg search`, `GET /search`): one test per matching rule,
+each over a generated family of texts and queries, then ranking, filters, errors, the build's
+index (fresh and incremental) and the endpoint."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import unicodedata
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rdflib import Literal
+
+from kgtools.build import BuildSummary, build, graphs_for
+from kgtools.cli import cli
+from kgtools.project import Project
+from kgtools.queries import load_query
+from kgtools.search import (
+    INDEX_DIR,
+    MARK_CLOSE,
+    MARK_OPEN,
+    Row,
+    SearchError,
+    SearchIndex,
+    index_bytes,
+    index_for,
+    index_rows,
+    normalise,
+)
+
+ID = "https://w3id.org/tokyo-industry-plans/id/"
+LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+ORIGINAL = "https://w3id.org/tokyo-industry-plans/ontology#originalText"
+
+
+def row(
+    entity: str,
+    text: str,
+    *,
+    rank: int = 0,
+    lang: str = "ja",
+    types: tuple[str, ...] = ("initiative",),
+    code: str = "131172",
+    first: int | None = 2021,
+    last: int | None = 2023,
+) -> Row:
+    return Row(
+        entity=ID + entity,
+        type=types[0],
+        types=f" {' '.join(types)} ",
+        property=LABEL if rank == 0 else ORIGINAL,
+        rank=rank,
+        lang=lang,
+        text=text,
+        plan=ID + "plan/" + code,
+        code=code,
+        municipality="北区",
+        first=first,
+        last=last,
+    )
+
+
+def index_of(tmp: Path, rows: list[Row]) -> SearchIndex:
+    path = tmp / f"index-{len(list(tmp.glob('index-*')))}.sqlite"
+    path.write_bytes(index_bytes(rows))
+    return SearchIndex(path)
+
+
+def found(index: SearchIndex, query: str, **options: object) -> list[str]:
+    options.setdefault("limit", None)
+    return [h.entity[len(ID) :] for h in index.search(query, **options)]  # type: ignore[arg-type]
+
+
+def widen(text: str) -> str:
+    """ASCII letters and digits as full-width forms."""
+    return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in text)
+
+
+# -- matching rules -----------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(
+    term=st.sampled_from(["SDGs", "EC", "DX", "IoT", "B2B", "SNS", "Society5"]),
+    stored=st.lists(st.tuples(st.booleans(), st.booleans()), min_size=8, max_size=8),
+    asked=st.lists(st.tuples(st.booleans(), st.booleans()), min_size=8, max_size=8),
+    before=st.sampled_from(["", "「", "による", " ", "（"]),
+    after=st.sampled_from(["", "」", "サイト", " の", "）"]),
+)
+def test_width_and_latin_case_are_ignored(
+    tmp_path_factory: pytest.TempPathFactory,
+    term: str,
+    stored: list[tuple[bool, bool]],
+    asked: list[tuple[bool, bool]],
+    before: str,
+    after: str,
+) -> None:
+    def variant(flags: list[tuple[bool, bool]]) -> str:
+        out = []
+        for ch, (wide, upper) in zip(term, flags, strict=False):
+            ch = ch.upper() if upper else ch.lower()
+            out.append(widen(ch) if wide else ch)
+        return "".join(out)
+
+    text = before + variant(stored) + after
+    index = index_of(tmp_path_factory.mktemp("w"), [row("a", text), row("b", "関係のない文")])
+    hits = index.search(variant(asked), limit=None)
+    assert [h.entity for h in hits] == [ID + "a"], (text, variant(asked))
+    # the hit is marked in the original text, which is kept as stored
+    assert hits[0].match == before + MARK_OPEN + variant(stored) + MARK_CLOSE + after
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    left=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", max_size=4),
+    right=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", max_size=4),
+    case=st.sampled_from([str.lower, str.upper, str.title]),
+)
+def test_an_ascii_term_does_not_match_inside_an_english_word(
+    tmp_path_factory: pytest.TempPathFactory, left: str, right: str, case: object
+) -> None:
+    word = case(left + "ec" + right)  # type: ignore[operator]
+    rows = [
+        row("word", f"A {word} and more", lang="en"),
+        row("ja", "EC サイト開設の推進"),
+        row("punct", "(EC)", lang="en"),
+    ]
+    index = index_of(tmp_path_factory.mktemp("b"), rows)
+    expected = {"ja", "punct"} | ({"word"} if not left and not right else set())
+    assert set(found(index, "EC")) == expected
+    assert set(found(index, "ＥＣ")) == expected
+
+
+def test_the_listed_english_words_are_not_hits_for_ec(tmp_path: Path) -> None:
+    words = ["ecosystem", "specialist", "Project", "recommend", "tech"]
+    index = index_of(tmp_path, [row(w, f"a {w} here", lang="en") for w in words])
+    assert found(index, "EC") == []
+    for w in words:  # each is still found by itself
+        assert found(index, w) == [w]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    word=st.sampled_from(["フェア", "コンテスト", "ビジネス", "デザイナーズ", "ガイド", "パン"]),
+    as_hiragana=st.booleans(),
+    halfwidth_text=st.booleans(),
+)
+def test_katakana_hiragana_and_halfwidth_kana_are_one(
+    tmp_path_factory: pytest.TempPathFactory, word: str, as_hiragana: bool, halfwidth_text: bool
+) -> None:
+    half = {unicodedata.normalize("NFKC", chr(c)): chr(c) for c in range(0xFF66, 0xFF9E)}
+
+    def to_half(text: str) -> str:
+        out = []
+        for ch in text:
+            base = unicodedata.normalize("NFD", ch)
+            out.append(half.get(base[0], base[0]))
+            if len(base) > 1:
+                out.append("\uff9e" if base[1] == "\u3099" else "\uff9f")
+        return "".join(out)
+
+    stored = "産業" + (to_half(word) if halfwidth_text else word) + "の開催"
+    query = "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in word)
+    index = index_of(tmp_path_factory.mktemp("k"), [row("a", stored), row("b", "別の文")])
+    assert found(index, query if as_hiragana else word) == ["a"], (stored, query)
+    # voiced marks stay with their letter: ガ is not found by カ
+    if "ガ" in word or "ビ" in word or "パ" in word:
+        unvoiced = word.replace("ガ", "カ").replace("ビ", "ヒ").replace("パ", "ハ")
+        assert found(index, unvoiced) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("北区", ["ward", "contest"]),
+        ("区", ["ward", "contest", "other"]),
+        ("北", ["ward", "contest"]),
+    ],
+)
+def test_one_and_two_character_japanese_terms(
+    tmp_path: Path, query: str, expected: list[str]
+) -> None:
+    rows = [
+        row("ward", "北区"),
+        row("contest", "北区観光写真コンテスト", rank=1),
+        row("other", "台東区の取組", rank=1),
+        row("none", "事業者支援"),
+    ]
+    index = index_of(tmp_path, rows)
+    assert found(index, query) == expected
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    order=st.permutations(["産業", "フェア", "2019"]),
+    space=st.sampled_from([" ", "\u3000", "  ", " \u3000"]),
+)
+def test_several_words_must_all_be_in_the_text(
+    tmp_path_factory: pytest.TempPathFactory, order: list[str], space: str
+) -> None:
+    rows = [
+        row("all", "台東区産業フェア 2019"),
+        row("two", "台東区産業フェア"),
+        row("one", "産業振興"),
+    ]
+    index = index_of(tmp_path_factory.mktemp("m"), rows)
+    assert found(index, space.join(order)) == ["all"]
+    assert found(index, space.join(order[:2])) == (
+        ["all", "two"] if "2019" not in order[:2] else ["all"]
+    )
+
+
+def test_titles_and_labels_rank_before_body_text(tmp_path: Path) -> None:
+    rows = [
+        row("body", "……を目指してＤＸを推進する", rank=1, code="131067"),
+        row("label", "中小企業の DX 推進", code="131172"),
+        row("label-late", "事業者の業務改善と DX", code="131067"),
+    ]
+    index = index_of(tmp_path, rows)
+    assert found(index, "dx") == ["label-late", "label", "body"]
+    assert found(index, "dx", limit=2) == ["label-late", "label"]
+
+
+def test_long_texts_are_cut_around_the_first_hit(tmp_path: Path) -> None:
+    text = "あ" * 200 + "キャッシュレス" + "い" * 200
+    index = index_of(tmp_path, [row("long", text, rank=1)])
+    (hit,) = index.search("きゃっしゅれす")
+    assert MARK_OPEN + "キャッシュレス" + MARK_CLOSE in hit.match
+    assert hit.match.startswith("…") and hit.match.endswith("…")
+    assert len(hit.match) < 120
+
+
+# -- filters ------------------------------------------------------------------------------------
+@pytest.fixture()
+def filtered(tmp_path: Path) -> SearchIndex:
+    rows = [
+        row("plan", "北区地域産業活性化計画", types=("plan",)),
+        row("init", "北区の事業者支援", types=("initiative",)),
+        row("prog", "北区事業者支援事業", types=("support-programme",)),
+        row("fair", "北区ものづくりフェア", types=("trade-fair", "event")),
+        row("old", "北区の旧計画", types=("plan",), first=2016, last=2018),
+        row("ota", "大田区と北区の連携", types=("initiative",), code="131113"),
+        row("en", "Kita City support", types=("initiative",), lang="en"),
+    ]
+    return index_of(tmp_path, rows)
+
+
+def test_filter_by_type_with_subclasses_and_last_part(filtered: SearchIndex) -> None:
+    assert found(filtered, "北区", type="plan") == ["old", "plan"]
+    assert found(filtered, "北区", type="programme") == ["prog"]
+    assert found(filtered, "北区", type="support-programme") == ["prog"]
+    assert found(filtered, "北区", type="event") == ["fair"]  # a trade fair is an event
+    assert found(filtered, "北区", type="Initiative") == ["ota", "init"]  # (by code)
+
+
+def test_filter_by_municipality_fiscal_year_and_language(filtered: SearchIndex) -> None:
+    assert found(filtered, "北区", municipality="131113") == ["ota"]
+    assert "old" not in found(filtered, "北区", fy=2021)
+    assert found(filtered, "北区", fy=2017) == ["old"]
+    assert found(filtered, "kita", lang="en") == ["en"]
+    assert found(filtered, "kita", lang="ja") == []
+
+
+def test_unknown_type_lists_the_valid_ones(filtered: SearchIndex) -> None:
+    with pytest.raises(SearchError, match=r"unknown type 'facilty' — use one of: .*initiative"):
+        filtered.search("北区", type="facilty")
+
+
+@pytest.mark.parametrize("query", ["", " ", "\u3000\u3000", "\t\n"])
+def test_an_empty_query_is_refused(filtered: SearchIndex, query: str) -> None:
+    with pytest.raises(SearchError, match="the search text is empty"):
+        filtered.search(query)
+
+
+def test_an_index_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "search.sqlite"
+    bad.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(SearchError, match="not a search index"):
+        SearchIndex(bad)
+    with pytest.raises(SearchError, match="no search index"):
+        SearchIndex(tmp_path / "missing.sqlite")
+
+
+def test_normalisation_never_changes_the_stored_text(tmp_path: Path) -> None:
+    text = "ＳＤＧｓによるﾌｪｱ"
+    index = index_of(tmp_path, [row("a", text)])
+    assert normalise(text) == "sdgsによるふぇあ"
+    (hit,) = index.search("フェア")
+    assert hit.match.replace(MARK_OPEN, "").replace(MARK_CLOSE, "") == text
+
+
+# -- the real build -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def real(built: tuple[Path, BuildSummary]) -> SearchIndex:
+    out, summary = built
+    return SearchIndex(index_for(out, summary.store))
+
+
+def test_the_build_indexes_every_kind_of_text(real: SearchIndex) -> None:
+    kinds = {h.type for h in real.search("区", limit=None)}
+    assert {"plan", "initiative", "support-programme", "special-ward"} <= kinds
+    props = {h.property for h in real.search("の", limit=None)}
+    assert {"label", "title", "originalText", "background", "caption"} <= props
+
+
+def test_full_width_sdgs_and_ec_on_the_real_data(real: SearchIndex) -> None:
+    wide = real.search("ＳＤＧｓ", limit=None)
+    assert wide and wide == real.search("sdgs", limit=None)
+    ec = real.search("EC", limit=None)
+    assert ec and ec == real.search("ＥＣ", limit=None)
+    for hit in ec:
+        assert MARK_OPEN + "EC" + MARK_CLOSE in hit.match.upper().replace("Ｅ", "E").replace(
+            "Ｃ", "C"
+        )
+
+
+def test_search_rq_gives_the_same_initiatives_for_what_it_can_express(
+    project: Project, store: object, real: SearchIndex
+) -> None:
+    query = load_query(project.queries_dir / "cq" / "search.rq")
+    checked = 0
+    for term in ["支援", "事業", "産業フェア", "連携", "キャッシュレス", "北区", "創業"]:
+        result = store.query(query.text, {"q": Literal(term)}, graphs=graphs_for(inferred=True))  # type: ignore[attr-defined]
+        by_sparql = {str(r[0]) for r in result}
+        by_index = {
+            h.entity
+            for h in real.search(term, type="initiative", limit=None)
+            if h.property in ("label", "originalText")
+        }
+        assert by_sparql == by_index, term
+        checked += bool(by_sparql)
+    assert checked >= 5
+
+
+# -- command and endpoint -----------------------------------------------------------------------
+def test_kg_search_json_and_errors(project: Project, built: tuple[Path, BuildSummary]) -> None:
+    out, _ = built
+    runner = CliRunner()
+    base = ["--project", str(project.root), "search", "--out-dir", str(out)]
+    result = runner.invoke(cli, [*base, "ＳＤＧｓ", "-f", "json", "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    assert len(records) == 3
+    assert all(MARK_OPEN in r["match"] and r["municipality"] for r in records)
+    empty = runner.invoke(cli, [*base, "\u3000"])
+    assert empty.exit_code == 2
+    assert "the search text is empty" in empty.stderr and "Traceback" not in empty.output
+    unknown = runner.invoke(cli, [*base, "EC", "--type", "nothing"])
+    assert unknown.exit_code == 2
+    assert "use one of:" in unknown.stderr and "initiative" in unknown.stderr
+    csv_out = runner.invoke(cli, [*base, "EC", "-f", "csv", "--type", "initiative"])
+    assert csv_out.exit_code == 0
+    assert csv_out.stdout.splitlines()[0].startswith("entity,type,code,municipality,period")
+
+
+def test_the_endpoint_answers_get_search_as_json(
+    store: object, built: tuple[Path, BuildSummary]
+) -> None:
+    import threading
+
+    from kgtools.serve import ServeConfig, make_server
+
+    out, summary = built
+    path = index_for(out, summary.store)
+    config = ServeConfig(graphs=tuple(graphs_for(inferred=True)))
+    server = make_server(store, "127.0.0.1", 0, config=config, search_index=path)  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = server.url + "search?" + urllib.parse.urlencode({"q": "ＳＤＧｓ", "limit": "2"})
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.headers["Content-Type"].startswith("application/json")
+            data = json.loads(response.read())
+        assert len(data["results"]) == 2
+        assert data["results"] == [h.record() for h in SearchIndex(path).search("sdgs", limit=2)]
+        for bad in ({"q": ""}, {"q": "EC", "type": "nope"}, {"q": "EC", "fy": "x"}, {"x": "1"}):
+            with pytest.raises(urllib.error.HTTPError) as caught:
+                urllib.request.urlopen(
+                    server.url + "search?" + urllib.parse.urlencode(bad), timeout=10
+                )
+            assert caught.value.code == 400
+        with urllib.request.urlopen(server.url, timeout=10) as page:
+            assert b'id="search"' in page.read()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+# -- incremental build --------------------------------------------------------------------------
+def test_the_index_after_an_incremental_build_equals_a_fresh_one(
+    project: Project, tmp_path: Path
+) -> None:
+    root = tmp_path / "project"
+    for name in ("ontology", "data", "queries"):
+        shutil.copytree(project.root / name, root / name)
+    copy = Project(root)
+    out = tmp_path / "dist"
+    first = build(copy, out)
+    assert found(SearchIndex(index_for(out, first.store)), "北区観光写真コンテスト")
+    plan = root / "data/plans/131172-2021-kita.ttl"
+    text = plan.read_text(encoding="utf-8")
+    old = "北区観光写真コンテスト"
+    assert old in text
+    plan.write_text(text.replace(old, "北区観光しゃしんコンテスト改"), encoding="utf-8")
+    summary = build(copy, out)
+    assert summary.mode == "incremental"
+    index = SearchIndex(index_for(out, summary.store))
+    assert found(index, "しゃしんコンテスト改")
+    assert found(index, old) == []
+    fresh = build(copy, tmp_path / "full", force=True)
+    assert fresh.mode == "full"
+    full = index_for(tmp_path / "full", fresh.store)
+    assert index_rows(index_for(out, summary.store)) == index_rows(full)
+    # (the first build's index was removed when the new one was made)
+    assert [p.name for p in (out / INDEX_DIR).iterdir()] == [f"{summary.store}.v1.sqlite"]
