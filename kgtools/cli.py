@@ -561,8 +561,12 @@ def network_command(
         stats_table,
         write_view,
     )
-    from kgtools.store import atomic_write_text
+    from kgtools.store import atomic_write_text, check_output_file, check_output_folder
 
+    if csv_path is not None:  # before anything is read or built
+        check_output_file(csv_path, "stats.csv")
+    if output_dir is not None:
+        check_output_folder(output_dir)
     project = _project(ctx)
     if endpoint:
         store = _remote_store(endpoint, 60.0)
@@ -614,7 +618,10 @@ def docs_command(
     give the same files byte for byte.
     """
     from kgtools.docs import generate_docs
+    from kgtools.store import check_output_folder
 
+    if output_dir is not None:  # before anything is read or built
+        check_output_folder(output_dir)
     project = _project(ctx)
     store, out_dir = _open_built(project, out_dir, strict)
     target = output_dir if output_dir is not None else out_dir / "docs"

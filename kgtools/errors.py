@@ -170,6 +170,11 @@ class UsageError(KGError):
     """An argument or option is out of range or names something that cannot be used."""
 
 
+class OutputPathError(UsageError):
+    """An output file or folder given on the command line cannot be written as given: a folder
+    where a file is wanted (or the reverse), or a parent folder that does not exist."""
+
+
 class UnsupportedShapeError(KGError):
     """A shapes graph uses a SHACL feature the fast validator (:mod:`kgtools.shacl`) lacks."""
 
