@@ -62,7 +62,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node, Variable
 
 from kgtools.errors import KGError
-from kgtools.load import bad_iri
+from kgtools.load import _ill_typed, _quiet_rdflib_term_warnings, bad_iri
 from kgtools.namespaces import ID, PREFIXES, bind_prefixes
 from kgtools.queries import QueryFile, prepared_query, query_from_text
 from kgtools.store import Store
@@ -509,9 +509,15 @@ def parse_param(text: str) -> tuple[str, Node]:
             lexical = re.sub(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", _unescape, body)
         except ValueError:  # not a quoted literal after all (an unknown escape): plain text
             return name, Literal(value)
-        return name, Literal(
-            lexical, lang=language, datatype=URIRef(datatype) if datatype else None
-        )
+        with _quiet_rdflib_term_warnings():  # rdflib logs a traceback for "x"^^xsd:integer
+            term = Literal(lexical, lang=language, datatype=URIRef(datatype) if datatype else None)
+            if datatype and _ill_typed(term):
+                raise ParameterError(
+                    f"--param {name}: {_short(value)} is not a valid <{datatype}>: its text "
+                    f"{_short(lexical)!r} is not a value of that datatype; fix the value or drop "
+                    "the ^^<…> to pass plain text"
+                )
+        return name, term
     return name, Literal(value)
 
 
@@ -659,8 +665,42 @@ def _query_variables(query: QueryFile) -> set[str]:
     return set(re.findall(r"[?$]([A-Za-z_][A-Za-z0-9_]*)", query.body))
 
 
+def check_term(name: str, term: Node) -> None:
+    """Refuse a parameter value the store cannot read as an RDF term (the value is written
+    into a ``VALUES`` block, where Oxigraph's parser would report a syntax error inside the
+    library query instead): an IRI Oxigraph refuses (``%zz``, a second ``#``, ``[`` in the
+    host), a malformed language tag (a subtag longer than eight characters), a lone surrogate."""
+    import pyoxigraph as ox
+
+    text = str(term)
+    surrogate = _SURROGATE.search(text)
+    if surrogate is None and isinstance(term, Literal) and term.datatype is not None:
+        surrogate = _SURROGATE.search(str(term.datatype))
+    if surrogate is not None:
+        raise ParameterError(
+            f"--param {name}: the value holds a lone surrogate (U+{ord(surrogate.group()):04X}), "
+            "which is not a character; write the character itself"
+        )
+    try:
+        if isinstance(term, URIRef):
+            ox.NamedNode(text)
+        elif isinstance(term, Literal) and term.language:
+            ox.Literal(text, language=term.language)
+        elif isinstance(term, Literal) and term.datatype is not None:
+            ox.Literal(text, datatype=ox.NamedNode(str(term.datatype)))
+    except ValueError as exc:
+        what = "IRI" if isinstance(term, URIRef) else "literal"
+        raise ParameterError(
+            f"--param {name}: {_short(nt_term(term))} is not a valid {what} ({exc}); fix the "
+            f"value, or quote it to pass it as text: --param '{name}=\"…\"'"
+        ) from None
+
+
 def check_params(query: QueryFile, params: Mapping[str, Node]) -> None:
-    """Every required parameter given; none given that the query does not declare or use."""
+    """Every required parameter given; none given that the query does not declare or use;
+    every value an RDF term the store can read (:func:`check_term`)."""
+    for name, term in params.items():
+        check_term(name, term)
     declared = set(query.parameters)
     known = declared or _query_variables(query)
     unknown = sorted(set(params) - known)

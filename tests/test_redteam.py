@@ -10,10 +10,13 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kgtools.build import BuildSummary
 from kgtools.cli import cli
 from kgtools.project import Project
+from kgtools.query import ParameterError, check_term, parse_param
 
 
 def kg(*args: str) -> click.testing.Result:
@@ -73,3 +76,70 @@ def test_output_folder_one_level_below_an_existing_one_is_made(copy: Path, tmp_p
 
 def test_output_option_count() -> None:
     assert len(OUTPUT_OPTIONS) * len(MISSING) == 9
+
+
+# -- parameter values the store cannot read are parameter errors, not syntax errors ----------
+BAD_VALUES = [
+    "<http://a/%zz>",  # percent sign without two hex digits
+    '"a"^^<http://a/%zz>',
+    "<http://[::1>",  # an unclosed IPv6 host
+    "<http://a/#x#y>",  # a second '#'
+    '"x"@bad-tag-toolongxxxx',  # a subtag longer than eight characters
+    '"x"@a-b-c-d',
+    '"\\ud800"',  # a lone surrogate written as an escape
+    '"x"^^<http://www.w3.org/2001/XMLSchema#integer>',  # ill-typed: rdflib logged a traceback
+    '"2021-02-30"^^<http://www.w3.org/2001/XMLSchema#date>',
+]
+
+
+@pytest.mark.parametrize("value", BAD_VALUES)
+def test_a_value_the_store_cannot_read_is_a_parameter_error(copy: Path, value: str) -> None:
+    """These reached Oxigraph inside the VALUES block and came back as a syntax error at a
+    line and column of the library's plans.rq, a UnicodeEncodeError, or an rdflib traceback."""
+    result = kg("--project", str(copy), "query", "plans", "-p", f"plan={value}", "-f", "csv")
+    assert result.exit_code == 2, result.output
+    assert "--param plan" in result.output
+    assert "Traceback" not in result.output and "syntax error" not in result.output
+    assert "plans.rq" not in result.output and "Unicode" not in result.output
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    primary=st.from_regex(r"[a-z]{1,8}", fullmatch=True),
+    subtag=st.from_regex(r"[a-z0-9]{9,14}", fullmatch=True),
+)
+def test_a_language_tag_with_a_long_subtag_is_a_parameter_error(primary: str, subtag: str) -> None:
+    name, term = parse_param(f'q="x"@{primary}-{subtag}')
+    with pytest.raises(ParameterError, match="--param q"):
+        check_term(name, term)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    path=st.from_regex(r"[a-z0-9/]{0,10}", fullmatch=True),
+    bad=st.sampled_from(["%", "%z", "%zz", "%g0", "#a#", "%%41"]),
+)
+def test_an_iri_oxigraph_refuses_is_a_parameter_error(path: str, bad: str) -> None:
+    name, term = parse_param(f"plan=<https://example.org/{path}{bad}>")
+    with pytest.raises(ParameterError, match="--param plan"):
+        check_term(name, term)
+
+
+@settings(max_examples=40, deadline=None)
+@given(code=st.integers(0xD800, 0xDFFF))
+def test_a_surrogate_escape_in_a_value_is_a_parameter_error(code: int) -> None:
+    name, term = parse_param(f'q="a\\u{code:04X}b"')
+    with pytest.raises(ParameterError, match="surrogate"):
+        check_term(name, term)
+
+
+def test_valid_values_still_pass_the_term_check() -> None:
+    for value in [
+        '"5"^^<http://www.w3.org/2001/XMLSchema#integer>',
+        '"x"@ja',
+        '"x"@en-US',
+        "<https://example.org/a%20b#c>",
+        "plain",
+        '"2021-02-28"^^<http://www.w3.org/2001/XMLSchema#date>',
+    ]:
+        check_term(*parse_param(f"q={value}"))
