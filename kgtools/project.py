@@ -31,7 +31,8 @@ DATA_DIR = Path("data")
 QUERIES_DIR = Path("queries")
 #: Sub-folders of ``data/`` that are not loaded (templates to copy, never data).
 EXCLUDED_DATA_DIRS = frozenset({"templates"})
-#: File extensions read as data, by RDF format name.
+#: File extensions read as data, in any letter case (`X.TTL` from another system is data too,
+#: as the loader reads it: skipping it would drop its plan from the graph without a word).
 DATA_SUFFIXES = (".ttl", ".nt", ".nq", ".trig")
 #: The build folder's name, below the project root.
 OUT_DIR = Path("dist")
@@ -160,7 +161,7 @@ def data_paths_in(folder: Path, *, within: Path | None = None) -> list[str]:
             if entry.is_dir(follow_symlinks=False):  # as rglob: symlinked folders not entered
                 if entry.name not in EXCLUDED_DATA_DIRS and not is_output_dir(entry.path):
                     pending.append(entry.path)
-            elif entry.is_file() and os.path.splitext(entry.name)[1] in DATA_SUFFIXES:
+            elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in DATA_SUFFIXES:
                 if root is not None and entry.is_symlink():
                     _check_link(entry.path, root)
                 found.append(entry.path)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from kgtools.build import BuildSummary
 from kgtools.cli import cli
-from kgtools.project import Project
+from kgtools.project import Project, data_files_in
 from kgtools.query import ParameterError, check_term, parse_param
 
 
@@ -143,3 +143,23 @@ def test_valid_values_still_pass_the_term_check() -> None:
         '"2021-02-28"^^<http://www.w3.org/2001/XMLSchema#date>',
     ]:
         check_term(*parse_param(f"q={value}"))
+
+
+# -- a data file's extension in another letter case is still data ----------------------------
+@pytest.mark.parametrize("suffix", [".TTL", ".Ttl", ".tTl"])
+def test_a_data_file_with_an_upper_case_suffix_is_loaded(
+    tmp_path: Path, project: Project, suffix: str
+) -> None:
+    """`mv plan.ttl PLAN.TTL` dropped the plan from the graph, incremental and full builds
+    alike, without a word (the loader itself reads any case of the suffix)."""
+    root = tmp_path / "p"
+    for folder in ("ontology", "data"):
+        shutil.copytree(project.root / folder, root / folder)
+    plans = sorted((root / "data" / "plans").glob("*.ttl"))
+    assert plans
+    before = set(data_files_in(root / "data"))
+    renamed = plans[0].with_suffix(suffix)
+    plans[0].rename(renamed)
+    after = set(data_files_in(root / "data"))
+    assert renamed in after
+    assert len(after) == len(before)
