@@ -1120,18 +1120,25 @@ class SparqlHandler(BaseHTTPRequestHandler):
         listens on loopback only: a page whose DNS name was pointed at 127.0.0.1 (DNS
         rebinding) sends its own name, and is refused."""
         hosts = self.headers.get_all("Host") or []
-        if not hosts:
-            return
         if len(hosts) > 1:
             raise HTTPProblem(HTTPStatus.BAD_REQUEST, "send one Host header, not several")
-        match = _HOST.fullmatch(hosts[0].strip(" \t"))
+        if hosts:
+            self._check_authority(hosts[0], "Host header")
+        target = self._target()
+        if target.scheme or target.netloc:
+            # An absolute-form target (``GET http://host/sparql``) names the host the request
+            # is for, and a server must go by it rather than by Host (RFC 9112 §3.2.2).
+            self._check_authority(target.netloc, "request target")
+
+    def _check_authority(self, value: str, what: str) -> None:
+        match = _HOST.fullmatch(value.strip(" \t"))
         if match is None or (match["port"] is not None and int(match["port"]) > 65535):
-            raise HTTPProblem(HTTPStatus.BAD_REQUEST, "malformed Host header")
+            raise HTTPProblem(HTTPStatus.BAD_REQUEST, f"malformed {what}")
         if self.server.loopback and not is_loopback(match["name"].rstrip(".")):
             raise HTTPProblem(
                 HTTPStatus.FORBIDDEN,
                 "this endpoint listens on loopback and answers only requests for localhost, "
-                "127.0.0.1 or [::1] (the Host header names another host)",
+                f"127.0.0.1 or [::1] (the {what} names another host)",
             )
 
     def _own_origin(self) -> str:

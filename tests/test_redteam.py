@@ -17,6 +17,18 @@ from kgtools.build import BuildSummary
 from kgtools.cli import cli
 from kgtools.project import Project, data_files_in
 from kgtools.query import ParameterError, check_term, parse_param
+from kgtools.serve import SparqlServer
+from kgtools.store import Store
+
+from .test_serve_hardening import (
+    ASK_PATH,
+    LOOPBACK_HOSTS,
+    OTHER_HOSTS,
+    address,
+    get_with,
+    one_response,
+    serving,
+)
 
 
 def kg(*args: str) -> click.testing.Result:
@@ -163,3 +175,32 @@ def test_a_data_file_with_an_upper_case_suffix_is_loaded(
     after = set(data_files_in(root / "data"))
     assert renamed in after
     assert len(after) == len(before)
+
+
+# -- kg serve: an absolute-form request target names the host -------------------------------
+@pytest.fixture(scope="module")
+def loopback_server(store: Store) -> Iterator[SparqlServer]:
+    with serving(store, timeout=5.0) as running:
+        yield running
+
+
+@pytest.mark.parametrize("host", [*OTHER_HOSTS, "evil.example:1"])
+def test_an_absolute_form_target_for_another_host_is_refused(
+    loopback_server: SparqlServer, host: str
+) -> None:
+    """`GET http://evil.example/sparql?… HTTP/1.1` with a loopback Host header was answered:
+    the check read Host only, while RFC 9112 says the target's authority wins."""
+    port = address(loopback_server)[1]
+    for path in (ASK_PATH, "/", "/sparql"):
+        answer = get_with(loopback_server, f"http://{host}{path}", [("Host", f"127.0.0.1:{port}")])
+        status, _, body = one_response(answer)
+        assert status == 403 and b"request target" in body, (host, path, status)
+
+
+@pytest.mark.parametrize("host", LOOPBACK_HOSTS)
+def test_an_absolute_form_target_for_loopback_is_answered(
+    loopback_server: SparqlServer, host: str
+) -> None:
+    port = address(loopback_server)[1]
+    answer = get_with(loopback_server, f"http://{host}:{port}{ASK_PATH}", [("Host", "127.0.0.1")])
+    assert one_response(answer)[0] == 200
