@@ -17,6 +17,7 @@ from kgtools.build import BuildSummary
 from kgtools.cli import cli
 from kgtools.project import Project, data_files_in
 from kgtools.query import ParameterError, check_term, parse_param
+from kgtools.remote import BadEndpointError, check_url
 from kgtools.serve import SparqlServer
 from kgtools.store import Store
 
@@ -204,3 +205,34 @@ def test_an_absolute_form_target_for_loopback_is_answered(
     port = address(loopback_server)[1]
     answer = get_with(loopback_server, f"http://{host}:{port}{ASK_PATH}", [("Host", "127.0.0.1")])
     assert one_response(answer)[0] == 200
+
+
+# -- --endpoint URLs with characters http.client cannot send ---------------------------------
+@settings(max_examples=60, deadline=None)
+@given(
+    where=st.sampled_from(["host", "path", "query"]),
+    text=st.text(st.characters(min_codepoint=0x80, exclude_categories=("Cs",)), min_size=1),
+)
+def test_a_non_ascii_endpoint_is_a_bad_endpoint_error(where: str, text: str) -> None:
+    """`--endpoint http://☃.example/` failed inside http.client with a UnicodeEncodeError
+    ("the query failed: UnicodeEncodeError: 'latin-1' codec …")."""
+    url = {
+        "host": f"http://{text}.example/sparql",
+        "path": f"http://127.0.0.1:7878/{text}",
+        "query": f"http://127.0.0.1:7878/sparql?x={text}",
+    }[where]
+    with pytest.raises(BadEndpointError, match="not ASCII"):
+        check_url(url)
+
+
+@pytest.mark.parametrize("fragment", ["#", "#frag", "#a/b", "#%20"])
+def test_an_endpoint_with_a_fragment_is_a_bad_endpoint_error(fragment: str) -> None:
+    """A #fragment was sent in the request line (`POST /q#frag`)."""
+    with pytest.raises(BadEndpointError, match="fragment"):
+        check_url(f"http://127.0.0.1:7878/query{fragment}")
+
+
+def test_a_non_ascii_endpoint_on_the_command_line_is_exit_2(copy: Path) -> None:
+    result = kg("--project", str(copy), "query", "plans", "--endpoint", "http://☃.example/")
+    assert result.exit_code == 2, result.output
+    assert "not ASCII" in result.output and "UnicodeEncodeError" not in result.output
