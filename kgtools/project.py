@@ -68,6 +68,14 @@ class Project:
                 f"files the build reads: choose a folder outside it (default: "
                 f"{self.default_out_dir()})"
             )
+        if given is not None:
+            stranger = foreign_entry(resolved)
+            if stranger is not None:
+                raise ProjectLayoutError(
+                    f"the build folder {chosen} already holds {stranger}, which kg did not "
+                    "write, and is not a build folder: kg would write its outputs among those "
+                    f"files — give a new or empty folder (default: {self.default_out_dir()})"
+                )
         return chosen
 
     @property
@@ -128,6 +136,28 @@ def user_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or ""
     root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
     return root / "kgtools"
+
+
+#: What ``kg build`` writes in its folder (hidden names: its lock, staged and trash files).
+BUILD_ENTRIES = frozenset(
+    {BUILD_MANIFEST, "asserted.ttl", "inferred.ttl", "validation.txt", "network", "cache", "docs"}
+)
+
+
+def foreign_entry(folder: Path) -> str | None:
+    """The name of an entry of ``folder`` that a build would not have written, when
+    ``folder`` exists and is not a build folder (:func:`is_output_dir`); else ``None``. A
+    folder a killed build left (its store, staged files, no ``build.json`` yet) has none."""
+    if not folder.is_dir() or is_output_dir(folder):
+        return None
+    try:
+        names = sorted(entry.name for entry in os.scandir(folder))
+    except OSError:
+        return None
+    for name in names:
+        if not (name in BUILD_ENTRIES or name.startswith((".", "store-"))):
+            return name
+    return None
 
 
 def is_output_dir(folder: str | os.PathLike[str]) -> bool:

@@ -236,3 +236,34 @@ def test_a_non_ascii_endpoint_on_the_command_line_is_exit_2(copy: Path) -> None:
     result = kg("--project", str(copy), "query", "plans", "--endpoint", "http://☃.example/")
     assert result.exit_code == 2, result.output
     assert "not ASCII" in result.output and "UnicodeEncodeError" not in result.output
+
+
+# -- a build folder given by the user must not be a folder of other files -------------------
+@pytest.mark.parametrize("where", [".", "ontology", "queries", "queries/cq", "elsewhere"])
+@pytest.mark.parametrize("command", [["build", "-o"], ["query", "plans", "--out-dir"]])
+def test_a_build_folder_holding_other_files_is_refused(
+    copy: Path, tmp_path: Path, where: str, command: list[str]
+) -> None:
+    """`kg build -o .`, `-o ontology` or `kg query plans --out-dir queries` wrote asserted.ttl,
+    inferred.ttl, build.json, a store and network/ among the project's own files."""
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "notes.txt").write_text("mine", encoding="utf-8")
+    target = tmp_path / "elsewhere" if where == "elsewhere" else copy / where
+    before = sorted(p.name for p in target.iterdir())
+    result = kg("--project", str(copy), *command, str(target))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "kg did not write" in result.output
+    assert sorted(p.name for p in target.iterdir()) == before
+
+
+def test_a_folder_a_killed_build_left_is_still_a_build_folder(copy: Path, tmp_path: Path) -> None:
+    """A build killed before writing build.json leaves its store, cache and staged files: the
+    next build into that folder goes ahead."""
+    target = tmp_path / "out"
+    target.mkdir()
+    for name in ("store-0123456789abcdef", "cache", ".store-x.tmp"):
+        (target / name).mkdir()
+    (target / ".asserted.ttl.1.tmp").write_text("half", encoding="utf-8")
+    result = kg("--project", str(copy), "build", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    assert (target / "build.json").is_file()
