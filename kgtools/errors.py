@@ -158,6 +158,11 @@ class OutsideProjectError(InputError):
     """A data file is a symbolic link to a file outside the project."""
 
 
+class BrokenLinkError(InputError):
+    """A data file is a symbolic link that leads to no file (its target is missing, or the
+    link is part of a loop)."""
+
+
 class InputTooLargeError(InputError):
     """An input file is larger than the loader's size limit (``kgtools.load.MAX_INPUT_SIZE``)."""
 

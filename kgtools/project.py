@@ -23,7 +23,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from kgtools.errors import OutsideProjectError, ProjectLayoutError, SourceLocation
+from kgtools.errors import (
+    BrokenLinkError,
+    OutsideProjectError,
+    ProjectLayoutError,
+    SourceLocation,
+)
 
 ONTOLOGY_FILE = Path("ontology/tip.ttl")
 SHAPES_FILE = Path("ontology/shapes.ttl")
@@ -119,6 +124,24 @@ def check_inside(paths: list[Path], root: Path) -> None:
             _check_link(os.fspath(path), real_root)
 
 
+def _linked_file(path: str) -> bool:
+    """Whether the symbolic link ``path`` leads to a regular file (False for a folder or a
+    device); a link that leads nowhere (a missing target, a loop) is a
+    :class:`BrokenLinkError`: skipping it would drop the file's data without a word."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        why = "is part of a loop of links" if exc.errno == 40 else "leads to no file"
+        raise BrokenLinkError(
+            SourceLocation(Path(path)),
+            f"a symbolic link to {os.readlink(path)}, which {why}",
+            "point the link at the data file, or remove the link",
+        ) from None
+    return stat.S_ISREG(mode)
+
+
 def _check_link(path: str, root: str) -> None:
     target = os.path.realpath(path)
     if os.path.commonpath([root, target]) != root:
@@ -191,9 +214,15 @@ def data_paths_in(folder: Path, *, within: Path | None = None) -> list[str]:
             if entry.is_dir(follow_symlinks=False):  # as rglob: symlinked folders not entered
                 if entry.name not in EXCLUDED_DATA_DIRS and not is_output_dir(entry.path):
                     pending.append(entry.path)
-            elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in DATA_SUFFIXES:
-                if root is not None and entry.is_symlink():
+            elif os.path.splitext(entry.name)[1].lower() not in DATA_SUFFIXES:
+                continue
+            elif entry.is_symlink():
+                if not _linked_file(entry.path):  # a link to a folder named x.ttl: not data
+                    continue
+                if root is not None:
                     _check_link(entry.path, root)
+                found.append(entry.path)
+            elif entry.is_file():
                 found.append(entry.path)
     return sorted(found, key=lambda p: p.split(os.sep))  # the order of the paths as Paths
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from kgtools.build import BuildSummary
 from kgtools.cli import cli
+from kgtools.errors import BrokenLinkError
 from kgtools.project import Project, data_files_in
 from kgtools.query import ParameterError, check_term, parse_param
 from kgtools.remote import BadEndpointError, check_url
@@ -267,3 +268,34 @@ def test_a_folder_a_killed_build_left_is_still_a_build_folder(copy: Path, tmp_pa
     result = kg("--project", str(copy), "build", "-o", str(target))
     assert result.exit_code == 0, result.output
     assert (target / "build.json").is_file()
+
+
+# -- a data file that is a broken symbolic link ----------------------------------------------
+BROKEN_LINKS = {
+    "self loop": [("loop.ttl", "loop.ttl")],
+    "two-link loop": [("a.ttl", "b.ttl"), ("b.ttl", "a.ttl")],
+    "dangling": [("gone.ttl", "nowhere.ttl")],
+    "dangling, upper-case suffix": [("gone.TTL", "nowhere.ttl")],
+    "dangling in a sub-folder": [("plans/gone.nt", "../missing/x.nt")],
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_LINKS))
+def test_a_broken_link_in_data_is_an_input_error(
+    copy: Path, case: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A link in a loop made `kg build` fail with an OSError traceback (exit 3); a dangling
+    link was skipped without a word, dropping the data it was meant to bring in."""
+    for name, target in BROKEN_LINKS[case]:
+        (copy / "data" / name).symlink_to(target)
+    with pytest.raises(BrokenLinkError):
+        data_files_in(copy / "data", within=copy)
+    result = kg("--project", str(copy), "build", "-o", str(copy / "dist"))
+    assert result.exit_code == 2, result.output
+    assert "symbolic link" in result.output and "Traceback" not in result.output
+    assert BROKEN_LINKS[case][0][0].split("/")[-1] in result.output
+
+
+def test_a_link_to_a_folder_with_a_data_name_is_not_data(copy: Path) -> None:
+    (copy / "data" / "folder.ttl").symlink_to(copy / "ontology")
+    assert copy / "data" / "folder.ttl" not in data_files_in(copy / "data", within=copy)
