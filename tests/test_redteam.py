@@ -3,6 +3,7 @@ named after what broke and fails on the code before its fix."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -299,3 +300,21 @@ def test_a_broken_link_in_data_is_an_input_error(
 def test_a_link_to_a_folder_with_a_data_name_is_not_data(copy: Path) -> None:
     (copy / "data" / "folder.ttl").symlink_to(copy / "ontology")
     assert copy / "data" / "folder.ttl" not in data_files_in(copy / "data", within=copy)
+
+
+# -- rdflib's own warnings about an escaped local name are not shown -------------------------
+@pytest.mark.parametrize("escape", list(".-~!$&=/?@_*+,;'()"))
+def test_an_escaped_local_name_prints_no_rdflib_warning(
+    copy: Path, escape: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`SELECT * { ?s tip:a\\-b ?o }` printed rdflib's "… does not look like a valid URI,
+    trying to serialize this will break." twice on stderr (the query itself is fine)."""
+    text = f"SELECT * WHERE {{ ?s tip:a\\{escape}b ?o }}"
+    with caplog.at_level(logging.WARNING):
+        result = kg_input(text, "--project", str(copy), "query", "-", "-f", "csv")
+    assert result.exit_code == 0, result.output
+    assert not [r for r in caplog.records if "valid URI" in r.getMessage()]
+
+
+def kg_input(text: str, *args: str) -> click.testing.Result:
+    return CliRunner().invoke(cli, list(args), input=text, catch_exceptions=False)
