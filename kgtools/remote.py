@@ -243,6 +243,12 @@ def _secret() -> tuple[str, str] | None:
     user = os.environ.get(USER_ENV)
     if not user:
         return None
+    if ":" in user:  # RFC 7617: the user-id ends at the first colon of "user:password"
+        raise BadEndpointError(
+            f"{USER_ENV} holds a ':', which HTTP Basic authentication cannot carry in a user "
+            "name (the server would take the name to end there and the rest as part of the "
+            f"password); check the value (it is not shown here), or put that part in {PASSWORD_ENV}"
+        )
     return user, os.environ.get(PASSWORD_ENV, "")
 
 

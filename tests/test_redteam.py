@@ -19,7 +19,7 @@ from kgtools.cli import cli
 from kgtools.errors import BrokenLinkError
 from kgtools.project import Project, data_files_in
 from kgtools.query import ParameterError, check_term, parse_param
-from kgtools.remote import BadEndpointError, check_url
+from kgtools.remote import BadEndpointError, _credentials, check_url
 from kgtools.serve import SparqlServer
 from kgtools.store import Store
 
@@ -318,3 +318,33 @@ def test_an_escaped_local_name_prints_no_rdflib_warning(
 
 def kg_input(text: str, *args: str) -> click.testing.Result:
     return CliRunner().invoke(cli, list(args), input=text, catch_exceptions=False)
+
+
+# -- a user name Basic authentication cannot carry -------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(
+    before=st.text(
+        st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1
+    ),
+    after=st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00")),
+)
+def test_a_user_name_with_a_colon_is_refused_without_showing_it(before: str, after: str) -> None:
+    """KG_ENDPOINT_USER='a:b' was sent as "a:b:password": the server reads user "a" and
+    password "b:password", and the user saw only a 401."""
+    user = before + ":" + after + "SECRET"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KG_ENDPOINT_USER", user)
+        patch.setenv("KG_ENDPOINT_PASSWORD", "pw")
+        with pytest.raises(BadEndpointError) as caught:
+            _credentials()
+    assert "SECRET" not in str(caught.value) and "KG_ENDPOINT_USER" in str(caught.value)
+
+
+def test_a_user_name_with_a_colon_is_exit_2_on_the_command_line(
+    copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KG_ENDPOINT_USER", "name:SECRET")
+    for args in (["query", "plans"], ["push"]):
+        result = kg("--project", str(copy), *args, "--endpoint", "http://127.0.0.1:9/")
+        assert result.exit_code == 2, result.output
+        assert "SECRET" not in result.output and "':'" in result.output
