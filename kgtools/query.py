@@ -931,6 +931,8 @@ def _child(
         conn.send(("ok", _execute(store, query, bindings, graphs)))
     except _StoreSyntaxError as exc:
         conn.send(("syntax", str(exc)))
+    except KGError as exc:  # a message for the user already (an endpoint that cannot be reached)
+        conn.send(("error", str(exc)))
     except Exception as exc:  # sent to the parent, which raises it as a QueryError
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:

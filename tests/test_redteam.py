@@ -348,3 +348,12 @@ def test_a_user_name_with_a_colon_is_exit_2_on_the_command_line(
         result = kg("--project", str(copy), *args, "--endpoint", "http://127.0.0.1:9/")
         assert result.exit_code == 2, result.output
         assert "SECRET" not in result.output and "':'" in result.output
+
+
+def test_an_unreachable_endpoint_is_reported_without_a_python_class_name(copy: Path) -> None:
+    """`kg query plans --endpoint http://127.0.0.1:9/` said "the query failed:
+    EndpointUnreachableError: POST …" (the child process passed the class name along)."""
+    result = kg("--project", str(copy), "query", "plans", "--endpoint", "http://127.0.0.1:9/")
+    assert result.exit_code == 2, result.output
+    assert "cannot reach the endpoint" in result.output
+    assert "Error:" not in result.output.replace("error:", "")
