@@ -223,8 +223,12 @@ def validate(ctx: click.Context, files: tuple[Path, ...], reference: bool) -> No
     """
     project = _project(ctx)
     if files:
-        given = {f.resolve() for f in files}
-        shared = [p for p in sorted(project.data_dir.glob("*.ttl")) if p.resolve() not in given]
+        # os.path.realpath, not Path.resolve: it never raises (a loop of links is left for
+        # the loader to report with the file's name; resolve raised a RuntimeError).
+        given = {os.path.realpath(f) for f in files}
+        shared = [
+            p for p in sorted(project.data_dir.glob("*.ttl")) if os.path.realpath(p) not in given
+        ]
         check_inside(shared, project.root)
         data_paths = [*shared, *files]
     else:

@@ -357,3 +357,17 @@ def test_an_unreachable_endpoint_is_reported_without_a_python_class_name(copy: P
     assert result.exit_code == 2, result.output
     assert "cannot reach the endpoint" in result.output
     assert "Error:" not in result.output.replace("error:", "")
+
+
+@pytest.mark.parametrize("where", ["given", "shared"])
+def test_validate_with_a_loop_of_links_is_exit_2(copy: Path, tmp_path: Path, where: str) -> None:
+    """`kg validate loop.ttl` (a link to itself) raised RuntimeError("Symlink loop …") from
+    Path.resolve: exit 3 with a traceback. A loop among data/'s shared files did the same."""
+    plan = sorted((copy / "data" / "plans").glob("*.ttl"))[0]
+    loop = (tmp_path if where == "given" else copy / "data") / "loop.ttl"
+    loop.symlink_to(loop.name)
+    files = [str(loop)] if where == "given" else [str(plan)]
+    result = CliRunner().invoke(cli, ["--project", str(copy), "validate", *files])
+    assert result.exit_code == 2, result.output
+    assert "loop.ttl" in result.output and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
