@@ -65,8 +65,14 @@ class Project:
         """The build folder to use: ``given`` (as the user wrote it) or the default; refused
         when it lies inside ``data/``, where the build would read its own outputs as data."""
         chosen = self.default_out_dir() if given is None else given
-        data = self.data_dir.resolve()
-        resolved = chosen.resolve()
+        # os.path.realpath, not Path.resolve, which raises RuntimeError on a loop of links
+        data = Path(os.path.realpath(self.data_dir))
+        resolved = Path(os.path.realpath(chosen))
+        if os.path.islink(resolved):  # realpath stops at a link in a loop
+            raise ProjectLayoutError(
+                f"the build folder {chosen} is a symbolic link in a loop of links: remove the "
+                f"link or choose another folder (default: {self.default_out_dir()})"
+            )
         if resolved == data or data in resolved.parents:
             raise ProjectLayoutError(
                 f"the build folder {chosen} is inside the data folder {self.data_dir}, whose "

@@ -371,3 +371,24 @@ def test_validate_with_a_loop_of_links_is_exit_2(copy: Path, tmp_path: Path, whe
     assert result.exit_code == 2, result.output
     assert "loop.ttl" in result.output and "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("below", ["file", "loop", "dangling"])
+@pytest.mark.parametrize("command", [["build", "-o"], ["query", "plans", "--out-dir"]])
+def test_a_build_folder_below_a_file_or_broken_link_is_exit_2(
+    copy: Path, tmp_path: Path, below: str, command: list[str]
+) -> None:
+    """`kg build -o FILE/sub` (or below a loop of links) failed in mkdir with
+    NotADirectoryError / RuntimeError: exit 3 with a traceback."""
+    top = tmp_path / below
+    if below == "file":
+        top.write_text("x", encoding="utf-8")
+    elif below == "loop":
+        top.symlink_to(top.name)
+    else:
+        top.symlink_to(tmp_path / "nowhere" / "deeper")
+    for target in (top, top / "sub", top / "a" / "b"):
+        result = CliRunner().invoke(cli, ["--project", str(copy), *command, str(target)])
+        assert result.exit_code == 2, (target, result.output)
+        assert "Traceback" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
