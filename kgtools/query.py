@@ -745,11 +745,11 @@ class QueryResult:
             return self.graph().serialize(format="longturtle")
         if fmt not in FORMATS:
             raise QueryError(f"unknown format '{fmt}': use one of {', '.join(FORMATS)}")
+        if self.kind == "ASK" and fmt != "json":  # SPARQL's CSV and TSV formats have no boolean
+            return ("true" if self.boolean else "false") + "\n"
         if fmt in ("json", "csv"):
             text = _rdflib_result(self).serialize(format=fmt).decode("utf-8")
             return text if text.endswith("\n") else text + "\n"
-        if self.kind == "ASK":
-            return ("true" if self.boolean else "false") + "\n"
         if fmt == "tsv":
             return _tsv(self)
         if fmt == "md":

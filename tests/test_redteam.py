@@ -392,3 +392,15 @@ def test_a_build_folder_below_a_file_or_broken_link_is_exit_2(
         assert result.exit_code == 2, (target, result.output)
         assert "Traceback" not in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "tsv", "json", "md"])
+@pytest.mark.parametrize(
+    ("text", "answer"), [("ASK {}", "true"), ("ASK { FILTER(false) }", "false")]
+)
+def test_an_ask_query_answers_in_every_format(copy: Path, fmt: str, text: str, answer: str) -> None:
+    """`echo 'ASK {}' | kg query - -f csv` failed in rdflib's CSV serializer ("can only
+    serialize select query results"): exit 3 with a traceback."""
+    result = kg_input(text, "--project", str(copy), "query", "-", "-f", fmt)
+    assert result.exit_code == 0, result.output
+    assert answer in result.output
