@@ -741,6 +741,10 @@ class QueryResult:
         return graph
 
     def serialize(self, fmt: str = "table") -> str:
+        with _quiet_rdflib_term_warnings():  # rdflib's serializers copy ill-typed literals
+            return self._serialize(fmt)
+
+    def _serialize(self, fmt: str) -> str:
         if self.kind in ("CONSTRUCT", "DESCRIBE"):
             return self.graph().serialize(format="longturtle")
         if fmt not in FORMATS:
@@ -902,20 +906,23 @@ def _is_syntax_error(exc: Exception) -> bool:
 def _execute(
     store: Store, query: QueryFile, bindings: Mapping[str, Node], graphs: Sequence[URIRef] | None
 ) -> QueryResult:
-    try:
-        answer = store.query(query.text, bindings, graphs=graphs)
-    except Exception as exc:
-        if _is_syntax_error(exc):
-            raise _StoreSyntaxError(str(exc)) from None
-        raise
-    kind = str(answer.type)
-    if kind == "ASK":
-        return QueryResult(kind, boolean=bool(answer.askAnswer))
-    if kind in ("CONSTRUCT", "DESCRIBE"):
-        return QueryResult(kind, triples=list(answer.graph or []))
-    variables = [str(v) for v in (answer.vars or [])]
-    rows: list[Row] = [tuple(row) for row in answer]  # type: ignore[arg-type]
-    return QueryResult(kind, variables=variables, rows=rows)
+    # An answer may hold an ill-typed literal ("x"^^xsd:integer, "2021-02-30"^^xsd:date): it is
+    # data, and rdflib's log of a traceback each time it makes one is not for the user.
+    with _quiet_rdflib_term_warnings():
+        try:
+            answer = store.query(query.text, bindings, graphs=graphs)
+        except Exception as exc:
+            if _is_syntax_error(exc):
+                raise _StoreSyntaxError(str(exc)) from None
+            raise
+        kind = str(answer.type)
+        if kind == "ASK":
+            return QueryResult(kind, boolean=bool(answer.askAnswer))
+        if kind in ("CONSTRUCT", "DESCRIBE"):
+            return QueryResult(kind, triples=list(answer.graph or []))
+        variables = [str(v) for v in (answer.vars or [])]
+        rows: list[Row] = [tuple(row) for row in answer]  # type: ignore[arg-type]
+        return QueryResult(kind, variables=variables, rows=rows)
 
 
 def _child(
@@ -1019,7 +1026,8 @@ def run(
                 f"{query.path.name}: stopped after the time limit of {timeout or 0:g} s; "
                 "simplify the query or raise the limit with --timeout"
             )
-        status, payload = receiver.recv()
+        with _quiet_rdflib_term_warnings():  # unpickling makes the answer's literals again
+            status, payload = receiver.recv()
     except EOFError:
         raise QueryError(f"{query.path.name}: the query process ended without an answer") from None
     finally:

@@ -18,7 +18,7 @@ from kgtools.build import BuildSummary
 from kgtools.cli import cli
 from kgtools.errors import BrokenLinkError
 from kgtools.project import Project, data_files_in
-from kgtools.query import ParameterError, check_term, parse_param
+from kgtools.query import ParameterError, check_term, parse_param, run_here, user_query
 from kgtools.remote import BadEndpointError, _credentials, check_url
 from kgtools.serve import SparqlServer
 from kgtools.store import Store
@@ -404,3 +404,39 @@ def test_an_ask_query_answers_in_every_format(copy: Path, fmt: str, text: str, a
     result = kg_input(text, "--project", str(copy), "query", "-", "-f", fmt)
     assert result.exit_code == 0, result.output
     assert answer in result.output
+
+
+ILL_TYPED = [
+    ('"x"', "integer"),
+    ('"2021-02-30"', "date"),
+    ('"maybe"', "boolean"),
+    ('"1.2.3"', "decimal"),
+    ('"25:00:00"', "time"),
+    ('"abc"', "dateTime"),
+]
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "tsv", "json", "md"])
+@pytest.mark.parametrize("form", ["SELECT ?x WHERE", "CONSTRUCT { <urn:a> <urn:p> ?x } WHERE"])
+def test_an_ill_typed_literal_in_an_answer_logs_no_rdflib_traceback(
+    copy: Path, fmt: str, form: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A query answering "2021-02-30"^^xsd:date printed rdflib's "Failed to convert Literal
+    lexical form to value" with a ValueError traceback for each literal (exit 0)."""
+    values = " ".join(f"{v}^^<http://www.w3.org/2001/XMLSchema#{t}>" for v, t in ILL_TYPED)
+    text = f"{form} {{ VALUES ?x {{ {values} }} }}"
+    with caplog.at_level(logging.WARNING):
+        result = kg_input(text, "--project", str(copy), "query", "-", "-f", fmt)
+    assert result.exit_code == 0, result.output
+    assert not [r for r in caplog.records if r.name.startswith("rdflib")]
+    assert "Traceback" not in result.output
+
+
+def test_an_ill_typed_literal_made_in_the_query_process_logs_nothing(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    values = " ".join(f"{v}^^<http://www.w3.org/2001/XMLSchema#{t}>" for v, t in ILL_TYPED)
+    with caplog.at_level(logging.WARNING):
+        result = run_here(store, user_query(f"SELECT ?x WHERE {{ VALUES ?x {{ {values} }} }}"))
+    assert len(result.rows) == len(ILL_TYPED)
+    assert not [r for r in caplog.records if r.name.startswith("rdflib")]
