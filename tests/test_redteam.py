@@ -7,6 +7,7 @@ import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import click
 import pytest
@@ -439,4 +440,31 @@ def test_an_ill_typed_literal_made_in_the_query_process_logs_nothing(
     with caplog.at_level(logging.WARNING):
         result = run_here(store, user_query(f"SELECT ?x WHERE {{ VALUES ?x {{ {values} }} }}"))
     assert len(result.rows) == len(ILL_TYPED)
+    assert not [r for r in caplog.records if r.name.startswith("rdflib")]
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/sparql-results+json",
+        "text/csv",
+        "text/tab-separated-values",
+        "application/sparql-results+xml",
+        "text/turtle",
+        "application/n-triples",
+    ],
+)
+def test_serve_logs_no_rdflib_traceback_for_an_ill_typed_answer(
+    loopback_server: SparqlServer, accept: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server's console showed rdflib's conversion traceback for every ill-typed literal
+    in an answer (on unpickling the child's answer and in the serializers)."""
+    values = " ".join(f"{v}^^<http://www.w3.org/2001/XMLSchema#{t}>" for v, t in ILL_TYPED)
+    graph = accept in ("text/turtle", "application/n-triples")
+    form = "CONSTRUCT { <urn:a> <urn:p> ?x } WHERE" if graph else "SELECT ?x WHERE"
+    query = f"{form} {{ VALUES ?x {{ {values} }} }}"
+    path = "/sparql?" + urlencode({"query": query})
+    with caplog.at_level(logging.WARNING):
+        status, _, _ = one_response(get_with(loopback_server, path, [("Accept", accept)]))
+    assert status == 200
     assert not [r for r in caplog.records if r.name.startswith("rdflib")]
