@@ -920,6 +920,10 @@ class SparqlHandler(BaseHTTPRequestHandler):
 
     server: SparqlServer
     protocol_version = "HTTP/1.1"
+    #: The version assumed until the request line is read: the standard library's "HTTP/0.9"
+    #: made its own refusals of a bad version ("GET / HTTP/2.0" → 505, "HTTP/1.x" → 400) go
+    #: out without a status line or headers, which no HTTP/1.x client can read.
+    default_request_version = "HTTP/1.1"
     server_version = "kg-serve"
     #: Seconds a connection may sit idle (keep-alive) or trickle a request before it is closed.
     timeout = 60

@@ -29,6 +29,7 @@ from .test_serve_hardening import (
     LOOPBACK_HOSTS,
     OTHER_HOSTS,
     address,
+    exchange,
     get_with,
     one_response,
     serving,
@@ -468,3 +469,16 @@ def test_serve_logs_no_rdflib_traceback_for_an_ill_typed_answer(
         status, _, _ = one_response(get_with(loopback_server, path, [("Accept", accept)]))
     assert status == 200
     assert not [r for r in caplog.records if r.name.startswith("rdflib")]
+
+
+@pytest.mark.parametrize(
+    ("version", "status"),
+    [("HTTP/2.0", 505), ("HTTP/3.0", 505), ("HTTP/1.x", 400), ("HTTP/1", 400), ("FTP/1.0", 400)],
+)
+def test_a_bad_protocol_version_gets_a_readable_http_answer(
+    loopback_server: SparqlServer, version: str, status: int
+) -> None:
+    """`GET /sparql HTTP/2.0` was answered with a bare HTML body: no status line, no headers."""
+    data = f"GET /sparql {version}\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    answer = exchange(loopback_server, data.encode("latin-1"))
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:120]
