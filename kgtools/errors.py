@@ -154,6 +154,11 @@ class SchemaStatementError(InputError):
     property): data files describe instances (:func:`kgtools.load.schema_statement`)."""
 
 
+class UnknownTermError(InputError):
+    """A data file uses a property or class in the ontology's namespace that the ontology does
+    not define (usually a misspelling, whose statements no shape or query would see)."""
+
+
 class OutsideProjectError(InputError):
     """A data file is a symbolic link to a file outside the project."""
 

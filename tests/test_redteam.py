@@ -7,6 +7,7 @@ import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import click
@@ -17,7 +18,8 @@ from hypothesis import strategies as st
 
 from kgtools.build import BuildSummary
 from kgtools.cli import cli
-from kgtools.errors import BrokenLinkError
+from kgtools.errors import BrokenLinkError, UnknownTermError
+from kgtools.load import load_files, schema_terms
 from kgtools.project import Project, data_files_in
 from kgtools.query import ParameterError, check_term, parse_param, run_here, user_query
 from kgtools.remote import BadEndpointError, _credentials, check_url
@@ -482,3 +484,32 @@ def test_a_bad_protocol_version_gets_a_readable_http_answer(
     data = f"GET /sparql {version}\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     answer = exchange(loopback_server, data.encode("latin-1"))
     assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:120]
+
+
+# -- a misspelt ontology term in a data file ---------------------------------------------------
+TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
+
+
+@settings(max_examples=30, deadline=None)
+@given(suffix=st.sampled_from(["s", "x", "_", "2", "Typo"]), kind=st.sampled_from(["p", "class"]))
+def test_a_misspelt_ontology_term_is_an_error_at_its_place(
+    tmp_path_factory: pytest.TempPathFactory, ontology: Any, suffix: str, kind: str
+) -> None:
+    """`tip:themes` for `tip:theme` (or `a tip:Plna`) loaded without a word: the statements
+    reached no shape and no query, and the plan silently lost its themes."""
+    terms = schema_terms(ontology)
+    name = ("theme" if kind == "p" else "Plan") + suffix
+    assert TIP + name not in terms
+    folder = tmp_path_factory.mktemp("typo")
+    path = folder / "plan.ttl"
+    statement = f"<plan/x> tip:{name} <theme/ec> ." if kind == "p" else f"<plan/x> a tip:{name} ."
+    path.write_text(
+        f"@prefix tip: <{TIP}> .\n@base <https://w3id.org/tokyo-industry-plans/id/> .\n"
+        f"# 計画\n\n    {statement}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(UnknownTermError) as caught:
+        load_files([path], schema=terms)
+    message = str(caught.value)
+    assert f"{path}:5:" in message and f"tip:{name} " in message
+    assert "tip:theme?" in message if kind == "p" else "tip:Plan?" in message
