@@ -227,7 +227,9 @@ def validate(ctx: click.Context, files: tuple[Path, ...], reference: bool) -> No
         # the loader to report with the file's name; resolve raised a RuntimeError).
         given = {os.path.realpath(f) for f in files}
         shared = [
-            p for p in sorted(project.data_dir.glob("*.ttl")) if os.path.realpath(p) not in given
+            p
+            for p in sorted(project.data_dir.iterdir())
+            if p.suffix.lower() == ".ttl" and not p.is_dir() and os.path.realpath(p) not in given
         ]
         check_inside(shared, project.root)
         data_paths = [*shared, *files]

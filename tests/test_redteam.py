@@ -513,3 +513,13 @@ def test_a_misspelt_ontology_term_is_an_error_at_its_place(
     message = str(caught.value)
     assert f"{path}:5:" in message and f"tip:{name} " in message
     assert "tip:theme?" in message if kind == "p" else "tip:Plan?" in message
+
+
+def test_validate_files_reads_a_shared_file_with_an_upper_case_suffix(copy: Path) -> None:
+    """`kg validate PLAN` reads the shared files directly in data/ with the plan; one named
+    X.TTL was left out (the build reads it), so a plan referring to it failed only there."""
+    shared = copy / "data" / "local-governments.ttl"
+    shared.rename(shared.with_suffix(".TTL"))
+    plan = sorted((copy / "data" / "plans").glob("*.ttl"))[0]
+    result = kg("--project", str(copy), "validate", str(plan))
+    assert result.exit_code == 0, result.output
