@@ -77,6 +77,7 @@ from kgtools.errors import (
     KGError,
     LoadErrors,
     NonConformingDataError,
+    ProjectLayoutError,
 )
 from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.oxstore import BackgroundLoader, OxigraphStore
@@ -244,7 +245,21 @@ def build(
         previous.mode = "reuse"
         return previous
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file (or a broken link) where a folder of the path should be
+            if _disk_full(exc):
+                raise
+            raise ProjectLayoutError(
+                f"cannot make the build folder {out_dir}: {exc.strerror or exc}"
+                + (
+                    f" ({exc.filename})"
+                    if exc.filename and str(exc.filename) != str(out_dir)
+                    else ""
+                )
+                + " — choose a folder whose parents are folders (default: "
+                f"{project.default_out_dir()})"
+            ) from None
         with _BuildLock(out_dir, wait=wait, on_busy=on_busy) as lock:
             if lock.waited and not force:  # the build waited for may have made this one
                 previous = read_manifest(out_dir)

@@ -223,8 +223,14 @@ def validate(ctx: click.Context, files: tuple[Path, ...], reference: bool) -> No
     """
     project = _project(ctx)
     if files:
-        given = {f.resolve() for f in files}
-        shared = [p for p in sorted(project.data_dir.glob("*.ttl")) if p.resolve() not in given]
+        # os.path.realpath, not Path.resolve: it never raises (a loop of links is left for
+        # the loader to report with the file's name; resolve raised a RuntimeError).
+        given = {os.path.realpath(f) for f in files}
+        shared = [
+            p
+            for p in sorted(project.data_dir.iterdir())
+            if p.suffix.lower() == ".ttl" and not p.is_dir() and os.path.realpath(p) not in given
+        ]
         check_inside(shared, project.root)
         data_paths = [*shared, *files]
     else:
@@ -642,8 +648,12 @@ def network_command(
         stats_table,
         write_view,
     )
-    from kgtools.store import atomic_write_text
+    from kgtools.store import atomic_write_text, check_output_file, check_output_folder
 
+    if csv_path is not None:  # before anything is read or built
+        check_output_file(csv_path, "stats.csv")
+    if output_dir is not None:
+        check_output_folder(output_dir)
     project = _project(ctx)
     if endpoint:
         store = _remote_store(endpoint, 60.0)
@@ -695,7 +705,10 @@ def docs_command(
     give the same files byte for byte.
     """
     from kgtools.docs import generate_docs
+    from kgtools.store import check_output_folder
 
+    if output_dir is not None:  # before anything is read or built
+        check_output_folder(output_dir)
     project = _project(ctx)
     store, out_dir = _open_built(project, out_dir, strict)
     target = output_dir if output_dir is not None else out_dir / "docs"

@@ -154,8 +154,18 @@ class SchemaStatementError(InputError):
     property): data files describe instances (:func:`kgtools.load.schema_statement`)."""
 
 
+class UnknownTermError(InputError):
+    """A data file uses a property or class in the ontology's namespace that the ontology does
+    not define (usually a misspelling, whose statements no shape or query would see)."""
+
+
 class OutsideProjectError(InputError):
     """A data file is a symbolic link to a file outside the project."""
+
+
+class BrokenLinkError(InputError):
+    """A data file is a symbolic link that leads to no file (its target is missing, or the
+    link is part of a loop)."""
 
 
 class InputTooLargeError(InputError):
@@ -168,6 +178,11 @@ class BadIRIError(RDFSyntaxError):
 
 class UsageError(KGError):
     """An argument or option is out of range or names something that cannot be used."""
+
+
+class OutputPathError(UsageError):
+    """An output file or folder given on the command line cannot be written as given: a folder
+    where a file is wanted (or the reverse), or a parent folder that does not exist."""
 
 
 class UnsupportedShapeError(KGError):

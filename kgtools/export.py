@@ -47,7 +47,7 @@ from kgtools.build import graphs_for
 from kgtools.errors import ExportError, ExportWriteError, JSONLDContextError
 from kgtools.namespaces import ID, bind_prefixes
 from kgtools.project import Project
-from kgtools.store import Store, atomic_write_bytes, nt_lines
+from kgtools.store import Store, atomic_write_bytes, check_output_file, nt_lines
 
 #: Format name → rdflib serializer name (``None``: written by this module).
 FORMATS: dict[str, str | None] = {
@@ -175,19 +175,8 @@ def export(
 
 def check_output_path(out: Path, fmt: str) -> None:
     """Refuse an output path ``kg export -o`` could not write as given: a folder, or a file in a
-    folder that does not exist (like ``cp``, the command never makes folders the user did not
-    ask for)."""
-    if out.is_dir():
-        raise ExportWriteError(
-            f"{out}: is a folder — give a file name, e.g. {out / ('graph' + EXTENSIONS[fmt])}"
-        )
-    parent = out.parent
-    if not parent.is_dir():
-        what = "is not a folder" if parent.exists() else "does not exist"
-        raise ExportWriteError(
-            f"{out}: cannot write the export: the folder {parent} {what} — create it first "
-            f"(mkdir -p {parent}) or give a path in an existing folder"
-        )
+    folder that does not exist (:func:`kgtools.store.check_output_file`)."""
+    check_output_file(out, "graph" + EXTENSIONS[fmt], ExportWriteError, "the export")
 
 
 def canonical(graph: Graph) -> Graph:

@@ -55,6 +55,7 @@ from kgtools.errors import (
     RelativeIRIError,
     SchemaStatementError,
     SourceLocation,
+    UnknownTermError,
     UnsupportedFormatError,
 )
 from kgtools.namespaces import ID, ONTOLOGY_IRI
@@ -710,6 +711,7 @@ def check_instance_data(
     subjects = {s for s, _, _ in rows}
     predicates = {p for _, p, _ in rows}
     types = {o for _, p, o in rows if p == rdf_type}
+    _check_known_terms(path, rows, predicates, types, terms)
     if not (
         any(schema_statement(_iri(s), "", "", terms) for s in subjects)
         or any(schema_statement("", _iri(p), "", terms) for p in predicates)
@@ -725,6 +727,42 @@ def check_instance_data(
                 "data files describe instances: change the ontology (ontology/tip.ttl) "
                 f"instead, or give the instance an IRI of its own (e.g. under {ID})",
             )
+
+
+def _check_known_terms(
+    path: Path,
+    rows: list[tuple[Any, Any, Any]],
+    predicates: set[Any],
+    types: set[Any],
+    terms: frozenset[str],
+) -> None:
+    """Raise :class:`UnknownTermError` at the first triple whose predicate, or whose rdf:type
+    class, is in the ontology's namespace but not defined by it (``tip:themes`` for
+    ``tip:theme``): its statements would reach no shape and no query, without a word."""
+    import difflib
+
+    unknown = {
+        iri
+        for iri in map(_iri, predicates | types)
+        if iri.startswith(ONTOLOGY_NAMESPACE) and iri not in terms
+    }
+    if not unknown:
+        return
+    for s, p, o in rows:
+        pi, oi = _iri(p), _iri(o)
+        term = pi if pi in unknown else oi if pi == _RDF_TYPE and oi in unknown else None
+        if term is None:
+            continue
+        known = sorted(t for t in terms if t.startswith(ONTOLOGY_NAMESPACE))
+        close = difflib.get_close_matches(term, known, n=1)
+        short = "tip:" + term[len(ONTOLOGY_NAMESPACE) :].lstrip("#/")
+        raise UnknownTermError(
+            SourceLocation(path, *_triple_position(path, _iri(s), pi, oi)),
+            f"{short} is not a term of the ontology (ontology/tip.ttl)",
+            f"did you mean tip:{close[0][len(ONTOLOGY_NAMESPACE) :].lstrip('#/')}?"
+            if close
+            else "check its spelling, or add the term to the ontology",
+        )
 
 
 _PREFIX = re.compile(r"(?:@prefix|PREFIX)\s+([A-Za-z][\w.\-]*)?:\s*<([^>]*)>", re.IGNORECASE)

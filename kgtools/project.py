@@ -23,7 +23,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from kgtools.errors import OutsideProjectError, ProjectLayoutError, SourceLocation
+from kgtools.errors import (
+    BrokenLinkError,
+    OutsideProjectError,
+    ProjectLayoutError,
+    SourceLocation,
+)
 
 ONTOLOGY_FILE = Path("ontology/tip.ttl")
 SHAPES_FILE = Path("ontology/shapes.ttl")
@@ -31,7 +36,8 @@ DATA_DIR = Path("data")
 QUERIES_DIR = Path("queries")
 #: Sub-folders of ``data/`` that are not loaded (templates to copy, never data).
 EXCLUDED_DATA_DIRS = frozenset({"templates"})
-#: File extensions read as data, by RDF format name.
+#: File extensions read as data, in any letter case (`X.TTL` from another system is data too,
+#: as the loader reads it: skipping it would drop its plan from the graph without a word).
 DATA_SUFFIXES = (".ttl", ".nt", ".nq", ".trig")
 #: The build folder's name, below the project root.
 OUT_DIR = Path("dist")
@@ -59,14 +65,28 @@ class Project:
         """The build folder to use: ``given`` (as the user wrote it) or the default; refused
         when it lies inside ``data/``, where the build would read its own outputs as data."""
         chosen = self.default_out_dir() if given is None else given
-        data = self.data_dir.resolve()
-        resolved = chosen.resolve()
+        # os.path.realpath, not Path.resolve, which raises RuntimeError on a loop of links
+        data = Path(os.path.realpath(self.data_dir))
+        resolved = Path(os.path.realpath(chosen))
+        if os.path.islink(resolved):  # realpath stops at a link in a loop
+            raise ProjectLayoutError(
+                f"the build folder {chosen} is a symbolic link in a loop of links: remove the "
+                f"link or choose another folder (default: {self.default_out_dir()})"
+            )
         if resolved == data or data in resolved.parents:
             raise ProjectLayoutError(
                 f"the build folder {chosen} is inside the data folder {self.data_dir}, whose "
                 f"files the build reads: choose a folder outside it (default: "
                 f"{self.default_out_dir()})"
             )
+        if given is not None:
+            stranger = foreign_entry(resolved)
+            if stranger is not None:
+                raise ProjectLayoutError(
+                    f"the build folder {chosen} already holds {stranger}, which kg did not "
+                    "write, and is not a build folder: kg would write its outputs among those "
+                    f"files — give a new or empty folder (default: {self.default_out_dir()})"
+                )
         return chosen
 
     @property
@@ -110,6 +130,24 @@ def check_inside(paths: list[Path], root: Path) -> None:
             _check_link(os.fspath(path), real_root)
 
 
+def _linked_file(path: str) -> bool:
+    """Whether the symbolic link ``path`` leads to a regular file (False for a folder or a
+    device); a link that leads nowhere (a missing target, a loop) is a
+    :class:`BrokenLinkError`: skipping it would drop the file's data without a word."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        why = "is part of a loop of links" if exc.errno == 40 else "leads to no file"
+        raise BrokenLinkError(
+            SourceLocation(Path(path)),
+            f"a symbolic link to {os.readlink(path)}, which {why}",
+            "point the link at the data file, or remove the link",
+        ) from None
+    return stat.S_ISREG(mode)
+
+
 def _check_link(path: str, root: str) -> None:
     target = os.path.realpath(path)
     if os.path.commonpath([root, target]) != root:
@@ -127,6 +165,28 @@ def user_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or ""
     root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
     return root / "kgtools"
+
+
+#: What ``kg build`` writes in its folder (hidden names: its lock, staged and trash files).
+BUILD_ENTRIES = frozenset(
+    {BUILD_MANIFEST, "asserted.ttl", "inferred.ttl", "validation.txt", "network", "cache", "docs"}
+)
+
+
+def foreign_entry(folder: Path) -> str | None:
+    """The name of an entry of ``folder`` that a build would not have written, when
+    ``folder`` exists and is not a build folder (:func:`is_output_dir`); else ``None``. A
+    folder a killed build left (its store, staged files, no ``build.json`` yet) has none."""
+    if not folder.is_dir() or is_output_dir(folder):
+        return None
+    try:
+        names = sorted(entry.name for entry in os.scandir(folder))
+    except OSError:
+        return None
+    for name in names:
+        if not (name in BUILD_ENTRIES or name.startswith((".", "store-"))):
+            return name
+    return None
 
 
 def is_output_dir(folder: str | os.PathLike[str]) -> bool:
@@ -160,9 +220,15 @@ def data_paths_in(folder: Path, *, within: Path | None = None) -> list[str]:
             if entry.is_dir(follow_symlinks=False):  # as rglob: symlinked folders not entered
                 if entry.name not in EXCLUDED_DATA_DIRS and not is_output_dir(entry.path):
                     pending.append(entry.path)
-            elif entry.is_file() and os.path.splitext(entry.name)[1] in DATA_SUFFIXES:
-                if root is not None and entry.is_symlink():
+            elif os.path.splitext(entry.name)[1].lower() not in DATA_SUFFIXES:
+                continue
+            elif entry.is_symlink():
+                if not _linked_file(entry.path):  # a link to a folder named x.ttl: not data
+                    continue
+                if root is not None:
                     _check_link(entry.path, root)
+                found.append(entry.path)
+            elif entry.is_file():
                 found.append(entry.path)
     return sorted(found, key=lambda p: p.split(os.sep))  # the order of the paths as Paths
 

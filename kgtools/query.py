@@ -62,7 +62,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node, Variable
 
 from kgtools.errors import KGError
-from kgtools.load import bad_iri
+from kgtools.load import _ill_typed, _quiet_rdflib_term_warnings, bad_iri
 from kgtools.namespaces import ID, PREFIXES, bind_prefixes
 from kgtools.queries import QueryFile, prepared_query, query_from_text
 from kgtools.store import Store
@@ -509,9 +509,15 @@ def parse_param(text: str) -> tuple[str, Node]:
             lexical = re.sub(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", _unescape, body)
         except ValueError:  # not a quoted literal after all (an unknown escape): plain text
             return name, Literal(value)
-        return name, Literal(
-            lexical, lang=language, datatype=URIRef(datatype) if datatype else None
-        )
+        with _quiet_rdflib_term_warnings():  # rdflib logs a traceback for "x"^^xsd:integer
+            term = Literal(lexical, lang=language, datatype=URIRef(datatype) if datatype else None)
+            if datatype and _ill_typed(term):
+                raise ParameterError(
+                    f"--param {name}: {_short(value)} is not a valid <{datatype}>: its text "
+                    f"{_short(lexical)!r} is not a value of that datatype; fix the value or drop "
+                    "the ^^<…> to pass plain text"
+                )
+        return name, term
     return name, Literal(value)
 
 
@@ -656,8 +662,42 @@ def _query_variables(query: QueryFile) -> set[str]:
     return set(re.findall(r"[?$]([A-Za-z_][A-Za-z0-9_]*)", query.body))
 
 
+def check_term(name: str, term: Node) -> None:
+    """Refuse a parameter value the store cannot read as an RDF term (the value is written
+    into a ``VALUES`` block, where Oxigraph's parser would report a syntax error inside the
+    library query instead): an IRI Oxigraph refuses (``%zz``, a second ``#``, ``[`` in the
+    host), a malformed language tag (a subtag longer than eight characters), a lone surrogate."""
+    import pyoxigraph as ox
+
+    text = str(term)
+    surrogate = _SURROGATE.search(text)
+    if surrogate is None and isinstance(term, Literal) and term.datatype is not None:
+        surrogate = _SURROGATE.search(str(term.datatype))
+    if surrogate is not None:
+        raise ParameterError(
+            f"--param {name}: the value holds a lone surrogate (U+{ord(surrogate.group()):04X}), "
+            "which is not a character; write the character itself"
+        )
+    try:
+        if isinstance(term, URIRef):
+            ox.NamedNode(text)
+        elif isinstance(term, Literal) and term.language:
+            ox.Literal(text, language=term.language)
+        elif isinstance(term, Literal) and term.datatype is not None:
+            ox.Literal(text, datatype=ox.NamedNode(str(term.datatype)))
+    except ValueError as exc:
+        what = "IRI" if isinstance(term, URIRef) else "literal"
+        raise ParameterError(
+            f"--param {name}: {_short(nt_term(term))} is not a valid {what} ({exc}); fix the "
+            f"value, or quote it to pass it as text: --param '{name}=\"…\"'"
+        ) from None
+
+
 def check_params(query: QueryFile, params: Mapping[str, Node]) -> None:
-    """Every required parameter given; none given that the query does not declare or use."""
+    """Every required parameter given; none given that the query does not declare or use;
+    every value an RDF term the store can read (:func:`check_term`)."""
+    for name, term in params.items():
+        check_term(name, term)
     declared = set(query.parameters)
     known = declared or _query_variables(query)
     unknown = sorted(set(params) - known)
@@ -698,15 +738,19 @@ class QueryResult:
         return graph
 
     def serialize(self, fmt: str = "table") -> str:
+        with _quiet_rdflib_term_warnings():  # rdflib's serializers copy ill-typed literals
+            return self._serialize(fmt)
+
+    def _serialize(self, fmt: str) -> str:
         if self.kind in ("CONSTRUCT", "DESCRIBE"):
             return self.graph().serialize(format="longturtle")
         if fmt not in FORMATS:
             raise QueryError(f"unknown format '{fmt}': use one of {', '.join(FORMATS)}")
+        if self.kind == "ASK" and fmt != "json":  # SPARQL's CSV and TSV formats have no boolean
+            return ("true" if self.boolean else "false") + "\n"
         if fmt in ("json", "csv"):
             text = _rdflib_result(self).serialize(format=fmt).decode("utf-8")
             return text if text.endswith("\n") else text + "\n"
-        if self.kind == "ASK":
-            return ("true" if self.boolean else "false") + "\n"
         if fmt == "tsv":
             return _tsv(self)
         if fmt == "md":
@@ -859,20 +903,23 @@ def _is_syntax_error(exc: Exception) -> bool:
 def _execute(
     store: Store, query: QueryFile, bindings: Mapping[str, Node], graphs: Sequence[URIRef] | None
 ) -> QueryResult:
-    try:
-        answer = store.query(query.text, bindings, graphs=graphs)
-    except Exception as exc:
-        if _is_syntax_error(exc):
-            raise _StoreSyntaxError(str(exc)) from None
-        raise
-    kind = str(answer.type)
-    if kind == "ASK":
-        return QueryResult(kind, boolean=bool(answer.askAnswer))
-    if kind in ("CONSTRUCT", "DESCRIBE"):
-        return QueryResult(kind, triples=list(answer.graph or []))
-    variables = [str(v) for v in (answer.vars or [])]
-    rows: list[Row] = [tuple(row) for row in answer]  # type: ignore[arg-type]
-    return QueryResult(kind, variables=variables, rows=rows)
+    # An answer may hold an ill-typed literal ("x"^^xsd:integer, "2021-02-30"^^xsd:date): it is
+    # data, and rdflib's log of a traceback each time it makes one is not for the user.
+    with _quiet_rdflib_term_warnings():
+        try:
+            answer = store.query(query.text, bindings, graphs=graphs)
+        except Exception as exc:
+            if _is_syntax_error(exc):
+                raise _StoreSyntaxError(str(exc)) from None
+            raise
+        kind = str(answer.type)
+        if kind == "ASK":
+            return QueryResult(kind, boolean=bool(answer.askAnswer))
+        if kind in ("CONSTRUCT", "DESCRIBE"):
+            return QueryResult(kind, triples=list(answer.graph or []))
+        variables = [str(v) for v in (answer.vars or [])]
+        rows: list[Row] = [tuple(row) for row in answer]  # type: ignore[arg-type]
+        return QueryResult(kind, variables=variables, rows=rows)
 
 
 def _child(
@@ -888,6 +935,8 @@ def _child(
         conn.send(("ok", _execute(store, query, bindings, graphs)))
     except _StoreSyntaxError as exc:
         conn.send(("syntax", str(exc)))
+    except KGError as exc:  # a message for the user already (an endpoint that cannot be reached)
+        conn.send(("error", str(exc)))
     except Exception as exc:  # sent to the parent, which raises it as a QueryError
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
@@ -974,7 +1023,8 @@ def run(
                 f"{query.path.name}: stopped after the time limit of {timeout or 0:g} s; "
                 "simplify the query or raise the limit with --timeout"
             )
-        status, payload = receiver.recv()
+        with _quiet_rdflib_term_warnings():  # unpickling makes the answer's literals again
+            status, payload = receiver.recv()
     except EOFError:
         raise QueryError(f"{query.path.name}: the query process ended without an answer") from None
     finally:
@@ -1040,9 +1090,14 @@ def _check_result_iris(result: QueryResult, name: str) -> None:
 def user_query(text: str, source: str = "<stdin>") -> QueryFile:
     """Check and prepare SPARQL given by the user (stdin, a file, or the Python API): the
     returned query holds the checked text (:func:`checked_text`), which is what runs."""
-    final, parsed = checked_text(text, source)
+    # rdflib keeps the backslash of an escaped local name (``e:a\.b`` gives the IRI ``…a\.b``,
+    # which Oxigraph, which runs the text, reads as ``…a.b``) and logs that this "does not look
+    # like a valid URI": a message about rdflib's reading, not the user's query.
+    with _quiet_rdflib_term_warnings():
+        final, parsed = checked_text(text, source)
     try:
-        deep_call(prepared_query, final, parsed)
+        with _quiet_rdflib_term_warnings():
+            deep_call(prepared_query, final, parsed)
     except RecursionError:
         raise QuerySyntaxError(f"{source}: {_TOO_DEEP}") from None
     except Exception as exc:  # rdflib's algebra refuses a query that parses but means nothing

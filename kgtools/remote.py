@@ -191,6 +191,18 @@ def check_url(url: str, option: str = "--endpoint") -> str:
             f"bad {option} {shown(url)!r}: spaces and control characters "
             f"are not allowed in a URL; {example}"
         )
+    if not url.isascii():  # http.client writes the request line and Host header in Latin-1
+        wrong = next(c for c in url if not c.isascii())
+        raise BadEndpointError(
+            f"bad {option} {shown(url)!r}: {wrong!r} is not ASCII; write a host name in its "
+            "ASCII form (xn--…, e.g. from `python3 -c \"print('例え.jp'.encode('idna'))\"`) "
+            f"and percent-encode other characters (%E4%BE%8B…); {example}"
+        )
+    if parts.fragment or url.endswith("#"):
+        raise BadEndpointError(
+            f"bad {option} {shown(url)!r}: a #fragment is never sent to a server; remove it "
+            f"(and write a # that belongs to the path as %23); {example}"
+        )
     try:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
@@ -258,6 +270,12 @@ def _secret() -> tuple[str, str] | None:
     user = os.environ.get(USER_ENV)
     if not user:
         return None
+    if ":" in user:  # RFC 7617: the user-id ends at the first colon of "user:password"
+        raise BadEndpointError(
+            f"{USER_ENV} holds a ':', which HTTP Basic authentication cannot carry in a user "
+            "name (the server would take the name to end there and the rest as part of the "
+            f"password); check the value (it is not shown here), or put that part in {PASSWORD_ENV}"
+        )
     return user, os.environ.get(PASSWORD_ENV, "")
 
 

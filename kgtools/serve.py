@@ -62,6 +62,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
 from rdflib.term import Node
 
 from kgtools.errors import KGError
+from kgtools.load import _quiet_rdflib_term_warnings
 from kgtools.query import (
     DEFAULT_TIMEOUT,
     ParameterError,
@@ -1008,6 +1009,10 @@ class SparqlHandler(BaseHTTPRequestHandler):
 
     server: SparqlServer
     protocol_version = "HTTP/1.1"
+    #: The version assumed until the request line is read: the standard library's "HTTP/0.9"
+    #: made its own refusals of a bad version ("GET / HTTP/2.0" → 505, "HTTP/1.x" → 400) go
+    #: out without a status line or headers, which no HTTP/1.x client can read.
+    default_request_version = "HTTP/1.1"
     server_version = "kg-serve"
     #: Seconds a connection may sit idle (keep-alive) or trickle a request before it is closed.
     timeout = 60
@@ -1209,18 +1214,25 @@ class SparqlHandler(BaseHTTPRequestHandler):
         listens on loopback only: a page whose DNS name was pointed at 127.0.0.1 (DNS
         rebinding) sends its own name, and is refused."""
         hosts = self.headers.get_all("Host") or []
-        if not hosts:
-            return
         if len(hosts) > 1:
             raise HTTPProblem(HTTPStatus.BAD_REQUEST, "send one Host header, not several")
-        match = _HOST.fullmatch(hosts[0].strip(" \t"))
+        if hosts:
+            self._check_authority(hosts[0], "Host header")
+        target = self._target()
+        if target.scheme or target.netloc:
+            # An absolute-form target (``GET http://host/sparql``) names the host the request
+            # is for, and a server must go by it rather than by Host (RFC 9112 §3.2.2).
+            self._check_authority(target.netloc, "request target")
+
+    def _check_authority(self, value: str, what: str) -> None:
+        match = _HOST.fullmatch(value.strip(" \t"))
         if match is None or (match["port"] is not None and int(match["port"]) > 65535):
-            raise HTTPProblem(HTTPStatus.BAD_REQUEST, "malformed Host header")
+            raise HTTPProblem(HTTPStatus.BAD_REQUEST, f"malformed {what}")
         if self.server.loopback and not is_loopback(match["name"].rstrip(".")):
             raise HTTPProblem(
                 HTTPStatus.FORBIDDEN,
                 "this endpoint listens on loopback and answers only requests for localhost, "
-                "127.0.0.1 or [::1] (the Host header names another host)",
+                f"127.0.0.1 or [::1] (the {what} names another host)",
             )
 
     def _own_origin(self) -> str:
@@ -1500,7 +1512,10 @@ class SparqlHandler(BaseHTTPRequestHandler):
                 + ", ".join(offers),
             )
         graphs = list(config.graphs) if config.graphs is not None else None
-        cut, truncated = self._in_slot(_query_job(text, bindings, graphs, config.max_rows))
+        # the answer's literals are made again on unpickling and serializing: an ill-typed one
+        # ("2021-02-30"^^xsd:date) is data, not a reason for rdflib to log a traceback here
+        with _quiet_rdflib_term_warnings():
+            cut, truncated = self._in_slot(_query_job(text, bindings, graphs, config.max_rows))
         kind = cut.kind
         offers = list(GRAPH_TYPES if kind in ("CONSTRUCT", "DESCRIBE") else RESULT_TYPES)
         media = negotiate(accept, offers)
@@ -1514,7 +1529,8 @@ class SparqlHandler(BaseHTTPRequestHandler):
         if kind != "ASK":
             headers["X-Result-Truncated"] = "true" if truncated else "false"
             headers["X-Result-Row-Limit"] = str(config.max_rows)
-        payload = serialize_result(cut, media, truncated=truncated, limit=config.max_rows)
+        with _quiet_rdflib_term_warnings():
+            payload = serialize_result(cut, media, truncated=truncated, limit=config.max_rows)
         self._send(HTTPStatus.OK, payload, f"{media}; charset=utf-8", headers)
 
     def _service_description(self) -> None:

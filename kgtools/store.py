@@ -25,6 +25,7 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.graph import ReadOnlyGraphAggregate
 from rdflib.term import Node
 
+from kgtools.errors import KGError, OutputPathError
 from kgtools.namespaces import bind_prefixes
 
 if TYPE_CHECKING:  # rdflib's SPARQL engine takes ~0.15 s to import: only where queries run
@@ -144,6 +145,39 @@ class MemoryStore:
         store = cls()
         store._dataset.parse(path, format="nquads")
         return store
+
+
+def check_output_file(
+    out: Path, example: str, error: type[KGError] = OutputPathError, what: str = "the output"
+) -> None:
+    """Refuse an output file path that cannot be written as given: a folder, or a file in a
+    folder that does not exist (like ``cp``, the commands never make folders the user did not
+    ask for). ``example`` is a file name to suggest inside ``out`` when it is a folder."""
+    if out.is_dir():
+        raise error(f"{out}: is a folder — give a file name, e.g. {out / example}")
+    parent = out.parent
+    if not parent.is_dir():
+        state = "is not a folder" if parent.exists() else "does not exist"
+        raise error(
+            f"{out}: cannot write {what}: the folder {parent} {state} — create it first "
+            f"(mkdir -p {parent}) or give a path in an existing folder"
+        )
+
+
+def check_output_folder(folder: Path, error: type[KGError] = OutputPathError) -> None:
+    """Refuse an output folder that cannot be used as given: a file, or a folder whose parent
+    does not exist (the folder itself is made, one level only, as ``mkdir`` would)."""
+    if folder.is_dir():
+        return
+    if folder.exists():
+        raise error(f"{folder}: is a file, not a folder — give a folder for the output")
+    parent = folder.parent
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise error(
+            f"{folder}: cannot make the output folder: {parent} {what} — create it first "
+            f"(mkdir -p {folder}) or give a folder in an existing one"
+        )
 
 
 def atomic_write_text(path: Path, text: str) -> None:
