@@ -115,6 +115,9 @@ class BuildSummary:
     files: dict[str, str] = field(default_factory=dict)
     store: str = ""
     layout: int = LAYOUT
+    #: :func:`_code_digest` of the toolkit that made the build (an incremental build needs the
+    #: same code: a cache written by other code is not trusted).
+    code: str = ""
     reused: bool = False
     mode: str = "full"
     timings: dict[str, float] = field(default_factory=dict)
@@ -193,9 +196,23 @@ def _known_stats(out_dir: Path) -> dict[str, list[Any]] | None:
     return stored
 
 
+@functools.cache
+def _code_digest() -> bytes:
+    """A hash of the toolkit's own files (its code, queries and templates): a build made by
+    other code — a new check, a changed writer — is not reused, even at the same version."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        parts = path.relative_to(root).parts
+        if path.is_file() and "__pycache__" not in parts and parts[0] != "_resources":
+            digest.update("/".join(parts).encode() + b"\0" + path.read_bytes())
+    return digest.digest()
+
+
 def fingerprint(project: Project, hashes: dict[str, str] | None = None) -> str:
-    """A hash of the toolkit version and every input file's relative path and bytes."""
-    digest = hashlib.sha256(f"kgtools {__version__}\n".encode())
+    """A hash of the toolkit (its version and its files) and every input file's relative path
+    and bytes."""
+    digest = hashlib.sha256(f"kgtools {__version__}\n".encode() + _code_digest())
     for name, sha in (hashes or file_hashes(project)).items():
         digest.update(name.encode() + b"\0")
         digest.update(bytes.fromhex(sha))
@@ -478,6 +495,9 @@ def _remove_work(out_dir: Path, exc: BaseException) -> None:
 
 
 def _only_data_changed(project: Project, previous: BuildSummary, hashes: dict[str, str]) -> bool:
+    """Only data files changed, and the last build was made by this very toolkit."""
+    if previous.code != _code_digest().hex():
+        return False
     fixed = [p.relative_to(project.root).as_posix() for p in (project.ontology, project.shapes)]
     return all(previous.files.get(name) == hashes.get(name) for name in fixed)
 
@@ -565,6 +585,7 @@ def _full(
                 raise NonConformingDataError(report.text())
         summary = BuildSummary(
             fingerprint=expected,
+            code=_code_digest().hex(),
             ontology_triples=len(ontology_index),
             data_triples=len(data_index),
             inferred_triples=len(inferred),
@@ -1319,6 +1340,7 @@ def _incremental(
                 raise NonConformingDataError(report.text())
         summary = BuildSummary(
             fingerprint=expected,
+            code=_code_digest().hex(),
             ontology_triples=previous.ontology_triples,
             data_triples=previous.data_triples + len(added) - len(removed),
             inferred_triples=previous.inferred_triples + len(plus) - len(minus),

@@ -214,6 +214,22 @@ def built_copy(tmp_path: Path) -> tuple[Project, Path]:
     return project, root / "dist"
 
 
+def test_a_build_by_other_code_is_not_reused(
+    built_copy: tuple[Project, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fingerprint covered the version only: after an upgrade that adds a check, unchanged
+    data said "dist/ is current" and the new check never ran. The toolkit's own files count."""
+    import kgtools.build as build_module
+
+    project, out = built_copy
+    assert build(project, out).mode == "reuse"
+    digest = build_module._code_digest()
+    monkeypatch.setattr(build_module, "_code_digest", lambda: bytes(len(digest)))
+    assert build(project, out).mode == "full"
+    monkeypatch.undo()
+    assert build(project, out).mode == "full"  # (and back: the old code's inputs again)
+
+
 @contextmanager
 def _held_lock(out: Path, pid: int = 4242) -> Iterator[None]:
     """Hold the build lock as a running build would (with ``pid`` in the file)."""
