@@ -94,7 +94,7 @@ _BAD_IRI = re.compile("[" + re.escape("".join(sorted(_BAD_IRI_CHARS))) + "\x00-\
 
 
 @contextmanager
-def _quiet_rdflib_term_warnings() -> Iterator[None]:
+def quiet_rdflib_term_warnings() -> Iterator[None]:
     """Silence rdflib's per-literal conversion warnings; ill-typed literals are reported by us."""
     logger = logging.getLogger("rdflib.term")
     previous = logger.disabled
@@ -115,7 +115,7 @@ def _as_written(data: bytes, fmt: str, fallback: list[Literal]) -> list[Literal]
     rdflib.NORMALIZE_LITERALS = False
     try:
         graph: Graph = Dataset() if fmt in _QUAD_FORMATS else Graph()
-        with _quiet_rdflib_term_warnings():
+        with quiet_rdflib_term_warnings():
             graph.parse(data=data, format=fmt)
         return ill_typed_literals(graph) or fallback
     except Exception:  # the first parse succeeded; keep its (normalized) literals
@@ -428,7 +428,7 @@ _LEXICAL = {
 _PATTERN_ONLY = frozenset({XSD.gYear, XSD.gYearMonth})
 
 
-def _ill_typed(lit: Literal) -> bool:
+def ill_typed(lit: Literal) -> bool:
     """Whether the lexical form of ``lit`` is not valid for its datatype: not of the XSD form,
     or (for dates that do not exist, numbers out of a type's range) refused by rdflib."""
     pattern = _LEXICAL.get(lit.datatype) if lit.datatype is not None else None
@@ -436,13 +436,13 @@ def _ill_typed(lit: Literal) -> bool:
         return True
     if lit.datatype in _PATTERN_ONLY:
         return False
-    with _quiet_rdflib_term_warnings():
+    with quiet_rdflib_term_warnings():
         return bool(lit.ill_typed)
 
 
 def ill_typed_literals(graph: Graph) -> list[Literal]:
     """The literals in ``graph`` whose lexical form is not valid for their datatype."""
-    found = {o for o in graph.objects() if isinstance(o, Literal) and _ill_typed(o)}
+    found = {o for o in graph.objects() if isinstance(o, Literal) and ill_typed(o)}
     return sorted(found, key=lambda lit: (str(lit.datatype), str(lit)))
 
 
@@ -560,7 +560,7 @@ def parse_file(
     _ox_check(path, data, fmt)
     target: Graph = Dataset() if fmt in _QUAD_FORMATS else Graph()
     try:
-        with _quiet_rdflib_term_warnings():
+        with quiet_rdflib_term_warnings():
             # Oxigraph has refused relative IRIs without @base (they would become file: IRIs);
             # the base given here is never used
             target.parse(data=data, format=fmt, publicID=_UNUSED_BASE)
@@ -906,14 +906,14 @@ def bad_literals(literals: Collection[Any]) -> set[Any]:
 
 
 def _ill_typed_ox(lit: Any) -> bool:
-    """:func:`_ill_typed` for a pyoxigraph literal, its lexical form as written (made into an
+    """:func:`ill_typed` for a pyoxigraph literal, its lexical form as written (made into an
     rdflib one without rdflib's warning and traceback for a value it cannot convert: the user
     gets the located error)."""
     pattern = _LEXICAL.get(URIRef(lit.datatype.value))
     if pattern is not None and pattern.fullmatch(lit.value) is None:
         return True
-    with _quiet_rdflib_term_warnings():
-        return _ill_typed(Literal(lit.value, datatype=URIRef(lit.datatype.value)))
+    with quiet_rdflib_term_warnings():
+        return ill_typed(Literal(lit.value, datatype=URIRef(lit.datatype.value)))
 
 
 def _stored_forms(literals: Iterable[Any]) -> list[tuple[Any, Any]]:

@@ -62,7 +62,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node, Variable
 
 from kgtools.errors import KGError
-from kgtools.load import _ill_typed, _quiet_rdflib_term_warnings, bad_iri
+from kgtools.load import bad_iri, ill_typed, quiet_rdflib_term_warnings
 from kgtools.namespaces import ID, PREFIXES, bind_prefixes
 from kgtools.queries import QueryFile, prepared_query, query_from_text
 from kgtools.store import Store
@@ -509,9 +509,9 @@ def parse_param(text: str) -> tuple[str, Node]:
             lexical = re.sub(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", _unescape, body)
         except ValueError:  # not a quoted literal after all (an unknown escape): plain text
             return name, Literal(value)
-        with _quiet_rdflib_term_warnings():  # rdflib logs a traceback for "x"^^xsd:integer
+        with quiet_rdflib_term_warnings():  # rdflib logs a traceback for "x"^^xsd:integer
             term = Literal(lexical, lang=language, datatype=URIRef(datatype) if datatype else None)
-            if datatype and _ill_typed(term):
+            if datatype and ill_typed(term):
                 raise ParameterError(
                     f"--param {name}: {_short(value)} is not a valid <{datatype}>: its text "
                     f"{_short(lexical)!r} is not a value of that datatype; fix the value or drop "
@@ -738,7 +738,7 @@ class QueryResult:
         return graph
 
     def serialize(self, fmt: str = "table") -> str:
-        with _quiet_rdflib_term_warnings():  # rdflib's serializers copy ill-typed literals
+        with quiet_rdflib_term_warnings():  # rdflib's serializers copy ill-typed literals
             return self._serialize(fmt)
 
     def _serialize(self, fmt: str) -> str:
@@ -905,7 +905,7 @@ def _execute(
 ) -> QueryResult:
     # An answer may hold an ill-typed literal ("x"^^xsd:integer, "2021-02-30"^^xsd:date): it is
     # data, and rdflib's log of a traceback each time it makes one is not for the user.
-    with _quiet_rdflib_term_warnings():
+    with quiet_rdflib_term_warnings():
         try:
             answer = store.query(query.text, bindings, graphs=graphs)
         except Exception as exc:
@@ -1023,7 +1023,7 @@ def run(
                 f"{query.path.name}: stopped after the time limit of {timeout or 0:g} s; "
                 "simplify the query or raise the limit with --timeout"
             )
-        with _quiet_rdflib_term_warnings():  # unpickling makes the answer's literals again
+        with quiet_rdflib_term_warnings():  # unpickling makes the answer's literals again
             status, payload = receiver.recv()
     except EOFError:
         raise QueryError(f"{query.path.name}: the query process ended without an answer") from None
@@ -1093,10 +1093,10 @@ def user_query(text: str, source: str = "<stdin>") -> QueryFile:
     # rdflib keeps the backslash of an escaped local name (``e:a\.b`` gives the IRI ``…a\.b``,
     # which Oxigraph, which runs the text, reads as ``…a.b``) and logs that this "does not look
     # like a valid URI": a message about rdflib's reading, not the user's query.
-    with _quiet_rdflib_term_warnings():
+    with quiet_rdflib_term_warnings():
         final, parsed = checked_text(text, source)
     try:
-        with _quiet_rdflib_term_warnings():
+        with quiet_rdflib_term_warnings():
             deep_call(prepared_query, final, parsed)
     except RecursionError:
         raise QuerySyntaxError(f"{source}: {_TOO_DEEP}") from None

@@ -62,7 +62,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
 from rdflib.term import Node
 
 from kgtools.errors import KGError
-from kgtools.load import _quiet_rdflib_term_warnings
+from kgtools.load import quiet_rdflib_term_warnings
 from kgtools.query import (
     DEFAULT_TIMEOUT,
     ParameterError,
@@ -1514,7 +1514,7 @@ class SparqlHandler(BaseHTTPRequestHandler):
         graphs = list(config.graphs) if config.graphs is not None else None
         # the answer's literals are made again on unpickling and serializing: an ill-typed one
         # ("2021-02-30"^^xsd:date) is data, not a reason for rdflib to log a traceback here
-        with _quiet_rdflib_term_warnings():
+        with quiet_rdflib_term_warnings():
             cut, truncated = self._in_slot(_query_job(text, bindings, graphs, config.max_rows))
         kind = cut.kind
         offers = list(GRAPH_TYPES if kind in ("CONSTRUCT", "DESCRIBE") else RESULT_TYPES)
@@ -1529,7 +1529,7 @@ class SparqlHandler(BaseHTTPRequestHandler):
         if kind != "ASK":
             headers["X-Result-Truncated"] = "true" if truncated else "false"
             headers["X-Result-Row-Limit"] = str(config.max_rows)
-        with _quiet_rdflib_term_warnings():
+        with quiet_rdflib_term_warnings():
             payload = serialize_result(cut, media, truncated=truncated, limit=config.max_rows)
         self._send(HTTPStatus.OK, payload, f"{media}; charset=utf-8", headers)
 
