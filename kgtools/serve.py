@@ -930,7 +930,8 @@ class SparqlServer(ThreadingHTTPServer):
         # query's forked process inherits it instead of building it again. The modules a query
         # imports on first use are imported here too: a child forked while another thread
         # held an import lock would wait for it forever.
-        user_query("ASK { ?s ?p ?o }", "warm-up")
+        warm_up = Path(__file__).resolve().parent / "sparql" / "warm-up.rq"
+        user_query(warm_up.read_text(encoding="utf-8"), str(warm_up))
         importlib.import_module("kgtools.oxstore")
         importlib.import_module("kgtools.remote")
 
