@@ -7,15 +7,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from rdflib import Graph
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from kgtools.build import BuildSummary, build, open_built
+from kgtools.build import BuildSummary, build, graphs_for, open_built
 from kgtools.load import load_files
 from kgtools.project import Project, find_project
+from kgtools.query import QueryLibrary
+from kgtools.serve import BuildFolder, ServeConfig, SparqlServer, make_server
 from kgtools.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,6 +126,24 @@ def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serving(
+    source: Store | BuildFolder, library: QueryLibrary | None = None, **limits: Any
+) -> Iterator[SparqlServer]:
+    """``kg serve`` over ``source`` (asserted + inferred) on a free loopback port, in a thread;
+    ``limits`` are :class:`ServeConfig` fields."""
+    config = ServeConfig(graphs=tuple(graphs_for(inferred=True)), **limits)
+    server = make_server(source, "127.0.0.1", 0, config=config, library=library)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 #: A parameterised query over plan labels, shared by the query and hardening tests.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -27,7 +26,7 @@ from rdflib.plugins.sparql.parser import expandUnicodeEscapes
 
 from kgtools import query as query_module
 from kgtools import serve as serve_module
-from kgtools.build import BuildSummary, graphs_for
+from kgtools.build import BuildSummary
 from kgtools.cli import cli
 from kgtools.oxstore import OxigraphStore
 from kgtools.queries import query_from_text
@@ -45,10 +44,9 @@ from kgtools.query import (
     run,
     user_query,
 )
-from kgtools.serve import ServeConfig, make_server
 from kgtools.store import Store
 
-from .conftest import Canary
+from .conftest import Canary, serving
 
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -78,24 +76,10 @@ def kg(*args: str, stdin: str | bytes | None = None) -> Result:
     return result
 
 
-@contextmanager
-def serving(store: Store, timeout: float = 5.0) -> Iterator[str]:
-    config = ServeConfig(graphs=tuple(graphs_for(inferred=True)), timeout=timeout)
-    server = make_server(store, "127.0.0.1", 0, config=config)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 @pytest.fixture(scope="module")
 def server(store: Store) -> Iterator[str]:
-    with serving(store) as base:
-        yield base
+    with serving(store) as running:
+        yield running.url
 
 
 def send(base: str, method: str, path: str, body: bytes | None = None, **headers: str) -> int:
@@ -456,7 +440,8 @@ def test_updates_behind_a_comment_are_refused_as_updates(
     text = f"# an update{line_end}{update.replace('{url}', canary)}"
     with pytest.raises(UpdateRefusedError):
         user_query(text)
-    with serving(store) as base:
+    with serving(store) as running:
+        base = running.url
         assert via_get(base, text) == 403
         assert via_body(base, text) == 403
     assert Canary.hits == []
@@ -484,7 +469,8 @@ def test_an_unknown_prefix_is_a_user_error_with_the_fix(
     assert result.exit_code == 2
     assert f"unknown prefix {prefix}: — add PREFIX {prefix}: <…>" in result.output
     assert "tip:" in result.output  # the project's prefixes are offered
-    with serving(store) as base:
+    with serving(store) as running:
+        base = running.url
         assert via_get(base, text) == 400
         assert via_form(base, text) == 400
 
@@ -518,7 +504,8 @@ def test_many_optionals_are_a_clean_answer(out_dir: str, store: Store) -> None:
     text = "SELECT * WHERE { ?a ?b ?c " + " OPTIONAL { ?a ?b ?c }" * 1000 + " }"
     result = kg("query", "--out-dir", out_dir, "-", "--timeout", "1", stdin=text)
     assert result.exit_code == 0 or "time limit" in result.output, result.output
-    with serving(store, timeout=1) as base:
+    with serving(store, timeout=1) as running:
+        base = running.url
         assert via_form(base, text) in (200, 503)
 
 

@@ -26,6 +26,7 @@ from kgtools.remote import BadEndpointError, _credentials, check_url
 from kgtools.serve import SparqlServer
 from kgtools.store import Store
 
+from .conftest import serving
 from .test_serve_hardening import (
     ASK_PATH,
     LOOPBACK_HOSTS,
@@ -34,7 +35,6 @@ from .test_serve_hardening import (
     exchange,
     get_with,
     one_response,
-    serving,
 )
 
 

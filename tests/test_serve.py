@@ -10,7 +10,6 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,14 +26,14 @@ from kgtools.project import Project
 from kgtools.query import QueryLibrary, QueryResult, run
 from kgtools.serve import (
     SD,
-    ServeConfig,
     SparqlServer,
     is_loopback,
-    make_server,
     negotiate,
     xml_results,
 )
 from kgtools.store import MemoryStore
+
+from .conftest import serving
 
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 PLANS = f"SELECT ?plan WHERE {{ ?plan a <{TIP}Plan> }} ORDER BY ?plan"
@@ -44,27 +43,10 @@ RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 TIMEOUT = 3.0
 
 
-@contextmanager
-def serving(
-    store: MemoryStore, library: QueryLibrary | None = None, **limits: Any
-) -> Iterator[str]:
-    """A server on a free loopback port, in a thread; yields its base URL."""
-    config = ServeConfig(graphs=tuple(graphs_for(inferred=True)), **limits)
-    server = make_server(store, "127.0.0.1", 0, config=config, library=library)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 @pytest.fixture(scope="module")
 def url(store: MemoryStore, project: Project) -> Iterator[str]:
-    with serving(store, QueryLibrary(project.queries_dir), timeout=TIMEOUT) as base:
-        yield base
+    with serving(store, QueryLibrary(project.queries_dir), timeout=TIMEOUT) as running:
+        yield running.url
 
 
 def request(
@@ -281,7 +263,8 @@ def test_runaway_query_is_stopped_while_a_fast_one_answers(url: str) -> None:
 
 
 def test_truncation_is_signalled(store: MemoryStore) -> None:
-    with serving(store, max_rows=2) as base:
+    with serving(store, max_rows=2) as running:
+        base = running.url
         status, headers, body = get(base, query=PLANS)
         data = json.loads(body)
         assert status == 200 and headers["x-result-truncated"] == "true"
@@ -351,7 +334,8 @@ def test_cli_serve_warns_loudly_off_loopback(opened: str, monkeypatch: pytest.Mo
 
 
 def test_cli_serve_reports_a_taken_port(opened: str, store: MemoryStore) -> None:
-    with serving(store) as base:
+    with serving(store) as running:
+        base = running.url
         port = str(urlsplit(base).port)
         result = CliRunner().invoke(cli, ["serve", "--port", port, "--out-dir", opened])
     assert result.exit_code == 2

@@ -40,6 +40,8 @@ from kgtools.serve import (
 )
 from kgtools.store import Store
 
+from .conftest import serving
+
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 ASK_PLAN = f"ASK {{ ?plan a <{TIP}Plan> }}"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -49,21 +51,6 @@ SLOW = (
     'FILTER(REGEX(CONCAT(STR(?a), STR(?d), STR(?g)), "x(y|z)*q$")) }'
 )
 ASK_PATH = "/sparql?" + urlencode({"query": ASK_PLAN})
-
-
-@contextmanager
-def serving(source: Store | BuildFolder, **limits: Any) -> Iterator[SparqlServer]:
-    """A server on a free loopback port, in a thread."""
-    config = ServeConfig(graphs=tuple(graphs_for(inferred=True)), **limits)
-    server = make_server(source, "127.0.0.1", 0, config=config)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @pytest.fixture(scope="module")
