@@ -146,6 +146,38 @@ def serving(
         thread.join(5)
 
 
+#: Debian's Chromium, for the browser tests (``pytest -m browser``).
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def chromium_dom(url: str, tmp_path: Path, *flags: str, budget_ms: int = 5000) -> str:
+    """The DOM headless Chromium has after loading ``url`` for ``budget_ms`` of virtual time.
+    Every host but loopback goes to a closed proxy port, so nothing leaves the machine."""
+    import subprocess
+
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get update && apt-get install -y chromium`")
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--proxy-server=http://127.0.0.1:1",
+        *flags,
+        f"--virtual-time-budget={budget_ms}",
+        "--dump-dom",
+        url,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 #: A parameterised query over plan labels, shared by the query and hardening tests.
 LABEL_SEARCH = """\
 # title: ラベル検索 / label search

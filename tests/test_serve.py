@@ -33,7 +33,7 @@ from kgtools.serve import (
 )
 from kgtools.store import MemoryStore
 
-from .conftest import serving
+from .conftest import chromium_dom, serving
 
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 PLANS = f"SELECT ?plan WHERE {{ ?plan a <{TIP}Plan> }} ORDER BY ?plan"
@@ -355,38 +355,19 @@ def test_literal_results_keep_types(url: str) -> None:
 
 
 # -- the page in a real browser -----------------------------------------------------------------
-CHROMIUM = Path("/usr/bin/chromium")
-
-
 @pytest.mark.browser
 def test_query_page_runs_a_query_in_a_browser(url: str, tmp_path: Path) -> None:
     """Headless Chromium loads the page, which fetches /sparql and draws the table; every other
     request (any host but loopback) would go to a closed proxy port and fail."""
-    import subprocess
-
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get update && apt-get install -y chromium`")
     empty = tmp_path / "no-models"
     empty.mkdir()
-    command = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--proxy-server=http://127.0.0.1:1",
+    dom = chromium_dom(
+        url + "?" + urlencode({"query": PLANS}),
+        tmp_path,
         "--disable-features=NetworkTimeServiceQuerying",
         f"--optimization-guide-manifest-override={empty}",
         "--gaia-url=http://127.0.0.1:1/",
-        "--virtual-time-budget=10000",
-        "--dump-dom",
-        url + "?" + urlencode({"query": PLANS}),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert 'data-rows="5"' in done.stdout, done.stdout[-3000:]
-    assert done.stdout.count("<td>") == 5
+        budget_ms=10000,
+    )
+    assert 'data-rows="5"' in dom, dom[-3000:]
+    assert dom.count("<td>") == 5

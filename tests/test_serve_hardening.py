@@ -40,7 +40,7 @@ from kgtools.serve import (
 )
 from kgtools.store import Store
 
-from .conftest import serving
+from .conftest import chromium_dom, loopback_server, serving
 
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 ASK_PLAN = f"ASK {{ ?plan a <{TIP}Plan> }}"
@@ -648,8 +648,6 @@ def test_concurrent_queries_all_answer(store: Store) -> None:
 
 
 # -- 7. in a real browser -------------------------------------------------------------------------
-CHROMIUM = Path("/usr/bin/chromium")
-
 _ATTACK = """<!doctype html><html><body data-result="pending"><script>
 fetch("ENDPOINT", {method: "POST", body: "query=ASK%7B%7D",
                    headers: {"Content-Type": "application/x-www-form-urlencoded"}})
@@ -658,35 +656,10 @@ fetch("ENDPOINT", {method: "POST", body: "query=ASK%7B%7D",
 </script></body></html>"""
 
 
-def _chromium_dom(url: str, tmp_path: Path) -> str:
-    import subprocess
-
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get update && apt-get install -y chromium`")
-    command = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--proxy-server=http://127.0.0.1:1",
-        "--virtual-time-budget=5000",
-        "--dump-dom",
-        url,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
-
-
 @contextmanager
 def attacker_page(endpoint: str) -> Iterator[str]:
     """Another origin (another port on loopback) serving a page that POSTs a query."""
-    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     page = _ATTACK.replace("ENDPOINT", endpoint).encode()
 
@@ -701,15 +674,8 @@ def attacker_page(endpoint: str) -> Iterator[str]:
         def log_message(self, *_args: object) -> None:
             pass
 
-    other = HTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=other.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{other.server_address[1]}"
-    finally:
-        other.shutdown()
-        other.server_close()
-        thread.join(5)
+    with loopback_server(Page) as origin:
+        yield origin
 
 
 @pytest.mark.browser
@@ -724,12 +690,12 @@ def test_a_page_of_another_origin_cannot_query_from_a_browser(store: Store, tmp_
     thread.start()
     try:
         with attacker_page(endpoint.url + "sparql") as origin:
-            dom = _chromium_dom(origin + "/", tmp_path)
+            dom = chromium_dom(origin + "/", tmp_path)
             assert 'data-result="blocked"' in dom, dom[-2000:]
             posts = [line for line in lines if '"POST /sparql' in line]
             assert posts and all('" 403 ' in line for line in posts), lines
             endpoint.config = replace(endpoint.config, allow_origins=(origin,))
-            dom = _chromium_dom(origin + "/", tmp_path)
+            dom = chromium_dom(origin + "/", tmp_path)
             assert "read:" in dom and "boolean" in dom, dom[-2000:]
     finally:
         endpoint.shutdown()
