@@ -1,8 +1,8 @@
 """kgtools: the knowledge graph of Tokyo's approved regional industry revitalization plans.
 
-The library is one module per pipeline stage — :mod:`kgtools.load`, :mod:`kgtools.validate`,
-:mod:`kgtools.reason`, :mod:`kgtools.build` — over a small store interface
-(:mod:`kgtools.store`), with typed errors in :mod:`kgtools.errors`. :mod:`kgtools.cli` is a thin
+The library is one module per pipeline stage — :mod:`kgtools.load`, :mod:`kgtools.reference.pyshacl`,
+:mod:`kgtools.reference.owlrl`, :mod:`kgtools.build.pipeline` — over a small store interface
+(:mod:`kgtools.store.base`), with typed errors in :mod:`kgtools.errors`. :mod:`kgtools.cli` is a thin
 command-line layer on top; the library never imports it.
 """
 

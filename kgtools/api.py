@@ -9,7 +9,7 @@
 
 Parameters are bound as RDF terms: a string is a plain literal, an ``rdflib`` term is used as it
 is, ``"<https://…>"`` is an IRI and ``'"…"@ja'`` a quoted literal (as ``kg query --param``). A
-value outside the domain a query declares raises :class:`~kgtools.query.UnknownValueError`; a
+value outside the domain a query declares raises :class:`~kgtools.query.run.UnknownValueError`; a
 label parameter matches labels in any language. Errors are the library's typed errors.
 
 While the data on disk does not conform to the shapes, :func:`load` (like ``kg query``) answers
@@ -25,11 +25,11 @@ from typing import Any
 from rdflib import Literal
 from rdflib.term import Node
 
-from kgtools.build import BuildSummary, graphs_for, open_built, read_manifest
+from kgtools.build.pipeline import BuildSummary, open_built, read_manifest
 from kgtools.errors import KGError, NonConformingDataError
-from kgtools.oxstore import OxigraphStore
+from kgtools.namespaces import graphs_for
 from kgtools.project import Project, find_project
-from kgtools.query import (
+from kgtools.query.run import (
     DEFAULT_TIMEOUT,
     QueryLibrary,
     QueryResult,
@@ -39,7 +39,8 @@ from kgtools.query import (
     run,
     user_query,
 )
-from kgtools.store import Store
+from kgtools.store.base import Store
+from kgtools.store.oxigraph import OxigraphStore
 
 
 class KnowledgeGraph:

@@ -161,7 +161,7 @@ def build(ctx: click.Context, out: Path | None, force: bool) -> None:
     OUT changes and the exit code is 1. One build at a time writes OUT: another waits for it
     (and says so). On a terminal each stage shows its progress.
     """
-    from kgtools.build import build as run_build
+    from kgtools.build.pipeline import build as run_build
     from kgtools.progress import Progress
 
     project = _project(ctx)
@@ -218,7 +218,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], reference: bool) -> No
     can refer to them. Prints a report grouped by focus node with the shapes' messages in
     Japanese and English. Exit code 0 conforms, 1 does not conform, 2 bad input.
 
-    The shapes are checked by the build's compiled validator (kgtools.shacl), which the tests
+    The shapes are checked by the build's compiled validator (kgtools.engine.shacl), which the tests
     hold to pySHACL's results; --pyshacl runs pySHACL itself.
     """
     project = _project(ctx)
@@ -237,7 +237,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], reference: bool) -> No
         data_paths = project.data_files()
     if reference:
         from kgtools.load import load_files, schema_terms
-        from kgtools.validate import validate as run_validate
+        from kgtools.reference.pyshacl import validate as run_validate
 
         ontology = load_files([project.ontology])
         shapes = load_files([project.shapes])
@@ -245,7 +245,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], reference: bool) -> No
         report = run_validate(data, shapes, ontology)
         triples = len(data)
     else:
-        from kgtools.shacl import validate_files
+        from kgtools.engine.shacl import validate_files
 
         report, triples = validate_files(data_paths, project.shapes, project.ontology)
     if not report.conforms:
@@ -285,10 +285,11 @@ ENDPOINT_OPTION = click.option(
 
 def _warn_insecure(*urls: str | None) -> None:
     """Say on stderr, once per URL, when the credentials would travel in clear text (the library
-    then warns with :class:`~kgtools.remote.InsecureCredentialsWarning`, silenced here)."""
+    then warns with :class:`~kgtools.store.remote.InsecureCredentialsWarning`, silenced here)."""
     import warnings
 
-    from kgtools.remote import InsecureCredentialsWarning, insecure_credentials
+    from kgtools.errors import InsecureCredentialsWarning
+    from kgtools.store.remote import insecure_credentials
 
     for note in insecure_credentials(u for u in urls if u):
         click.echo(f"warning: {note}", err=True)
@@ -296,7 +297,7 @@ def _warn_insecure(*urls: str | None) -> None:
 
 
 def _remote_store(endpoint: str, timeout: float) -> Any:
-    from kgtools.remote import RemoteStore, resolve_endpoints
+    from kgtools.store.remote import RemoteStore, resolve_endpoints
 
     query_endpoint = resolve_endpoints(endpoint).query
     _warn_insecure(query_endpoint)
@@ -367,8 +368,8 @@ def query(
       kg query municipality --param code=131172 --format csv
       echo 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }' | kg query -
     """
-    from kgtools.build import graphs_for
-    from kgtools.query import (
+    from kgtools.namespaces import graphs_for
+    from kgtools.query.run import (
         QueryLibrary,
         bind_labels,
         check_domains,
@@ -473,8 +474,9 @@ def search_command(
       kg search EC --type initiative
       kg search "産業 フェア" --municipality 131067 -f json
     """
-    from kgtools.build import read_manifest
-    from kgtools.search import SearchError, SearchIndex, format_hits, index_for, terms
+    from kgtools.build.pipeline import read_manifest
+    from kgtools.errors import SearchError
+    from kgtools.search import SearchIndex, format_hits, index_for, terms
 
     if not terms(text):
         raise SearchError("the search text is empty — give one or more words to look for")
@@ -648,7 +650,7 @@ def network_command(
         stats_table,
         write_view,
     )
-    from kgtools.store import atomic_write_text, check_output_file, check_output_folder
+    from kgtools.store.base import atomic_write_text, check_output_file, check_output_folder
 
     if csv_path is not None:  # before anything is read or built
         check_output_file(csv_path, "stats.csv")
@@ -705,7 +707,7 @@ def docs_command(
     give the same files byte for byte.
     """
     from kgtools.docs import generate_docs
-    from kgtools.store import check_output_folder
+    from kgtools.store.base import check_output_folder
 
     if output_dir is not None:  # before anything is read or built
         check_output_folder(output_dir)
@@ -808,8 +810,9 @@ def serve_command(
       curl -H 'Accept: text/csv' --data-urlencode query@queries/cq/plans.rq \\
         http://127.0.0.1:7878/sparql
     """
-    from kgtools.build import graphs_for, read_manifest
-    from kgtools.query import QueryLibrary
+    from kgtools.build.pipeline import read_manifest
+    from kgtools.namespaces import graphs_for
+    from kgtools.query.run import QueryLibrary
     from kgtools.serve import BuildFolder, ServeConfig, is_loopback, make_server
 
     for origin in allow_origins:
@@ -968,7 +971,8 @@ def push_command(
       kg push --endpoint http://127.0.0.1:8890/sparql-auth     # Virtuoso
       kg push --endpoint http://127.0.0.1:8890/sparql-auth --via update
     """
-    from kgtools.remote import DEFAULT_CHUNK, UPDATE_CHUNK, RemoteError, push, resolve_endpoints
+    from kgtools.errors import RemoteError
+    from kgtools.store.remote import DEFAULT_CHUNK, UPDATE_CHUNK, push, resolve_endpoints
 
     endpoints = resolve_endpoints(endpoint, store_endpoint, update_endpoint)
     if via == "update":
@@ -1063,8 +1067,8 @@ def synth(
       kg synth --municipalities 100 --rounds 3 --seed 1 -o /tmp/synth
       kg synth --triples 1000000 -o /tmp/synth-1m
     """
+    from kgtools.devtools.synth import SynthSpec, generate, spec_for_triples
     from kgtools.progress import Progress
-    from kgtools.synth import SynthSpec, generate, spec_for_triples
 
     if (municipalities is None) == (triples is None):
         raise click.UsageError("give exactly one of --municipalities and --triples")
@@ -1134,8 +1138,8 @@ def bench_command(
     """
     import json
 
-    from kgtools.bench import bench
-    from kgtools.store import atomic_write_text
+    from kgtools.devtools.bench import bench
+    from kgtools.store.base import atomic_write_text
 
     if workdir is not None and workdir.exists() and any(workdir.iterdir()):
         raise click.UsageError(f"--workdir {workdir} is not empty")

@@ -59,9 +59,9 @@ from kgtools.namespaces import (
     bind_prefixes,
 )
 from kgtools.project import Project
-from kgtools.queries import QueryFile, load_query, parse_header
-from kgtools.query import DEFAULT_TIMEOUT, QueryLibrary, QueryResult, display, parse_param, run
-from kgtools.store import Store, atomic_write_text
+from kgtools.query.library import QueryFile, load_query, parse_header, system_query_path
+from kgtools.query.run import DEFAULT_TIMEOUT, QueryLibrary, QueryResult, display, parse_param, run
+from kgtools.store.base import Store, atomic_write_text
 
 #: The pages, in the order they are written and listed.
 PAGES = ("index.html", "ontology.html", "shapes.html", "queries.html")
@@ -760,7 +760,7 @@ def _cell(term: Node | None) -> Cell:
 
 
 def _queries_model(project: Project, store: Store, timeout: float | None) -> list[QueryDoc]:
-    from kgtools.build import graphs_for
+    from kgtools.namespaces import graphs_for
 
     library = QueryLibrary(project.queries_dir)
     docs = []
@@ -803,7 +803,7 @@ def _queries_model(project: Project, store: Store, timeout: float | None) -> lis
 
 # -- rendering ------------------------------------------------------------------------------------
 def _instance_counts(store: Store) -> dict[URIRef, int]:
-    query = load_query(Path(__file__).resolve().parent / "sparql" / "instances-per-class.rq")
+    query = load_query(system_query_path("instances-per-class.rq"))
     counts: dict[URIRef, int] = {}
     for row in store.query(query.text, {"namespace": Literal(str(TIP))}):
         cls, count = row  # type: ignore[misc]
@@ -842,7 +842,7 @@ def generate_docs(
 ) -> list[Path]:
     """Write the HTML pages for ``project`` into ``out_dir``; return their paths.
 
-    ``store`` is the built graph (:func:`kgtools.build.open_built`): the ontology is read from
+    ``store`` is the built graph (:func:`kgtools.build.pipeline.open_built`): the ontology is read from
     its ontology graph, the shapes from ``project.shapes``, and the library's queries run over
     the asserted and inferred graphs, each stopped after ``timeout`` seconds.
     """

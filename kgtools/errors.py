@@ -186,23 +186,23 @@ class OutputPathError(UsageError):
 
 
 class UnsupportedShapeError(KGError):
-    """A shapes graph uses a SHACL feature the fast validator (:mod:`kgtools.shacl`) lacks."""
+    """A shapes graph uses a SHACL feature the fast validator (:mod:`kgtools.engine.shacl`) lacks."""
 
     def __init__(self, shape: str, feature: str) -> None:
         self.shape = shape
         self.feature = feature
         super().__init__(
-            f"shape {shape} uses {feature}, which the fast validator (kgtools.shacl) does not "
-            "implement: implement it there or validate with kgtools.validate (pySHACL)"
+            f"shape {shape} uses {feature}, which the fast validator (kgtools.engine.shacl) does not "
+            "implement: implement it there or validate with kgtools.reference.pyshacl (pySHACL)"
         )
 
 
 class UnsupportedOntologyError(KGError):
-    """The fast reasoner (:mod:`kgtools.rules`) cannot give owlrl's answer for this input.
+    """The fast reasoner (:mod:`kgtools.engine.rules`) cannot give owlrl's answer for this input.
 
     Raised for an OWL construct the compiled rule set does not implement (``owl:someValuesFrom``,
     ``owl:hasKey`` …) and for data that uses T-box vocabulary (``rdfs:subClassOf``,
-    ``owl:sameAs`` …) beyond restating the ontology; use :mod:`kgtools.reason` for such input.
+    ``owl:sameAs`` …) beyond restating the ontology; use :mod:`kgtools.reference.owlrl` for such input.
     """
 
 
@@ -249,3 +249,100 @@ class DiskFullError(KGError):
             f"{path}: cannot write: the disk is full (or the quota used up) — free some space "
             f"and build again ({out_dir}/build.json still names the last complete build)"
         )
+
+
+# -- Queries (``kg query``, ``kg serve``) -----------------------------------------------------------
+class QueryError(KGError):
+    """A query cannot be run as asked."""
+
+
+class UnknownQueryError(QueryError):
+    """No library query has that name."""
+
+
+class QuerySyntaxError(QueryError):
+    """The SPARQL text does not parse; the message points at the line and column."""
+
+
+class UnsafeQueryError(QueryError):
+    """The query would update the graph or reach outside it (SERVICE, FROM, LOAD …)."""
+
+
+class UpdateRefusedError(UnsafeQueryError):
+    """The text is a SPARQL update (INSERT, DELETE, LOAD, CLEAR …): the graph is read-only."""
+
+
+class ParameterError(QueryError):
+    """A ``--param`` is malformed, unknown to the query, or missing."""
+
+
+class QueryTimeoutError(QueryError):
+    """The query ran past its time limit and was stopped."""
+
+
+class UnknownValueError(ParameterError):
+    """A parameter's value is outside the domain its query declares."""
+
+
+# -- Remote endpoints (``--endpoint``, ``kg push``) -------------------------------------------------
+class RemoteError(KGError):
+    """A remote SPARQL endpoint cannot be used as asked."""
+
+
+class EndpointUnreachableError(RemoteError):
+    """Nothing answers at the endpoint (connection refused, unknown host, timeout)."""
+
+
+class EndpointHTTPError(RemoteError):
+    """The endpoint answered with an HTTP error; the message quotes the server."""
+
+
+class EndpointAuthError(EndpointHTTPError):
+    """The endpoint refused the credentials (HTTP 401 or 403)."""
+
+
+class TruncatedResultError(RemoteError):
+    """The server cut an answer short (Virtuoso's ``ResultSetMaxRows``)."""
+
+
+class RemoteReadOnlyError(RemoteError):
+    """A :class:`RemoteStore` is read-only; change the server with :func:`push`."""
+
+
+class PushVerificationError(RemoteError):
+    """After an upload the server does not hold the number of triples that was sent."""
+
+
+class PushFailedError(RemoteError):
+    """An upload failed; the message says what state the server is left in and what to run."""
+
+
+class BadEndpointError(RemoteError):
+    """An endpoint URL is not an http(s) URL ``kg`` can use, or carries credentials."""
+
+
+class EndpointRedirectError(EndpointHTTPError):
+    """The endpoint redirects somewhere ``kg`` does not follow (another origin, or a write)."""
+
+
+class InsecureCredentialsWarning(UserWarning):
+    """Credentials are about to travel in clear text (plain http) to a non-loopback host."""
+
+
+# -- Search (``kg search``) -------------------------------------------------------------------------
+class SearchError(KGError):
+    """A search that cannot run as asked: empty query, unknown type, missing index."""
+
+
+# -- The endpoint (``kg serve``) --------------------------------------------------------------------
+class ServeError(KGError):
+    """The endpoint cannot be started as asked (e.g. the port is taken)."""
+
+
+class GraphUnavailableError(KGError):
+    """No built graph can be opened (``dist/`` was removed, or a rebuild failed)."""
+
+
+# -- Synthetic projects (``kg synth``) --------------------------------------------------------------
+class OutputFolderError(UsageError):
+    """``out_dir`` holds files that are not a previous synthetic project (nothing is deleted)."""

@@ -5,7 +5,7 @@ Formats (:data:`FORMATS`): ``ttl`` (rdflib's ``longturtle``), ``nt``, ``nq``, ``
 unless asserted-only, inferred); the others write their union.
 
 Every format gives the same bytes for the same graph, whatever the process or its
-``PYTHONHASHSEED``: blank nodes get canonical labels (:mod:`kgtools.bnodes`: linear in the
+``PYTHONHASHSEED``: blank nodes get canonical labels (:mod:`kgtools.engine.bnodes`: linear in the
 blank nodes that form trees, such as a chain ``[ p [ p … ] ]`` of any depth; graph by graph),
 triples are handed to the serializers in sorted order, N-Triples/N-Quads lines are sorted and
 JSON-LD arrays are sorted (``@list`` arrays keep their order). Blank nodes are canonicalised per
@@ -24,7 +24,7 @@ embeds that context, so a reader needs no network access to expand it.
 million triples copying the graph into rdflib and canonicalising it takes minutes and gigabytes.
 Each triple's line is written straight from the store's terms, as rdflib's N-Triples serializer
 writes it (the same four escapes; typed literals in rdflib's normalised lexical form), and only
-the triples with a blank node are labelled canonically (:mod:`kgtools.bnodes`) — a blank
+the triples with a blank node are labelled canonically (:mod:`kgtools.engine.bnodes`) — a blank
 node's canonical label depends only on the triples it is in. The tests hold the two paths to the
 same bytes.
 """
@@ -43,11 +43,10 @@ from rdflib.plugins.shared.jsonld.context import Context
 from rdflib.serializer import Serializer
 from rdflib.term import Node
 
-from kgtools.build import graphs_for
 from kgtools.errors import ExportError, ExportWriteError, JSONLDContextError
-from kgtools.namespaces import ID, bind_prefixes
+from kgtools.namespaces import ID, bind_prefixes, graphs_for
 from kgtools.project import Project
-from kgtools.store import Store, atomic_write_bytes, check_output_file, nt_lines
+from kgtools.store.base import Store, atomic_write_bytes, check_output_file, nt_lines
 
 #: Format name → rdflib serializer name (``None``: written by this module).
 FORMATS: dict[str, str | None] = {
@@ -175,13 +174,13 @@ def export(
 
 def check_output_path(out: Path, fmt: str) -> None:
     """Refuse an output path ``kg export -o`` could not write as given: a folder, or a file in a
-    folder that does not exist (:func:`kgtools.store.check_output_file`)."""
+    folder that does not exist (:func:`kgtools.store.base.check_output_file`)."""
     check_output_file(out, "graph" + EXTENSIONS[fmt], ExportWriteError, "the export")
 
 
 def canonical(graph: Graph) -> Graph:
     """A copy of ``graph`` with canonical blank-node labels, triples added in sorted order."""
-    from kgtools.bnodes import canonical_triples
+    from kgtools.engine.bnodes import canonical_triples
 
     result = bind_prefixes(_SortedGraph())
     for triple in sorted(canonical_triples(graph), key=_key):
@@ -242,7 +241,7 @@ class _SortedDataset(Dataset):
 
 
 def _sorted_lines(lines: Iterable[str]) -> bytes:
-    """Lines that each end in `` .\n`` (:func:`kgtools.store.nt_lines`), sorted, as UTF-8."""
+    """Lines that each end in `` .\n`` (:func:`kgtools.store.base.nt_lines`), sorted, as UTF-8."""
     return "".join(sorted(lines)).encode("utf-8")
 
 
@@ -255,13 +254,13 @@ def _store_lines(store: Store, names: Iterable[URIRef], *, quads: bool) -> Itera
     ``quads`` their N-Quads lines, unsorted, each ending in `` .\n`` — what rdflib's path
     writes, read straight from an Oxigraph store (``None`` for another store: that path is
     taken)."""
-    from kgtools.oxstore import OxigraphStore, named
+    from kgtools.store.oxigraph import OxigraphStore, named
 
     if not isinstance(store, OxigraphStore):
         return None
     import pyoxigraph as ox
 
-    from kgtools.triples import XSD_STRING, triple_to_rdflib
+    from kgtools.engine.terms import XSD_STRING, triple_to_rdflib
 
     typed: dict[ox.Literal, str] = {}
     lines: list[str] | set[str] = [] if quads else set()  # (N-Triples: each triple once)
@@ -284,7 +283,7 @@ def _store_lines(store: Store, names: Iterable[URIRef], *, quads: bool) -> Itera
                 add(f"{s} {p} {o}{suffix}")
     # canonical labels per named graph (N-Quads), or over the union (N-Triples), as rdflib's
     # path gives them
-    from kgtools.bnodes import canonical_graph
+    from kgtools.engine.bnodes import canonical_graph
 
     for suffix, triples in blank.items():
         for line in nt_lines(canonical_graph(triples), suffix):

@@ -43,6 +43,7 @@ from rdflib import OWL, RDF, RDFS, XSD, Dataset, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
+from kgtools.engine.terms import OxTriple
 from kgtools.errors import (
     BadIRIError,
     IllTypedLiteralError,
@@ -59,7 +60,6 @@ from kgtools.errors import (
     UnsupportedFormatError,
 )
 from kgtools.namespaces import ID, ONTOLOGY_IRI
-from kgtools.triples import OxTriple
 
 #: rdflib parser name for each file suffix the loader accepts.
 FORMATS: dict[str, str] = {".ttl": "turtle", ".nt": "nt", ".nq": "nquads", ".trig": "trig"}

@@ -1,7 +1,7 @@
 """Namespaces: the project's own (generated from the ontology) and the standard ones it uses.
 
 ``TIP`` is a :class:`rdflib.namespace.DefinedNamespace` generated from ``ontology/tip.ttl`` by
-``python -m kgtools.codegen`` (a test fails when the generated file is out of date), so a
+``python -m kgtools.devtools.codegen`` (a test fails when the generated file is out of date), so a
 misspelt term fails at import instead of minting a new IRI.
 """
 
@@ -67,3 +67,15 @@ __all__ = [
     "WD",
     "bind_prefixes",
 ]
+
+
+#: The named graphs to read for asserted-only or asserted + inferred views.
+ASSERTED_GRAPHS = (ONTOLOGY_GRAPH, DATA_GRAPH)
+
+
+ALL_GRAPHS = (ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH)
+
+
+def graphs_for(*, inferred: bool) -> list[URIRef]:
+    """Named graphs to read: with or without the entailments."""
+    return list(ALL_GRAPHS if inferred else ASSERTED_GRAPHS)

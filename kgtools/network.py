@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from kgtools.project import Project
-    from kgtools.store import Store
+    from kgtools.store.base import Store
 
 #: The views, in the order the CLI lists them.
 VIEWS = ("bipartite", "municipalities", "partners")
@@ -210,9 +210,9 @@ def _queries_dir(project: Project) -> Path:
 
 
 def _run(store: Store, project: Project, name: str, bindings: Mapping[str, Any]) -> list[Any]:
-    from kgtools.build import graphs_for
     from kgtools.errors import MissingInputError, SourceLocation
-    from kgtools.queries import load_query
+    from kgtools.namespaces import graphs_for
+    from kgtools.query.library import load_query
 
     path = _queries_dir(project) / name
     if not path.is_file():
@@ -1324,7 +1324,7 @@ def write_view(
     graph: nx.Graph, out_dir: Path, name: str, formats: Sequence[str] = FORMATS
 ) -> list[Path]:
     """Write ``out_dir/name.{fmt}`` for each format, atomically; return the paths written."""
-    from kgtools.store import atomic_write_bytes
+    from kgtools.store.base import atomic_write_bytes
 
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -1339,7 +1339,7 @@ def write_view(
 
 def write_stats_csv(graph: nx.Graph, path: Path) -> Path:
     """Write the statistics CSV atomically."""
-    from kgtools.store import atomic_write_text
+    from kgtools.store.base import atomic_write_text
 
     atomic_write_text(path, stats_csv(node_stats(graph)))
     return path
@@ -1360,7 +1360,7 @@ BETWEENNESS_SAMPLE = 100
 
 
 #: With more municipalities than this, ``kg build`` writes the degree statistics of
-#: :mod:`kgtools.degree` instead of the views: serializing every link with its evidence takes
+#: :mod:`kgtools.engine.degree` instead of the views: serializing every link with its evidence takes
 #: minutes at the scale of every municipality. ``kg network`` still makes any view on demand.
 VIEWS_MUNICIPALITY_LIMIT = 50
 

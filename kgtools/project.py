@@ -41,7 +41,7 @@ EXCLUDED_DATA_DIRS = frozenset({"templates"})
 DATA_SUFFIXES = (".ttl", ".nt", ".nq", ".trig")
 #: The build folder's name, below the project root.
 OUT_DIR = Path("dist")
-#: The manifest ``kg build`` writes into its output folder (``kgtools.build.MANIFEST``).
+#: The manifest ``kg build`` writes into its output folder (``kgtools.build.pipeline.MANIFEST``).
 BUILD_MANIFEST = "build.json"
 
 

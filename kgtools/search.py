@@ -45,7 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kgtools.errors import KGError
+from kgtools.errors import SearchError
+from kgtools.query.library import SYSTEM_QUERIES
 
 #: The folder in ``dist/`` that holds the index of each build's store (``STORE.sqlite``).
 INDEX_DIR = "search"
@@ -57,14 +58,10 @@ MARK_CLOSE = "»"
 #: Characters of context kept on each side of the first hit in a long text.
 CONTEXT = 40
 
-_QUERIES = Path(__file__).resolve().parent / "sparql"
+_QUERIES = SYSTEM_QUERIES
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _SPACE = re.compile(r"\s+")
-
-
-class SearchError(KGError):
-    """A search that cannot run as asked: empty query, unknown type, missing index."""
 
 
 # -- normalisation ------------------------------------------------------------------------------
@@ -172,8 +169,8 @@ def _select(store: Any, name: str, graphs: Sequence[Any], **bindings: str) -> It
     ``graphs``, which are also its named graphs); ``bindings`` are literals."""
     from rdflib import Literal
 
-    from kgtools.queries import load_query
-    from kgtools.remote import bind_text
+    from kgtools.query.library import load_query
+    from kgtools.store.sparql_text import bind_text
 
     text = load_query(_QUERIES / name).text
     if bindings:
@@ -306,7 +303,7 @@ def index_bytes(rows: Iterable[Row]) -> bytes:
 def build_index(store: Any) -> bytes:
     """:func:`index_bytes` of a built Oxigraph store."""
     from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
-    from kgtools.oxstore import named
+    from kgtools.store.oxigraph import named
 
     every = [named(g) for g in (ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH)]
     return index_bytes(rows_of(store, named(DATA_GRAPH), every))
@@ -318,7 +315,7 @@ def index_for(out_dir: Path, store_name: str) -> Path:
     with the indexes of other stores removed."""
     import pyoxigraph as ox
 
-    from kgtools.store import atomic_write_bytes
+    from kgtools.store.base import atomic_write_bytes
 
     folder = out_dir / INDEX_DIR
     path = folder / f"{store_name}.v{INDEX_VERSION}.sqlite"
@@ -565,7 +562,7 @@ def format_hits(hits: Sequence[Hit], fmt: str) -> str:
         writer.writerows([h.record()[f] for f in FIELDS] for h in hits)
         return out.getvalue()
     from kgtools.namespaces import ID
-    from kgtools.query import width
+    from kgtools.query.run import width
 
     def cell(hit: Hit, name: str) -> str:
         value = str(hit.record()[name]).replace("\n", " ")

@@ -9,7 +9,7 @@
 * Read-only: updates (``application/sparql-update``, an ``update`` field, or update text as the
   query) get ``403``; ``SERVICE``, ``FROM`` / ``FROM NAMED`` and the protocol's
   ``default-graph-uri`` / ``named-graph-uri`` get ``400`` — the same checks and messages as
-  ``kg query`` (:func:`kgtools.query.check_query`).
+  ``kg query`` (:func:`kgtools.query.run.check_query`).
 * Limits, enforced here: the time limit (``503`` when a query is stopped; parsing and the
   read-only check run inside it, in the query's own process), a row cap (a cut result says so
   in the ``X-Result-Truncated`` header and, for JSON, in a top-level ``"truncated": true``), a
@@ -61,23 +61,28 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
 from rdflib.term import Node
 
-from kgtools.errors import KGError
-from kgtools.load import quiet_rdflib_term_warnings
-from kgtools.query import (
-    DEFAULT_TIMEOUT,
+from kgtools.errors import (
+    GraphUnavailableError,
+    KGError,
     ParameterError,
     QueryError,
-    QueryLibrary,
-    QueryResult,
     QuerySyntaxError,
+    ServeError,
     UnsafeQueryError,
     UpdateRefusedError,
+)
+from kgtools.load import quiet_rdflib_term_warnings
+from kgtools.query.library import system_query_path
+from kgtools.query.run import (
+    DEFAULT_TIMEOUT,
+    QueryLibrary,
+    QueryResult,
     isolate_network,
     parse_param,
     run_here,
     user_query,
 )
-from kgtools.store import Store
+from kgtools.store.base import Store
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7878
@@ -124,10 +129,6 @@ _FORMAT_IRIS = {
     JSONLD: "JSON-LD",
     RDFXML: "RDF_XML",
 }
-
-
-class ServeError(KGError):
-    """The endpoint cannot be started as asked (e.g. the port is taken)."""
 
 
 @dataclass(frozen=True)
@@ -349,7 +350,7 @@ def library_examples(library: QueryLibrary | None) -> list[dict[str, Any]]:
     Only the headers are read (preparing every query would add seconds to the start); a query
     is checked when it is sent, like any other.
     """
-    from kgtools.queries import parse_header
+    from kgtools.query.library import parse_header
 
     if library is None:
         return []
@@ -584,8 +585,6 @@ textarea.addEventListener("keydown", (event) => {
 
 
 # -- where the graph comes from ----------------------------------------------------------------
-class GraphUnavailableError(KGError):
-    """No built graph can be opened (``dist/`` was removed, or a rebuild failed)."""
 
 
 class BuildFolder:
@@ -606,7 +605,7 @@ class BuildFolder:
         self.current = current
 
     def open(self) -> Store:
-        from kgtools.oxstore import OxigraphStore
+        from kgtools.store.oxigraph import OxigraphStore
 
         for _ in range(self.ATTEMPTS):
             name = self.current()
@@ -733,7 +732,7 @@ def _query_job(
 
     def job(store: Store) -> tuple[QueryResult, bool]:
         try:
-            prepared = user_query(text, "query")  # kgtools.query.check_query first
+            prepared = user_query(text, "query")  # kgtools.query.run.check_query first
         except QueryError as exc:  # refused by the check: the client's to fix
             raise _Failed(_status_for(exc), str(exc)) from None
         try:
@@ -930,10 +929,10 @@ class SparqlServer(ThreadingHTTPServer):
         # query's forked process inherits it instead of building it again. The modules a query
         # imports on first use are imported here too: a child forked while another thread
         # held an import lock would wait for it forever.
-        warm_up = Path(__file__).resolve().parent / "sparql" / "warm-up.rq"
+        warm_up = system_query_path("warm-up.rq")
         user_query(warm_up.read_text(encoding="utf-8"), str(warm_up))
-        importlib.import_module("kgtools.oxstore")
-        importlib.import_module("kgtools.remote")
+        importlib.import_module("kgtools.store.oxigraph")
+        importlib.import_module("kgtools.store.remote")
 
     @property
     def url(self) -> str:
@@ -1345,7 +1344,7 @@ class SparqlHandler(BaseHTTPRequestHandler):
     def _search(self, params: dict[str, list[str]]) -> None:
         """``GET /search?q=…[&lang=&type=&municipality=&fy=&limit=]``: the hits of
         :mod:`kgtools.search` as JSON, the records ``kg search -f json`` prints."""
-        from kgtools.search import SearchError
+        from kgtools.errors import SearchError
 
         unknown = sorted(set(params) - _SEARCH_PARAMS)
         if unknown:

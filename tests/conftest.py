@@ -13,12 +13,13 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from kgtools.build import BuildSummary, build, graphs_for, open_built
+from kgtools.build.pipeline import BuildSummary, build, open_built
 from kgtools.load import load_files
+from kgtools.namespaces import graphs_for
 from kgtools.project import Project, find_project
-from kgtools.query import QueryLibrary
+from kgtools.query.run import QueryLibrary
 from kgtools.serve import BuildFolder, ServeConfig, SparqlServer, make_server
-from kgtools.store import Store
+from kgtools.store.base import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_TEXT = ROOT / "sources" / "approved-plans-overview-r3-r5.txt"

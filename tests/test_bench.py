@@ -13,8 +13,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from kgtools.bench import STAGES, report_lines
 from kgtools.cli import cli
+from kgtools.devtools.bench import STAGES, report_lines
 
 LAST_LINE = re.compile(
     r"^speedup: (?P<x>[0-9.]+|n/a \(naive skipped\))× vs naive at (?P<n>[0-9,]+) triples; "

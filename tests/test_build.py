@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
-from kgtools import store as store_module
-from kgtools.build import BuildSummary, build
+from kgtools.build.pipeline import BuildSummary, build
 from kgtools.load import load_files
 from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
-from kgtools.oxstore import OxigraphStore
 from kgtools.project import Project
-from kgtools.store import atomic_write_text
+from kgtools.store import base as store_module
+from kgtools.store.base import atomic_write_text
+from kgtools.store.oxigraph import OxigraphStore
 
 from .conftest import assert_isomorphic
 

@@ -27,7 +27,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from kgtools.build import LOCK_FILE, BuildSummary, build, open_built, read_manifest
+from kgtools.build.pipeline import LOCK_FILE, BuildSummary, build, open_built, read_manifest
 from kgtools.cli import cli
 from kgtools.errors import BuildRunningError, DiskFullError, NonConformingDataError
 from kgtools.namespaces import DATA_GRAPH
@@ -219,7 +219,7 @@ def test_a_build_by_other_code_is_not_reused(
 ) -> None:
     """The fingerprint covered the version only: after an upgrade that adds a check, unchanged
     data said "dist/ is current" and the new check never ran. The toolkit's own files count."""
-    import kgtools.build as build_module
+    import kgtools.build.pipeline as build_module
 
     project, out = built_copy
     assert build(project, out).mode == "reuse"
@@ -387,11 +387,11 @@ def _rocksdb_full(*_args: object, **_kwargs: object) -> None:
     ("point", "failure", "force"),
     [
         # every staged and atomic file: Turtle, report, caches, copies of changed files
-        ("kgtools.store.os.fsync", _no_space, False),
-        ("kgtools.store.os.fsync", _over_quota, True),
-        ("kgtools.build.atomic_write_text", _over_quota, False),  # the report, the manifest
-        ("kgtools.build.shutil.copyfile", _no_space, True),  # a full build's copies of the data
-        ("kgtools.oxstore.OxigraphStore.add_ox", _rocksdb_full, False),  # the store (RocksDB)
+        ("kgtools.store.base.os.fsync", _no_space, False),
+        ("kgtools.store.base.os.fsync", _over_quota, True),
+        ("kgtools.build.pipeline.atomic_write_text", _over_quota, False),  # the report, the manifest
+        ("kgtools.build.pipeline.shutil.copyfile", _no_space, True),  # a full build's copies of the data
+        ("kgtools.store.oxigraph.OxigraphStore.add_ox", _rocksdb_full, False),  # the store (RocksDB)
     ],
 )
 def test_a_full_disk_is_a_clear_error_and_keeps_the_last_build(

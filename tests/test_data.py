@@ -13,7 +13,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 from kgtools.load import load_files
 from kgtools.namespaces import ID, TIP
 from kgtools.project import Project, find_project
-from kgtools.validate import validate
+from kgtools.reference.pyshacl import validate
 
 from .conftest import ROOT, SOURCE_TEXT
 

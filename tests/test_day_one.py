@@ -15,23 +15,23 @@ from hypothesis import strategies as st
 from rdflib import RDFS, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kgtools.build import BuildSummary, graphs_for, input_files
+from kgtools.build.pipeline import BuildSummary, input_files
 from kgtools.cli import cli
+from kgtools.errors import ParameterError, UnknownValueError
+from kgtools.namespaces import graphs_for
 from kgtools.project import Project, find_project, is_output_dir
-from kgtools.query import (
-    ParameterError,
+from kgtools.query.run import (
     QueryLibrary,
-    UnknownValueError,
     bind_labels,
     check_domains,
     label_parameters,
-    nt_term,
     parse_param,
     parse_params,
     run,
     user_query,
 )
-from kgtools.store import MemoryStore, Store
+from kgtools.store.base import MemoryStore, Store
+from kgtools.store.sparql_text import nt_term
 
 from .conftest import ROOT
 from .test_cli import NOT_CONFORMING_PLAN
@@ -346,7 +346,7 @@ def test_a_label_parameter_matches_labels_in_any_language(
 ) -> None:
     """`-p municipality=北区` once matched nothing: the value was a plain literal and the label
     "北区"@ja. Every label text the graph holds in one form finds exactly its subjects."""
-    from kgtools.query import LABEL_PREDICATES
+    from kgtools.query.run import LABEL_PREDICATES
 
     query = user_query(LABELLED, "labelled.rq")
     assert label_parameters(query) == {"name"}

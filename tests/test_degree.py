@@ -1,8 +1,8 @@
-"""Degree statistics (kgtools.degree) equal the reference query network-degree.rq, and stay equal
+"""Degree statistics (kgtools.engine.degree) equal the reference query network-degree.rq, and stay equal
 to a full build's after incremental rebuilds; class counts likewise equal the store's query.
 
 The synthetic project has more municipalities than VIEWS_MUNICIPALITY_LIMIT, so the build writes
-``network/bipartite-degree.csv`` from kgtools.degree instead of drawing the views.
+``network/bipartite-degree.csv`` from kgtools.engine.degree instead of drawing the views.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kgtools import degree
-from kgtools.build import ALL_GRAPHS, BuildSummary, build, class_counts
+from kgtools.build.pipeline import BuildSummary, build, class_counts
+from kgtools.devtools.synth import SynthSpec, generate
+from kgtools.engine import degree
+from kgtools.engine.terms import StoreSource
+from kgtools.namespaces import ALL_GRAPHS
 from kgtools.network import VIEWS_MUNICIPALITY_LIMIT
-from kgtools.oxstore import OxigraphStore, named
 from kgtools.project import Project
-from kgtools.queries import load_query
-from kgtools.synth import SynthSpec, generate
-from kgtools.triples import StoreSource
+from kgtools.query.library import load_query
+from kgtools.store.oxigraph import OxigraphStore, named
 
 QUERY = Path(degree.__file__).resolve().parent / "sparql" / "network-degree.rq"
 CSV = "network/bipartite-degree.csv"
@@ -178,7 +179,7 @@ def test_csv_is_what_the_csv_module_writes(awkward: str | None) -> None:
     ]
 
 
-# -- the cache and the patched CSV (kgtools.degree.Cache, patched_csv) ---------------------------
+# -- the cache and the patched CSV (kgtools.engine.degree.Cache, patched_csv) ---------------------------
 _IRI = "<https://example.org/{}>"
 tables = st.dictionaries(
     st.sampled_from([_IRI.format(f"m{i}") for i in range(6)]),

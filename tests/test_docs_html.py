@@ -12,14 +12,15 @@ from click.testing import CliRunner
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
-from kgtools.build import BuildSummary, graphs_for, open_built
+from kgtools.build.pipeline import BuildSummary, open_built
 from kgtools.cli import cli
-from kgtools.docs import PAGES, TIPS, DocsError, example_params, generate_docs, stable_rows
-from kgtools.namespaces import TIP
+from kgtools.docs import PAGES, TIPS, example_params, generate_docs, stable_rows
+from kgtools.errors import DocsError
+from kgtools.namespaces import TIP, graphs_for
 from kgtools.project import Project
-from kgtools.queries import query_from_text
-from kgtools.query import QueryLibrary, QueryResult, run
-from kgtools.store import Store
+from kgtools.query.library import query_from_text
+from kgtools.query.run import QueryLibrary, QueryResult, run
+from kgtools.store.base import Store
 
 PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
 

@@ -1,4 +1,4 @@
-"""Block-structured Turtle sections (kgtools.dumps): they hold exactly their graph, and a patched
+"""Block-structured Turtle sections (kgtools.build.turtle): they hold exactly their graph, and a patched
 section is byte-identical to one written from scratch for the graph after the change."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kgtools import dumps
-from kgtools.dumps import Section, StoreFeed, header, write
+from kgtools.build import turtle as dumps
+from kgtools.build.turtle import Section, StoreFeed, header, write
 from kgtools.errors import DumpCacheError
 from kgtools.load import read_file
 from kgtools.project import Project

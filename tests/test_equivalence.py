@@ -1,7 +1,7 @@
 """The default (fast) pipeline gives the reference libraries' answers on a 10k-triple synthetic
 sample with deliberate violations: the same validation results as pySHACL (focus node, path,
 constraint component, severity, value), the same entailments as owlrl (noise filtered as
-kgtools.reason does) and the same query answers as rdflib, for every competency question.
+kgtools.reference.owlrl does) and the same query answers as rdflib, for every competency question.
 
 (The same comparisons on the real data are in test_shacl_fast.py, test_rules.py and
 test_queries.py.)
@@ -16,18 +16,18 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kgtools import rules, shacl
-from kgtools.build import load_project
+from kgtools.build.pipeline import load_project
+from kgtools.devtools.synth import generate, spec_for_triples
+from kgtools.engine import rules, shacl
+from kgtools.engine.terms import MemoryIndex, triple_from_rdflib
 from kgtools.load import read_file
 from kgtools.namespaces import DATA_GRAPH
-from kgtools.oxstore import OxigraphStore
 from kgtools.project import Project
-from kgtools.query import QueryLibrary, run
-from kgtools.reason import entailments
-from kgtools.store import MemoryStore
-from kgtools.synth import generate, spec_for_triples
-from kgtools.triples import MemoryIndex, triple_from_rdflib
-from kgtools.validate import ValidationResult, validate
+from kgtools.query.run import QueryLibrary, run
+from kgtools.reference.owlrl import entailments
+from kgtools.reference.pyshacl import ValidationResult, validate
+from kgtools.store.base import MemoryStore
+from kgtools.store.oxigraph import OxigraphStore
 
 
 @pytest.fixture(scope="module")

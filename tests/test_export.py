@@ -22,14 +22,14 @@ from rdflib.collection import Collection
 from rdflib.plugins.shared.jsonld.context import Context as JSONLDContext
 
 from kgtools import export as export_module
-from kgtools import store as store_module
-from kgtools.build import BuildSummary, graphs_for
+from kgtools.build.pipeline import BuildSummary
 from kgtools.cli import cli
 from kgtools.errors import ExportError, ExportWriteError, JSONLDContextError
 from kgtools.export import CONTEXT_FILE, FORMATS, export, load_context, serialize
-from kgtools.namespaces import DATA_GRAPH, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, TIP
+from kgtools.namespaces import DATA_GRAPH, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, TIP, graphs_for
 from kgtools.project import Project
-from kgtools.store import MemoryStore
+from kgtools.store import base as store_module
+from kgtools.store.base import MemoryStore
 
 from .conftest import ROOT, assert_isomorphic
 
@@ -216,7 +216,7 @@ def test_tricky_graph_round_trips_in_every_format(
 SUBPROCESS_EXPORT = """
 import sys
 from pathlib import Path
-from kgtools.build import open_built
+from kgtools.build.pipeline import open_built
 from kgtools.export import FORMATS, load_context, serialize
 from kgtools.project import find_project
 
@@ -503,7 +503,7 @@ def test_nt_and_nq_from_the_built_store_are_rdflibs_bytes(
 ) -> None:
     """The lines written straight from Oxigraph are the bytes rdflib's path writes for the same
     graphs (the ontology's blank nodes canonically labelled too)."""
-    from kgtools.oxstore import OxigraphStore
+    from kgtools.store.oxigraph import OxigraphStore
 
     out, summary = built
     store = OxigraphStore(out / summary.store, read_only=True)
@@ -521,7 +521,7 @@ def test_nt_and_nq_from_oxigraph_write_awkward_terms_as_rdflib_does(fmt: str) ->
     graphs, shared between graphs."""
     import pyoxigraph as ox
 
-    from kgtools.oxstore import OxigraphStore, named
+    from kgtools.store.oxigraph import OxigraphStore, named
 
     ex = Namespace("https://example.org/")
     store = OxigraphStore()
@@ -605,7 +605,7 @@ def _blank_graph(n: int, parents: list[Any], links: list[Any]) -> list[tuple[Any
 def test_blank_node_labels_depend_only_on_the_graph(graph: tuple[Any, ...]) -> None:
     """Any graph (trees, shared nodes, cycles, automorphic twins) relabelled and reordered gets
     the same canonical triples, which describe the same graph."""
-    from kgtools.bnodes import canonical_triples
+    from kgtools.engine.bnodes import canonical_triples
 
     n, parents, links, order = graph
     triples = _blank_graph(n, parents, links)
@@ -623,7 +623,7 @@ def _chain(depth: int) -> list[tuple[Any, Any, Any]]:
 
 def test_a_100k_deep_blank_node_chain_is_labelled_in_linear_time() -> None:
     """rdflib's to_canonical_graph took 55 s for 3,000 nodes, growing with the square."""
-    from kgtools.bnodes import canonical_triples
+    from kgtools.engine.bnodes import canonical_triples
 
     chain = _chain(100_000)
     labelled = canonical_triples(chain)
@@ -649,7 +649,7 @@ def test_every_format_writes_a_deep_blank_node_chain(
 ) -> None:
     """A chain [ p [ p … ] ] deeper than Python's stack: every format writes it (Turtle and
     JSON-LD nest at most MAX_NESTING levels) and reads back as the same chain."""
-    from kgtools.oxstore import OxigraphStore
+    from kgtools.store.oxigraph import OxigraphStore
 
     depth = 1_500
     store: Any = OxigraphStore() if oxigraph else MemoryStore()

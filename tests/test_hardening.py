@@ -20,7 +20,7 @@ from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
 from kgtools import api
 from kgtools import load as load_module
-from kgtools.build import ALL_GRAPHS, BuildSummary
+from kgtools.build.pipeline import BuildSummary
 from kgtools.cli import cli
 from kgtools.errors import (
     BadIRIError,
@@ -28,24 +28,20 @@ from kgtools.errors import (
     IllTypedLiteralError,
     InputTooLargeError,
     KGError,
-    RDFSyntaxError,
-    UnsupportedFormatError,
-)
-from kgtools.export import export
-from kgtools.load import FORMATS, load_files, parse_file
-from kgtools.namespaces import DATA_GRAPH, TIP
-from kgtools.queries import QueryFile
-from kgtools.query import (
     ParameterError,
     QueryError,
     QuerySyntaxError,
     QueryTimeoutError,
+    RDFSyntaxError,
     UnknownValueError,
-    parse_param,
-    run,
-    user_query,
+    UnsupportedFormatError,
 )
-from kgtools.store import MemoryStore
+from kgtools.export import export
+from kgtools.load import FORMATS, load_files, parse_file
+from kgtools.namespaces import ALL_GRAPHS, DATA_GRAPH, TIP
+from kgtools.query.library import QueryFile
+from kgtools.query.run import parse_param, run, user_query
+from kgtools.store.base import MemoryStore
 
 from .conftest import LABEL_SEARCH, Canary
 

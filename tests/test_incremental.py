@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from kgtools.build import BuildSummary, build
+from kgtools.build.pipeline import BuildSummary, build
+from kgtools.engine.rules import RuleSet
 from kgtools.errors import IncrementalUpdateError, NonConformingDataError, RelativeIRIError
-from kgtools.oxstore import OxigraphStore
 from kgtools.project import Project
-from kgtools.rules import RuleSet
+from kgtools.store.oxigraph import OxigraphStore
 
 from .conftest import assert_isomorphic
 
@@ -158,7 +158,7 @@ def test_old_stores_are_moved_aside_and_deleted_by_the_next_build(
 ) -> None:
     """A build keeps its store and the one before (a reader may still have it open); an older
     one is renamed out of the way at once, and the next build deletes it in the background."""
-    from kgtools import build as build_module
+    from kgtools.build import pipeline as build_module
 
     out = tmp_path / "dist"
     stores = [build(copy, out).store]
@@ -214,7 +214,7 @@ def test_settled_files_are_not_read_again_and_edits_are_seen(copy: Project) -> N
     import os
     import time
 
-    from kgtools.build import _hash_inputs, input_files
+    from kgtools.build.pipeline import _hash_inputs, input_files
 
     past = time.time_ns() - 60_000_000_000
     for path in input_files(copy):
@@ -235,7 +235,7 @@ def test_replaced_big_files_are_left_for_the_next_build_to_delete(
 ) -> None:
     """A big output file that a build replaces is linked aside first (freeing its blocks can
     take a while), with its old bytes, and deleted by the next build in the background."""
-    from kgtools import build as build_module
+    from kgtools.build import pipeline as build_module
 
     monkeypatch.setattr(build_module, "_BIG_FILE", 1)  # every file is "big"
     out = tmp_path / "dist"
@@ -259,7 +259,7 @@ def test_shared_triples_keep_literals_with_line_separators(tmp_path: Path) -> No
     U+0085 or a form feed, which N-Triples leaves unescaped (str.splitlines() split them)."""
     import pyoxigraph as ox
 
-    from kgtools import build as build_module
+    from kgtools.build import pipeline as build_module
 
     iri = ox.NamedNode("https://example.org/s")
     shared = {

@@ -152,7 +152,7 @@ def test_kg_validate_refuses_a_relabelled_class(tmp_path: Path, reference: bool)
 def test_build_refuses_a_schema_statement_in_full_and_incremental_builds(tmp_path: Path) -> None:
     import shutil
 
-    from kgtools.build import build
+    from kgtools.build.pipeline import build
     from kgtools.project import Project
 
     root = tmp_path / "project"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from rdflib import URIRef
 
-from kgtools import codegen
+from kgtools.devtools import codegen
 from kgtools.namespaces import TIP
 from kgtools.project import Project
 
@@ -15,7 +15,7 @@ from kgtools.project import Project
 def test_generated_namespace_is_up_to_date(project: Project) -> None:
     current = Path(codegen.TARGET).read_text(encoding="utf-8")
     assert current == codegen.render(project.ontology), (
-        "kgtools/_tip.py is stale: run `python -m kgtools.codegen`"
+        "kgtools/_tip.py is stale: run `python -m kgtools.devtools.codegen`"
     )
 
 

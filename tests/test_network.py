@@ -25,12 +25,12 @@ from click.testing import CliRunner, Result
 from rdflib import Graph, URIRef
 
 from kgtools import network as kn
-from kgtools.build import BuildSummary, graphs_for, open_built
+from kgtools.build.pipeline import BuildSummary, open_built
 from kgtools.cli import cli
 from kgtools.errors import KGError
-from kgtools.namespaces import ID, TIP
+from kgtools.namespaces import ID, TIP, graphs_for
 from kgtools.project import Project
-from kgtools.store import Store
+from kgtools.store.base import Store
 
 from .conftest import ROOT
 
@@ -316,7 +316,7 @@ _HASHES = """
 import hashlib, sys
 from pathlib import Path
 from kgtools import network as kn
-from kgtools.build import open_built
+from kgtools.build.pipeline import open_built
 from kgtools.project import find_project
 project = find_project(Path(sys.argv[1]))
 store, _ = open_built(project, Path(sys.argv[2]))

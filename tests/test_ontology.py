@@ -10,7 +10,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from kgtools.namespaces import ONTOLOGY_IRI, TIP
 from kgtools.project import Project
-from kgtools.reason import closure
+from kgtools.reference.owlrl import closure
 
 PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
 

@@ -1,4 +1,4 @@
-"""The background loader of kgtools.oxstore: the store holds exactly the queued triples (blank
+"""The background loader of kgtools.store.oxigraph: the store holds exactly the queued triples (blank
 node labels included, which an incremental build relies on to remove them again), a failure of
 the worker reaches the caller, and a cancelled loader stops."""
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kgtools import dumps
-from kgtools.dumps import Section
-from kgtools.oxstore import BackgroundLoader, OxigraphStore, named
+from kgtools.build import turtle as dumps
+from kgtools.build.turtle import Section
+from kgtools.store.oxigraph import BackgroundLoader, OxigraphStore, named
 
 G = "https://example.org/graph"
 P = ox.NamedNode("https://example.org/p")

@@ -21,11 +21,11 @@ from rdflib import Literal, URIRef
 from rdflib.query import Result
 from rdflib.term import Node
 
-from kgtools.build import graphs_for
+from kgtools.namespaces import graphs_for
 from kgtools.project import Project
-from kgtools.queries import load_query, parse_header
-from kgtools.query import QueryLibrary, display, parse_param, run
-from kgtools.store import MemoryStore
+from kgtools.query.library import load_query, parse_header
+from kgtools.query.run import QueryLibrary, display, parse_param, run
+from kgtools.store.base import MemoryStore
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "queries"

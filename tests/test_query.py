@@ -15,18 +15,11 @@ from hypothesis import strategies as st
 from rdflib import Graph, Literal
 
 from kgtools import api
-from kgtools.build import BuildSummary
+from kgtools.build.pipeline import BuildSummary
 from kgtools.cli import cli
-from kgtools.errors import KGError
-from kgtools.query import (
-    ParameterError,
-    QuerySyntaxError,
-    UnsafeQueryError,
-    check_query,
-    parse_param,
-    width,
-)
-from kgtools.store import Store
+from kgtools.errors import KGError, ParameterError, QuerySyntaxError, UnsafeQueryError
+from kgtools.query.run import check_query, parse_param, width
+from kgtools.store.base import Store
 
 from .conftest import LABEL_SEARCH, Canary
 
@@ -188,7 +181,7 @@ def test_checked_query_is_prepared_from_the_same_parse(project) -> None:
     result is what rdflib's prepareQuery makes of the text, on both paths."""
     from rdflib.plugins.sparql import prepareQuery
 
-    from kgtools.query import QueryLibrary, plainly_safe
+    from kgtools.query.run import QueryLibrary, plainly_safe
 
     library = QueryLibrary(project.queries_dir)
     names = library.names()
@@ -224,7 +217,7 @@ SCREEN_EVASIONS = {
 
 @pytest.mark.parametrize("name", sorted(SCREEN_EVASIONS))
 def test_screen_sends_every_refused_form_to_the_full_check(name: str) -> None:
-    from kgtools.query import plainly_safe
+    from kgtools.query.run import plainly_safe
 
     text = SCREEN_EVASIONS[name]
     assert not plainly_safe(text)
@@ -233,7 +226,7 @@ def test_screen_sends_every_refused_form_to_the_full_check(name: str) -> None:
 
 
 def test_screen_skips_comment_lines_only_where_they_cannot_be_in_a_string() -> None:
-    from kgtools.query import plainly_safe
+    from kgtools.query.run import plainly_safe
 
     assert plainly_safe("# drop, from, service: words in a comment\nSELECT * { ?s ?p ?o }")
     assert plainly_safe("SELECT * {\n  # we drop nothing here\n  ?s ?p ?o }")
@@ -248,7 +241,7 @@ def test_library_query_with_a_syntax_error_is_reported_where_it_is(
 ) -> None:
     """A screened library query is parsed first by the store; its syntax error still names the
     file, line and column (rdflib's full check says where), in and out of the forked child."""
-    from kgtools.query import QueryLibrary, plainly_safe, run
+    from kgtools.query.run import QueryLibrary, plainly_safe, run
 
     text = "# title: broken\nSELECT ?s\nWHERE { ?s ?p }\n"
     assert plainly_safe(text)
@@ -260,7 +253,7 @@ def test_library_query_with_a_syntax_error_is_reported_where_it_is(
 
 def test_store_only_syntax_error_keeps_the_store_message(store: Store, tmp_path: Path) -> None:
     """Text rdflib accepts but the store refuses is still a QuerySyntaxError (not a crash)."""
-    from kgtools.query import QueryLibrary, run
+    from kgtools.query.run import QueryLibrary, run
 
     # Oxigraph refuses a variable bound twice by BIND in one group; rdflib lets it through.
     text = "SELECT * WHERE { BIND(1 AS ?x) BIND(2 AS ?x) }\n"

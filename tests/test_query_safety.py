@@ -24,19 +24,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rdflib.plugins.sparql.parser import expandUnicodeEscapes
 
-from kgtools import query as query_module
 from kgtools import serve as serve_module
-from kgtools.build import BuildSummary
+from kgtools.build.pipeline import BuildSummary
 from kgtools.cli import cli
-from kgtools.oxstore import OxigraphStore
-from kgtools.queries import query_from_text
-from kgtools.query import (
+from kgtools.errors import (
     ParameterError,
     QueryError,
-    QueryLibrary,
     QuerySyntaxError,
     UnsafeQueryError,
     UpdateRefusedError,
+)
+from kgtools.query import run as query_module
+from kgtools.query.library import query_from_text
+from kgtools.query.run import (
+    QueryLibrary,
     canonical_text,
     check_query,
     parse_param,
@@ -44,7 +45,8 @@ from kgtools.query import (
     run,
     user_query,
 )
-from kgtools.store import Store
+from kgtools.store.base import Store
+from kgtools.store.oxigraph import OxigraphStore
 
 from .conftest import Canary, serving
 

@@ -6,10 +6,10 @@ import pytest
 from rdflib import BNode, Graph, Namespace
 from rdflib.namespace import ORG, OWL, RDF, RDFS
 
-from kgtools.build import BuildSummary
+from kgtools.build.pipeline import BuildSummary
 from kgtools.errors import InconsistentOntologyError
 from kgtools.namespaces import ID, TIP
-from kgtools.reason import entailments, is_noise
+from kgtools.reference.owlrl import entailments, is_noise
 
 EX = Namespace("https://w3id.org/tokyo-industry-plans/test/")
 TAITO, KITA, TOKYO = (

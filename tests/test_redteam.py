@@ -16,15 +16,15 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kgtools.build import BuildSummary
+from kgtools.build.pipeline import BuildSummary
 from kgtools.cli import cli
-from kgtools.errors import BrokenLinkError, UnknownTermError
+from kgtools.errors import BadEndpointError, BrokenLinkError, ParameterError, UnknownTermError
 from kgtools.load import load_files, schema_terms
 from kgtools.project import Project, data_files_in
-from kgtools.query import ParameterError, check_term, parse_param, run_here, user_query
-from kgtools.remote import BadEndpointError, _credentials, check_url
+from kgtools.query.run import check_term, parse_param, run_here, user_query
 from kgtools.serve import SparqlServer
-from kgtools.store import Store
+from kgtools.store.base import Store
+from kgtools.store.remote import _credentials, check_url
 
 from .conftest import serving
 from .test_serve_hardening import (

@@ -33,12 +33,13 @@ from rdflib import Literal, URIRef
 from rdflib.query import Result as SPARQLResult
 from rdflib.term import Node
 
-from kgtools.build import BuildSummary
+from kgtools.build.pipeline import BuildSummary
 from kgtools.cli import cli
+from kgtools.errors import RemoteError
 from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
-from kgtools.remote import (
+from kgtools.store.base import MemoryStore
+from kgtools.store.remote import (
     STAGING_SUFFIX,
-    RemoteError,
     RemoteStore,
     chunks,
     drop_update,
@@ -46,8 +47,7 @@ from kgtools.remote import (
     staging_iri,
     update,
 )
-from kgtools.remote import request as remote_request
-from kgtools.store import MemoryStore
+from kgtools.store.remote import request as remote_request
 
 from .conftest import assert_isomorphic, loopback_server
 

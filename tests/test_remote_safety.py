@@ -18,16 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kgtools.cli import cli
-from kgtools.remote import (
-    EndpointRedirectError,
-    InsecureCredentialsWarning,
-    RemoteError,
-    check_url,
-    insecure_credentials,
-    request,
-    resolve_endpoints,
-    shown,
-)
+from kgtools.errors import EndpointRedirectError, InsecureCredentialsWarning, RemoteError
+from kgtools.store.remote import check_url, insecure_credentials, request, resolve_endpoints, shown
 
 from .conftest import loopback_server
 

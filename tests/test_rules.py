@@ -1,4 +1,4 @@
-"""The fast reasoner (kgtools.rules) gives owlrl's entailments exactly, in full and by DRed."""
+"""The fast reasoner (kgtools.engine.rules) gives owlrl's entailments exactly, in full and by DRed."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rdflib import Graph
 
-from kgtools import reason, rules
+from kgtools.engine import rules
+from kgtools.engine.terms import MemoryIndex, OxTriple, triple_from_rdflib, triple_to_rdflib
 from kgtools.errors import (
     InconsistentOntologyError,
     IncrementalUpdateError,
     UnsupportedOntologyError,
 )
-from kgtools.triples import MemoryIndex, OxTriple, triple_from_rdflib, triple_to_rdflib
+from kgtools.reference import owlrl as reason
 
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 ID = "https://w3id.org/tokyo-industry-plans/id/"
@@ -36,7 +37,7 @@ def ex(name: str) -> ox.NamedNode:
 
 
 def reference(ontology: Graph, data: list[OxTriple]) -> set[OxTriple]:
-    """owlrl's entailments (kgtools.reason) for ontology + data, as pyoxigraph triples."""
+    """owlrl's entailments (kgtools.reference.owlrl) for ontology + data, as pyoxigraph triples."""
     graph = Graph()
     for t in ontology:
         graph.add(t)

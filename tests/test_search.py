@@ -18,16 +18,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rdflib import Literal
 
-from kgtools.build import BuildSummary, build, graphs_for
+from kgtools.build.pipeline import BuildSummary, build
 from kgtools.cli import cli
+from kgtools.errors import SearchError
+from kgtools.namespaces import graphs_for
 from kgtools.project import Project
-from kgtools.queries import load_query
+from kgtools.query.library import load_query
 from kgtools.search import (
     INDEX_DIR,
     MARK_CLOSE,
     MARK_OPEN,
     Row,
-    SearchError,
     SearchIndex,
     index_bytes,
     index_for,

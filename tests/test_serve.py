@@ -20,10 +20,11 @@ from click.testing import CliRunner
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from kgtools.build import BuildSummary, graphs_for
+from kgtools.build.pipeline import BuildSummary
 from kgtools.cli import cli
+from kgtools.namespaces import graphs_for
 from kgtools.project import Project
-from kgtools.query import QueryLibrary, QueryResult, run
+from kgtools.query.run import QueryLibrary, QueryResult, run
 from kgtools.serve import (
     SD,
     SparqlServer,
@@ -31,7 +32,7 @@ from kgtools.serve import (
     negotiate,
     xml_results,
 )
-from kgtools.store import MemoryStore
+from kgtools.store.base import MemoryStore
 
 from .conftest import chromium_dom, serving
 
@@ -307,7 +308,7 @@ def opened(
 ) -> str:
     """The CLI gets the already opened store (parsing graph.nq again takes seconds)."""
     summary = replace(built[1], reused=True)
-    monkeypatch.setattr("kgtools.build.open_built", lambda *_args: (store, summary))
+    monkeypatch.setattr("kgtools.build.pipeline.open_built", lambda *_args: (store, summary))
     return str(built[0])
 
 

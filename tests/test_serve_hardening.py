@@ -24,9 +24,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kgtools.build import build, graphs_for, read_manifest
+from kgtools.build.pipeline import build, read_manifest
 from kgtools.cli import cli
-from kgtools.namespaces import DATA_GRAPH
+from kgtools.namespaces import DATA_GRAPH, graphs_for
 from kgtools.project import Project
 from kgtools.serve import (
     QUICK_GUARANTEED,
@@ -38,7 +38,7 @@ from kgtools.serve import (
     run_in_child,
     scrub,
 )
-from kgtools.store import Store
+from kgtools.store.base import Store
 
 from .conftest import chromium_dom, loopback_server, serving
 

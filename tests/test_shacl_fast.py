@@ -1,4 +1,4 @@
-"""The fast validator (kgtools.shacl) gives exactly the reference's (pySHACL's) results.
+"""The fast validator (kgtools.engine.shacl) gives exactly the reference's (pySHACL's) results.
 
 Equivalence corpus: every DASH case file in tests/shapes/, the real data, and random mutations of
 the real data (hypothesis). Results are compared as multisets of (focus, path, component,
@@ -18,12 +18,12 @@ from rdflib import RDF, SH, XSD, Graph, Literal, URIRef
 from rdflib.namespace import RDFS
 from rdflib.term import Node
 
-from kgtools import shacl
+from kgtools.engine import shacl
+from kgtools.engine.terms import MemoryIndex, StoreSource, triple_from_rdflib
 from kgtools.errors import KGError, UnsupportedShapeError
 from kgtools.load import load_files
 from kgtools.namespaces import DATA_GRAPH, ID, ONTOLOGY_GRAPH, TIP
-from kgtools.triples import MemoryIndex, StoreSource, triple_from_rdflib
-from kgtools.validate import ValidationReport, ValidationResult, validate
+from kgtools.reference.pyshacl import ValidationReport, ValidationResult, validate
 
 from .conftest import ROOT
 
@@ -248,7 +248,7 @@ def test_focus_restriction_equals_filtered_full_result(
 
 
 def triple_from_rdflib_subject(node) -> object:
-    from kgtools.triples import from_rdflib
+    from kgtools.engine.terms import from_rdflib
 
     return from_rdflib(node)
 
@@ -419,7 +419,7 @@ def test_compiles_project_shapes_with_every_targeted_shape(
 
 
 def test_compare_literal_is_pyshacls() -> None:
-    """kgtools.shacl.compare_literal is a copy of pySHACL's (to keep pySHACL's import out of
+    """kgtools.engine.shacl.compare_literal is a copy of pySHACL's (to keep pySHACL's import out of
     the build): the same order, and the same refusals, on literals of every kind the shapes
     compare (numbers, dates, date-times with and without a zone, times, strings, ill-typed)."""
     from pyshacl.rdfutil.compare import compare_literal as theirs

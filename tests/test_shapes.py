@@ -19,7 +19,7 @@ from rdflib.term import Node
 
 from kgtools.load import load_files
 from kgtools.namespaces import DASH
-from kgtools.validate import ValidationReport, validate
+from kgtools.reference.pyshacl import ValidationReport, validate
 
 from .conftest import ROOT
 
@@ -164,7 +164,7 @@ def test_every_message_is_shown_in_its_language(
     validated at once, and every shape with messages must fail somewhere in it. pySHACL (slow)
     gets the cases where a SPARQL constraint fails; tests/test_shacl_fast.py holds the two
     validators to the same results and messages elsewhere."""
-    from kgtools.shacl import validate_graphs
+    from kgtools.engine.shacl import validate_graphs
 
     def run(cases: list[Path], engine: str) -> ValidationReport:
         data = Graph()

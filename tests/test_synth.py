@@ -1,4 +1,4 @@
-"""The synthetic data generator (kgtools.synth): deterministic, a project, conforming, honest.
+"""The synthetic data generator (kgtools.devtools.synth): deterministic, a project, conforming, honest.
 
 Sizes stay small (pySHACL and owlrl are slow); the 1M-triple timing is measured by hand.
 """
@@ -16,18 +16,12 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
-from kgtools.build import load_project
-from kgtools.errors import UsageError
-from kgtools.namespaces import TIP
-from kgtools.project import Project, find_project
-from kgtools.queries import load_query
-from kgtools.reason import entailments
-from kgtools.shacl import validate_files
-from kgtools.synth import (
+from kgtools._tip import TIP
+from kgtools.build.pipeline import load_project
+from kgtools.devtools.synth import (
     MANIFEST,
     MAX_MUNICIPALITIES,
     VIOLATION_KINDS,
-    OutputFolderError,
     SynthResult,
     SynthSpec,
     check_digit,
@@ -36,7 +30,12 @@ from kgtools.synth import (
     synthetic_code,
     turtle_string,
 )
-from kgtools.validate import validate
+from kgtools.engine.shacl import validate_files
+from kgtools.errors import OutputFolderError, UsageError
+from kgtools.project import Project, find_project
+from kgtools.query.library import load_query
+from kgtools.reference.owlrl import entailments
+from kgtools.reference.pyshacl import validate
 
 SMALL = SynthSpec(municipalities=4, rounds=2, seed=7)
 

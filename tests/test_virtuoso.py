@@ -34,13 +34,14 @@ from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.stores.sparqlconnector import SPARQLConnector
 
-from kgtools import remote as remote_module
+from kgtools.errors import TruncatedResultError
 from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
-from kgtools.queries import prepared_query
-from kgtools.remote import (
+from kgtools.query.library import prepared_query
+from kgtools.store import remote as remote_module
+from kgtools.store.base import MemoryStore
+from kgtools.store.remote import (
     VIRTUOSO_STORE,
     RemoteStore,
-    TruncatedResultError,
     drop_update,
     exchange,
     move_update,
@@ -48,7 +49,6 @@ from kgtools.remote import (
     staging_iri,
     update,
 )
-from kgtools.store import MemoryStore
 
 from .conftest import assert_isomorphic, loopback_server
 from .test_remote import (

@@ -6,7 +6,7 @@ maintained SPARQL 1.1 database in Rust with Python bindings: bulk loading, index
 serialization are one to two orders of magnitude faster, and its RocksDB files persist, so
 ``kg query`` opens the built graph instead of rebuilding or re-parsing it.
 
-:class:`OxigraphStore` implements :class:`kgtools.store.Store`, so every stage (query, export,
+:class:`OxigraphStore` implements :class:`kgtools.store.base.Store`, so every stage (query, export,
 network, docs, serve) runs unchanged on it. Queries still arrive as rdflib prepared queries
 (the library checks them with rdflib's parser first); their text is run by Oxigraph with the
 parameters bound by a ``VALUES`` block of RDF terms at the top of the ``WHERE`` group (the
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from kgtools.triples import OxTriple, from_rdflib, to_rdflib
+from kgtools.engine.terms import OxTriple, from_rdflib, to_rdflib
 
 if TYPE_CHECKING:
     from rdflib import Graph, URIRef
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from rdflib.query import Result
     from rdflib.term import Node
 
-    from kgtools.dumps import StoreFeed
-    from kgtools.store import Triple
+    from kgtools.build.turtle import StoreFeed
+    from kgtools.store.base import Triple
 
 
 def named(graph: URIRef | str) -> ox.NamedNode:
@@ -158,7 +158,7 @@ class OxigraphStore:
     ) -> Result:
         """Run SPARQL text (or a prepared rdflib query's text) on Oxigraph; parameters are
         bound as terms in a ``VALUES`` block. Oxigraph's ``SyntaxError`` passes through."""
-        from kgtools.remote import bind_text, query_text
+        from kgtools.store.sparql_text import bind_text, query_text
 
         text = query if isinstance(query, str) else query_text(query)
         return self.query_text(bind_text(text, bindings or {}), graphs=graphs)
@@ -216,7 +216,7 @@ class BackgroundLoader:
     def put(self, graph: URIRef | str, triples: Iterable[OxTriple] | StoreFeed) -> None:
         """Queue ``triples`` for ``graph`` (they must not change until :meth:`wait` returns):
         triples, turned into N-Triples text on the worker, or a section's
-        :class:`~kgtools.dumps.StoreFeed`, whose Turtle the worker hands to Oxigraph as it is
+        :class:`~kgtools.build.turtle.StoreFeed`, whose Turtle the worker hands to Oxigraph as it is
         (no Python work at all, so the worker does not hold the GIL)."""
         self._jobs.put((named(graph), triples))
 
@@ -242,7 +242,7 @@ class BackgroundLoader:
                 if job is None:
                     return
                 graph, triples = job
-                from kgtools.dumps import StoreFeed  # (dumps imports rdflib: only here)
+                from kgtools.build.turtle import StoreFeed  # (dumps imports rdflib: only here)
 
                 if isinstance(triples, StoreFeed):
                     chunks: Iterable[tuple[bytes, list[OxTriple]]] = [

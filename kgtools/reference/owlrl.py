@@ -24,7 +24,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from kgtools.errors import InconsistentOntologyError
-from kgtools.store import Triple
+from kgtools.store.base import Triple
 
 _VOCABULARY_NAMESPACES = tuple(str(ns) for ns in (RDF, RDFS, OWL, XSD))
 _REFLEXIVE_NOISE = frozenset(

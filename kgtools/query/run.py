@@ -58,48 +58,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node, Variable
 
-from kgtools.errors import KGError
+from kgtools.errors import (
+    KGError,
+    ParameterError,
+    QueryError,
+    QuerySyntaxError,
+    QueryTimeoutError,
+    UnknownQueryError,
+    UnknownValueError,
+    UnsafeQueryError,
+    UpdateRefusedError,
+)
 from kgtools.load import bad_iri, ill_typed, quiet_rdflib_term_warnings
 from kgtools.namespaces import ID, PREFIXES, bind_prefixes
-from kgtools.queries import QueryFile, prepared_query, query_from_text
-from kgtools.store import Store
+from kgtools.query.library import QueryFile, prepared_query, query_from_text, system_query_path
+from kgtools.store.base import Store
+from kgtools.store.sparql_text import nt_term
 
 DEFAULT_TIMEOUT = 30.0
 #: The longest time limit a query may be given (a day): larger values, ``inf`` and ``nan`` are
 #: refused instead of overflowing the wait.
 MAX_TIMEOUT = 86_400.0
 FORMATS = ("table", "csv", "tsv", "json", "md")
-
-
-class QueryError(KGError):
-    """A query cannot be run as asked."""
-
-
-class UnknownQueryError(QueryError):
-    """No library query has that name."""
-
-
-class QuerySyntaxError(QueryError):
-    """The SPARQL text does not parse; the message points at the line and column."""
-
-
-class UnsafeQueryError(QueryError):
-    """The query would update the graph or reach outside it (SERVICE, FROM, LOAD …)."""
-
-
-class UpdateRefusedError(UnsafeQueryError):
-    """The text is a SPARQL update (INSERT, DELETE, LOAD, CLEAR …): the graph is read-only."""
-
-
-class ParameterError(QueryError):
-    """A ``--param`` is malformed, unknown to the query, or missing."""
-
-
-class QueryTimeoutError(QueryError):
-    """The query ran past its time limit and was stopped."""
 
 
 # -- the library ------------------------------------------------------------------------------
@@ -551,17 +534,13 @@ def _short(text: str, size: int = 80) -> str:
     return text if len(text) <= size else f"{text[:size]}… ({len(text):,} characters)"
 
 
-class UnknownValueError(ParameterError):
-    """A parameter's value is outside the domain its query declares."""
-
-
 #: Predicates whose objects are labels: a ``label`` parameter is matched in any language.
 LABEL_PREDICATES = (
     URIRef("http://www.w3.org/2000/01/rdf-schema#label"),
     URIRef("http://www.w3.org/2004/02/skos/core#prefLabel"),
     URIRef("http://www.w3.org/2004/02/skos/core#altLabel"),
 )
-_LABEL_FORMS = Path(__file__).resolve().parent / "sparql" / "label-forms.rq"
+_LABEL_FORMS = system_query_path("label-forms.rq")
 _SHOWN_VALUES = 20
 
 
@@ -599,7 +578,7 @@ def bind_labels(
     graph holds with that text (``"北区"`` → ``"北区"@ja``), so that labels match whatever their
     language. A text the graph holds in several forms is refused, naming them (give one of
     them quoted, e.g. ``name="EC"@en``); a text it does not hold is left as it is."""
-    from kgtools.queries import load_query
+    from kgtools.query.library import load_query
 
     bound = dict(params)
     for name in sorted(label_parameters(query) & set(params)):
@@ -846,27 +825,6 @@ def _markdown(result: QueryResult) -> str:
     return "\n".join(out) + "\n"
 
 
-def nt_term(term: Node | None) -> str:
-    """A term in N-Triples syntax (SPARQL TSV cells, and SPARQL text for remote bindings)."""
-    if term is None:
-        return ""
-    if isinstance(term, Literal):
-        text = (
-            str(term)
-            .replace("\\", "\\\\")
-            .replace('"', '\\"')
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-            .replace("\t", "\\t")
-        )
-        if term.language:
-            return f'"{text}"@{term.language}'
-        if term.datatype:
-            return f'"{text}"^^<{term.datatype}>'
-        return f'"{text}"'
-    if isinstance(term, BNode):
-        return f"_:{term}"
-    return f"<{term}>"
 
 
 def _tsv(result: QueryResult) -> str:
@@ -993,7 +951,7 @@ def isolate_network() -> bool:
 
 def _reads_over_http(store: Store) -> bool:
     """The store is a remote endpoint (``kg query --endpoint``): its queries need the network."""
-    remote = sys.modules.get("kgtools.remote")
+    remote = sys.modules.get("kgtools.store.remote")
     return remote is not None and isinstance(store, remote.RemoteStore)
 
 

@@ -1,6 +1,6 @@
 """``kg bench``: the naive pipeline and the project's, side by side, on the same synthetic data.
 
-One run generates a synthetic project (:mod:`kgtools.synth`) of about N triples, then runs, each
+One run generates a synthetic project (:mod:`kgtools.devtools.synth`) of about N triples, then runs, each
 in its own child process so that one's memory does not count against the other:
 
 * **naive** — the reference libraries used as their documentation shows: rdflib ``Graph.parse``,
@@ -124,7 +124,7 @@ def _naive_query_ms(graph: Any, text: str) -> float:
 
 
 def _cq_queries(project_root: Path) -> list[Any]:
-    from kgtools.query import QueryLibrary
+    from kgtools.query.run import QueryLibrary
 
     library = QueryLibrary(project_root / "queries")
     return [
@@ -232,9 +232,10 @@ def _edit_one_plan(root: Path) -> Path:
 
 def run_project(root: Path, out: Path) -> dict[str, Any]:
     """``kg build --force``, the query library on the store, then one incremental rebuild."""
-    from kgtools.build import ALL_GRAPHS, build, open_built
-    from kgtools.oxstore import named
+    from kgtools.build.pipeline import build, open_built
+    from kgtools.namespaces import ALL_GRAPHS
     from kgtools.project import Project
+    from kgtools.store.oxigraph import named
 
     project = Project(root)
     rec = Recorder()
@@ -324,7 +325,7 @@ def _child(kind: str, *args: str) -> dict[str, Any]:
         result_path = Path(handle.name)
     try:
         subprocess.run(
-            [sys.executable, "-m", "kgtools.bench", kind, *args, str(result_path)],
+            [sys.executable, "-m", "kgtools.devtools.bench", kind, *args, str(result_path)],
             check=True,
             env={**os.environ, "PYTHONHASHSEED": "0"},
         )
@@ -364,9 +365,9 @@ def bench(
     echo: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Generate ~``triples`` triples, run both pipelines, print the table; return the figures."""
+    from kgtools.devtools.synth import generate, spec_for_triples
     from kgtools.progress import Progress
     from kgtools.project import find_project
-    from kgtools.synth import generate, spec_for_triples
 
     owned = workdir is None
     base = Path(tempfile.mkdtemp(prefix="kg-bench-")) if workdir is None else workdir

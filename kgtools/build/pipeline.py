@@ -1,9 +1,9 @@
 """Build stage: load → export → reason → validate → network statistics, while the store fills
 on a worker thread; reuse or update the last build.
 
-A full build parses every file into memory (:class:`~kgtools.triples.MemoryIndex`), writes the
-Turtle sections (:mod:`kgtools.dumps`) and hands their text to the store's loader as it goes
-(:class:`~kgtools.oxstore.BackgroundLoader`: Oxigraph parses and indexes it without the GIL, on
+A full build parses every file into memory (:class:`~kgtools.engine.terms.MemoryIndex`), writes the
+Turtle sections (:mod:`kgtools.build.turtle`) and hands their text to the store's loader as it goes
+(:class:`~kgtools.store.oxigraph.BackgroundLoader`: Oxigraph parses and indexes it without the GIL, on
 the other core), then reasons, validates (SHACL-SPARQL constraints on in-memory copies, so
 nothing waits for the store) and counts; the data files are copied into ``cache/sources/`` on
 another thread, and the Turtle files — then the degree statistics and the caches' indexes — are
@@ -13,15 +13,15 @@ them. Old stores are moved aside and deleted in the background by the next build
 
 ``dist/`` after a build:
 
-* ``store-<id>/`` — the Oxigraph store (:mod:`kgtools.oxstore`) with three named graphs:
+* ``store-<id>/`` — the Oxigraph store (:mod:`kgtools.store.oxigraph`) with three named graphs:
   ontology, data (both as asserted) and inferred (entailments only). ``kg query``, ``kg export``,
   ``kg network``, ``kg docs`` and ``kg serve`` open it instead of rebuilding;
 * ``asserted.ttl`` — ontology and data as asserted; ``inferred.ttl`` — only the OWL RL
-  entailments (both sorted by subject, byte-stable for the same inputs: :mod:`kgtools.dumps`);
+  entailments (both sorted by subject, byte-stable for the same inputs: :mod:`kgtools.build.turtle`);
 * ``validation.txt`` — the SHACL report;
 * ``network/`` — the default partner-network views and their statistics (see
   :mod:`kgtools.network`), or with many municipalities only the degree statistics
-  (:mod:`kgtools.degree`);
+  (:mod:`kgtools.engine.degree`);
 * ``cache/`` — what an incremental rebuild needs: a copy of each data file as last built, the
   triples asserted by more than one file, the non-violation validation results, the index of
   the Turtle files' subject blocks (``export/``), the link counts behind the degree statistics
@@ -37,15 +37,15 @@ Three ways to build, chosen by comparing the inputs with ``build.json``:
 * **incremental** — only data files changed (added, edited or removed): the store is copied
   (a RocksDB checkpoint: hard links, not bytes), only the changed files are parsed and diffed
   against their previous copies, entailments are maintained with delete-and-rederive
-  (:meth:`kgtools.rules.RuleSet.update`), only the nodes those files describe, and their
+  (:meth:`kgtools.engine.rules.RuleSet.update`), only the nodes those files describe, and their
   neighbours, are validated again, the Turtle files are patched block by block (the unchanged
   runs of blocks copied from the old files by the kernel, not read), and the class counts and
   degree statistics are recounted only where the change reaches;
 * **full** — first build, ``--force``, or the ontology, shapes or toolkit version changed.
 
-The engines are the fast ones: Oxigraph for parsing and storage, :mod:`kgtools.rules` for
-entailments and :mod:`kgtools.shacl` for validation. Tests hold them to the reference libraries
-(:mod:`kgtools.reason` with owlrl, :mod:`kgtools.validate` with pySHACL, rdflib for queries).
+The engines are the fast ones: Oxigraph for parsing and storage, :mod:`kgtools.engine.rules` for
+entailments and :mod:`kgtools.engine.shacl` for validation. Tests hold them to the reference libraries
+(:mod:`kgtools.reference.owlrl` with owlrl, :mod:`kgtools.reference.pyshacl` with pySHACL, rdflib for queries).
 
 A build whose data does not conform raises :class:`NonConformingDataError` and changes nothing
 in ``dist/``.
@@ -79,19 +79,20 @@ from kgtools.errors import (
     NonConformingDataError,
     ProjectLayoutError,
 )
-from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
-from kgtools.oxstore import BackgroundLoader, OxigraphStore
+from kgtools.namespaces import ALL_GRAPHS, DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.progress import Progress, quiet
 from kgtools.project import Project
-from kgtools.store import atomic_write_text, staged_file
+from kgtools.query.library import system_query_path
+from kgtools.store.base import atomic_write_text, staged_file
+from kgtools.store.oxigraph import BackgroundLoader, OxigraphStore
 
 if TYPE_CHECKING:
     import threading
 
     from rdflib import Graph, URIRef
 
-    from kgtools.triples import OxTriple, Term, TripleSource
-    from kgtools.validate import ValidationReport, ValidationResult
+    from kgtools.engine.terms import OxTriple, Term, TripleSource
+    from kgtools.reference.pyshacl import ValidationReport, ValidationResult
 
 MANIFEST = "build.json"
 OUTPUTS = ("asserted.ttl", "inferred.ttl", "validation.txt")
@@ -200,7 +201,7 @@ def _known_stats(out_dir: Path) -> dict[str, list[Any]] | None:
 def _code_digest() -> bytes:
     """A hash of the toolkit's own files (its code, queries and templates): a build made by
     other code — a new check, a changed writer — is not reused, even at the same version."""
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]  # the kgtools package
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
         parts = path.relative_to(root).parts
@@ -304,7 +305,7 @@ def _build_locked(
 ) -> BuildSummary:
     """:func:`build` once it holds the lock and knows the output is not current: incremental
     from ``previous`` if it can, else full."""
-    from kgtools.triples import collector_paused
+    from kgtools.engine.terms import collector_paused
 
     expected = fingerprint(project, hashes)
     _remove_stale(out_dir)
@@ -508,8 +509,8 @@ def _shapes(project: Project) -> Graph:
     located errors as every input (:func:`kgtools.load.read_file`)."""
     from rdflib import Graph
 
+    from kgtools.engine.terms import triple_to_rdflib
     from kgtools.load import read_file
-    from kgtools.triples import triple_to_rdflib
 
     graph = Graph()
     for triple in read_file(project.shapes, label_key=_relative(project, project.shapes)):
@@ -525,10 +526,10 @@ def _relative(project: Project, path: Path) -> str:
 def _full(
     project: Project, out_dir: Path, hashes: dict[str, str], expected: str, progress: Progress
 ) -> BuildSummary:
-    from kgtools import degree, shacl
-    from kgtools.dumps import Section
+    from kgtools.build.turtle import Section
+    from kgtools.engine import degree, shacl
+    from kgtools.engine.terms import MemoryIndex, UnionSource
     from kgtools.load import read_file, read_files, schema_terms
-    from kgtools.triples import MemoryIndex, UnionSource
 
     with progress.stage("load"):
         ontology_key = _relative(project, project.ontology)
@@ -635,7 +636,7 @@ def _ruleset(
 ) -> Any:
     """The compiled rules, with owlrl's closure of the ontology cached by the ontology's hash."""
 
-    from kgtools import rules
+    from kgtools.engine import rules
 
     ontology = list(ontology)
     cached = out_dir / CACHE / f"tbox-{hashes[_relative(project, project.ontology)][:16]}.nt"
@@ -680,7 +681,7 @@ def _store_name(out_dir: Path, expected: str) -> str:
 
 
 def _ox(graph: URIRef) -> Any:
-    from kgtools.oxstore import named
+    from kgtools.store.oxigraph import named
 
     return named(graph)
 
@@ -689,9 +690,9 @@ def _report(results: list[ValidationResult], data: Any) -> ValidationReport:
     """A :class:`ValidationReport` with the focus nodes' labels (Japanese first)."""
     from rdflib import Graph
 
+    from kgtools.engine.shacl import label_in
     from kgtools.namespaces import bind_prefixes
-    from kgtools.shacl import label_in
-    from kgtools.validate import ValidationReport, focus_labels
+    from kgtools.reference.pyshacl import ValidationReport, focus_labels
 
     labels = focus_labels(results, functools.partial(label_in, data))
     return ValidationReport(results=sorted(results), labels=labels, graph=bind_prefixes(Graph()))
@@ -766,7 +767,7 @@ class _StagedFiles:
         self._jobs.put((out_dir / file, [sections[part] for part in _SECTION_FILES[file]]))
 
     def _run(self) -> None:
-        from kgtools import dumps
+        from kgtools.build import turtle as dumps
 
         while (job := self._jobs.get()) is not None:
             if self._error is not None:
@@ -822,7 +823,7 @@ def _draws_degree_csv(summary: BuildSummary) -> bool:
 
 def _put_degree_cache(turtle: _StagedFiles, out_dir: Path, data: bytes) -> None:
     """Stage the degree statistics' cache (and drop the one an older version kept)."""
-    from kgtools import degree
+    from kgtools.engine import degree
 
     (out_dir / CACHE / "degree.json").unlink(missing_ok=True)  # layout before degree.jsonl
     turtle.put(out_dir / CACHE / degree.CACHE_FILE, data)
@@ -838,9 +839,9 @@ def _degree_statistics(
     """After an incremental change (``delta``, the graph ``before`` and ``after`` it): the bytes
     of the degree CSV (if ``csv_wanted``) and of its cache, each ``None`` when the file is
     current. Only the municipalities the change may touch are recounted, and the CSV's rows
-    patched (:func:`kgtools.degree.patched_csv`) when the file is the one the cache was written
+    patched (:func:`kgtools.engine.degree.patched_csv`) when the file is the one the cache was written
     with; a missing or damaged cache is counted again from the store."""
-    from kgtools import degree
+    from kgtools.engine import degree
 
     cache = degree.Cache.load(out_dir / CACHE / degree.CACHE_FILE)
     old: dict[str, dict[str, int]] = {}
@@ -876,7 +877,7 @@ def _degree_statistics(
     return csv, updated.to_bytes()
 
 
-#: The Turtle sections kept for incremental builds (see :mod:`kgtools.dumps`).
+#: The Turtle sections kept for incremental builds (see :mod:`kgtools.build.turtle`).
 SECTIONS = ("ontology", "data", "inferred")
 
 
@@ -901,7 +902,7 @@ def _load_sections(out_dir: Path, files: Collection[str]) -> dict[str, Any]:
     """The sections of the last build in the Turtle ``files`` (see ``_SECTION_FILES``): their
     indexes from the cache, their bodies from the files. Every Turtle file, read or not, must
     be the one that build wrote."""
-    from kgtools.dumps import Section, header
+    from kgtools.build.turtle import Section, header
 
     folder = out_dir / CACHE / "export"
     try:
@@ -1087,7 +1088,7 @@ def _load_shared(cache: Path) -> dict[OxTriple, int]:
 
 
 def _results_text(results: list[ValidationResult]) -> str:
-    from kgtools.triples import from_rdflib
+    from kgtools.engine.terms import from_rdflib
 
     def nt_term(term: Any) -> str:
         return str(from_rdflib(term))  # read back by _load_results with Oxigraph's parser
@@ -1111,8 +1112,8 @@ def _load_results(cache: Path) -> list[ValidationResult]:
     import pyoxigraph as ox
     from rdflib import URIRef
 
-    from kgtools.triples import to_rdflib
-    from kgtools.validate import ValidationResult
+    from kgtools.engine.terms import to_rdflib
+    from kgtools.reference.pyshacl import ValidationResult
 
     def term(text: str | None) -> Any:
         if text is None:
@@ -1225,9 +1226,9 @@ def _incremental(
 ) -> BuildSummary:
     import pyoxigraph as ox
 
-    from kgtools import shacl
+    from kgtools.engine import shacl
+    from kgtools.engine.terms import StoreSource, from_rdflib
     from kgtools.load import read_file, schema_terms
-    from kgtools.triples import StoreSource, from_rdflib
 
     cache = out_dir / CACHE
     current = set(hashes) - {
@@ -1436,9 +1437,9 @@ def class_counts(store: Any) -> dict[str, int]:
     from rdflib import Graph, Literal
 
     from kgtools.namespaces import TIP, bind_prefixes
-    from kgtools.queries import load_query
+    from kgtools.query.library import load_query
 
-    query = load_query(_system_query("instances-per-class.rq"))
+    query = load_query(system_query_path("instances-per-class.rq"))
     rows = store.query(query.text, {"namespace": Literal(str(TIP))}, graphs=list(ALL_GRAPHS))
     qname = bind_prefixes(Graph()).namespace_manager.normalizeUri
     counts: dict[str, int] = {}
@@ -1446,11 +1447,6 @@ def class_counts(store: Any) -> dict[str, int]:
         cls, count = row
         counts[qname(cls)] = int(count)
     return dict(sorted(counts.items()))
-
-
-def _system_query(name: str) -> Path:
-    """The toolkit's own queries ship inside the package, beside this module."""
-    return Path(__file__).resolve().parent / "sparql" / name
 
 
 def open_built(
@@ -1490,14 +1486,8 @@ def open_built(
     return OxigraphStore(out_dir / summary.store, read_only=True), summary
 
 
-#: The named graphs to read for asserted-only or asserted + inferred views.
-ASSERTED_GRAPHS = (ONTOLOGY_GRAPH, DATA_GRAPH)
-ALL_GRAPHS = (ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH)
 
 
-def graphs_for(*, inferred: bool) -> list[URIRef]:
-    """Named graphs to read: with or without the entailments."""
-    return list(ALL_GRAPHS if inferred else ASSERTED_GRAPHS)
 
 
 def load_project(project: Project) -> tuple[Graph, Graph, Graph]:

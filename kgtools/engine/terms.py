@@ -1,6 +1,6 @@
 """Triples for the fast path: pyoxigraph terms, an in-memory index, and rdflib conversion.
 
-The scale pipeline (``kgtools.rules`` for entailments, ``kgtools.shacl`` for validation) works on
+The scale pipeline (``kgtools.engine.rules`` for entailments, ``kgtools.engine.shacl`` for validation) works on
 plain tuples of pyoxigraph terms, which are hashable and cheap to create while parsing. Both
 engines read through the small :class:`TripleSource` protocol, so the same code runs against
 an in-memory :class:`MemoryIndex` (a full build) or against the persistent Oxigraph store (an

@@ -149,3 +149,12 @@ def query_from_text(text: str, path: Path, *, parsed: Any = None) -> QueryFile:
 def load_query(path: Path) -> QueryFile:
     """Read one ``.rq`` file (prepared by rdflib when first asked for)."""
     return query_from_text(path.read_text(encoding="utf-8"), path)
+
+
+#: The toolkit's own queries and updates (``kgtools/sparql/``), shipped inside the package.
+SYSTEM_QUERIES = Path(__file__).resolve().parent.parent / "sparql"
+
+
+def system_query_path(name: str) -> Path:
+    """The path of the toolkit's own query or update ``name`` (e.g. ``"warm-up.rq"``)."""
+    return SYSTEM_QUERIES / name

@@ -3,8 +3,8 @@
 Stages never touch a concrete triple store. They add triples to named graphs, read a graph or a
 union of graphs, and run SPARQL (text or rdflib's prepared queries) with bindings. Three
 stores implement the :class:`Store` protocol: the embedded default
-:class:`kgtools.oxstore.OxigraphStore` (Oxigraph, on disk, what ``kg build`` writes),
-:class:`kgtools.remote.RemoteStore` (a SPARQL server), and
+:class:`kgtools.store.oxigraph.OxigraphStore` (Oxigraph, on disk, what ``kg build`` writes),
+:class:`kgtools.store.remote.RemoteStore` (a SPARQL server), and
 :class:`MemoryStore` here — an rdflib ``Dataset`` in memory, persisted as sorted N-Quads, for
 small graphs built in code and for the reference comparisons in the tests.
 
@@ -117,7 +117,7 @@ class MemoryStore:
         graphs: Sequence[URIRef] | None = None,
     ) -> Result:
         if isinstance(query, str):
-            from kgtools.queries import prepared_query
+            from kgtools.query.library import prepared_query
 
             query = prepared_query(query)
         target = self.union(graphs if graphs is not None else self.graph_names())
@@ -127,11 +127,11 @@ class MemoryStore:
     def save(self, path: Path) -> None:
         """Write every named graph as N-Quads, deterministically, atomically.
 
-        Blank nodes get canonical labels (:mod:`kgtools.bnodes`, which labels them by the
+        Blank nodes get canonical labels (:mod:`kgtools.engine.bnodes`, which labels them by the
         graph's structure, as the exports do) and the lines are sorted, so an unchanged graph
         gives a byte-identical file.
         """
-        from kgtools.bnodes import canonical_graph
+        from kgtools.engine.bnodes import canonical_graph
 
         lines: list[str] = []
         for name in self.graph_names():

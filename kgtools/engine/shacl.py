@@ -1,9 +1,9 @@
-"""Fast SHACL validation with the semantics of the reference stage (:mod:`kgtools.validate`).
+"""Fast SHACL validation with the semantics of the reference stage (:mod:`kgtools.reference.pyshacl`).
 
 Why a second validator: pySHACL is the reference, but it evaluates every constraint one focus node
 at a time, and its SPARQL-based constraints run one query per focus node (pySHACL issue #237). At a
 million triples that takes minutes. This module keeps pySHACL's semantics — as
-``kgtools.validate`` calls it: ontology mixed in, no inference, ``allow_warnings``, not advanced —
+``kgtools.reference.pyshacl`` calls it: ontology mixed in, no inference, ``allow_warnings``, not advanced —
 and changes only how the work is organised:
 
 * the shapes graph is parsed once (:func:`compile`) into plain Python objects;
@@ -11,7 +11,7 @@ and changes only how the work is organised:
   shape walks that list once, and each constraint is one loop over the (focus, values) pairs, with
   per-value checks (``sh:datatype``, nested value shapes) done once per distinct value;
 * the values of all the forward paths under one shape are read in one pass over its focus nodes
-  (each node's ``predicate → objects`` map of a :class:`~kgtools.triples.MemoryIndex` is looked up
+  (each node's ``predicate → objects`` map of a :class:`~kgtools.engine.terms.MemoryIndex` is looked up
   once, and read while it is in cache), and ``sh:class`` over many values is one set difference
   with the class's instances. Hashing pyoxigraph terms, which keep no hash, is most of the cost
   at scale, so the work is organised to hash each node as few times as possible;
@@ -59,12 +59,12 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
+from kgtools.engine.terms import MemoryIndex, Term, TripleSource, from_rdflib, to_rdflib
 from kgtools.errors import UnsupportedShapeError
 from kgtools.namespaces import bind_prefixes
-from kgtools.triples import MemoryIndex, Term, TripleSource, from_rdflib, to_rdflib
 
 if TYPE_CHECKING:
-    from kgtools.validate import ValidationReport, ValidationResult
+    from kgtools.reference.pyshacl import ValidationReport, ValidationResult
 
 __all__ = ["CompiledShapes", "compile", "inoculate", "validate_graphs"]
 
@@ -945,7 +945,7 @@ class _Sparql(_Constraint):
     def _messages(self, shape: _Shape, bindings: dict[str, Term]) -> tuple[tuple[str, str], ...]:
         """pySHACL's make_v_result with bound variables: the constraint's and the shape's
         messages, formatted — each keeping its language tag (pySHACL drops them; the reference
-        stage puts them back: :func:`kgtools.validate.restore_languages`)."""
+        stage puts them back: :func:`kgtools.reference.pyshacl.restore_languages`)."""
         texts = set()
         for m in (*self.messages, *shape.message_literals):
             texts.add((m.language or "", _format(str(m), bindings)))
@@ -1317,7 +1317,7 @@ def _ox_iri(node: Node) -> ox.NamedNode:
 
 
 def _namespace_graph(shapes: Graph) -> Graph:
-    """An empty graph with the prefixes of pySHACL's results graph, as kgtools.validate has them."""
+    """An empty graph with the prefixes of pySHACL's results graph, as kgtools.reference.pyshacl has them."""
     graph = Graph(bind_namespaces="core")
     for prefix, namespace in shapes.namespace_manager.namespaces():
         graph.namespace_manager.bind(prefix, namespace)
@@ -1741,13 +1741,13 @@ class CompiledShapes:
         sparql_store: ox.Store | None = None,
         sparql_graphs: list[ox.NamedNode] | None = None,
     ) -> list[ValidationResult]:
-        """Validate ``data`` with ``ontology`` mixed in; results as :mod:`kgtools.validate` gives.
+        """Validate ``data`` with ``ontology`` mixed in; results as :mod:`kgtools.reference.pyshacl` gives.
 
         ``focus`` restricts validation to those focus nodes (the result equals the full result
         filtered to them). SPARQL constraints run on ``sparql_store`` — queried with
         ``sparql_graphs`` as its default graph (e.g. ``[DATA_GRAPH, ONTOLOGY_GRAPH]``; ``None``:
         the store's default graph), which must hold the same data and ontology. When ``data`` is
-        a :class:`~kgtools.triples.MemoryIndex`, a constraint runs instead on an in-memory copy
+        a :class:`~kgtools.engine.terms.MemoryIndex`, a constraint runs instead on an in-memory copy
         of the triples (of ``data`` and the ontology) whose predicates it reads — with a store
         given, when it has many focus nodes; without one, always (see ``_Run.sparql``).
         Otherwise, without a store, one is built in memory from ``data`` and the ontology the
@@ -1759,7 +1759,7 @@ class CompiledShapes:
         return sorted(self._result(r) for r in raws)
 
     def _result(self, raw: _Raw) -> ValidationResult:
-        from kgtools.validate import ValidationResult
+        from kgtools.reference.pyshacl import ValidationResult
 
         shape = raw.shape
         path = ""
@@ -1786,9 +1786,9 @@ class CompiledShapes:
         *,
         label_of: Callable[[Node], str | None] | None = None,
     ) -> ValidationReport:
-        """A :class:`ValidationReport` like :func:`kgtools.validate.validate` returns; the focus
+        """A :class:`ValidationReport` like :func:`kgtools.reference.pyshacl.validate` returns; the focus
         nodes' labels are read from ``data``, or by ``label_of``."""
-        from kgtools.validate import ValidationReport, _label, focus_labels
+        from kgtools.reference.pyshacl import ValidationReport, _label, focus_labels
 
         graph = _namespace_graph(self.graph)
         report = BNode()
@@ -1828,8 +1828,8 @@ class CompiledShapes:
 
 def label_in(source: TripleSource, node: Node) -> str | None:
     """The ``rdfs:label`` of ``node`` in ``source`` that a report shows
-    (:func:`kgtools.validate.report_label`)."""
-    from kgtools.validate import report_label
+    (:func:`kgtools.reference.pyshacl.report_label`)."""
+    from kgtools.reference.pyshacl import report_label
 
     return report_label(
         (label.value, label.language)
@@ -1846,10 +1846,10 @@ def validate_files(
 ) -> tuple[ValidationReport, int]:
     """``kg validate``: the files parsed by Oxigraph with every load check (each file's problem
     reported together, as the build does) and validated by the compiled shapes — the results
-    and report :func:`kgtools.validate.validate` (pySHACL) gives, in a fraction of its time at
+    and report :func:`kgtools.reference.pyshacl.validate` (pySHACL) gives, in a fraction of its time at
     scale. Returns the report and the number of distinct data triples."""
+    from kgtools.engine.terms import collector_paused, triple_to_rdflib
     from kgtools.load import read_files, schema_terms
-    from kgtools.triples import collector_paused, triple_to_rdflib
 
     with collector_paused():  # the index holds millions of tuples and sets
         keys = {path: path.as_posix() for path in [ontology_file, shapes_file]}
@@ -1870,8 +1870,8 @@ def validate_files(
 
 
 def validate_graphs(data: Graph, shapes: Graph, ontology: Graph) -> ValidationReport:
-    """:func:`kgtools.validate.validate` with the fast validator (same arguments, same report)."""
-    from kgtools.triples import triple_from_rdflib
+    """:func:`kgtools.reference.pyshacl.validate` with the fast validator (same arguments, same report)."""
+    from kgtools.engine.terms import triple_from_rdflib
 
     compiled = compile(shapes)
     data_index = MemoryIndex(triple_from_rdflib(t) for t in data)

@@ -43,10 +43,10 @@ from typing import Any, BinaryIO
 
 import pyoxigraph as ox
 
+from kgtools.engine.terms import OxTriple, Term
 from kgtools.errors import DumpCacheError
 from kgtools.namespaces import PREFIXES
-from kgtools.store import atomic_file, staged_file
-from kgtools.triples import OxTriple, Term
+from kgtools.store.base import atomic_file, staged_file
 
 _PREFIXES = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
 #: A local name written after a prefix only when it is this plain and has no ``/`` or ``#``

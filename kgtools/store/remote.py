@@ -1,7 +1,7 @@
 """Remote triplestores: read the graph over the SPARQL 1.1 Protocol, upload it over the Graph Store
 HTTP Protocol.
 
-* :class:`RemoteStore` implements the reading side of :class:`kgtools.store.Store` against a
+* :class:`RemoteStore` implements the reading side of :class:`kgtools.store.base.Store` against a
   SPARQL query endpoint, so :func:`kgtools.query.run` and :mod:`kgtools.network` work unchanged
   on a server. Writing (``add``, ``replace``) is refused: the server is changed by :func:`push`.
 * :func:`push` uploads the built graph (asserted and inferred, or either) and **replaces** the
@@ -72,10 +72,23 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.client import HTTPMessage
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from kgtools.errors import KGError
+from kgtools.errors import (
+    BadEndpointError,
+    EndpointAuthError,
+    EndpointHTTPError,
+    EndpointRedirectError,
+    EndpointUnreachableError,
+    InsecureCredentialsWarning,
+    PushFailedError,
+    PushVerificationError,
+    RemoteError,
+    RemoteReadOnlyError,
+    TruncatedResultError,
+)
+from kgtools.query.library import system_query_path
+from kgtools.store.sparql_text import bind_text, query_text
 
 if TYPE_CHECKING:
     from rdflib import Graph, URIRef
@@ -83,7 +96,7 @@ if TYPE_CHECKING:
     from rdflib.query import Result
     from rdflib.term import Node
 
-    from kgtools.store import Store, Triple
+    from kgtools.store.base import Store, Triple
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_CHUNK = 5_000
@@ -101,50 +114,6 @@ VIAS = ("graph-store", "update")
 UPDATE_CHUNK = 1_000
 #: Appended to a target graph IRI to name the graph :func:`push` uploads into first.
 STAGING_SUFFIX = "/kg-push-staging"
-
-
-class RemoteError(KGError):
-    """A remote SPARQL endpoint cannot be used as asked."""
-
-
-class EndpointUnreachableError(RemoteError):
-    """Nothing answers at the endpoint (connection refused, unknown host, timeout)."""
-
-
-class EndpointHTTPError(RemoteError):
-    """The endpoint answered with an HTTP error; the message quotes the server."""
-
-
-class EndpointAuthError(EndpointHTTPError):
-    """The endpoint refused the credentials (HTTP 401 or 403)."""
-
-
-class TruncatedResultError(RemoteError):
-    """The server cut an answer short (Virtuoso's ``ResultSetMaxRows``)."""
-
-
-class RemoteReadOnlyError(RemoteError):
-    """A :class:`RemoteStore` is read-only; change the server with :func:`push`."""
-
-
-class PushVerificationError(RemoteError):
-    """After an upload the server does not hold the number of triples that was sent."""
-
-
-class PushFailedError(RemoteError):
-    """An upload failed; the message says what state the server is left in and what to run."""
-
-
-class BadEndpointError(RemoteError):
-    """An endpoint URL is not an http(s) URL ``kg`` can use, or carries credentials."""
-
-
-class EndpointRedirectError(EndpointHTTPError):
-    """The endpoint redirects somewhere ``kg`` does not follow (another origin, or a write)."""
-
-
-class InsecureCredentialsWarning(UserWarning):
-    """Credentials are about to travel in clear text (plain http) to a non-loopback host."""
 
 
 # -- endpoints ----------------------------------------------------------------------------------
@@ -595,68 +564,18 @@ def _open(
 
 
 # -- binding parameters -------------------------------------------------------------------------
-_TOKENS = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
-    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n]|\\.)*"'
-    r"|'(?:[^'\\\n]|\\.)*'"
-    r"|#[^\n]*"
-    r'|<[^<>"{}|^`\\\x00-\x20]*>'
-    r"|\{"
-    r"|[A-Za-z]+",
-)
 
 
-def _term(node: Node) -> str:
-    """A parameter value as SPARQL text: the N-Triples form, which SPARQL also reads."""
-    from rdflib import BNode
-
-    from kgtools.query import nt_term
-
-    if isinstance(node, BNode):
-        raise RemoteError("a blank node cannot be sent to a remote endpoint as a parameter")
-    if node is None or not hasattr(node, "n3"):
-        raise RemoteError(f"cannot send {node!r} to a remote endpoint as a parameter")
-    return nt_term(node)
 
 
-def bind_text(text: str, bindings: Mapping[str, Node]) -> str:
-    """``text`` with a ``VALUES`` block of the bindings opening its outermost ``WHERE`` group."""
-    if not bindings:
-        return text
-    names = sorted(bindings)
-    variables = " ".join(f"?{n}" for n in names)
-    terms = " ".join(_term(bindings[n]) for n in names)
-    values = f"VALUES ({variables}) {{ ({terms}) }} "
-    construct = False
-    for match in _TOKENS.finditer(text):
-        token = match.group()
-        if token.upper() == "CONSTRUCT":
-            construct = True
-        elif construct and token.upper() == "WHERE":
-            construct = False
-        elif token == "{" and not construct:
-            return text[: match.end()] + " " + values + text[match.end() :]
-    raise RemoteError("cannot bind parameters: the query has no WHERE group")
 
 
-def query_text(query: Query) -> str:
-    """The SPARQL text an rdflib prepared query was made from (with its ``initNs`` prefixes)."""
-    original = getattr(query, "_original_args", None)
-    if not original or not isinstance(original[0], str):
-        raise RemoteError(
-            "this prepared query does not carry its SPARQL text; prepare it with "
-            "rdflib.plugins.sparql.prepareQuery (kgtools.queries does)"
-        )
-    text, namespaces = original[0], original[1] or {}
-    prefixes = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(namespaces.items()))
-    return prefixes + text
 
 
 # -- the store ----------------------------------------------------------------------------------
 @dataclass
 class RemoteStore:
-    """The reading side of :class:`kgtools.store.Store` over a SPARQL 1.1 query endpoint.
+    """The reading side of :class:`kgtools.store.base.Store` over a SPARQL 1.1 query endpoint.
 
     ``graph``: the one named graph a single-graph :func:`push` wrote (``--graph``); every query
     then reads that graph. Without it, a query over ``graphs`` sends them as
@@ -674,7 +593,7 @@ class RemoteStore:
         self.add(graph, triples)
 
     def _dataset(self, graphs: Sequence[URIRef] | None) -> list[tuple[str, str]]:
-        from kgtools.build import ALL_GRAPHS
+        from kgtools.namespaces import ALL_GRAPHS
 
         if self.graph_iri is not None:
             if graphs is not None and set(graphs) != set(ALL_GRAPHS):
@@ -729,7 +648,7 @@ class RemoteStore:
         graphs: Sequence[URIRef] | None = None,
     ) -> Result:
         if isinstance(query, str):
-            from kgtools.queries import prepared_query
+            from kgtools.query.library import prepared_query
 
             query = prepared_query(query)  # rdflib tells the query form
         kind = str(query.algebra.name).removesuffix("Query").upper()
@@ -774,9 +693,9 @@ class RemoteStore:
 
 
 def _bound(name: str, graph: URIRef) -> str:
-    from kgtools.queries import load_query
+    from kgtools.query.library import load_query
 
-    path = Path(__file__).resolve().parent / "sparql" / name
+    path = system_query_path(name)
     return bind_text(load_query(path).text, {"graph": graph})
 
 
@@ -829,7 +748,7 @@ def bind_update(text: str, bindings: Mapping[str, str]) -> str:
 
 def _update_file(name: str) -> str:
     """The update in ``sparql/name`` without its comment header (sent once per graph)."""
-    text = (Path(__file__).resolve().parent / "sparql" / name).read_text(encoding="utf-8")
+    text = (system_query_path(name)).read_text(encoding="utf-8")
     return "\n".join(line for line in text.splitlines() if not line.startswith("#")).strip()
 
 
@@ -847,7 +766,7 @@ def move_update(pairs: Mapping[str, str]) -> str:
 def insert_update(graph: str, triples: Sequence[Triple]) -> str:
     """One ``INSERT`` request that adds ``triples`` to ``graph`` (``sparql/
     insert-staged-chunk.ru``; the N-Triples come from rdflib's serialiser)."""
-    text = (Path(__file__).resolve().parent / "sparql" / "insert-staged-chunk.ru").read_text(
+    text = system_query_path("insert-staged-chunk.ru").read_text(
         encoding="utf-8"
     )
     head, _, tail = text.partition("\n# triples\n")
@@ -889,8 +808,7 @@ class PushSummary:
 
 def source_graphs(which: str) -> list[URIRef]:
     """The toolkit's named graphs to upload for ``which`` (all, asserted, inferred)."""
-    from kgtools.build import ALL_GRAPHS, ASSERTED_GRAPHS
-    from kgtools.namespaces import INFERRED_GRAPH
+    from kgtools.namespaces import ALL_GRAPHS, ASSERTED_GRAPHS, INFERRED_GRAPH
 
     choice = {"all": ALL_GRAPHS, "asserted": ASSERTED_GRAPHS, "inferred": (INFERRED_GRAPH,)}
     if which not in choice:

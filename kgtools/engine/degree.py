@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kgtools.triples import OxTriple, Term, TripleSource
+from kgtools.engine.terms import OxTriple, Term, TripleSource
 
 _TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")

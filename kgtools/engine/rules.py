@@ -2,11 +2,11 @@
 
 Why not owlrl, why not ``reasonable``
 -------------------------------------
-:mod:`kgtools.reason` (owlrl) is the reference, but owlrl is a brute-force loop that re-applies
+:mod:`kgtools.reference.owlrl` (owlrl) is the reference, but owlrl is a brute-force loop that re-applies
 every rule to every triple each cycle: about 1 ms per triple, some 20 minutes at a million
 triples. ``reasonable`` (Rust) grew to 10 GB at 300k triples here, and its rule set is not
 owlrl's (its answers differ), so it cannot stand in for the reference either. This module gives
-*exactly* the triples :func:`kgtools.reason.entailments` gives for ``ontology + data`` (same
+*exactly* the triples :func:`kgtools.reference.owlrl.entailments` gives for ``ontology + data`` (same
 noise filter) in a few seconds at a million triples, in pure Python.
 
 How
@@ -31,7 +31,7 @@ ontology uses are instantiated:
 Terms are interned to integers for the full closure (hashing three small ints is much cheaper
 than hashing three pyoxigraph terms, which keep no hash: at a million triples hashing terms is
 most of the cost), and only triples whose predicate some rule reads are interned at all. The
-data is read subject by subject — a :class:`~kgtools.triples.MemoryIndex`'s own subject map, so
+data is read subject by subject — a :class:`~kgtools.engine.terms.MemoryIndex`'s own subject map, so
 a subject is hashed once for all its triples and a predicate once per subject —, every asserted
 type first (a type both asserted and derived is not an entailment), then every other triple with
 its unary rules applied at once (a triple derived before it is met as asserted is dropped from
@@ -51,12 +51,12 @@ Known differences of representation (not of reasoning): rdflib normalises some l
 parses (``"01"^^xsd:integer`` becomes ``"1"``) and gives a ``^^xsd:string`` literal its
 datatype, whereas pyoxigraph keeps the lexical form and cannot tell ``"a"`` from
 ``"a"^^xsd:string``; the engine treats every ``xsd:string`` literal as a plain one, as
-:func:`kgtools.triples.to_rdflib` does.
+:func:`kgtools.engine.terms.to_rdflib` does.
 
 Incremental maintenance
 -----------------------
 :meth:`RuleSet.update` is DRed (delete and re-derive) over any
-:class:`~kgtools.triples.TripleSource`: over-delete what the removed triples derive, keep what
+:class:`~kgtools.engine.terms.TripleSource`: over-delete what the removed triples derive, keep what
 still has a one-step derivation, propagate the additions. The stored entailments are
 noise-filtered, so the store lacks the noise triples (blank-node or literal subjects …) that the
 full closure uses as intermediate steps; ``update`` therefore requires the graph to be
@@ -74,13 +74,20 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from kgtools.engine.terms import (
+    XSD_STRING,
+    MemoryIndex,
+    OxTriple,
+    Term,
+    TripleSource,
+    collector_paused,
+)
 from kgtools.errors import (
     DataTBoxError,
     InconsistentOntologyError,
     IncrementalUpdateError,
     UnsupportedOntologyError,
 )
-from kgtools.triples import XSD_STRING, MemoryIndex, OxTriple, Term, TripleSource, collector_paused
 
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -179,7 +186,7 @@ _RULE_CLASSES = frozenset({TRANSITIVE, SYMMETRIC, *_UNSUPPORTED_TYPES})
 
 
 def is_noise(triple: OxTriple) -> bool:
-    """:func:`kgtools.reason.is_noise` on a pyoxigraph triple (plus blank-node predicates)."""
+    """:func:`kgtools.reference.owlrl.is_noise` on a pyoxigraph triple (plus blank-node predicates)."""
     s, p, o = triple
     if not isinstance(s, ox.NamedNode) or isinstance(o, ox.BlankNode):
         return True
@@ -361,7 +368,7 @@ class RuleSet:
     # -- full closure -------------------------------------------------------------------
 
     def entailments(self, data: Iterable[OxTriple]) -> set[OxTriple]:
-        """What :func:`kgtools.reason.entailments` gives for the ontology plus ``data``."""
+        """What :func:`kgtools.reference.owlrl.entailments` gives for the ontology plus ``data``."""
         found = self._run(data, as_set=True)
         assert isinstance(found, set)
         return found
@@ -416,8 +423,8 @@ def tbox_closure(ontology: Iterable[OxTriple]) -> frozenset[OxTriple]:
     """owlrl's closure of the ontology alone (about a second; cache it by the ontology's hash)."""
     from rdflib import Graph
 
-    from kgtools.reason import closure
-    from kgtools.triples import triple_from_rdflib, triple_to_rdflib
+    from kgtools.engine.terms import triple_from_rdflib, triple_to_rdflib
+    from kgtools.reference.owlrl import closure
 
     graph = Graph()
     for triple in ontology:
@@ -447,7 +454,7 @@ def compile(ontology: Iterable[OxTriple], *, tbox: Iterable[OxTriple] | None = N
             "the ontology uses OWL constructs the fast reasoner does not implement: "
             + ", ".join(problems)
             + " — kg build cannot reason with them: remove them from the ontology "
-            "(ontology/tip.ttl); from Python, kgtools.reason (owlrl) handles them"
+            "(ontology/tip.ttl); from Python, kgtools.reference.owlrl (owlrl) handles them"
         )
 
     first: dict[Term, Term] = {}
@@ -604,7 +611,7 @@ def compile(ontology: Iterable[OxTriple], *, tbox: Iterable[OxTriple] | None = N
 
 
 def _subject_rows(data: Iterable[OxTriple]) -> Mapping[Term, Mapping[Term, Collection[Term]]]:
-    """``subject → predicate → objects`` of ``data``: a :class:`~kgtools.triples.MemoryIndex`'s
+    """``subject → predicate → objects`` of ``data``: a :class:`~kgtools.engine.terms.MemoryIndex`'s
     own map (no copy), or one built from any other iterable of triples."""
     by_subject = getattr(data, "by_subject", None)
     if callable(by_subject):
