@@ -29,16 +29,11 @@ from kgtools.build.pipeline import BuildSummary, open_built, read_manifest
 from kgtools.errors import KGError, NonConformingDataError
 from kgtools.namespaces import graphs_for
 from kgtools.project import Project, find_project
-from kgtools.query.run import (
-    DEFAULT_TIMEOUT,
-    QueryLibrary,
-    QueryResult,
-    bind_labels,
-    check_domains,
-    parse_param,
-    run,
-    user_query,
-)
+from kgtools.query.domains import bind_labels, check_domains
+from kgtools.query.library import QueryLibrary, user_query
+from kgtools.query.params import parse_param
+from kgtools.query.results import QueryResult
+from kgtools.query.run import DEFAULT_TIMEOUT, run
 from kgtools.store.base import Store
 from kgtools.store.oxigraph import OxigraphStore
 

@@ -369,16 +369,10 @@ def query(
       echo 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }' | kg query -
     """
     from kgtools.namespaces import graphs_for
-    from kgtools.query.run import (
-        QueryLibrary,
-        bind_labels,
-        check_domains,
-        decode_query,
-        parse_params,
-        read_query_file,
-        run,
-        user_query,
-    )
+    from kgtools.query.domains import bind_labels, check_domains
+    from kgtools.query.library import QueryLibrary, decode_query, read_query_file, user_query
+    from kgtools.query.params import parse_params
+    from kgtools.query.run import run
 
     project = _project(ctx)
     library = QueryLibrary(project.queries_dir)
@@ -812,7 +806,7 @@ def serve_command(
     """
     from kgtools.build.pipeline import read_manifest
     from kgtools.namespaces import graphs_for
-    from kgtools.query.run import QueryLibrary
+    from kgtools.query.library import QueryLibrary
     from kgtools.serve import BuildFolder, ServeConfig, is_loopback, make_server
 
     for origin in allow_origins:

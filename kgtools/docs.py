@@ -59,8 +59,16 @@ from kgtools.namespaces import (
     bind_prefixes,
 )
 from kgtools.project import Project
-from kgtools.query.library import QueryFile, load_query, parse_header, system_query_path
-from kgtools.query.run import DEFAULT_TIMEOUT, QueryLibrary, QueryResult, display, parse_param, run
+from kgtools.query.library import (
+    QueryFile,
+    QueryLibrary,
+    load_query,
+    parse_header,
+    system_query_path,
+)
+from kgtools.query.params import parse_param
+from kgtools.query.results import QueryResult, display
+from kgtools.query.run import DEFAULT_TIMEOUT, run
 from kgtools.store.base import Store, atomic_write_text
 
 #: The pages, in the order they are written and listed.

@@ -562,7 +562,7 @@ def format_hits(hits: Sequence[Hit], fmt: str) -> str:
         writer.writerows([h.record()[f] for f in FIELDS] for h in hits)
         return out.getvalue()
     from kgtools.namespaces import ID
-    from kgtools.query.run import width
+    from kgtools.query.results import width
 
     def cell(hit: Hit, name: str) -> str:
         value = str(hit.record()[name]).replace("\n", " ")

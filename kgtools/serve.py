@@ -72,16 +72,10 @@ from kgtools.errors import (
     UpdateRefusedError,
 )
 from kgtools.load import quiet_rdflib_term_warnings
-from kgtools.query.library import system_query_path
-from kgtools.query.run import (
-    DEFAULT_TIMEOUT,
-    QueryLibrary,
-    QueryResult,
-    isolate_network,
-    parse_param,
-    run_here,
-    user_query,
-)
+from kgtools.query.library import QueryLibrary, system_query_path, user_query
+from kgtools.query.params import parse_param
+from kgtools.query.results import QueryResult
+from kgtools.query.run import DEFAULT_TIMEOUT, isolate_network, run_here
 from kgtools.store.base import Store
 
 DEFAULT_HOST = "127.0.0.1"

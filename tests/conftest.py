@@ -17,7 +17,7 @@ from kgtools.build.pipeline import BuildSummary, build, open_built
 from kgtools.load import load_files
 from kgtools.namespaces import graphs_for
 from kgtools.project import Project, find_project
-from kgtools.query.run import QueryLibrary
+from kgtools.query.library import QueryLibrary
 from kgtools.serve import BuildFolder, ServeConfig, SparqlServer, make_server
 from kgtools.store.base import Store
 

@@ -20,16 +20,10 @@ from kgtools.cli import cli
 from kgtools.errors import ParameterError, UnknownValueError
 from kgtools.namespaces import graphs_for
 from kgtools.project import Project, find_project, is_output_dir
-from kgtools.query.run import (
-    QueryLibrary,
-    bind_labels,
-    check_domains,
-    label_parameters,
-    parse_param,
-    parse_params,
-    run,
-    user_query,
-)
+from kgtools.query.domains import bind_labels, check_domains, label_parameters
+from kgtools.query.library import QueryLibrary, user_query
+from kgtools.query.params import parse_param, parse_params
+from kgtools.query.run import run
 from kgtools.store.base import MemoryStore, Store
 from kgtools.store.sparql_text import nt_term
 
@@ -346,7 +340,7 @@ def test_a_label_parameter_matches_labels_in_any_language(
 ) -> None:
     """`-p municipality=北区` once matched nothing: the value was a plain literal and the label
     "北区"@ja. Every label text the graph holds in one form finds exactly its subjects."""
-    from kgtools.query.run import LABEL_PREDICATES
+    from kgtools.query.domains import LABEL_PREDICATES
 
     query = user_query(LABELLED, "labelled.rq")
     assert label_parameters(query) == {"name"}

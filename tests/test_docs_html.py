@@ -18,8 +18,9 @@ from kgtools.docs import PAGES, TIPS, example_params, generate_docs, stable_rows
 from kgtools.errors import DocsError
 from kgtools.namespaces import TIP, graphs_for
 from kgtools.project import Project
-from kgtools.query.library import query_from_text
-from kgtools.query.run import QueryLibrary, QueryResult, run
+from kgtools.query.library import QueryLibrary, query_from_text
+from kgtools.query.results import QueryResult
+from kgtools.query.run import run
 from kgtools.store.base import Store
 
 PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)

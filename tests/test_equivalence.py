@@ -23,7 +23,8 @@ from kgtools.engine.terms import MemoryIndex, triple_from_rdflib
 from kgtools.load import read_file
 from kgtools.namespaces import DATA_GRAPH
 from kgtools.project import Project
-from kgtools.query.run import QueryLibrary, run
+from kgtools.query.library import QueryLibrary
+from kgtools.query.run import run
 from kgtools.reference.owlrl import entailments
 from kgtools.reference.pyshacl import ValidationResult, validate
 from kgtools.store.base import MemoryStore

@@ -39,8 +39,9 @@ from kgtools.errors import (
 from kgtools.export import export
 from kgtools.load import FORMATS, load_files, parse_file
 from kgtools.namespaces import ALL_GRAPHS, DATA_GRAPH, TIP
-from kgtools.query.library import QueryFile
-from kgtools.query.run import parse_param, run, user_query
+from kgtools.query.library import QueryFile, user_query
+from kgtools.query.params import parse_param
+from kgtools.query.run import run
 from kgtools.store.base import MemoryStore
 
 from .conftest import LABEL_SEARCH, Canary

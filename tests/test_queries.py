@@ -23,8 +23,10 @@ from rdflib.term import Node
 
 from kgtools.namespaces import graphs_for
 from kgtools.project import Project
-from kgtools.query.library import load_query, parse_header
-from kgtools.query.run import QueryLibrary, display, parse_param, run
+from kgtools.query.library import QueryLibrary, load_query, parse_header
+from kgtools.query.params import parse_param
+from kgtools.query.results import display
+from kgtools.query.run import run
 from kgtools.store.base import MemoryStore
 
 ROOT = Path(__file__).resolve().parent.parent

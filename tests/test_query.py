@@ -18,7 +18,9 @@ from kgtools import api
 from kgtools.build.pipeline import BuildSummary
 from kgtools.cli import cli
 from kgtools.errors import KGError, ParameterError, QuerySyntaxError, UnsafeQueryError
-from kgtools.query.run import check_query, parse_param, width
+from kgtools.query.params import parse_param
+from kgtools.query.results import width
+from kgtools.query.safety import check_query
 from kgtools.store.base import Store
 
 from .conftest import LABEL_SEARCH, Canary
@@ -181,7 +183,8 @@ def test_checked_query_is_prepared_from_the_same_parse(project) -> None:
     result is what rdflib's prepareQuery makes of the text, on both paths."""
     from rdflib.plugins.sparql import prepareQuery
 
-    from kgtools.query.run import QueryLibrary, plainly_safe
+    from kgtools.query.library import QueryLibrary
+    from kgtools.query.safety import plainly_safe
 
     library = QueryLibrary(project.queries_dir)
     names = library.names()
@@ -217,7 +220,7 @@ SCREEN_EVASIONS = {
 
 @pytest.mark.parametrize("name", sorted(SCREEN_EVASIONS))
 def test_screen_sends_every_refused_form_to_the_full_check(name: str) -> None:
-    from kgtools.query.run import plainly_safe
+    from kgtools.query.safety import plainly_safe
 
     text = SCREEN_EVASIONS[name]
     assert not plainly_safe(text)
@@ -226,7 +229,7 @@ def test_screen_sends_every_refused_form_to_the_full_check(name: str) -> None:
 
 
 def test_screen_skips_comment_lines_only_where_they_cannot_be_in_a_string() -> None:
-    from kgtools.query.run import plainly_safe
+    from kgtools.query.safety import plainly_safe
 
     assert plainly_safe("# drop, from, service: words in a comment\nSELECT * { ?s ?p ?o }")
     assert plainly_safe("SELECT * {\n  # we drop nothing here\n  ?s ?p ?o }")
@@ -241,7 +244,9 @@ def test_library_query_with_a_syntax_error_is_reported_where_it_is(
 ) -> None:
     """A screened library query is parsed first by the store; its syntax error still names the
     file, line and column (rdflib's full check says where), in and out of the forked child."""
-    from kgtools.query.run import QueryLibrary, plainly_safe, run
+    from kgtools.query.library import QueryLibrary
+    from kgtools.query.run import run
+    from kgtools.query.safety import plainly_safe
 
     text = "# title: broken\nSELECT ?s\nWHERE { ?s ?p }\n"
     assert plainly_safe(text)
@@ -253,7 +258,8 @@ def test_library_query_with_a_syntax_error_is_reported_where_it_is(
 
 def test_store_only_syntax_error_keeps_the_store_message(store: Store, tmp_path: Path) -> None:
     """Text rdflib accepts but the store refuses is still a QuerySyntaxError (not a crash)."""
-    from kgtools.query.run import QueryLibrary, run
+    from kgtools.query.library import QueryLibrary
+    from kgtools.query.run import run
 
     # Oxigraph refuses a variable bound twice by BIND in one group; rdflib lets it through.
     text = "SELECT * WHERE { BIND(1 AS ?x) BIND(2 AS ?x) }\n"

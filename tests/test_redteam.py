@@ -21,7 +21,9 @@ from kgtools.cli import cli
 from kgtools.errors import BadEndpointError, BrokenLinkError, ParameterError, UnknownTermError
 from kgtools.load import load_files, schema_terms
 from kgtools.project import Project, data_files_in
-from kgtools.query.run import check_term, parse_param, run_here, user_query
+from kgtools.query.library import user_query
+from kgtools.query.params import check_term, parse_param
+from kgtools.query.run import run_here
 from kgtools.serve import SparqlServer
 from kgtools.store.base import Store
 from kgtools.store.remote import _credentials, check_url

@@ -24,7 +24,9 @@ from kgtools.build.pipeline import BuildSummary
 from kgtools.cli import cli
 from kgtools.namespaces import graphs_for
 from kgtools.project import Project
-from kgtools.query.run import QueryLibrary, QueryResult, run
+from kgtools.query.library import QueryLibrary
+from kgtools.query.results import QueryResult
+from kgtools.query.run import run
 from kgtools.serve import (
     SD,
     SparqlServer,

@@ -124,7 +124,7 @@ def _naive_query_ms(graph: Any, text: str) -> float:
 
 
 def _cq_queries(project_root: Path) -> list[Any]:
-    from kgtools.query.run import QueryLibrary
+    from kgtools.query.library import QueryLibrary
 
     library = QueryLibrary(project_root / "queries")
     return [

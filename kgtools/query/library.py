@@ -1,5 +1,7 @@
-"""SPARQL lives in ``.rq`` files; this module reads their headers, and has rdflib prepare a query
-only when it must run on rdflib (once per distinct text in a process).
+"""The query library: SPARQL lives in ``.rq`` files, found by name (:class:`QueryLibrary`:
+``plans`` or ``cq/plans`` under ``queries/``); this module reads their headers, and has rdflib
+prepare a query only when it must run on rdflib (once per distinct text in a process). The
+toolkit's own queries and updates live in ``kgtools/sparql/`` (:func:`system_query_path`).
 
 Each file starts with a comment header::
 
@@ -27,6 +29,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from kgtools.errors import QueryError, QuerySyntaxError, UnknownQueryError
+from kgtools.load import quiet_rdflib_term_warnings
+from kgtools.query.safety import (
+    _TOO_DEEP,
+    _may_use_undeclared_prefixes,
+    canonical_text,
+    checked_text,
+    deep_call,
+    plainly_safe,
+)
 
 if TYPE_CHECKING:  # rdflib's SPARQL engine takes ~0.1 s to import: only where a query is prepared
     from rdflib.plugins.sparql.sparql import Query
@@ -158,3 +171,81 @@ SYSTEM_QUERIES = Path(__file__).resolve().parent.parent / "sparql"
 def system_query_path(name: str) -> Path:
     """The path of the toolkit's own query or update ``name`` (e.g. ``"warm-up.rq"``)."""
     return SYSTEM_QUERIES / name
+
+
+class QueryLibrary:
+    """The ``.rq`` files below one folder, addressed by stem or by relative path."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def files(self) -> list[Path]:
+        return sorted(self.root.rglob("*.rq")) if self.root.is_dir() else []
+
+    def names(self) -> list[str]:
+        return [p.relative_to(self.root).with_suffix("").as_posix() for p in self.files()]
+
+    def path(self, name: str) -> Path:
+        wanted = name.removesuffix(".rq")
+        exact = self.root / f"{wanted}.rq"
+        if exact.is_file():
+            return exact
+        matches = [p for p in self.files() if p.stem == wanted]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            options = ", ".join(
+                p.relative_to(self.root).with_suffix("").as_posix() for p in matches
+            )
+            raise UnknownQueryError(f"query name '{name}' is ambiguous: use one of {options}")
+        raise UnknownQueryError(
+            f"no query named '{name}' in {self.root}: `kg query --list` shows the library"
+        )
+
+    def get(self, name: str) -> QueryFile:
+        path = self.path(name)
+        text = canonical_text(read_query_file(path), str(path))
+        if plainly_safe(text) and not _may_use_undeclared_prefixes(text):
+            return query_from_text(text, path)
+        return user_query(text, str(path))
+
+
+def read_query_file(path: Path) -> str:
+    """A ``.rq`` file's text; bytes that are not UTF-8 are an error with their line and column."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise QueryError(f"{path}: cannot read the query file: {exc.strerror or exc}") from None
+    return decode_query(data, str(path))
+
+
+def decode_query(data: bytes, source: str) -> str:
+    """UTF-8 query text (a leading byte-order mark is dropped); otherwise an error saying where."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise QuerySyntaxError(
+            f"{source}:{line}:{column}: the query is not UTF-8 text (byte "
+            f"0x{data[exc.start]:02X}); save it as UTF-8"
+        ) from None
+
+
+def user_query(text: str, source: str = "<stdin>") -> QueryFile:
+    """Check and prepare SPARQL given by the user (stdin, a file, or the Python API): the
+    returned query holds the checked text (:func:`checked_text`), which is what runs."""
+    # rdflib keeps the backslash of an escaped local name (``e:a\.b`` gives the IRI ``…a\.b``,
+    # which Oxigraph, which runs the text, reads as ``…a.b``) and logs that this "does not look
+    # like a valid URI": a message about rdflib's reading, not the user's query.
+    with quiet_rdflib_term_warnings():
+        final, parsed = checked_text(text, source)
+    try:
+        with quiet_rdflib_term_warnings():
+            deep_call(prepared_query, final, parsed)
+    except RecursionError:
+        raise QuerySyntaxError(f"{source}: {_TOO_DEEP}") from None
+    except Exception as exc:  # rdflib's algebra refuses a query that parses but means nothing
+        raise QuerySyntaxError(f"{source}: SPARQL error: {exc}") from None
+    return query_from_text(final, Path(source))  # prepared above: never parsed twice
