@@ -636,6 +636,7 @@ def network_command(
       kg network --municipality 131164 --format html --format png
       kg network --view partners --theme startups --csv partners.csv
     """
+    from kgtools.files import atomic_write_text, check_output_file, check_output_folder
     from kgtools.network import (
         build_view,
         load_data,
@@ -644,7 +645,6 @@ def network_command(
         stats_table,
         write_view,
     )
-    from kgtools.store.base import atomic_write_text, check_output_file, check_output_folder
 
     if csv_path is not None:  # before anything is read or built
         check_output_file(csv_path, "stats.csv")
@@ -701,7 +701,7 @@ def docs_command(
     give the same files byte for byte.
     """
     from kgtools.docs import generate_docs
-    from kgtools.store.base import check_output_folder
+    from kgtools.files import check_output_folder
 
     if output_dir is not None:  # before anything is read or built
         check_output_folder(output_dir)
@@ -1133,7 +1133,7 @@ def bench_command(
     import json
 
     from kgtools.devtools.bench import bench
-    from kgtools.store.base import atomic_write_text
+    from kgtools.files import atomic_write_text
 
     if workdir is not None and workdir.exists() and any(workdir.iterdir()):
         raise click.UsageError(f"--workdir {workdir} is not empty")

@@ -49,6 +49,7 @@ from rdflib.term import Node, Variable
 
 from kgtools import __version__
 from kgtools.errors import DocsError
+from kgtools.files import atomic_write_text
 from kgtools.namespaces import (
     DATA_GRAPH,
     ID,
@@ -69,7 +70,7 @@ from kgtools.query.library import (
 from kgtools.query.params import parse_param
 from kgtools.query.results import QueryResult, display
 from kgtools.query.run import DEFAULT_TIMEOUT, run
-from kgtools.store.base import Store, atomic_write_text
+from kgtools.store.base import Store
 
 #: The pages, in the order they are written and listed.
 PAGES = ("index.html", "ontology.html", "shapes.html", "queries.html")

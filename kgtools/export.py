@@ -44,9 +44,10 @@ from rdflib.serializer import Serializer
 from rdflib.term import Node
 
 from kgtools.errors import ExportError, ExportWriteError, JSONLDContextError
+from kgtools.files import atomic_write_bytes, check_output_file
 from kgtools.namespaces import ID, bind_prefixes, graphs_for
 from kgtools.project import Project
-from kgtools.store.base import Store, atomic_write_bytes, check_output_file, nt_lines
+from kgtools.store.base import Store
 
 #: Format name → rdflib serializer name (``None``: written by this module).
 FORMATS: dict[str, str | None] = {
@@ -241,7 +242,7 @@ class _SortedDataset(Dataset):
 
 
 def _sorted_lines(lines: Iterable[str]) -> bytes:
-    """Lines that each end in `` .\n`` (:func:`kgtools.store.base.nt_lines`), sorted, as UTF-8."""
+    """Lines that each end in `` .\n`` (:func:`nt_lines`), sorted, as UTF-8."""
     return "".join(sorted(lines)).encode("utf-8")
 
 
@@ -435,3 +436,17 @@ def _json_key(value: Any) -> tuple[str, str]:
     """Sort key: node objects by ``@id`` first, then by their whole JSON text."""
     node_id = value.get("@id", "") if isinstance(value, dict) else ""
     return str(node_id), json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def nt_lines(graph: Graph, suffix: str = " .\n") -> list[str]:
+    """``graph`` as rdflib writes it in N-Triples, one string per triple ending in ``suffix``
+    (`` <graph> .\n`` makes N-Quads lines), unsorted.
+
+    The text is split at ``"\n"`` only: ``str.splitlines()`` also splits at U+2028, U+2029,
+    U+0085, ``\v``, ``\f`` and ``\x1c``–``\x1e``, which N-Triples leaves unescaped inside
+    literals."""
+    return [
+        line.rstrip().removesuffix(".").rstrip() + suffix
+        for line in graph.serialize(format="nt").split("\n")
+        if line.strip()
+    ]

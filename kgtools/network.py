@@ -1324,7 +1324,7 @@ def write_view(
     graph: nx.Graph, out_dir: Path, name: str, formats: Sequence[str] = FORMATS
 ) -> list[Path]:
     """Write ``out_dir/name.{fmt}`` for each format, atomically; return the paths written."""
-    from kgtools.store.base import atomic_write_bytes
+    from kgtools.files import atomic_write_bytes
 
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -1339,7 +1339,7 @@ def write_view(
 
 def write_stats_csv(graph: nx.Graph, path: Path) -> Path:
     """Write the statistics CSV atomically."""
-    from kgtools.store.base import atomic_write_text
+    from kgtools.files import atomic_write_text
 
     atomic_write_text(path, stats_csv(node_stats(graph)))
     return path

@@ -315,7 +315,7 @@ def index_for(out_dir: Path, store_name: str) -> Path:
     with the indexes of other stores removed."""
     import pyoxigraph as ox
 
-    from kgtools.store.base import atomic_write_bytes
+    from kgtools.files import atomic_write_bytes
 
     folder = out_dir / INDEX_DIR
     path = folder / f"{store_name}.v{INDEX_VERSION}.sqlite"

@@ -8,11 +8,11 @@ import pytest
 from rdflib import Graph
 
 from kgtools.build.pipeline import BuildSummary, build
+from kgtools.files import atomic_write_text
 from kgtools.load import load_files
 from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.project import Project
-from kgtools.store import base as store_module
-from kgtools.store.base import atomic_write_text
+from kgtools import files as files_module
 from kgtools.store.oxigraph import OxigraphStore
 
 from .conftest import assert_isomorphic
@@ -55,7 +55,7 @@ def test_interrupted_write_keeps_the_previous_file(
     def fail(*_args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store_module.os, "replace", fail)
+    monkeypatch.setattr(files_module.os, "replace", fail)
     with pytest.raises(KeyboardInterrupt):
         atomic_write_text(target, "new content")
     assert target.read_text(encoding="utf-8") == "previous"

@@ -387,8 +387,8 @@ def _rocksdb_full(*_args: object, **_kwargs: object) -> None:
     ("point", "failure", "force"),
     [
         # every staged and atomic file: Turtle, report, caches, copies of changed files
-        ("kgtools.store.base.os.fsync", _no_space, False),
-        ("kgtools.store.base.os.fsync", _over_quota, True),
+        ("kgtools.files.os.fsync", _no_space, False),
+        ("kgtools.files.os.fsync", _over_quota, True),
         ("kgtools.build.pipeline.atomic_write_text", _over_quota, False),  # the report, the manifest
         ("kgtools.build.pipeline.shutil.copyfile", _no_space, True),  # a full build's copies of the data
         ("kgtools.store.oxigraph.OxigraphStore.add_ox", _rocksdb_full, False),  # the store (RocksDB)

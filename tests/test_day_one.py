@@ -24,7 +24,8 @@ from kgtools.query.domains import bind_labels, check_domains, label_parameters
 from kgtools.query.library import QueryLibrary, user_query
 from kgtools.query.params import parse_param, parse_params
 from kgtools.query.run import run
-from kgtools.store.base import MemoryStore, Store
+from kgtools.reference.memory import MemoryStore
+from kgtools.store.base import Store
 from kgtools.store.sparql_text import nt_term
 
 from .conftest import ROOT

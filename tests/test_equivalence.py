@@ -25,9 +25,9 @@ from kgtools.namespaces import DATA_GRAPH
 from kgtools.project import Project
 from kgtools.query.library import QueryLibrary
 from kgtools.query.run import run
+from kgtools.reference.memory import MemoryStore
 from kgtools.reference.owlrl import entailments
 from kgtools.reference.pyshacl import ValidationResult, validate
-from kgtools.store.base import MemoryStore
 from kgtools.store.oxigraph import OxigraphStore
 
 

@@ -28,8 +28,8 @@ from kgtools.errors import ExportError, ExportWriteError, JSONLDContextError
 from kgtools.export import CONTEXT_FILE, FORMATS, export, load_context, serialize
 from kgtools.namespaces import DATA_GRAPH, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, TIP, graphs_for
 from kgtools.project import Project
-from kgtools.store import base as store_module
-from kgtools.store.base import MemoryStore
+from kgtools.reference.memory import MemoryStore
+from kgtools import files as files_module
 
 from .conftest import ROOT, assert_isomorphic
 
@@ -397,8 +397,8 @@ def fail_serializer(*_args: object, **_kwargs: object) -> None:
 @pytest.mark.parametrize(
     ("target", "failure", "raised"),
     [
-        (store_module.os, ("replace", fail_replace), ExportWriteError),
-        (store_module.os, ("fsync", fail_fsync), KeyboardInterrupt),
+        (files_module.os, ("replace", fail_replace), ExportWriteError),
+        (files_module.os, ("fsync", fail_fsync), KeyboardInterrupt),
         (Graph, ("serialize", fail_serializer), RuntimeError),
     ],
     ids=["replace-fails", "interrupted-before-replace", "serializer-fails"],
@@ -479,7 +479,7 @@ def test_cli_errors_exit_2_without_traceback(
     assert "Traceback" not in unwritable.output
     target = tmp_path / "graph.nt"
     target.write_bytes(b"previous\n")
-    monkeypatch.setattr(store_module.os, "replace", fail_replace)
+    monkeypatch.setattr(files_module.os, "replace", fail_replace)
     full_disk = kg("export", "--out-dir", str(out), "-f", "nt", "-o", str(target))
     assert full_disk.exit_code == 2
     assert "No space left on device" in full_disk.stderr

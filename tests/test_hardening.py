@@ -42,7 +42,7 @@ from kgtools.namespaces import ALL_GRAPHS, DATA_GRAPH, TIP
 from kgtools.query.library import QueryFile, user_query
 from kgtools.query.params import parse_param
 from kgtools.query.run import run
-from kgtools.store.base import MemoryStore
+from kgtools.reference.memory import MemoryStore
 
 from .conftest import LABEL_SEARCH, Canary
 

@@ -27,7 +27,7 @@ from kgtools.query.library import QueryLibrary, load_query, parse_header
 from kgtools.query.params import parse_param
 from kgtools.query.results import display
 from kgtools.query.run import run
-from kgtools.store.base import MemoryStore
+from kgtools.reference.memory import MemoryStore
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "queries"

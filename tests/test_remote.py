@@ -37,7 +37,7 @@ from kgtools.build.pipeline import BuildSummary
 from kgtools.cli import cli
 from kgtools.errors import RemoteError
 from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
-from kgtools.store.base import MemoryStore
+from kgtools.reference.memory import MemoryStore
 from kgtools.store.remote import (
     STAGING_SUFFIX,
     RemoteStore,

@@ -27,6 +27,7 @@ from kgtools.project import Project
 from kgtools.query.library import QueryLibrary
 from kgtools.query.results import QueryResult
 from kgtools.query.run import run
+from kgtools.reference.memory import MemoryStore
 from kgtools.serve import (
     SD,
     SparqlServer,
@@ -34,7 +35,6 @@ from kgtools.serve import (
     negotiate,
     xml_results,
 )
-from kgtools.store.base import MemoryStore
 
 from .conftest import chromium_dom, serving
 

@@ -37,8 +37,8 @@ from rdflib.plugins.stores.sparqlconnector import SPARQLConnector
 from kgtools.errors import TruncatedResultError
 from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.query.library import prepared_query
+from kgtools.reference.memory import MemoryStore
 from kgtools.store import remote as remote_module
-from kgtools.store.base import MemoryStore
 from kgtools.store.remote import (
     VIRTUOSO_STORE,
     RemoteStore,

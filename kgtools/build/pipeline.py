@@ -79,11 +79,11 @@ from kgtools.errors import (
     NonConformingDataError,
     ProjectLayoutError,
 )
+from kgtools.files import atomic_write_text, staged_file
 from kgtools.namespaces import ALL_GRAPHS, DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.progress import Progress, quiet
 from kgtools.project import Project
 from kgtools.query.library import system_query_path
-from kgtools.store.base import atomic_write_text, staged_file
 from kgtools.store.oxigraph import BackgroundLoader, OxigraphStore
 
 if TYPE_CHECKING:

@@ -45,8 +45,8 @@ import pyoxigraph as ox
 
 from kgtools.engine.terms import OxTriple, Term
 from kgtools.errors import DumpCacheError
+from kgtools.files import atomic_file, staged_file
 from kgtools.namespaces import PREFIXES
-from kgtools.store.base import atomic_file, staged_file
 
 _PREFIXES = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
 #: A local name written after a prefix only when it is this plain and has no ``/`` or ``#``

@@ -1,0 +1,106 @@
+"""Writing output files safely: a file is written beside its target and renamed over it, so an
+interrupted or failed write never destroys the previous file; output paths are checked before
+any work starts (a folder given as a file, a missing parent folder, a symlink)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from kgtools.errors import KGError, OutputPathError
+
+if TYPE_CHECKING:
+    pass
+
+
+def check_output_file(
+    out: Path, example: str, error: type[KGError] = OutputPathError, what: str = "the output"
+) -> None:
+    """Refuse an output file path that cannot be written as given: a folder, or a file in a
+    folder that does not exist (like ``cp``, the commands never make folders the user did not
+    ask for). ``example`` is a file name to suggest inside ``out`` when it is a folder."""
+    if out.is_dir():
+        raise error(f"{out}: is a folder — give a file name, e.g. {out / example}")
+    parent = out.parent
+    if not parent.is_dir():
+        state = "is not a folder" if parent.exists() else "does not exist"
+        raise error(
+            f"{out}: cannot write {what}: the folder {parent} {state} — create it first "
+            f"(mkdir -p {parent}) or give a path in an existing folder"
+        )
+
+
+def check_output_folder(folder: Path, error: type[KGError] = OutputPathError) -> None:
+    """Refuse an output folder that cannot be used as given: a file, or a folder whose parent
+    does not exist (the folder itself is made, one level only, as ``mkdir`` would)."""
+    if folder.is_dir():
+        return
+    if folder.exists():
+        raise error(f"{folder}: is a file, not a folder — give a folder for the output")
+    parent = folder.parent
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise error(
+            f"{folder}: cannot make the output folder: {parent} {what} — create it first "
+            f"(mkdir -p {folder}) or give a folder in an existing one"
+        )
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a failure never leaves a half-written file.
+
+    The text goes to a temporary file in the same folder, is flushed to disk, and then
+    replaces ``path`` in one ``os.replace``; on any error the temporary file is removed and the
+    previous ``path`` is untouched.
+    """
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Bytes version of :func:`atomic_write_text`."""
+    with atomic_file(path) as handle:
+        handle.write(data)
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A binary file to write that replaces ``path`` only when the ``with`` block succeeds.
+
+    For writers that stream (Oxigraph's dump of a million triples): the bytes go to a
+    temporary file in the same folder, flushed to disk, then moved over ``path`` in one
+    ``os.replace``; on any error the temporary file is removed and ``path`` is untouched.
+    """
+    with staged_file(path) as (handle, tmp):
+        yield handle
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def staged_file(path: Path) -> Iterator[tuple[BinaryIO, Path]]:
+    """A temporary file beside ``path`` to write, flushed to disk when the ``with`` block ends;
+    moving it over ``path`` (``os.replace``) is the caller's, and so is removing it if it never
+    is. On an error inside the block it is removed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        # mkstemp creates the file 0600; give it the mode a plain open() would (0666 & ~umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as handle:
+            yield handle, Path(tmp)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+            exc.filename = str(path)  # a failed write names no file: say which one (disk full)
+        raise

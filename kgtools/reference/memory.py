@@ -1,0 +1,66 @@
+"""The reference store: an rdflib ``Dataset`` in memory behind the :class:`~kgtools.store.base.Store`
+protocol, for small graphs built in code and for the comparisons in the tests. ``kg build``
+writes the Oxigraph store (:mod:`kgtools.store.oxigraph`), which is the default."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from rdflib import Dataset, Graph, URIRef
+from rdflib.graph import ReadOnlyGraphAggregate
+from rdflib.term import Node
+
+from kgtools.namespaces import bind_prefixes
+from kgtools.store.base import Triple
+
+if TYPE_CHECKING:
+    from rdflib.plugins.sparql.sparql import Query
+    from rdflib.query import Result
+
+
+class MemoryStore:
+    """An in-memory rdflib ``Dataset``: the reference store, for small graphs built in code and
+    for the comparisons in the tests (``kg build`` writes :class:`~kgtools.store.oxigraph.OxigraphStore`)."""
+
+    def __init__(self) -> None:
+        self._dataset = Dataset()
+        bind_prefixes(self._dataset)
+
+    def add(self, graph: URIRef, triples: Iterable[Triple]) -> None:
+        target = self._dataset.graph(graph)
+        for triple in triples:
+            target.add(triple)
+
+    def replace(self, graph: URIRef, triples: Iterable[Triple]) -> None:
+        self._dataset.remove_graph(self._dataset.graph(graph))
+        self.add(graph, triples)
+
+    def graph(self, name: URIRef) -> Graph:
+        return bind_prefixes(self._dataset.graph(name))
+
+    def union(self, names: Sequence[URIRef]) -> Graph:
+        return ReadOnlyGraphAggregate([self._dataset.graph(n) for n in names])
+
+    def graph_names(self) -> list[URIRef]:
+        return sorted(
+            g.identifier
+            for g in self._dataset.graphs()
+            if isinstance(g.identifier, URIRef) and len(g) > 0
+        )
+
+    def count(self, name: URIRef) -> int:
+        return len(self._dataset.graph(name))
+
+    def query(
+        self,
+        query: Query | str,
+        bindings: Mapping[str, Node] | None = None,
+        graphs: Sequence[URIRef] | None = None,
+    ) -> Result:
+        if isinstance(query, str):
+            from kgtools.query.library import prepared_query
+
+            query = prepared_query(query)
+        target = self.union(graphs if graphs is not None else self.graph_names())
+        return target.query(query, initBindings=dict(bindings or {}))  # type: ignore[arg-type]
