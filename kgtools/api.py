@@ -25,7 +25,8 @@ from typing import Any
 from rdflib import Literal
 from rdflib.term import Node
 
-from kgtools.build.pipeline import BuildSummary, open_built, read_manifest
+from kgtools.build.layout import BuildSummary, read_manifest
+from kgtools.build.pipeline import open_built
 from kgtools.errors import KGError, NonConformingDataError
 from kgtools.namespaces import graphs_for
 from kgtools.project import Project, find_project

@@ -468,7 +468,7 @@ def search_command(
       kg search EC --type initiative
       kg search "産業 フェア" --municipality 131067 -f json
     """
-    from kgtools.build.pipeline import read_manifest
+    from kgtools.build.layout import read_manifest
     from kgtools.errors import SearchError
     from kgtools.search import SearchIndex, format_hits, index_for, terms
 
@@ -804,7 +804,7 @@ def serve_command(
       curl -H 'Accept: text/csv' --data-urlencode query@queries/cq/plans.rq \\
         http://127.0.0.1:7878/sparql
     """
-    from kgtools.build.pipeline import read_manifest
+    from kgtools.build.layout import read_manifest
     from kgtools.namespaces import graphs_for
     from kgtools.query.library import QueryLibrary
     from kgtools.serve import BuildFolder, ServeConfig, is_loopback, make_server

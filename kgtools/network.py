@@ -1365,25 +1365,51 @@ BETWEENNESS_SAMPLE = 100
 VIEWS_MUNICIPALITY_LIMIT = 50
 
 
-def write_default_views(
-    store: Store, out_dir: Path, project: Project, formats: Sequence[str] = BUILD_FORMATS
-) -> list[str]:
-    """Write every view, unfiltered, in ``formats`` plus its statistics CSV, to
-    ``out_dir/network/``; return the written files relative to ``out_dir`` (for ``kg build``).
-    Views larger than :data:`DRAW_LIMIT` nodes skip the drawn formats, and with more than that
-    many municipalities only the bipartite view is written (``kg network --view`` makes the
-    projections on demand)."""
+def default_views(
+    store: Store, project: Project, formats: Sequence[str] = BUILD_FORMATS
+) -> dict[str, bytes]:
+    """Every view, unfiltered, in ``formats`` plus its statistics CSV, as ``{path: content}``
+    with paths relative to the output folder (``network/…``), for ``kg build`` to stage with its
+    other outputs. Views larger than :data:`DRAW_LIMIT` nodes skip the drawn formats, and with
+    more than that many municipalities only the bipartite view is made (``kg network --view``
+    makes the projections on demand)."""
     data = load_data(store, project)
-    target = out_dir / DEFAULT_VIEWS_DIR
-    for view in VIEWS:  # drop an earlier build's views (e.g. drawings no longer made)
-        for suffix in [*(f".{f}" for f in FORMATS), "-stats.csv"]:
-            (target / f"{view}{suffix}").unlink(missing_ok=True)
-    written: list[Path] = []
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise NetworkError(f"unknown format {unknown[0]!r}: choose from {', '.join(FORMATS)}")
+    files: dict[str, bytes] = {}
     for view in VIEWS:
         if view != "bipartite" and len({link.municipality for link in data.links}) > DRAW_LIMIT:
             continue  # a projection of this many municipalities is near-complete: on demand only
         graph = build_view(data, view)
         wanted = [f for f in formats if graph.number_of_nodes() <= DRAW_LIMIT or f not in _DRAWN]
-        written += write_view(graph, target, view, wanted)
-        written.append(write_stats_csv(graph, target / f"{view}-stats.csv"))
-    return [p.relative_to(out_dir).as_posix() for p in written]
+        for fmt in dict.fromkeys(wanted):
+            files[f"{DEFAULT_VIEWS_DIR}/{view}.{fmt}"] = render(graph, fmt)
+        files[f"{DEFAULT_VIEWS_DIR}/{view}-stats.csv"] = stats_csv(node_stats(graph)).encode()
+    return files
+
+
+def view_files(out_dir: Path) -> list[Path]:
+    """Every file a build's default views may have left in ``out_dir`` (any view, any format)."""
+    target = out_dir / DEFAULT_VIEWS_DIR
+    return [
+        target / f"{view}{suffix}"
+        for view in VIEWS
+        for suffix in [*(f".{f}" for f in FORMATS), "-stats.csv"]
+    ]
+
+
+def write_default_views(
+    store: Store, out_dir: Path, project: Project, formats: Sequence[str] = BUILD_FORMATS
+) -> list[str]:
+    """Write :func:`default_views` into ``out_dir`` (each file atomically), dropping an earlier
+    build's views that are no longer made; return the written files relative to ``out_dir``."""
+    from kgtools.files import atomic_write_bytes
+
+    files = default_views(store, project, formats)
+    for name, content in files.items():
+        atomic_write_bytes(out_dir / name, content)
+    for path in view_files(out_dir):
+        if path.relative_to(out_dir).as_posix() not in files:
+            path.unlink(missing_ok=True)
+    return list(files)

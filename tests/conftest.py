@@ -13,7 +13,8 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from kgtools.build.pipeline import BuildSummary, build, open_built
+from kgtools.build.layout import BuildSummary
+from kgtools.build.pipeline import build, open_built
 from kgtools.load import load_files
 from kgtools.namespaces import graphs_for
 from kgtools.project import Project, find_project

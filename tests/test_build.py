@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
-from kgtools.build.pipeline import BuildSummary, build
+from kgtools import files as files_module
+from kgtools.build.layout import BuildSummary
+from kgtools.build.pipeline import build
 from kgtools.files import atomic_write_text
 from kgtools.load import load_files
 from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.project import Project
-from kgtools import files as files_module
 from kgtools.store.oxigraph import OxigraphStore
 
 from .conftest import assert_isomorphic
@@ -88,7 +89,7 @@ def test_build_interrupted_after_staging_its_turtle_changes_no_file(
     def interrupted(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(network, "write_default_views", interrupted)
+    monkeypatch.setattr(network, "default_views", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build(copy, out, force=not incremental)
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}

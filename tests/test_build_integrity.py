@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import pytest
@@ -27,9 +28,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from kgtools.build.pipeline import LOCK_FILE, BuildSummary, build, open_built, read_manifest
+from kgtools.build.layout import LOCK_FILE, BuildSummary, read_manifest
+from kgtools.build.pipeline import build, open_built
 from kgtools.cli import cli
 from kgtools.errors import BuildRunningError, DiskFullError, NonConformingDataError
+from kgtools.files import staged_file
 from kgtools.namespaces import DATA_GRAPH
 from kgtools.project import Project
 
@@ -219,12 +222,12 @@ def test_a_build_by_other_code_is_not_reused(
 ) -> None:
     """The fingerprint covered the version only: after an upgrade that adds a check, unchanged
     data said "dist/ is current" and the new check never ran. The toolkit's own files count."""
-    import kgtools.build.pipeline as build_module
+    from kgtools.build import layout
 
     project, out = built_copy
     assert build(project, out).mode == "reuse"
-    digest = build_module._code_digest()
-    monkeypatch.setattr(build_module, "_code_digest", lambda: bytes(len(digest)))
+    digest = layout.code_digest()
+    monkeypatch.setattr(layout, "code_digest", lambda: bytes(len(digest)))
     assert build(project, out).mode == "full"
     monkeypatch.undo()
     assert build(project, out).mode == "full"  # (and back: the old code's inputs again)
@@ -379,6 +382,18 @@ def _over_quota(*_args: object, **_kwargs: object) -> None:
     raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))
 
 
+def _full_at(name: str) -> Callable[[Path], Any]:
+    """``staged_file`` that finds the disk full when it writes the file called ``name``."""
+    real = staged_file
+
+    def staged(path: Path) -> Any:
+        if path.name == name:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(path)
+
+    return staged
+
+
 def _rocksdb_full(*_args: object, **_kwargs: object) -> None:
     raise OSError("IO error: No space left on device: While appending to file: 000012.sst")
 
@@ -389,8 +404,10 @@ def _rocksdb_full(*_args: object, **_kwargs: object) -> None:
         # every staged and atomic file: Turtle, report, caches, copies of changed files
         ("kgtools.files.os.fsync", _no_space, False),
         ("kgtools.files.os.fsync", _over_quota, True),
-        ("kgtools.build.pipeline.atomic_write_text", _over_quota, False),  # the report, the manifest
-        ("kgtools.build.pipeline.shutil.copyfile", _no_space, True),  # a full build's copies of the data
+        # the last file written, the manifest, after every other output is staged
+        ("kgtools.build.staging.staged_file", _full_at("build.json"), False),
+        ("kgtools.build.staging.staged_file", _full_at("files.json"), True),
+        ("kgtools.build.cache.shutil.copyfile", _no_space, True),  # copies of the data
         ("kgtools.store.oxigraph.OxigraphStore.add_ox", _rocksdb_full, False),  # the store (RocksDB)
     ],
 )

@@ -13,7 +13,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from kgtools.build.pipeline import BuildSummary
+from kgtools.build.layout import BuildSummary
 from kgtools.cli import cli
 from kgtools.project import Project
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from rdflib import RDFS, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kgtools.build.pipeline import BuildSummary, input_files
+from kgtools.build.inputs import input_files
+from kgtools.build.layout import BuildSummary
 from kgtools.cli import cli
 from kgtools.errors import ParameterError, UnknownValueError
 from kgtools.namespaces import graphs_for

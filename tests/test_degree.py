@@ -17,17 +17,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kgtools.build.pipeline import BuildSummary, build, class_counts
+from kgtools.build.layout import BuildSummary, class_counts
+from kgtools.build.pipeline import build
 from kgtools.devtools.synth import SynthSpec, generate
 from kgtools.engine import degree
 from kgtools.engine.terms import StoreSource
 from kgtools.namespaces import ALL_GRAPHS
 from kgtools.network import VIEWS_MUNICIPALITY_LIMIT
 from kgtools.project import Project
-from kgtools.query.library import load_query
+from kgtools.query.library import load_query, system_query_path
 from kgtools.store.oxigraph import OxigraphStore, named
 
-QUERY = Path(degree.__file__).resolve().parent / "sparql" / "network-degree.rq"
+QUERY = system_query_path("network-degree.rq")
 CSV = "network/bipartite-degree.csv"
 
 

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
-from kgtools.build.pipeline import BuildSummary, open_built
+from kgtools.build.layout import BuildSummary
+from kgtools.build.pipeline import open_built
 from kgtools.cli import cli
 from kgtools.docs import PAGES, TIPS, example_params, generate_docs, stable_rows
 from kgtools.errors import DocsError

@@ -16,7 +16,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kgtools.build.pipeline import load_project
+from kgtools.build.inputs import load_project
 from kgtools.devtools.synth import generate, spec_for_triples
 from kgtools.engine import rules, shacl
 from kgtools.engine.terms import MemoryIndex, triple_from_rdflib

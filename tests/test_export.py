@@ -22,14 +22,14 @@ from rdflib.collection import Collection
 from rdflib.plugins.shared.jsonld.context import Context as JSONLDContext
 
 from kgtools import export as export_module
-from kgtools.build.pipeline import BuildSummary
+from kgtools import files as files_module
+from kgtools.build.layout import BuildSummary
 from kgtools.cli import cli
 from kgtools.errors import ExportError, ExportWriteError, JSONLDContextError
 from kgtools.export import CONTEXT_FILE, FORMATS, export, load_context, serialize
 from kgtools.namespaces import DATA_GRAPH, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, TIP, graphs_for
 from kgtools.project import Project
 from kgtools.reference.memory import MemoryStore
-from kgtools import files as files_module
 
 from .conftest import ROOT, assert_isomorphic
 

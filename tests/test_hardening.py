@@ -20,7 +20,7 @@ from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
 from kgtools import api
 from kgtools import load as load_module
-from kgtools.build.pipeline import BuildSummary
+from kgtools.build.layout import BuildSummary
 from kgtools.cli import cli
 from kgtools.errors import (
     BadIRIError,

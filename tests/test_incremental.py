@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from kgtools.build.pipeline import BuildSummary, build
+from kgtools.build.layout import BuildSummary
+from kgtools.build.pipeline import build
 from kgtools.engine.rules import RuleSet
 from kgtools.errors import IncrementalUpdateError, NonConformingDataError, RelativeIRIError
 from kgtools.project import Project
@@ -158,7 +159,7 @@ def test_old_stores_are_moved_aside_and_deleted_by_the_next_build(
 ) -> None:
     """A build keeps its store and the one before (a reader may still have it open); an older
     one is renamed out of the way at once, and the next build deletes it in the background."""
-    from kgtools.build import pipeline as build_module
+    from kgtools.build import staging
 
     out = tmp_path / "dist"
     stores = [build(copy, out).store]
@@ -171,11 +172,11 @@ def test_old_stores_are_moved_aside_and_deleted_by_the_next_build(
     assert sorted(p.name for p in out.glob("store-*")) == sorted(stores[1:])
     trash = list(out.glob(".trash-store-*"))
     assert [p.name.startswith(f".trash-{stores[0]}-") for p in trash] == [True]
-    thread = build_module._empty_trash(out)  # what the next build starts
+    thread = staging.empty_trash(out)  # what the next build starts
     assert thread is not None
     thread.join()
     assert not any(p.exists() for p in trash)
-    assert build_module._empty_trash(out) is None  # nothing left to delete
+    assert staging.empty_trash(out) is None  # nothing left to delete
     assert build(copy, out).mode == "reuse"
 
 
@@ -214,7 +215,7 @@ def test_settled_files_are_not_read_again_and_edits_are_seen(copy: Project) -> N
     import os
     import time
 
-    from kgtools.build.pipeline import _hash_inputs, input_files
+    from kgtools.build.inputs import _hash_inputs, input_files
 
     past = time.time_ns() - 60_000_000_000
     for path in input_files(copy):
@@ -235,9 +236,9 @@ def test_replaced_big_files_are_left_for_the_next_build_to_delete(
 ) -> None:
     """A big output file that a build replaces is linked aside first (freeing its blocks can
     take a while), with its old bytes, and deleted by the next build in the background."""
-    from kgtools.build import pipeline as build_module
+    from kgtools.build import staging
 
-    monkeypatch.setattr(build_module, "_BIG_FILE", 1)  # every file is "big"
+    monkeypatch.setattr(staging, "BIG_FILE", 1)  # every file is "big"
     out = tmp_path / "dist"
     build(copy, out)
     old = (out / "asserted.ttl").read_bytes()
@@ -248,7 +249,7 @@ def test_replaced_big_files_are_left_for_the_next_build_to_delete(
     assert len(folders) == 1
     kept = {p.name.split("-", 1)[1]: p.read_bytes() for p in folders[0].iterdir()}
     assert kept["asserted.ttl"] == old
-    thread = build_module._empty_trash(out)
+    thread = staging.empty_trash(out)
     assert thread is not None
     thread.join()
     assert not folders[0].exists()
@@ -259,15 +260,15 @@ def test_shared_triples_keep_literals_with_line_separators(tmp_path: Path) -> No
     U+0085 or a form feed, which N-Triples leaves unescaped (str.splitlines() split them)."""
     import pyoxigraph as ox
 
-    from kgtools.build import pipeline as build_module
+    from kgtools.build import cache
 
     iri = ox.NamedNode("https://example.org/s")
     shared = {
         (iri, iri, ox.Literal(f"a{ch}b", language="ja")): i + 2
         for i, ch in enumerate(["\u2028", "\u2029", "\x85", "\x0c", "\x0b", "\x1c", "\t"])
     }
-    build_module._save_shared(tmp_path, shared)
-    assert build_module._load_shared(tmp_path) == shared
+    cache.save_shared(tmp_path, shared)
+    assert cache.load_shared(tmp_path) == shared
 
 
 @pytest.mark.parametrize("change", ["edit", "add"])

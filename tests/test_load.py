@@ -235,7 +235,7 @@ def test_symlink_to_a_file_outside_the_project_is_refused(
 ) -> None:
     from click.testing import CliRunner
 
-    from kgtools.build.pipeline import input_files
+    from kgtools.build.inputs import input_files
     from kgtools.cli import cli
     from kgtools.errors import OutsideProjectError
 
@@ -259,7 +259,7 @@ def test_symlink_to_a_file_outside_the_project_is_refused(
 
 
 def test_symlink_inside_the_project_is_followed(tmp_path: Path) -> None:
-    from kgtools.build.pipeline import input_files
+    from kgtools.build.inputs import input_files
 
     project = _small_project(tmp_path / "project")
     (project.root / "data" / "alias.ttl").symlink_to(project.root / "data/plans/own.ttl")

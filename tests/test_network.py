@@ -25,7 +25,8 @@ from click.testing import CliRunner, Result
 from rdflib import Graph, URIRef
 
 from kgtools import network as kn
-from kgtools.build.pipeline import BuildSummary, open_built
+from kgtools.build.layout import BuildSummary
+from kgtools.build.pipeline import open_built
 from kgtools.cli import cli
 from kgtools.errors import KGError
 from kgtools.namespaces import ID, TIP, graphs_for

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from rdflib import Graph, Literal
 
 from kgtools import api
-from kgtools.build.pipeline import BuildSummary
+from kgtools.build.layout import BuildSummary
 from kgtools.cli import cli
 from kgtools.errors import KGError, ParameterError, QuerySyntaxError, UnsafeQueryError
 from kgtools.query.params import parse_param

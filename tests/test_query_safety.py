@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from rdflib.plugins.sparql.parser import expandUnicodeEscapes
 
 from kgtools import serve as serve_module
-from kgtools.build.pipeline import BuildSummary
+from kgtools.build.layout import BuildSummary
 from kgtools.cli import cli
 from kgtools.errors import (
     ParameterError,

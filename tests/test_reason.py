@@ -6,7 +6,7 @@ import pytest
 from rdflib import BNode, Graph, Namespace
 from rdflib.namespace import ORG, OWL, RDF, RDFS
 
-from kgtools.build.pipeline import BuildSummary
+from kgtools.build.layout import BuildSummary
 from kgtools.errors import InconsistentOntologyError
 from kgtools.namespaces import ID, TIP
 from kgtools.reference.owlrl import entailments, is_noise

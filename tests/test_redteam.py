@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kgtools.build.pipeline import BuildSummary
+from kgtools.build.layout import BuildSummary
 from kgtools.cli import cli
 from kgtools.errors import BadEndpointError, BrokenLinkError, ParameterError, UnknownTermError
 from kgtools.load import load_files, schema_terms

@@ -33,7 +33,7 @@ from rdflib import Literal, URIRef
 from rdflib.query import Result as SPARQLResult
 from rdflib.term import Node
 
-from kgtools.build.pipeline import BuildSummary
+from kgtools.build.layout import BuildSummary
 from kgtools.cli import cli
 from kgtools.errors import RemoteError
 from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH

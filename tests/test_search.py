@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rdflib import Literal
 
-from kgtools.build.pipeline import BuildSummary, build
+from kgtools.build.layout import BuildSummary
+from kgtools.build.pipeline import build
 from kgtools.cli import cli
 from kgtools.errors import SearchError
 from kgtools.namespaces import graphs_for

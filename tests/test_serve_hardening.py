@@ -24,7 +24,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kgtools.build.pipeline import build, read_manifest
+from kgtools.build.layout import read_manifest
+from kgtools.build.pipeline import build
 from kgtools.cli import cli
 from kgtools.namespaces import DATA_GRAPH, graphs_for
 from kgtools.project import Project

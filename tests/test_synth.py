@@ -17,7 +17,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
 from kgtools._tip import TIP
-from kgtools.build.pipeline import load_project
+from kgtools.build.inputs import load_project
 from kgtools.devtools.synth import (
     MANIFEST,
     MAX_MUNICIPALITIES,

@@ -1,0 +1,231 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kgtools.build import layout
+from kgtools.build.cache import SourceCopy, read_terms, stage_cache, write_terms
+from kgtools.build.inputs import read_shapes, relative_path
+from kgtools.build.layout import CACHE, MANIFEST, OUTPUTS, BuildSummary, new_store_name
+from kgtools.build.staging import (
+    StagedFiles,
+    drop_old_stores,
+    manifest_bytes,
+    stage_indexes,
+    stage_stamps,
+)
+from kgtools.build.stats import (
+    DEGREE_CSV,
+    class_counts_in_memory,
+    draws_degree_csv,
+    put_degree_cache,
+)
+from kgtools.errors import (
+    NonConformingDataError,
+)
+from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
+from kgtools.progress import Progress
+from kgtools.project import Project
+from kgtools.store.oxigraph import BackgroundLoader, OxigraphStore
+
+if TYPE_CHECKING:
+    from rdflib import URIRef
+
+    from kgtools.engine.terms import OxTriple
+    from kgtools.reference.pyshacl import ValidationReport, ValidationResult
+
+
+def full_build(
+    project: Project, out_dir: Path, hashes: dict[str, str], expected: str, progress: Progress
+) -> BuildSummary:
+    from kgtools.build.turtle import Section
+    from kgtools.engine import degree, shacl
+    from kgtools.engine.terms import MemoryIndex, UnionSource
+    from kgtools.load import read_file, read_files, schema_terms
+
+    with progress.stage("load"):
+        ontology_key = relative_path(project, project.ontology)
+        data_files = project.data_files()
+        ontology = read_file(project.ontology, label_key=ontology_key)
+        parsed = read_files(
+            [(p, relative_path(project, p)) for p in data_files], schema=schema_terms(ontology)
+        )
+        shapes_graph = read_shapes(project)
+        data_index = MemoryIndex()
+        counts: Counter[OxTriple] = Counter()
+        for triples in parsed.values():
+            for triple in set(triples):
+                if not data_index.add(triple):
+                    counts[triple] += 1
+        shared = {t: n + 1 for t, n in counts.items()}
+        del parsed, counts
+        ontology_index = MemoryIndex(ontology)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store_name = new_store_name(out_dir, expected)
+    work = out_dir / f".{store_name}.tmp"
+    store = OxigraphStore(work)
+    # The store fills on a worker thread, from the Turtle the exports are made of (Oxigraph
+    # parses it natively, so RocksDB's work overlaps reasoning, validation and the network
+    # statistics without taking the GIL). Nothing before the end reads the store: SHACL-SPARQL
+    # constraints run on in-memory copies of the predicates they read (shacl._Run.sparql).
+    loader = BackgroundLoader(store)
+    copy = SourceCopy(project, out_dir / CACHE, data_files)
+    turtle = StagedFiles(out_dir)  # written on a worker thread while the build goes on
+    try:
+        with progress.stage("export"):
+            sections = {
+                name: Section.of(index.by_subject(), feed=functools.partial(loader.put, graph))
+                for name, graph, index in (
+                    ("ontology", ONTOLOGY_GRAPH, ontology_index),
+                    ("data", DATA_GRAPH, data_index),
+                )
+            }
+            turtle.put_turtle(out_dir, "asserted.ttl", sections)
+        with progress.stage("reason"):
+            ruleset = build_ruleset(out_dir, project, ontology_index, hashes)
+            inferred = ruleset.entailment_list(data_index)  # only iterated: no set needed
+        with progress.stage("export"):
+            sections["inferred"] = Section.of_triples(
+                inferred, feed=functools.partial(loader.put, INFERRED_GRAPH)
+            )
+            turtle.put_turtle(out_dir, "inferred.ttl", sections)
+        with progress.stage("validate"):
+            compiled = shacl.compile(shapes_graph)
+            results = compiled.validate(data_index, ontology_index)
+            report = report_of(results, data_index)
+            if not report.conforms:
+                raise NonConformingDataError(report.text())
+        summary = BuildSummary(
+            fingerprint=expected,
+            code=layout.code_digest().hex(),
+            ontology_triples=len(ontology_index),
+            data_triples=len(data_index),
+            inferred_triples=len(inferred),
+            conforms=True,
+            violations=0,
+            files=hashes,
+            store=store_name,
+        )
+        with progress.stage("network"):
+            summary.instances = class_counts_in_memory([ontology_index, data_index], inferred)
+            union = UnionSource(
+                [
+                    ontology_index,
+                    data_index,
+                    MemoryIndex(t for t in inferred if t[1] in degree.PREDICATES),
+                ]
+            )
+            links = degree.table(union, degree.municipalities(union))
+            degree_csv = degree.csv_bytes(links) if draws_degree_csv(summary) else None
+        del inferred, union
+        with progress.stage("store"):
+            loader.close()
+            loader.wait()
+        with progress.stage("cache"):
+            put_degree_cache(turtle, out_dir, degree.Cache.of(links, degree_csv).to_bytes())
+            stage_indexes(turtle, out_dir, sections)
+            copy.wait()  # (a copy that failed fails the build before anything is in place)
+            stage_cache(turtle, out_dir / CACHE, shared, results)
+        finish_build(project, out_dir, store, work, summary, report, degree_csv, progress, turtle)
+        with progress.stage("cache"):
+            copy.finish()
+        turtle.commit_last()  # the manifest: this build is the current one
+    except BaseException:
+        loader.close(cancel=True)
+        copy.cancel()
+        turtle.abort()
+        store.close()
+        raise
+    drop_old_stores(out_dir, keep=store_name)
+    summary.timings = dict(progress.timings)
+    return summary
+
+
+def build_ruleset(
+    out_dir: Path, project: Project, ontology: Iterable[OxTriple], hashes: dict[str, str]
+) -> Any:
+    """The compiled rules, with owlrl's closure of the ontology cached by the ontology's hash."""
+
+    from kgtools.engine import rules
+
+    ontology = list(ontology)
+    cached = out_dir / CACHE / f"tbox-{hashes[relative_path(project, project.ontology)][:16]}.nt"
+    if cached.is_file():
+        return rules.compile(ontology, tbox=read_terms(cached))
+    closure = rules.tbox_closure(ontology)
+    for old in cached.parent.glob("tbox-*.nt"):
+        old.unlink()
+    write_terms(cached, closure)
+    return rules.compile(ontology, tbox=closure)
+
+
+def ox_graph(graph: URIRef) -> Any:
+    from kgtools.store.oxigraph import named
+
+    return named(graph)
+
+
+def report_of(results: list[ValidationResult], data: Any) -> ValidationReport:
+    """A :class:`ValidationReport` with the focus nodes' labels (Japanese first)."""
+    from rdflib import Graph
+
+    from kgtools.engine.shacl import label_in
+    from kgtools.namespaces import bind_prefixes
+    from kgtools.reference.pyshacl import ValidationReport, focus_labels
+
+    labels = focus_labels(results, functools.partial(label_in, data))
+    return ValidationReport(results=sorted(results), labels=labels, graph=bind_prefixes(Graph()))
+
+
+def finish_build(
+    project: Project,
+    out_dir: Path,
+    store: OxigraphStore,
+    work: Path,
+    summary: BuildSummary,
+    report: ValidationReport,
+    degree_csv: bytes | None,
+    progress: Progress,
+    turtle: StagedFiles,
+) -> None:
+    """Put the Turtle files (staged by ``turtle``), the report and the network views, or the
+    degree statistics when there are too many municipalities to draw (``degree_csv``: the
+    CSV's bytes, ``None`` when the file is current), in place; close the finished store and
+    move it in place."""
+    from kgtools import network
+
+    with progress.stage("export"):
+        store.flush()
+        turtle.put(out_dir / "validation.txt", report.text().encode())
+    with progress.stage("network"):
+        if draws_degree_csv(summary):
+            if degree_csv is not None:
+                turtle.put(out_dir / DEGREE_CSV, degree_csv)
+            views = [DEGREE_CSV]
+        else:
+            files = network.default_views(store, project)
+            for name, content in files.items():
+                turtle.put(out_dir / name, content)
+            views = list(files)
+            stale = [
+                p
+                for p in network.view_files(out_dir)
+                if p.relative_to(out_dir).as_posix() not in files
+            ]
+            turtle.remove_at_end(stale)
+    summary.outputs = [*OUTPUTS, *views, MANIFEST]
+    with progress.stage("export"):
+        # Every byte is written and synced before anything is moved in place, so a full disk
+        # or an interruption up to here leaves the last build as it was; then only renames.
+        turtle.prepare()  # waits for the worker
+        stage_stamps(turtle, out_dir)
+        turtle.put_last(out_dir / MANIFEST, manifest_bytes(summary))
+        turtle.commit()
+    store.close()
+    work.rename(out_dir / summary.store)
