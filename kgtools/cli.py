@@ -236,7 +236,8 @@ def validate(ctx: click.Context, files: tuple[Path, ...], reference: bool) -> No
     else:
         data_paths = project.data_files()
     if reference:
-        from kgtools.load import load_files, schema_terms
+        from kgtools.load.reference import load_files
+        from kgtools.load.schema import schema_terms
         from kgtools.reference.pyshacl import validate as run_validate
 
         ontology = load_files([project.ontology])

@@ -855,7 +855,7 @@ def generate_docs(
     its ontology graph, the shapes from ``project.shapes``, and the library's queries run over
     the asserted and inferred graphs, each stopped after ``timeout`` seconds.
     """
-    from kgtools.load import load_files
+    from kgtools.load.reference import load_files
 
     ontology = store.graph(ONTOLOGY_GRAPH)
     shapes = load_files([project.shapes])

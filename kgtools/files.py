@@ -9,12 +9,9 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from kgtools.errors import KGError, OutputPathError
-
-if TYPE_CHECKING:
-    pass
 
 
 def check_output_file(

@@ -71,7 +71,7 @@ from kgtools.errors import (
     UnsafeQueryError,
     UpdateRefusedError,
 )
-from kgtools.load import quiet_rdflib_term_warnings
+from kgtools.load.checks import quiet_rdflib_term_warnings
 from kgtools.query.library import QueryLibrary, system_query_path, user_query
 from kgtools.query.params import parse_param
 from kgtools.query.results import QueryResult

@@ -15,7 +15,7 @@ from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from kgtools.build.layout import BuildSummary
 from kgtools.build.pipeline import build, open_built
-from kgtools.load import load_files
+from kgtools.load.reference import load_files
 from kgtools.namespaces import graphs_for
 from kgtools.project import Project, find_project
 from kgtools.query.library import QueryLibrary

@@ -11,7 +11,7 @@ from kgtools import files as files_module
 from kgtools.build.layout import BuildSummary
 from kgtools.build.pipeline import build
 from kgtools.files import atomic_write_text
-from kgtools.load import load_files
+from kgtools.load.reference import load_files
 from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.project import Project
 from kgtools.store.oxigraph import OxigraphStore

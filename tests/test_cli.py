@@ -200,7 +200,7 @@ def test_validate_gives_pyshacls_report(tmp_path: Path, case: Path | str | None)
 def test_report_label_does_not_depend_on_the_order_labels_come_in() -> None:
     """A node with two Japanese labels (itself a violation) is shown under the same one whatever
     order a graph, an index or a store gives them in."""
-    from kgtools.reference.pyshacl import report_label
+    from kgtools.validation import report_label
 
     labels = [("渋沢栄一翁", "ja"), ("Shibusawa", "en"), ("渋沢栄一", "ja")]
     assert report_label(labels) == report_label(reversed(labels)) == "渋沢栄一"

@@ -10,7 +10,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 
-from kgtools.load import load_files
+from kgtools.load.reference import load_files
 from kgtools.namespaces import ID, TIP
 from kgtools.project import Project, find_project
 from kgtools.reference.pyshacl import validate

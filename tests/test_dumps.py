@@ -12,7 +12,7 @@ import pytest
 from kgtools.build import turtle as dumps
 from kgtools.build.turtle import Section, StoreFeed, header, write
 from kgtools.errors import DumpCacheError
-from kgtools.load import read_file
+from kgtools.load.fast import read_file
 from kgtools.project import Project
 
 P = ox.NamedNode("https://example.org/p")

@@ -20,15 +20,16 @@ from kgtools.build.inputs import load_project
 from kgtools.devtools.synth import generate, spec_for_triples
 from kgtools.engine import rules, shacl
 from kgtools.engine.terms import MemoryIndex, triple_from_rdflib
-from kgtools.load import read_file
+from kgtools.load.fast import read_file
 from kgtools.namespaces import DATA_GRAPH
 from kgtools.project import Project
 from kgtools.query.library import QueryLibrary
 from kgtools.query.run import run
 from kgtools.reference.memory import MemoryStore
 from kgtools.reference.owlrl import entailments
-from kgtools.reference.pyshacl import ValidationResult, validate
+from kgtools.reference.pyshacl import validate
 from kgtools.store.oxigraph import OxigraphStore
+from kgtools.validation import ValidationResult
 
 
 @pytest.fixture(scope="module")

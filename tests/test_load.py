@@ -18,7 +18,8 @@ from kgtools.errors import (
     RelativeIRIError,
     UnsupportedFormatError,
 )
-from kgtools.load import load_files, parse_file, read_file
+from kgtools.load.fast import read_file
+from kgtools.load.reference import load_files, parse_file
 from kgtools.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -37,7 +37,8 @@ from kgtools.errors import (
     RDFSyntaxError,
     RelativeIRIError,
 )
-from kgtools.load import parse_file, read_file
+from kgtools.load.fast import read_file
+from kgtools.load.reference import parse_file
 from kgtools.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent

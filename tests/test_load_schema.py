@@ -13,7 +13,9 @@ from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 
 from kgtools.cli import cli
 from kgtools.errors import SchemaStatementError
-from kgtools.load import load_files, parse_file, read_file, schema_terms
+from kgtools.load.fast import read_file
+from kgtools.load.reference import load_files, parse_file
+from kgtools.load.schema import schema_terms
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN = ROOT / "data/plans/131164-2021-toshima.ttl"

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from kgtools.build.layout import BuildSummary
 from kgtools.cli import cli
 from kgtools.errors import BadEndpointError, BrokenLinkError, ParameterError, UnknownTermError
-from kgtools.load import load_files, schema_terms
+from kgtools.load.reference import load_files
+from kgtools.load.schema import schema_terms
 from kgtools.project import Project, data_files_in
 from kgtools.query.library import user_query
 from kgtools.query.params import check_term, parse_param

@@ -21,9 +21,10 @@ from rdflib.term import Node
 from kgtools.engine import shacl
 from kgtools.engine.terms import MemoryIndex, StoreSource, triple_from_rdflib
 from kgtools.errors import KGError, UnsupportedShapeError
-from kgtools.load import load_files
+from kgtools.load.reference import load_files
 from kgtools.namespaces import DATA_GRAPH, ID, ONTOLOGY_GRAPH, TIP
-from kgtools.reference.pyshacl import ValidationReport, ValidationResult, validate
+from kgtools.reference.pyshacl import validate
+from kgtools.validation import ValidationReport, ValidationResult
 
 from .conftest import ROOT
 

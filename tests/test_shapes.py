@@ -17,9 +17,10 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH
 from rdflib.term import Node
 
-from kgtools.load import load_files
+from kgtools.load.reference import load_files
 from kgtools.namespaces import DASH
-from kgtools.reference.pyshacl import ValidationReport, validate
+from kgtools.reference.pyshacl import validate
+from kgtools.validation import ValidationReport
 
 from .conftest import ROOT
 
@@ -73,7 +74,7 @@ def context(shared_files: list[Path], ontology: Graph) -> Graph:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
 def test_shape_case(case: Path, context: Graph, shapes: Graph, ontology: Graph) -> None:
-    # Parsed with plain rdflib, not kgtools.load: cases deliberately hold ill-typed literals
+    # Parsed with plain rdflib, not kgtools.load.checks: cases deliberately hold ill-typed literals
     # (e.g. "abc"^^xsd:positiveInteger) to test sh:datatype, which kg's loader would refuse.
     case_graph = Graph().parse(case, format="turtle")
     test_cases = list(case_graph.subjects(RDF.type, DASH.GraphValidationTestCase))

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
     from kgtools.engine.terms import OxTriple
-    from kgtools.reference.pyshacl import ValidationResult
+    from kgtools.validation import ValidationResult
 
 
 #: owlrl's closure holds generalized triples (a literal as subject), which no RDF syntax writes,
@@ -155,7 +155,7 @@ def load_results(cache: Path) -> list[ValidationResult]:
     from rdflib import URIRef
 
     from kgtools.engine.terms import to_rdflib
-    from kgtools.reference.pyshacl import ValidationResult
+    from kgtools.validation import ValidationResult
 
     def term(text: str | None) -> Any:
         if text is None:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from rdflib import URIRef
 
     from kgtools.engine.terms import OxTriple
-    from kgtools.reference.pyshacl import ValidationReport, ValidationResult
+    from kgtools.validation import ValidationReport, ValidationResult
 
 
 def full_build(
@@ -46,7 +46,8 @@ def full_build(
     from kgtools.build.turtle import Section
     from kgtools.engine import degree, shacl
     from kgtools.engine.terms import MemoryIndex, UnionSource
-    from kgtools.load import read_file, read_files, schema_terms
+    from kgtools.load.fast import read_file, read_files
+    from kgtools.load.schema import schema_terms
 
     with progress.stage("load"):
         ontology_key = relative_path(project, project.ontology)
@@ -177,7 +178,7 @@ def report_of(results: list[ValidationResult], data: Any) -> ValidationReport:
 
     from kgtools.engine.shacl import label_in
     from kgtools.namespaces import bind_prefixes
-    from kgtools.reference.pyshacl import ValidationReport, focus_labels
+    from kgtools.validation import ValidationReport, focus_labels
 
     labels = focus_labels(results, functools.partial(label_in, data))
     return ValidationReport(results=sorted(results), labels=labels, graph=bind_prefixes(Graph()))

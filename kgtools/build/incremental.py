@@ -80,7 +80,8 @@ def incremental_build(
 
     from kgtools.engine import shacl
     from kgtools.engine.terms import StoreSource, from_rdflib
-    from kgtools.load import read_file, schema_terms
+    from kgtools.load.fast import read_file
+    from kgtools.load.schema import schema_terms
 
     cache = out_dir / CACHE
     current = set(hashes) - {

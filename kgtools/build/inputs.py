@@ -106,7 +106,7 @@ def read_shapes(project: Project) -> Graph:
     from rdflib import Graph
 
     from kgtools.engine.terms import triple_to_rdflib
-    from kgtools.load import read_file
+    from kgtools.load.fast import read_file
 
     graph = Graph()
     for triple in read_file(project.shapes, label_key=relative_path(project, project.shapes)):
@@ -122,7 +122,8 @@ def load_project(project: Project) -> tuple[Graph, Graph, Graph]:
     """Parse ontology, shapes and data with rdflib (the reference path: tests, ``kg bench``)."""
     from rdflib import Graph
 
-    from kgtools.load import load_files, schema_terms
+    from kgtools.load.reference import load_files
+    from kgtools.load.schema import schema_terms
 
     ontology = Graph()
     shapes = Graph()

@@ -7,16 +7,10 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kgtools.namespaces import ALL_GRAPHS
 from kgtools.query.library import system_query_path
-
-if TYPE_CHECKING:
-
-
-    pass
-
 
 MANIFEST = "build.json"
 

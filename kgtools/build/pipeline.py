@@ -59,12 +59,18 @@ import os
 import shutil
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kgtools.build import layout
 from kgtools.build.full import full_build
 from kgtools.build.incremental import incremental_build
-from kgtools.build.inputs import _STATS, _hash_inputs, _known_stats, fingerprint, relative_path
+from kgtools.build.inputs import (
+    _STATS,
+    _hash_inputs,
+    _known_stats,
+    fingerprint,
+    relative_path,
+)
 from kgtools.build.layout import (
     CACHE,
     LOCK_FILE,
@@ -87,32 +93,6 @@ from kgtools.files import atomic_write_text
 from kgtools.progress import Progress, quiet
 from kgtools.project import Project
 from kgtools.store.oxigraph import OxigraphStore
-
-if TYPE_CHECKING:
-
-
-    pass
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def build(
@@ -238,7 +218,7 @@ def _located(project: Project, exc: DataTBoxError) -> DataTBoxError:
     the error path only), and, for a file that looks like a kg output, what to delete."""
     import pyoxigraph as ox
 
-    from kgtools.load import read_file
+    from kgtools.load.fast import read_file
 
     def key(triple: Any) -> tuple[Any, ...]:  # blank nodes get new labels on each read
         return tuple(None if isinstance(t, ox.BlankNode) else t for t in triple)

@@ -64,7 +64,7 @@ from kgtools.errors import UnsupportedShapeError
 from kgtools.namespaces import bind_prefixes
 
 if TYPE_CHECKING:
-    from kgtools.reference.pyshacl import ValidationReport, ValidationResult
+    from kgtools.validation import ValidationReport, ValidationResult
 
 __all__ = ["CompiledShapes", "compile", "inoculate", "validate_graphs"]
 
@@ -1759,7 +1759,7 @@ class CompiledShapes:
         return sorted(self._result(r) for r in raws)
 
     def _result(self, raw: _Raw) -> ValidationResult:
-        from kgtools.reference.pyshacl import ValidationResult
+        from kgtools.validation import ValidationResult
 
         shape = raw.shape
         path = ""
@@ -1788,7 +1788,7 @@ class CompiledShapes:
     ) -> ValidationReport:
         """A :class:`ValidationReport` like :func:`kgtools.reference.pyshacl.validate` returns; the focus
         nodes' labels are read from ``data``, or by ``label_of``."""
-        from kgtools.reference.pyshacl import ValidationReport, _label, focus_labels
+        from kgtools.validation import ValidationReport, focus_labels, node_label
 
         graph = _namespace_graph(self.graph)
         report = BNode()
@@ -1813,7 +1813,7 @@ class CompiledShapes:
                 graph.add((node, SH.resultMessage, Literal(text, lang=lang or None)))
         if label_of is None:
             assert data is not None, "give the data graph or label_of"
-            label_of = functools.partial(_label, data)
+            label_of = functools.partial(node_label, data)
         labels = focus_labels(results, label_of)
         return ValidationReport(results=results, labels=labels, graph=graph)
 
@@ -1829,7 +1829,7 @@ class CompiledShapes:
 def label_in(source: TripleSource, node: Node) -> str | None:
     """The ``rdfs:label`` of ``node`` in ``source`` that a report shows
     (:func:`kgtools.reference.pyshacl.report_label`)."""
-    from kgtools.reference.pyshacl import report_label
+    from kgtools.validation import report_label
 
     return report_label(
         (label.value, label.language)
@@ -1849,7 +1849,8 @@ def validate_files(
     and report :func:`kgtools.reference.pyshacl.validate` (pySHACL) gives, in a fraction of its time at
     scale. Returns the report and the number of distinct data triples."""
     from kgtools.engine.terms import collector_paused, triple_to_rdflib
-    from kgtools.load import read_files, schema_terms
+    from kgtools.load.fast import read_files
+    from kgtools.load.schema import schema_terms
 
     with collector_paused():  # the index holds millions of tuples and sets
         keys = {path: path.as_posix() for path in [ontology_file, shapes_file]}

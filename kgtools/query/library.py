@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kgtools.errors import QueryError, QuerySyntaxError, UnknownQueryError
-from kgtools.load import quiet_rdflib_term_warnings
+from kgtools.load.checks import quiet_rdflib_term_warnings
 from kgtools.query.safety import (
     _TOO_DEEP,
     _may_use_undeclared_prefixes,

@@ -18,7 +18,7 @@ from rdflib.term import Node
 from kgtools.errors import (
     ParameterError,
 )
-from kgtools.load import ill_typed, quiet_rdflib_term_warnings
+from kgtools.load.checks import ill_typed, quiet_rdflib_term_warnings
 from kgtools.query.library import (
     QueryFile,
 )

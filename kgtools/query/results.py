@@ -19,7 +19,7 @@ from rdflib.term import Node, Variable
 from kgtools.errors import (
     QueryError,
 )
-from kgtools.load import quiet_rdflib_term_warnings
+from kgtools.load.checks import quiet_rdflib_term_warnings
 from kgtools.namespaces import ID, bind_prefixes
 from kgtools.store.sparql_text import nt_term
 

@@ -29,7 +29,7 @@ from kgtools.errors import (
     QuerySyntaxError,
     QueryTimeoutError,
 )
-from kgtools.load import bad_iri, quiet_rdflib_term_warnings
+from kgtools.load.checks import bad_iri, quiet_rdflib_term_warnings
 from kgtools.query.library import QueryFile
 from kgtools.query.params import check_params
 from kgtools.query.results import QueryResult, Row

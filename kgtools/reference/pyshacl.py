@@ -1,4 +1,5 @@
-"""Validation stage: SHACL with pySHACL, turned into typed results and a readable report.
+"""The reference validator: SHACL with pySHACL, turned into the typed results of
+:mod:`kgtools.validation` (slow and authoritative: ``kg validate --pyshacl``, the tests, ``kg bench``).
 
 The shapes (``ontology/shapes.ttl``) are written for the *asserted* data; the ontology is mixed
 in (pySHACL's ``ont_graph``) so that ``sh:class`` and ``sh:targetClass`` follow
@@ -9,92 +10,14 @@ that separately, once.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, SH
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
 from kgtools.namespaces import bind_prefixes
-
-#: Severities that make the data non-conforming.
-FAILING = frozenset({SH.Violation})
-
-
-@dataclass(frozen=True, order=True)
-class ValidationResult:
-    """One SHACL result, reduced to what a person fixing the data needs."""
-
-    focus: Node
-    path: str
-    component: URIRef
-    severity: URIRef
-    messages: tuple[tuple[str, str], ...] = field(default=(), compare=False)
-    value: Node | None = field(default=None, compare=False)
-    shape: Node | None = field(default=None, compare=False)
-
-    def message(self, lang: str) -> str:
-        """The first message in ``lang``, else the first message."""
-        texts = self.texts(lang)
-        return texts[0] if texts else ""
-
-    def texts(self, lang: str) -> list[str]:
-        """Every message in ``lang`` (a SPARQL constraint has its own and its shape's), else the
-        first message, whatever its language."""
-        texts = [text for tag, text in self.messages if tag == lang]
-        return texts or [text for _, text in self.messages[:1]]
-
-
-@dataclass
-class ValidationReport:
-    """All results of one validation run."""
-
-    results: list[ValidationResult]
-    labels: dict[Node, str]
-    graph: Graph
-
-    @property
-    def conforms(self) -> bool:
-        return not any(r.severity in FAILING for r in self.results)
-
-    def by_focus(self) -> dict[Node, list[ValidationResult]]:
-        grouped: dict[Node, list[ValidationResult]] = defaultdict(list)
-        for result in self.results:
-            grouped[result.focus].append(result)
-        return dict(grouped)
-
-    def text(self) -> str:
-        """A report grouped by focus node, each problem with its Japanese and English message."""
-        qname = self.graph.namespace_manager.normalizeUri
-        grouped = self.by_focus()
-        if not self.results:
-            return "conforms: yes (0 problems) / 適合しています\n"
-        violations = sum(r.severity in FAILING for r in self.results)
-        lines = [
-            f"conforms: {'yes' if self.conforms else 'no'} — {violations} violation(s), "
-            f"{len(self.results) - violations} other result(s) on {len(grouped)} node(s)",
-            "",
-        ]
-        for focus in sorted(grouped, key=str):
-            label = self.labels.get(focus)
-            name = qname(focus) if isinstance(focus, URIRef) else focus.n3()
-            lines.append(f"{name}" + (f"  「{label}」" if label else ""))
-            for r in sorted(grouped[focus]):
-                severity = qname(r.severity).removeprefix("sh:")
-                component = (
-                    qname(r.component).removeprefix("sh:").removesuffix("ConstraintComponent")
-                )
-                lines.append(f"  [{severity}] {r.path or '(node)'} — {component}")
-                for lang in ("ja", "en"):
-                    for text in r.texts(lang):
-                        lines.append(f"      {lang}: {text}")
-                if r.value is not None and r.value != r.focus:
-                    shown = r.value.n3(self.graph.namespace_manager)
-                    lines.append(f"      value: {shown}")
-            lines.append("")
-        return "\n".join(lines).rstrip() + "\n"
+from kgtools.validation import ValidationReport, ValidationResult, focus_labels, node_label
 
 
 def _path_text(results: Graph, path: Node | None) -> str:
@@ -153,7 +76,7 @@ def validate(data: Graph, shapes: Graph, ontology: Graph) -> ValidationReport:
     assert isinstance(results_graph, Graph)
     bind_prefixes(results_graph)
     results = restore_languages(_results(results_graph), shapes)
-    labels = focus_labels(results, lambda node: _label(data, node))
+    labels = focus_labels(results, lambda node: node_label(data, node))
     return ValidationReport(results=results, labels=labels, graph=results_graph)
 
 
@@ -195,36 +118,7 @@ def restore_languages(results: list[ValidationResult], shapes: Graph) -> list[Va
     return restored
 
 
-def focus_labels(
-    results: list[ValidationResult], label_of: Callable[[Node], str | None]
-) -> dict[Node, str]:
-    """The label (Japanese first) of every focus node that is not a blank node, for the report;
-    ``label_of`` reads it from wherever the data is (an rdflib graph, an index, the store)."""
-    labels: dict[Node, str] = {}
-    for r in results:
-        if r.focus in labels or isinstance(r.focus, BNode):
-            continue
-        label = label_of(r.focus)
-        if label:
-            labels[r.focus] = label
-    return labels
 
 
-def _label(graph: Graph, node: Node) -> str | None:
-    return report_label(
-        (str(label), label.language)
-        for label in graph.objects(node, RDFS.label)
-        if isinstance(label, Literal)
-    )
 
 
-def report_label(labels: Iterable[tuple[str, str | None]]) -> str | None:
-    """The label a report shows for a node, from its (text, language) labels: the Japanese one,
-    else any; the first in code-point order when there are several (a node with two Japanese
-    labels is itself a violation), so the report does not depend on the order a store or a
-    set gives them in."""
-    japanese: list[str] = []
-    other: list[str] = []
-    for text, language in labels:
-        (japanese if language == "ja" else other).append(text)
-    return min(japanese or other, default=None)

@@ -1,4 +1,9 @@
-"""Load stage: parse RDF files into a graph, turning every problem into a located, typed error.
+"""Load stage, the checks both readers share: every problem in an input file becomes a located,
+typed error.
+
+Two readers use them: :mod:`kgtools.load.fast` (Oxigraph; what ``kg build`` runs) and
+:mod:`kgtools.load.reference` (rdflib graphs, for pySHACL, owlrl and the tests). Data files
+describe instances: :mod:`kgtools.load.schema` refuses schema statements in them.
 
 rdflib's parsers stop at the first syntax error and keep ill-typed literals silently (they only
 log a warning), so this module adds what users need: the file and line of a syntax error, a
@@ -11,8 +16,8 @@ before they are read, and an IRI that no RDF syntax allows (one with a space, ``
 ``{``, ``}``, ``|``, ``^``, a backquote, a backslash or a control character — rdflib's Turtle
 parser keeps such IRIs with only a warning, and the exporters then fail) is an error at load time.
 
-Every file is first parsed by Oxigraph, in both readers (:func:`read_file` for the build,
-:func:`parse_file` for rdflib and pySHACL), so both refuse the same files at the same place:
+Every file is first parsed by Oxigraph, in both readers (:func:`~kgtools.load.fast.read_file` for the build,
+:func:`~kgtools.load.reference.parse_file` for rdflib and pySHACL), so both refuse the same files at the same place:
 Oxigraph's positions are exact (1-based lines, columns in characters — code points), while
 rdflib's error index counts characters in a text it keeps as UTF-8 bytes. No base IRI is given,
 so a relative IRI without ``@base`` is an error rather than a ``file:`` IRI naming this machine's
@@ -29,37 +34,31 @@ refused (:func:`schema_statement`).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import warnings
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import rdflib
-from rdflib import OWL, RDF, RDFS, XSD, Dataset, Graph, Literal, URIRef
+from rdflib import XSD, Dataset, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
-from kgtools.engine.terms import OxTriple
 from kgtools.errors import (
     BadIRIError,
     IllTypedLiteralError,
     InputError,
     InputTooLargeError,
-    LoadErrors,
     MissingInputError,
-    NonCanonicalLiteralError,
     RDFSyntaxError,
     RelativeIRIError,
-    SchemaStatementError,
     SourceLocation,
-    UnknownTermError,
     UnsupportedFormatError,
 )
-from kgtools.namespaces import ID, ONTOLOGY_IRI
+from kgtools.namespaces import ID
 
 #: rdflib parser name for each file suffix the loader accepts.
 FORMATS: dict[str, str] = {".ttl": "turtle", ".nt": "nt", ".nq": "nquads", ".trig": "trig"}
@@ -543,366 +542,10 @@ def _read_checked(path: Path, max_size: int | None) -> tuple[str, bytes]:
     return fmt, data
 
 
-def parse_file(
-    path: Path,
-    into: Graph,
-    *,
-    max_size: int | None = None,
-    schema: frozenset[str] | None = None,
-) -> None:
-    """Parse one file into ``into`` (quads are merged into it); raise an :class:`InputError`.
-
-    ``max_size`` is the largest file accepted, in bytes (default :data:`MAX_INPUT_SIZE`). With
-    ``schema`` (:func:`schema_terms` of the ontology) the file is a data file, and a schema
-    statement in it is refused (:func:`check_instance_data`).
-    """
-    fmt, data = _read_checked(path, max_size)
-    _ox_check(path, data, fmt)
-    target: Graph = Dataset() if fmt in _QUAD_FORMATS else Graph()
-    try:
-        with quiet_rdflib_term_warnings():
-            # Oxigraph has refused relative IRIs without @base (they would become file: IRIs);
-            # the base given here is never used
-            target.parse(data=data, format=fmt, publicID=_UNUSED_BASE)
-    except BadSyntax as exc:
-        raise _syntax_error(path, exc) from exc
-    except ParserError as exc:
-        raise _line_parser_error(path, exc) from exc
-    except (SyntaxError, ValueError) as exc:  # other parser complaints, e.g. a bad IRI
-        raise RDFSyntaxError(SourceLocation(path), f"bad syntax ({exc})") from exc
-    except AttributeError as exc:  # rdflib's Turtle parser meets an N3 "?variable"
-        variable = re.search(rb"(^|[\s;,(\[{])\?[A-Za-z_]", data, re.MULTILINE)
-        raise RDFSyntaxError(
-            SourceLocation(path, data[: variable.end()].count(b"\n") + 1 if variable else None),
-            "bad syntax (a ?variable is SPARQL or N3, not Turtle)",
-            "write an IRI, a prefixed name or a blank node ([ ] or _:name) instead",
-        ) from exc
-    except (IndexError, AssertionError) as exc:
-        # rdflib's Turtle parser reads past the end of a cut-off file (IndexError) or asserts on
-        # a string that is never closed
-        raise RDFSyntaxError(
-            SourceLocation(path, data.count(b"\n") + 1),
-            "bad syntax (the file ends in the middle of a statement or of a quoted string)",
-            "complete the last statement (a missing '.' or closing quote is the usual cause)",
-        ) from exc
-    except RecursionError as exc:  # e.g. thousands of nested [ … ] or ( … )
-        raise RDFSyntaxError(
-            SourceLocation(path),
-            "bad syntax (blank nodes or collections nested too deeply to parse)",
-            "flatten the nesting (give the inner nodes names)",
-        ) from exc
-    _check_iris(path, target, fmt in _QUAD_FORMATS)
-    bad = ill_typed_literals(target)
-    if bad:
-        bad = _as_written(data, fmt, bad)
-        lit = bad[0]
-        raise IllTypedLiteralError(
-            SourceLocation(path, *_literal_position(path, str(lit), str(lit.datatype))),
-            f'"{lit}" is not a valid {lit.datatype}',
-            "correct the value or its datatype"
-            + (f" ({len(bad) - 1} more ill-typed literal(s) in this file)" if len(bad) > 1 else ""),
-        )
-    triples = (
-        target.triples((None, None, None))
-        if fmt not in _QUAD_FORMATS
-        else (
-            (s, p, o)
-            for s, p, o, _ in target.quads((None, None, None, None))  # type: ignore[attr-defined]
-        )
-    )
-    rows = list(triples)
-    if schema is not None:
-        check_instance_data(path, rows, schema)
-    for triple in rows:
-        into.add(triple)
-
-
-def load_files(
-    paths: Iterable[Path],
-    into: Graph | None = None,
-    *,
-    max_size: int | None = None,
-    schema: frozenset[str] | None = None,
-) -> Graph:
-    """Parse all ``paths`` into one graph; report every file's problem together. With
-    ``schema``, they are data files (see :func:`parse_file`)."""
-    graph = into if into is not None else Graph()
-    errors: list[InputError] = []
-    for path in paths:
-        try:
-            parse_file(Path(path), graph, max_size=max_size, schema=schema)
-        except InputError as exc:
-            errors.append(exc)
-    if errors:
-        raise errors[0] if len(errors) == 1 else LoadErrors(errors)
-    return graph
-
-
-# -- data files describe instances: no schema statements ----------------------------------------
-_OWL, _RDF, _RDFS = str(OWL), str(RDF), str(RDFS)
-_RDF_TYPE = _RDF + "type"
-#: Predicates that state schema (T-box), not facts about instances; every owl: predicate but
-#: the two that compare individuals.
-_SCHEMA_PREDICATES = frozenset(
-    _RDFS + name for name in ("subClassOf", "subPropertyOf", "domain", "range")
-)
-_INSTANCE_OWL = frozenset(
-    {_OWL + "sameAs", _OWL + "differentFrom", _OWL + "Thing", _OWL + "NamedIndividual"}
-)
-#: Classes whose instances are schema terms (classes, properties, datatypes, ontologies …);
-#: every owl: class but owl:Thing and owl:NamedIndividual.
-_SCHEMA_CLASSES = frozenset(
-    {_RDFS + "Class", _RDFS + "Datatype", _RDF + "Property", _RDFS + "ContainerMembershipProperty"}
-)
-#: The IRIs of the project's ontology and its terms (``tip:``) all start with this.
-ONTOLOGY_NAMESPACE = str(ONTOLOGY_IRI)
-
-
-def schema_terms(ontology: Iterable[tuple[Any, Any, Any]]) -> frozenset[str]:
-    """The IRIs the ontology describes (the subjects of its triples): terms a data file may use
-    but not describe. ``ontology`` holds pyoxigraph or rdflib triples."""
-    return frozenset(filter(None, (_iri(s) for s, _, _ in ontology)))
-
-
-def schema_statement(s: str, p: str, o: str, terms: frozenset[str]) -> str | None:
-    """Why the triple (IRIs as strings; anything else as ``""``) is a schema statement that
-    a data file must not make, or ``None``.
-
-    The rule: a data file describes instances, so none of its triples may have as subject a
-    term the ontology describes or any IRI in the ontology's namespace (``tip:Plan rdfs:label
-    "…"``, ``tip:NewClass a owl:Class``), use a schema predicate (``rdfs:subClassOf``,
-    ``rdfs:subPropertyOf``, ``rdfs:domain``, ``rdfs:range``, every ``owl:`` predicate but
-    ``owl:sameAs`` and ``owl:differentFrom``), or give a schema class as rdf:type (``rdfs:Class``,
-    ``rdfs:Datatype``, ``rdf:Property``, every ``owl:`` class but ``owl:Thing`` and
-    ``owl:NamedIndividual``)."""
-    if s in terms or s.startswith(ONTOLOGY_NAMESPACE):
-        return f"it describes {s}, a term of the ontology"
-    if p in _SCHEMA_PREDICATES or (p.startswith(_OWL) and p not in _INSTANCE_OWL):
-        return f"its predicate {p} states schema, not a fact about an instance"
-    if p == _RDF_TYPE and (o in _SCHEMA_CLASSES or (o.startswith(_OWL) and o not in _INSTANCE_OWL)):
-        return f"it makes {s or 'a blank node'} a {o}, a schema term"
-    return None
-
-
-def _iri(term: Any) -> str:
-    """The IRI of an rdflib or pyoxigraph term; ``""`` for a blank node or a literal."""
-    import pyoxigraph as ox
-
-    if isinstance(term, URIRef):
-        return str(term)
-    return str(term.value) if isinstance(term, ox.NamedNode) else ""
-
-
-def check_instance_data(
-    path: Path, triples: Iterable[tuple[Any, Any, Any]], terms: frozenset[str]
-) -> None:
-    """Raise :class:`SchemaStatementError` at the first triple of a data file (pyoxigraph or
-    rdflib terms) that :func:`schema_statement` refuses.
-
-    The distinct subjects, predicates and types are checked first (a set of each: a tenth of
-    the time of checking a million triples one by one); only a file that fails is scanned for
-    the triple to report."""
-    import pyoxigraph as ox
-
-    rows = triples if isinstance(triples, list) else list(triples)
-    if not rows:
-        return
-    rdf_type = ox.NamedNode(_RDF_TYPE) if isinstance(rows[0][1], ox.NamedNode) else RDF.type
-    subjects = {s for s, _, _ in rows}
-    predicates = {p for _, p, _ in rows}
-    types = {o for _, p, o in rows if p == rdf_type}
-    _check_known_terms(path, rows, predicates, types, terms)
-    if not (
-        any(schema_statement(_iri(s), "", "", terms) for s in subjects)
-        or any(schema_statement("", _iri(p), "", terms) for p in predicates)
-        or any(schema_statement("", _RDF_TYPE, _iri(o), terms) for o in types)
-    ):
-        return
-    for s, p, o in rows:
-        why = schema_statement(_iri(s), _iri(p), _iri(o), terms)
-        if why is not None:
-            raise SchemaStatementError(
-                SourceLocation(path, *_triple_position(path, _iri(s), _iri(p), _iri(o))),
-                f"a schema statement in a data file: {why}",
-                "data files describe instances: change the ontology (ontology/tip.ttl) "
-                f"instead, or give the instance an IRI of its own (e.g. under {ID})",
-            )
-
-
-def _check_known_terms(
-    path: Path,
-    rows: list[tuple[Any, Any, Any]],
-    predicates: set[Any],
-    types: set[Any],
-    terms: frozenset[str],
-) -> None:
-    """Raise :class:`UnknownTermError` at the first triple whose predicate, or whose rdf:type
-    class, is in the ontology's namespace but not defined by it (``tip:themes`` for
-    ``tip:theme``): its statements would reach no shape and no query, without a word."""
-    import difflib
-
-    unknown = {
-        iri
-        for iri in map(_iri, predicates | types)
-        if iri.startswith(ONTOLOGY_NAMESPACE) and iri not in terms
-    }
-    if not unknown:
-        return
-    for s, p, o in rows:
-        pi, oi = _iri(p), _iri(o)
-        term = pi if pi in unknown else oi if pi == _RDF_TYPE and oi in unknown else None
-        if term is None:
-            continue
-        known = sorted(t for t in terms if t.startswith(ONTOLOGY_NAMESPACE))
-        close = difflib.get_close_matches(term, known, n=1)
-        short = "tip:" + term[len(ONTOLOGY_NAMESPACE) :].lstrip("#/")
-        raise UnknownTermError(
-            SourceLocation(path, *_triple_position(path, _iri(s), pi, oi)),
-            f"{short} is not a term of the ontology (ontology/tip.ttl)",
-            f"did you mean tip:{close[0][len(ONTOLOGY_NAMESPACE) :].lstrip('#/')}?"
-            if close
-            else "check its spelling, or add the term to the ontology",
-        )
-
-
-_PREFIX = re.compile(r"(?:@prefix|PREFIX)\s+([A-Za-z][\w.\-]*)?:\s*<([^>]*)>", re.IGNORECASE)
-_BASE = re.compile(r"(?:@base|BASE)\s+<([^>]*)>", re.IGNORECASE)
-
-
-def _spellings(iri: str, code: str) -> list[str]:
-    """The ways ``iri`` can be written in a file with ``code``'s prefixes and base."""
-    if not iri:
-        return []
-    found = [f"<{iri}>"]
-    for prefix, namespace in _PREFIX.findall(code):
-        if iri.startswith(namespace) and re.fullmatch(r"[\w\-.]*", iri[len(namespace) :]):
-            found.append(f"{prefix}:{iri[len(namespace) :]}")
-    for base in _BASE.findall(code):
-        if iri.startswith(base):
-            found.append(f"<{iri[len(base) :]}>")
-    if iri == _RDF_TYPE:
-        found.append("a")
-    return found
-
-
-def _token(spellings: list[str]) -> str:
-    return "(?:" + "|".join(re.escape(w) for w in spellings) + r")(?=[\s;,.\])}]|$)"
-
-
-def _triple_position(path: Path, s: str, p: str, o: str) -> tuple[int | None, int | None]:
-    """Where the triple is written: its predicate, after its subject at the start of a
-    statement (or, for a blank-node subject, before its object); the subject, when the
-    predicate cannot be found there; ``(None, None)`` when neither can."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None, None
-    code = code_only(text, strings=True)
-    predicate = _token(_spellings(p, code))
-    if s:
-        subject = re.compile(r"(?:^|(?<=[.{}])|(?<=\s))" + _token(_spellings(s, code)))
-        first = None
-        for match in subject.finditer(code):
-            before = code[: match.start()].rstrip()
-            if before and before[-1] not in ".{}":
-                continue  # an object, not a subject
-            first = first if first is not None else match.start()
-            end = re.search(r"\s\.(?=\s|$)", code[match.end() :])
-            statement = code[match.end() : match.end() + end.start() if end else len(code)]
-            part = re.search(r"(?:^|;)\s*(" + predicate + ")", statement)
-            if part is not None:
-                return _position_of(text, match.end() + part.start(1))
-        if first is not None:
-            return _position_of(text, first)
-    if o:
-        found = re.search("(" + predicate + r")\s+" + _token(_spellings(o, code)), code)
-        if found is not None:
-            return _position_of(text, found.start(1))
-    return None, None
-
-
-# -- the fast reader ----------------------------------------------------------------------------
 _XSD_STRING = str(XSD.string)
+
+
 _LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-
-
-def read_file(
-    path: Path,
-    *,
-    max_size: int | None = None,
-    label_key: str | None = None,
-    check_literals: bool = True,
-    schema: frozenset[str] | None = None,
-) -> list[OxTriple]:
-    """Parse one file with Oxigraph into fast-path triples; the same checks as :func:`parse_file`.
-
-    Oxigraph parses an order of magnitude faster than rdflib. Its error messages are replaced
-    by the reference loader's (file, line, what to fix): on any problem the file is parsed once
-    more by :func:`parse_file`, which raises the located error. Blank nodes get labels that
-    depend only on ``label_key`` (default: the path) and their order in the file, so a rebuild
-    is byte-identical.
-    Literals are checked twice: against their datatype (as :func:`parse_file` does) and
-    against the store, which keeps numbers and some dates only in canonical form (Oxigraph
-    issue #526): a literal the store would rewrite, like ``"02"^^xsd:integer``, is refused
-    with a located error instead of being changed silently. Without ``check_literals`` that
-    second check is the caller's (:func:`bad_literals` checks many files' literals at once, and
-    :func:`check_file_literals` locates the problem in a file that has one). With ``schema``
-    (:func:`schema_terms` of the ontology) the file is a data file: see :func:`parse_file`.
-    """
-    import pyoxigraph as ox
-
-    fmt, data = _read_checked(path, max_size)
-    prefix = "b" + hashlib.sha256((label_key or path.as_posix()).encode()).hexdigest()[:10] + "x"
-    labels: dict[str, ox.BlankNode] = {}
-
-    def relabel(term: Any) -> Any:
-        if isinstance(term, ox.BlankNode):
-            node = labels.get(term.value)
-            if node is None:
-                node = labels[term.value] = ox.BlankNode(f"{prefix}{len(labels)}")
-            return node
-        return term
-
-    triples: list[OxTriple] = []
-    try:
-        # no base IRI: a relative IRI without @base is an error (RelativeIRIError), not a file:
-        # IRI that names this machine's folder
-        for quad in ox.parse(data, getattr(ox.RdfFormat, _OX_FORMATS[fmt])):
-            s, p, o = quad.subject, quad.predicate, quad.object
-            if isinstance(s, ox.BlankNode) or isinstance(o, ox.BlankNode):
-                s, o = relabel(s), relabel(o)
-            triples.append((s, p, o))
-    except SyntaxError as exc:
-        raise _ox_syntax_error(path, data, exc) from exc
-    except ValueError as exc:
-        parse_file(path, Graph(), max_size=max_size)  # raises the located error, if it has one
-        raise RDFSyntaxError(SourceLocation(path), f"bad syntax ({exc})") from exc
-    if check_literals:
-        check_file_literals(path, triples, max_size)
-    if schema is not None:
-        check_instance_data(path, triples, schema)
-    return triples
-
-
-def typed_literals(triples: Iterable[OxTriple]) -> set[Any]:
-    """The literals of ``triples`` with a datatype other than ``xsd:string``: those
-    :func:`bad_literals` checks."""
-    import pyoxigraph as ox
-
-    return {
-        o
-        for _, _, o in triples
-        if isinstance(o, ox.Literal)
-        and not o.language
-        and o.datatype.value not in (_XSD_STRING, _LANG_STRING)
-    }
-
-
-def bad_literals(literals: Collection[Any]) -> set[Any]:
-    """The typed literals (pyoxigraph) that :func:`read_file` refuses: ill-typed for their
-    datatype, or not in the canonical form the store would keep."""
-    ill_typed = {lit for lit in literals if _ill_typed_ox(lit)}
-    return ill_typed | {lit for lit, stored in _stored_forms(literals) if stored != lit}
 
 
 def _ill_typed_ox(lit: Any) -> bool:
@@ -914,70 +557,3 @@ def _ill_typed_ox(lit: Any) -> bool:
         return True
     with quiet_rdflib_term_warnings():
         return ill_typed(Literal(lit.value, datatype=URIRef(lit.datatype.value)))
-
-
-def _stored_forms(literals: Iterable[Any]) -> list[tuple[Any, Any]]:
-    """Each literal (sorted by datatype and lexical form) and the form the store keeps it in."""
-    import pyoxigraph as ox
-
-    ordered = sorted(literals, key=lambda lit: (lit.datatype.value, lit.value))
-    scratch = ox.Store()
-    predicate = ox.NamedNode("urn:kgtools:literal")
-    scratch.bulk_extend(
-        ox.Quad(ox.NamedNode(f"urn:kgtools:{i}"), predicate, lit) for i, lit in enumerate(ordered)
-    )
-    stored = {int(q.subject.value.rsplit(":", 1)[1]): q.object for q in scratch}
-    return [(lit, stored[i]) for i, lit in enumerate(ordered)]
-
-
-def check_file_literals(path: Path, triples: list[OxTriple], max_size: int | None = None) -> None:
-    """Raise the located error for the first literal of ``triples`` (read from ``path``) that
-    :func:`bad_literals` refuses: ill-typed, or not in canonical form."""
-    import pyoxigraph as ox
-
-    typed = typed_literals(triples)
-    if not typed:
-        return
-    _check_ill_typed(path, [o for _, _, o in triples])
-    for original, stored in _stored_forms(typed):
-        if stored != original:
-            assert isinstance(stored, ox.Literal)
-            raise NonCanonicalLiteralError(
-                SourceLocation(
-                    path, *_literal_position(path, original.value, original.datatype.value)
-                ),
-                f"{original} would be stored as {stored}: the store keeps this datatype only "
-                "in canonical form",
-                f"write it as {stored}, so that the graph holds exactly what the file says",
-            )
-
-
-def read_files(
-    paths: Iterable[tuple[Path, str]], *, schema: frozenset[str] | None = None
-) -> dict[str, list[OxTriple]]:
-    """Parse files (path, label key) with the fast reader; every file's problem together.
-
-    The typed literals of all files are checked at once (thousands of files repeat the same
-    dates and numbers); only a file holding a literal that fails is checked again on its own,
-    for the located error."""
-    parsed: dict[str, list[OxTriple]] = {}
-    typed: dict[str, set[Any]] = {}
-    errors: list[InputError] = []
-    files = {}
-    for path, key in paths:
-        try:
-            parsed[key] = read_file(path, label_key=key, check_literals=False, schema=schema)
-            typed[key] = typed_literals(parsed[key])
-            files[key] = path
-        except InputError as exc:
-            errors.append(exc)
-    bad = bad_literals(set().union(*typed.values()))
-    for key, literals in typed.items():
-        if not literals.isdisjoint(bad):
-            try:
-                check_file_literals(files[key], parsed[key])
-            except InputError as exc:
-                errors.append(exc)
-    if errors:
-        raise errors[0] if len(errors) == 1 else LoadErrors(errors)
-    return parsed
