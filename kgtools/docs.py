@@ -851,8 +851,8 @@ def generate_docs(
 ) -> list[Path]:
     """Write the HTML pages for ``project`` into ``out_dir``; return their paths.
 
-    ``store`` is the built graph (:func:`kgtools.build.pipeline.open_built`): the ontology is read from
-    its ontology graph, the shapes from ``project.shapes``, and the library's queries run over
+    ``store`` is the built graph (:func:`kgtools.build.pipeline.open_built`): the ontology is read
+    from its ontology graph, the shapes from ``project.shapes``, and the library's queries run over
     the asserted and inferred graphs, each stopped after ``timeout`` seconds.
     """
     from kgtools.load.reference import load_files

@@ -186,14 +186,16 @@ class OutputPathError(UsageError):
 
 
 class UnsupportedShapeError(KGError):
-    """A shapes graph uses a SHACL feature the fast validator (:mod:`kgtools.engine.shacl`) lacks."""
+    """A shapes graph uses a SHACL feature the fast validator (:mod:`kgtools.engine.shacl`)
+    lacks."""
 
     def __init__(self, shape: str, feature: str) -> None:
         self.shape = shape
         self.feature = feature
         super().__init__(
-            f"shape {shape} uses {feature}, which the fast validator (kgtools.engine.shacl) does not "
-            "implement: implement it there or validate with kgtools.reference.pyshacl (pySHACL)"
+            f"shape {shape} uses {feature}, which the fast validator (kgtools.engine.shacl) "
+            "does not implement: implement it there or validate with kgtools.reference.pyshacl "
+            "(pySHACL)"
         )
 
 
@@ -201,8 +203,8 @@ class UnsupportedOntologyError(KGError):
     """The fast reasoner (:mod:`kgtools.engine.rules`) cannot give owlrl's answer for this input.
 
     Raised for an OWL construct the compiled rule set does not implement (``owl:someValuesFrom``,
-    ``owl:hasKey`` …) and for data that uses T-box vocabulary (``rdfs:subClassOf``,
-    ``owl:sameAs`` …) beyond restating the ontology; use :mod:`kgtools.reference.owlrl` for such input.
+    ``owl:hasKey`` …) and for data that uses T-box vocabulary (``rdfs:subClassOf``, ``owl:sameAs``
+    …) beyond restating the ontology; use :mod:`kgtools.reference.owlrl` for such input.
     """
 
 
@@ -251,7 +253,7 @@ class DiskFullError(KGError):
         )
 
 
-# -- Queries (``kg query``, ``kg serve``) -----------------------------------------------------------
+# -- Queries (``kg query``, ``kg serve``) ----------------------------------------------------------
 class QueryError(KGError):
     """A query cannot be run as asked."""
 
@@ -284,7 +286,7 @@ class UnknownValueError(ParameterError):
     """A parameter's value is outside the domain its query declares."""
 
 
-# -- Remote endpoints (``--endpoint``, ``kg push``) -------------------------------------------------
+# -- Remote endpoints (``--endpoint``, ``kg push``) ------------------------------------------------
 class RemoteError(KGError):
     """A remote SPARQL endpoint cannot be used as asked."""
 
@@ -329,12 +331,12 @@ class InsecureCredentialsWarning(UserWarning):
     """Credentials are about to travel in clear text (plain http) to a non-loopback host."""
 
 
-# -- Search (``kg search``) -------------------------------------------------------------------------
+# -- Search (``kg search``) ------------------------------------------------------------------------
 class SearchError(KGError):
     """A search that cannot run as asked: empty query, unknown type, missing index."""
 
 
-# -- The endpoint (``kg serve``) --------------------------------------------------------------------
+# -- The endpoint (``kg serve``) -------------------------------------------------------------------
 class ServeError(KGError):
     """The endpoint cannot be started as asked (e.g. the port is taken)."""
 
@@ -343,6 +345,6 @@ class GraphUnavailableError(KGError):
     """No built graph can be opened (``dist/`` was removed, or a rebuild failed)."""
 
 
-# -- Synthetic projects (``kg synth``) --------------------------------------------------------------
+# -- Synthetic projects (``kg synth``) -------------------------------------------------------------
 class OutputFolderError(UsageError):
     """``out_dir`` holds files that are not a previous synthetic project (nothing is deleted)."""

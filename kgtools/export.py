@@ -261,7 +261,8 @@ def _store_lines(store: Store, names: Iterable[URIRef], *, quads: bool) -> Itera
         return None
     import pyoxigraph as ox
 
-    from kgtools.engine.terms import XSD_STRING, triple_to_rdflib
+    from kgtools.engine.terms import triple_to_rdflib
+    from kgtools.engine.vocab import XSD_STRING
 
     typed: dict[ox.Literal, str] = {}
     lines: list[str] | set[str] = [] if quads else set()  # (N-Triples: each triple once)

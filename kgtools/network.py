@@ -60,6 +60,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kgtools.errors import FontNotFoundError, NetworkError, UnknownFilterError
+from kgtools.namespaces import ID, TIP
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -80,8 +81,8 @@ SEED = 42
 #: Where the default views go inside the build folder.
 DEFAULT_VIEWS_DIR = "network"
 
-_TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
-_ID = "https://w3id.org/tokyo-industry-plans/id/"
+_TIP = str(TIP)
+_ID = str(ID)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rdflib.namespace import RDFS
+
 from kgtools.errors import SearchError
 from kgtools.query.library import SYSTEM_QUERIES
 
@@ -248,7 +250,7 @@ def rows_of(store: Any, data_graph: Any, all_graphs: Sequence[Any]) -> list[Row]
     return sorted(rows, key=_row_key)
 
 
-RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+RDFS_LABEL = str(RDFS.label)
 
 
 def _row_key(row: Row) -> tuple[Any, ...]:

@@ -408,7 +408,11 @@ def _rocksdb_full(*_args: object, **_kwargs: object) -> None:
         ("kgtools.build.staging.staged_file", _full_at("build.json"), False),
         ("kgtools.build.staging.staged_file", _full_at("files.json"), True),
         ("kgtools.build.cache.shutil.copyfile", _no_space, True),  # copies of the data
-        ("kgtools.store.oxigraph.OxigraphStore.add_ox", _rocksdb_full, False),  # the store (RocksDB)
+        (
+            "kgtools.store.oxigraph.OxigraphStore.add_ox",
+            _rocksdb_full,
+            False,
+        ),  # the store (RocksDB)
     ],
 )
 def test_a_full_disk_is_a_clear_error_and_keeps_the_last_build(

@@ -1,5 +1,5 @@
-"""Degree statistics (kgtools.engine.degree) equal the reference query network-degree.rq, and stay equal
-to a full build's after incremental rebuilds; class counts likewise equal the store's query.
+"""Degree statistics (kgtools.engine.degree) equal the reference query network-degree.rq, and stay
+equal to a full build's after incremental rebuilds; class counts likewise equal the store's query.
 
 The synthetic project has more municipalities than VIEWS_MUNICIPALITY_LIMIT, so the build writes
 ``network/bipartite-degree.csv`` from kgtools.engine.degree instead of drawing the views.
@@ -180,7 +180,7 @@ def test_csv_is_what_the_csv_module_writes(awkward: str | None) -> None:
     ]
 
 
-# -- the cache and the patched CSV (kgtools.engine.degree.Cache, patched_csv) ---------------------------
+# -- the cache and the patched CSV (kgtools.engine.degree.Cache, patched_csv) ----------------------
 _IRI = "<https://example.org/{}>"
 tables = st.dictionaries(
     st.sampled_from([_IRI.format(f"m{i}") for i in range(6)]),

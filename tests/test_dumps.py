@@ -1,5 +1,5 @@
-"""Block-structured Turtle sections (kgtools.build.turtle): they hold exactly their graph, and a patched
-section is byte-identical to one written from scratch for the graph after the change."""
+"""Block-structured Turtle sections (kgtools.build.turtle): they hold exactly their graph, and a
+patched section is byte-identical to one written from scratch for the graph after the change."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The background loader of kgtools.store.oxigraph: the store holds exactly the queued triples (blank
-node labels included, which an incremental build relies on to remove them again), a failure of
-the worker reaches the caller, and a cancelled loader stops."""
+"""The background loader of kgtools.store.oxigraph: the store holds exactly the queued triples
+(blank node labels included, which an incremental build relies on to remove them again), a failure
+of the worker reaches the caller, and a cancelled loader stops."""
 
 from __future__ import annotations
 

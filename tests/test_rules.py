@@ -1,4 +1,5 @@
-"""The fast reasoner (kgtools.engine.rules) gives owlrl's entailments exactly, in full and by DRed."""
+"""The fast reasoner (kgtools.engine.rules) gives owlrl's entailments exactly, in full and by
+DRed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The synthetic data generator (kgtools.devtools.synth): deterministic, a project, conforming, honest.
+"""The synthetic data generator (kgtools.devtools.synth): deterministic, a project, conforming,
+honest.
 
 Sizes stay small (pySHACL and owlrl are slow); the 1M-triple timing is measured by hand.
 """

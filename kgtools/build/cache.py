@@ -16,8 +16,6 @@ from kgtools.files import atomic_write_text
 from kgtools.project import Project
 
 if TYPE_CHECKING:
-
-
     from kgtools.engine.terms import OxTriple
     from kgtools.validation import ValidationResult
 

@@ -24,6 +24,7 @@ from kgtools.build.stats import (
     draws_degree_csv,
     put_degree_cache,
 )
+from kgtools.engine.vocab import RDF_TYPE
 from kgtools.errors import (
     IncrementalUpdateError,
     InputError,
@@ -36,8 +37,6 @@ from kgtools.project import Project
 from kgtools.store.oxigraph import OxigraphStore
 
 if TYPE_CHECKING:
-
-
     from kgtools.engine.terms import OxTriple, Term
 
 
@@ -163,7 +162,9 @@ def incremental_build(
                 store.ox, [ox_graph(ONTOLOGY_GRAPH), ox_graph(DATA_GRAPH), ox_graph(INFERRED_GRAPH)]
             )
             asserted_after = _After(
-                StoreSource(store.ox, [ox_graph(ONTOLOGY_GRAPH), ox_graph(DATA_GRAPH)]), added, removed
+                StoreSource(store.ox, [ox_graph(ONTOLOGY_GRAPH), ox_graph(DATA_GRAPH)]),
+                added,
+                removed,
             )
             try:
                 plus, minus = ruleset.update(graphs_before, asserted_after, added, removed)
@@ -208,14 +209,12 @@ def incremental_build(
             delta = added | removed | plus | minus
             all_before = StoreSource(old_store, [ox_graph(g) for g in ALL_GRAPHS])
             all_after = StoreSource(store.ox, [ox_graph(g) for g in ALL_GRAPHS])
-            summary.instances = class_counts_after(
-                previous.instances, all_before, all_after, delta
-            )
+            summary.instances = class_counts_after(previous.instances, all_before, all_after, delta)
             degree_csv, degree_cache = degree_statistics(
                 out_dir, all_before, all_after, delta, draws_degree_csv(summary)
             )
-        # Nothing may read the store past this point: finish_build closes it (the last handle) before
-        # it moves the folder.
+        # Nothing may read the store past this point: finish_build closes it (the last handle)
+        # before it moves the folder.
         del all_before, all_after, data_now, graphs_before, asserted_after, data_after, old_store
         with progress.stage("cache"):
             if degree_cache is not None:
@@ -253,7 +252,7 @@ def _affected(data: Any, old: dict[str, set[OxTriple]], new: dict[str, set[OxTri
     for triples in (*old.values(), *new.values()):
         described.update(s for s, _, _ in triples)
     focus = set(described)
-    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    rdf_type = RDF_TYPE
     for node in described:
         for _, p, o in data.match(node, None, None):
             if p != rdf_type and not isinstance(o, ox.Literal):

@@ -15,9 +15,7 @@ from kgtools.build.layout import CACHE
 from kgtools.project import Project
 
 if TYPE_CHECKING:
-
     from rdflib import Graph
-
 
 
 def input_files(project: Project) -> list[Path]:

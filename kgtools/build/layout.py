@@ -100,8 +100,6 @@ def class_counts(store: Any) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-
-
 @functools.cache
 def code_digest() -> bytes:
     """A hash of the toolkit's own files (its code, queries and templates): a build made by

@@ -3,8 +3,8 @@ on a worker thread; reuse or update the last build.
 
 A full build parses every file into memory (:class:`~kgtools.engine.terms.MemoryIndex`), writes the
 Turtle sections (:mod:`kgtools.build.turtle`) and hands their text to the store's loader as it goes
-(:class:`~kgtools.store.oxigraph.BackgroundLoader`: Oxigraph parses and indexes it without the GIL, on
-the other core), then reasons, validates (SHACL-SPARQL constraints on in-memory copies, so
+(:class:`~kgtools.store.oxigraph.BackgroundLoader`: Oxigraph parses and indexes it without the GIL,
+on the other core), then reasons, validates (SHACL-SPARQL constraints on in-memory copies, so
 nothing waits for the store) and counts; the data files are copied into ``cache/sources/`` on
 another thread, and the Turtle files — then the degree statistics and the caches' indexes — are
 written and synced on a third under temporary names (:class:`StagedFiles`). Only when
@@ -17,7 +17,8 @@ them. Old stores are moved aside and deleted in the background by the next build
   ontology, data (both as asserted) and inferred (entailments only). ``kg query``, ``kg export``,
   ``kg network``, ``kg docs`` and ``kg serve`` open it instead of rebuilding;
 * ``asserted.ttl`` — ontology and data as asserted; ``inferred.ttl`` — only the OWL RL
-  entailments (both sorted by subject, byte-stable for the same inputs: :mod:`kgtools.build.turtle`);
+  entailments (both sorted by subject, byte-stable for the same inputs:
+  :mod:`kgtools.build.turtle`);
 * ``validation.txt`` — the SHACL report;
 * ``network/`` — the default partner-network views and their statistics (see
   :mod:`kgtools.network`), or with many municipalities only the degree statistics
@@ -44,8 +45,9 @@ Three ways to build, chosen by comparing the inputs with ``build.json``:
 * **full** — first build, ``--force``, or the ontology, shapes or toolkit version changed.
 
 The engines are the fast ones: Oxigraph for parsing and storage, :mod:`kgtools.engine.rules` for
-entailments and :mod:`kgtools.engine.shacl` for validation. Tests hold them to the reference libraries
-(:mod:`kgtools.reference.owlrl` with owlrl, :mod:`kgtools.reference.pyshacl` with pySHACL, rdflib for queries).
+entailments and :mod:`kgtools.engine.shacl` for validation. Tests hold them to the reference
+libraries (:mod:`kgtools.reference.owlrl` with owlrl, :mod:`kgtools.reference.pyshacl` with pySHACL,
+rdflib for queries).
 
 A build whose data does not conform raises :class:`NonConformingDataError` and changes nothing
 in ``dist/``.
@@ -174,7 +176,9 @@ def _build_locked(
             summary = None
             if previous is not None and _only_data_changed(project, previous, hashes):
                 try:
-                    summary = incremental_build(project, out_dir, previous, hashes, expected, progress)
+                    summary = incremental_build(
+                        project, out_dir, previous, hashes, expected, progress
+                    )
                 except FullBuildNeeded as exc:
                     _remove_work(out_dir, exc)
             if summary is None:
@@ -245,8 +249,6 @@ def _disk_full(exc: OSError) -> bool:
     import errno
 
     return exc.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(exc)
-
-
 
 
 class _BuildLock:
@@ -334,8 +336,6 @@ def _remove_stale(out_dir: Path) -> None:
     shutil.rmtree(out_dir / CACHE / "sources.new", ignore_errors=True)
 
 
-
-
 def _remove_work(out_dir: Path, exc: BaseException) -> None:
     """Delete the half-made store of a failed build. Its RocksDB handle lives as long as
     anything refers to it — the failed stage's frames, held by the traceback — and would write
@@ -361,86 +361,10 @@ def _only_data_changed(project: Project, previous: BuildSummary, hashes: dict[st
 # -- loading ------------------------------------------------------------------------------------
 
 
-
-
 # -- full build ---------------------------------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # -- incremental rebuild ------------------------------------------------------------------------
-
-
-
-
-
-
 
 
 # -- reading a build ----------------------------------------------------------------------------

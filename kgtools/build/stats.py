@@ -6,12 +6,12 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rdflib.namespace import RDF
+
 from kgtools.build.layout import CACHE, BuildSummary
 from kgtools.build.staging import StagedFiles
 
 if TYPE_CHECKING:
-
-
     from kgtools.engine.terms import OxTriple, TripleSource
 
 
@@ -43,9 +43,9 @@ def degree_statistics(
     csv_wanted: bool,
 ) -> tuple[bytes | None, bytes | None]:
     """After an incremental change (``delta``, the graph ``before`` and ``after`` it): the bytes
-    of the degree CSV (if ``csv_wanted``) and of its cache, each ``None`` when the file is
-    current. Only the municipalities the change may touch are recounted, and the CSV's rows
-    patched (:func:`kgtools.engine.degree.patched_csv`) when the file is the one the cache was written
+    of the degree CSV (if ``csv_wanted``) and of its cache, each ``None`` when the file is current.
+    Only the municipalities the change may touch are recounted, and the CSV's rows patched
+    (:func:`kgtools.engine.degree.patched_csv`) when the file is the one the cache was written
     with; a missing or damaged cache is counted again from the store."""
     from kgtools.engine import degree
 
@@ -115,7 +115,7 @@ def _qnames(counts: dict[Any, int]) -> dict[str, int]:
     )
 
 
-_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_RDF_TYPE = str(RDF.type)
 
 
 def class_counts_after(

@@ -1,7 +1,7 @@
 """``kg bench``: the naive pipeline and the project's, side by side, on the same synthetic data.
 
-One run generates a synthetic project (:mod:`kgtools.devtools.synth`) of about N triples, then runs, each
-in its own child process so that one's memory does not count against the other:
+One run generates a synthetic project (:mod:`kgtools.devtools.synth`) of about N triples, then runs,
+each in its own child process so that one's memory does not count against the other:
 
 * **naive** — the reference libraries used as their documentation shows: rdflib ``Graph.parse``,
   ``owlrl.DeductiveClosure(OWLRL_Semantics).expand``, ``pyshacl.validate``, rdflib's Turtle
@@ -39,6 +39,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kgtools.namespaces import TIP
 
 #: The stages of a full build, in the order both pipelines run them.
 STAGES = ("load", "reason", "validate", "export", "network")
@@ -141,7 +143,7 @@ def run_naive(root: Path) -> dict[str, Any]:
     import networkx as nx
     import owlrl
     import pyshacl
-    from rdflib import Graph, URIRef
+    from rdflib import Graph
 
     from kgtools.project import Project
 
@@ -170,18 +172,17 @@ def run_naive(root: Path) -> dict[str, Any]:
     with rec.stage("network"):
         # the bipartite view from triple patterns (rdflib's SPARQL joins take hours here):
         # municipality — what its plans and their initiatives link to
-        tip = "https://w3id.org/tokyo-industry-plans/ontology#"
         municipality_of = {
             plan: municipality
-            for plan, _, municipality in graph.triples((None, URIRef(tip + "municipality"), None))
+            for plan, _, municipality in graph.triples((None, TIP.municipality, None))
         }
         plan_of = dict(
             (initiative, plan)
-            for initiative, _, plan in graph.triples((None, URIRef(tip + "partOfPlan"), None))
+            for initiative, _, plan in graph.triples((None, TIP.partOfPlan, None))
         )
         network = nx.Graph()
         for name in LINK_PREDICATES:
-            for subject, _, target in graph.triples((None, URIRef(tip + name), None)):
+            for subject, _, target in graph.triples((None, TIP[name], None)):
                 plan = plan_of.get(subject, subject)
                 if plan in municipality_of:
                     network.add_edge(str(municipality_of[plan]), str(target))

@@ -41,9 +41,7 @@ def render(ontology: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    ontology = (
-        Path(args[0]) if args else Path(__file__).resolve().parents[2] / "ontology/tip.ttl"
-    )
+    ontology = Path(args[0]) if args else Path(__file__).resolve().parents[2] / "ontology/tip.ttl"
     TARGET.write_text(render(ontology), encoding="utf-8")
     print(f"wrote {TARGET}")
     return 0

@@ -31,18 +31,21 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kgtools.engine import vocab
 from kgtools.engine.terms import OxTriple, Term, TripleSource
+from kgtools.engine.vocab import (
+    HEADING,
+    INITIATIVE,
+    MUNICIPALITY,
+    PART_OF_PLAN,
+    PLAN,
+    RDF_TYPE,
+)
+from kgtools.namespaces import TIP
 
-_TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-PLAN = ox.NamedNode(_TIP + "Plan")
-INITIATIVE = ox.NamedNode(_TIP + "Initiative")
-MUNICIPALITY = ox.NamedNode(_TIP + "municipality")
-PART_OF_PLAN = ox.NamedNode(_TIP + "partOfPlan")
-HEADING = ox.NamedNode(_TIP + "heading")
 #: The predicates whose targets are the "linked" side (as in network-degree.rq).
 LINKS = tuple(
-    ox.NamedNode(_TIP + name)
+    vocab.node(TIP[name])
     for name in ("collaboratesWith", "involvesPartnerKind", "facility", "programme", "theme")
 )
 #: Every predicate the statistics read (for filtering the entailments of a full build).

@@ -2,12 +2,12 @@
 
 Why not owlrl, why not ``reasonable``
 -------------------------------------
-:mod:`kgtools.reference.owlrl` (owlrl) is the reference, but owlrl is a brute-force loop that re-applies
-every rule to every triple each cycle: about 1 ms per triple, some 20 minutes at a million
-triples. ``reasonable`` (Rust) grew to 10 GB at 300k triples here, and its rule set is not
+:mod:`kgtools.reference.owlrl` (owlrl) is the reference, but owlrl is a brute-force loop that
+re-applies every rule to every triple each cycle: about 1 ms per triple, some 20 minutes at a
+million triples. ``reasonable`` (Rust) grew to 10 GB at 300k triples here, and its rule set is not
 owlrl's (its answers differ), so it cannot stand in for the reference either. This module gives
-*exactly* the triples :func:`kgtools.reference.owlrl.entailments` gives for ``ontology + data`` (same
-noise filter) in a few seconds at a million triples, in pure Python.
+*exactly* the triples :func:`kgtools.reference.owlrl.entailments` gives for ``ontology + data``
+(same noise filter) in a few seconds at a million triples, in pure Python.
 
 How
 ---
@@ -74,14 +74,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kgtools.engine.terms import (
-    XSD_STRING,
-    MemoryIndex,
-    OxTriple,
-    Term,
-    TripleSource,
-    collector_paused,
-)
+from kgtools.engine.terms import MemoryIndex, OxTriple, Term, TripleSource, collector_paused
+from kgtools.engine.vocab import XSD_STRING
 from kgtools.errors import (
     DataTBoxError,
     InconsistentOntologyError,
@@ -186,7 +180,8 @@ _RULE_CLASSES = frozenset({TRANSITIVE, SYMMETRIC, *_UNSUPPORTED_TYPES})
 
 
 def is_noise(triple: OxTriple) -> bool:
-    """:func:`kgtools.reference.owlrl.is_noise` on a pyoxigraph triple (plus blank-node predicates)."""
+    """:func:`kgtools.reference.owlrl.is_noise` on a pyoxigraph triple (plus blank-node
+    predicates)."""
     s, p, o = triple
     if not isinstance(s, ox.NamedNode) or isinstance(o, ox.BlankNode):
         return True

@@ -1,20 +1,21 @@
-"""Fast SHACL validation with the semantics of the reference stage (:mod:`kgtools.reference.pyshacl`).
+"""Fast SHACL validation with the semantics of the reference stage
+(:mod:`kgtools.reference.pyshacl`).
 
 Why a second validator: pySHACL is the reference, but it evaluates every constraint one focus node
 at a time, and its SPARQL-based constraints run one query per focus node (pySHACL issue #237). At a
 million triples that takes minutes. This module keeps pySHACL's semantics — as
-``kgtools.reference.pyshacl`` calls it: ontology mixed in, no inference, ``allow_warnings``, not advanced —
-and changes only how the work is organised:
+``kgtools.reference.pyshacl`` calls it: ontology mixed in, no inference, ``allow_warnings``, not
+advanced — and changes only how the work is organised:
 
 * the shapes graph is parsed once (:func:`compile`) into plain Python objects;
 * every targeted shape is evaluated set-at-a-time: its focus nodes are found once, each property
   shape walks that list once, and each constraint is one loop over the (focus, values) pairs, with
   per-value checks (``sh:datatype``, nested value shapes) done once per distinct value;
 * the values of all the forward paths under one shape are read in one pass over its focus nodes
-  (each node's ``predicate → objects`` map of a :class:`~kgtools.engine.terms.MemoryIndex` is looked up
-  once, and read while it is in cache), and ``sh:class`` over many values is one set difference
-  with the class's instances. Hashing pyoxigraph terms, which keep no hash, is most of the cost
-  at scale, so the work is organised to hash each node as few times as possible;
+  (each node's ``predicate → objects`` map of a :class:`~kgtools.engine.terms.MemoryIndex` is
+  looked up once, and read while it is in cache), and ``sh:class`` over many values is one set
+  difference with the class's instances. Hashing pyoxigraph terms, which keep no hash, is most of
+  the cost at scale, so the work is organised to hash each node as few times as possible;
 * each SPARQL constraint runs ONCE for all focus nodes (``$this`` is left free and restricted to
   the focus nodes with a ``VALUES`` block serialised by pyoxigraph), on a pyoxigraph ``Store``.
   With many focus nodes (a join over tens of thousands of them is an order of magnitude slower
@@ -1317,7 +1318,8 @@ def _ox_iri(node: Node) -> ox.NamedNode:
 
 
 def _namespace_graph(shapes: Graph) -> Graph:
-    """An empty graph with the prefixes of pySHACL's results graph, as kgtools.reference.pyshacl has them."""
+    """An empty graph with the prefixes of pySHACL's results graph, as kgtools.reference.pyshacl
+    has them."""
     graph = Graph(bind_namespaces="core")
     for prefix, namespace in shapes.namespace_manager.namespaces():
         graph.namespace_manager.bind(prefix, namespace)
@@ -1741,7 +1743,8 @@ class CompiledShapes:
         sparql_store: ox.Store | None = None,
         sparql_graphs: list[ox.NamedNode] | None = None,
     ) -> list[ValidationResult]:
-        """Validate ``data`` with ``ontology`` mixed in; results as :mod:`kgtools.reference.pyshacl` gives.
+        """Validate ``data`` with ``ontology`` mixed in; results as :mod:`kgtools.reference.pyshacl`
+        gives.
 
         ``focus`` restricts validation to those focus nodes (the result equals the full result
         filtered to them). SPARQL constraints run on ``sparql_store`` — queried with
@@ -1786,8 +1789,8 @@ class CompiledShapes:
         *,
         label_of: Callable[[Node], str | None] | None = None,
     ) -> ValidationReport:
-        """A :class:`ValidationReport` like :func:`kgtools.reference.pyshacl.validate` returns; the focus
-        nodes' labels are read from ``data``, or by ``label_of``."""
+        """A :class:`ValidationReport` like :func:`kgtools.reference.pyshacl.validate` returns; the
+        focus nodes' labels are read from ``data``, or by ``label_of``."""
         from kgtools.validation import ValidationReport, focus_labels, node_label
 
         graph = _namespace_graph(self.graph)
@@ -1845,8 +1848,8 @@ def validate_files(
     data_files: Sequence[Path], shapes_file: Path, ontology_file: Path
 ) -> tuple[ValidationReport, int]:
     """``kg validate``: the files parsed by Oxigraph with every load check (each file's problem
-    reported together, as the build does) and validated by the compiled shapes — the results
-    and report :func:`kgtools.reference.pyshacl.validate` (pySHACL) gives, in a fraction of its time at
+    reported together, as the build does) and validated by the compiled shapes — the results and
+    report :func:`kgtools.reference.pyshacl.validate` (pySHACL) gives, in a fraction of its time at
     scale. Returns the report and the number of distinct data triples."""
     from kgtools.engine.terms import collector_paused, triple_to_rdflib
     from kgtools.load.fast import read_files
@@ -1871,7 +1874,8 @@ def validate_files(
 
 
 def validate_graphs(data: Graph, shapes: Graph, ontology: Graph) -> ValidationReport:
-    """:func:`kgtools.reference.pyshacl.validate` with the fast validator (same arguments, same report)."""
+    """:func:`kgtools.reference.pyshacl.validate` with the fast validator (same arguments, same
+    report)."""
     from kgtools.engine.terms import triple_from_rdflib
 
     compiled = compile(shapes)

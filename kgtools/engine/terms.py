@@ -1,10 +1,10 @@
 """Triples for the fast path: pyoxigraph terms, an in-memory index, and rdflib conversion.
 
-The scale pipeline (``kgtools.engine.rules`` for entailments, ``kgtools.engine.shacl`` for validation) works on
-plain tuples of pyoxigraph terms, which are hashable and cheap to create while parsing. Both
-engines read through the small :class:`TripleSource` protocol, so the same code runs against
-an in-memory :class:`MemoryIndex` (a full build) or against the persistent Oxigraph store (an
-incremental rebuild that only looks at a few hundred triples).
+The scale pipeline (``kgtools.engine.rules`` for entailments, ``kgtools.engine.shacl`` for
+validation) works on plain tuples of pyoxigraph terms, which are hashable and cheap to create while
+parsing. Both engines read through the small :class:`TripleSource` protocol, so the same code runs
+against an in-memory :class:`MemoryIndex` (a full build) or against the persistent Oxigraph store
+(an incremental rebuild that only looks at a few hundred triples).
 
 Conversion to and from rdflib keeps what rdflib's Turtle parser would produce: a plain literal
 stays a plain literal (Oxigraph gives it ``xsd:string``), so graphs compare as equal.
@@ -20,15 +20,14 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 import pyoxigraph as ox
 
+from kgtools.engine.vocab import XSD_STRING
+
 if TYPE_CHECKING:  # rdflib is heavy; only the conversion functions need it
     from rdflib.term import Node
 
 Term: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Literal
 #: One statement of the fast path: (subject, predicate, object).
 OxTriple: TypeAlias = tuple[Term, ox.NamedNode, Term]
-
-XSD_STRING = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
-RDF_LANG_STRING = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#langString")
 
 
 class TripleSource(Protocol):

@@ -16,12 +16,12 @@ before they are read, and an IRI that no RDF syntax allows (one with a space, ``
 ``{``, ``}``, ``|``, ``^``, a backquote, a backslash or a control character — rdflib's Turtle
 parser keeps such IRIs with only a warning, and the exporters then fail) is an error at load time.
 
-Every file is first parsed by Oxigraph, in both readers (:func:`~kgtools.load.fast.read_file` for the build,
-:func:`~kgtools.load.reference.parse_file` for rdflib and pySHACL), so both refuse the same files at the same place:
-Oxigraph's positions are exact (1-based lines, columns in characters — code points), while
-rdflib's error index counts characters in a text it keeps as UTF-8 bytes. No base IRI is given,
-so a relative IRI without ``@base`` is an error rather than a ``file:`` IRI naming this machine's
-folder. A UTF-8 byte-order mark is refused by name.
+Every file is first parsed by Oxigraph, in both readers (:func:`~kgtools.load.fast.read_file` for
+the build, :func:`~kgtools.load.reference.parse_file` for rdflib and pySHACL), so both refuse the
+same files at the same place: Oxigraph's positions are exact (1-based lines, columns in characters —
+code points), while rdflib's error index counts characters in a text it keeps as UTF-8 bytes. No
+base IRI is given, so a relative IRI without ``@base`` is an error rather than a ``file:`` IRI
+naming this machine's folder. A UTF-8 byte-order mark is refused by name.
 
 Code of our own where no library serves: the positions of problems found after parsing (an
 ill-typed literal, a schema statement) come from a small tokenizer that blanks comments and
@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import rdflib
-from rdflib import XSD, Dataset, Graph, Literal, URIRef
+from rdflib import RDF, XSD, Dataset, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
@@ -545,7 +545,7 @@ def _read_checked(path: Path, max_size: int | None) -> tuple[str, bytes]:
 _XSD_STRING = str(XSD.string)
 
 
-_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_LANG_STRING = str(RDF.langString)
 
 
 def _ill_typed_ox(lit: Any) -> bool:

@@ -111,8 +111,6 @@ def bad_literals(literals: Collection[Any]) -> set[Any]:
     return ill_typed | {lit for lit, stored in _stored_forms(literals) if stored != lit}
 
 
-
-
 def _stored_forms(literals: Iterable[Any]) -> list[tuple[Any, Any]]:
     """Each literal (sorted by datatype and lexical form) and the form the store keeps it in."""
     import pyoxigraph as ox

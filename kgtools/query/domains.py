@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rdflib import Literal, URIRef
+from rdflib.namespace import RDFS, SKOS
 from rdflib.term import Node, Variable
 
 from kgtools.errors import (
@@ -27,9 +28,9 @@ from kgtools.store.sparql_text import nt_term
 
 #: Predicates whose objects are labels: a ``label`` parameter is matched in any language.
 LABEL_PREDICATES = (
-    URIRef("http://www.w3.org/2000/01/rdf-schema#label"),
-    URIRef("http://www.w3.org/2004/02/skos/core#prefLabel"),
-    URIRef("http://www.w3.org/2004/02/skos/core#altLabel"),
+    RDFS.label,
+    SKOS.prefLabel,
+    SKOS.altLabel,
 )
 
 

@@ -125,18 +125,6 @@ def shorten(text: str, size: int = 80) -> str:
     return text if len(text) <= size else f"{text[:size]}… ({len(text):,} characters)"
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 def _query_variables(query: QueryFile) -> set[str]:
     return set(re.findall(r"[?$]([A-Za-z_][A-Za-z0-9_]*)", query.body))
 

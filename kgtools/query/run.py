@@ -11,6 +11,7 @@ it). Where the kernel refuses the namespace (no root and no unprivileged user na
 syntax can write (one made with ``IRI("a b")``) is refused, so every output format can be
 produced.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -40,7 +41,6 @@ DEFAULT_TIMEOUT = 30.0
 #: The longest time limit a query may be given (a day): larger values, ``inf`` and ``nan`` are
 #: refused instead of overflowing the wait.
 MAX_TIMEOUT = 86_400.0
-
 
 
 # -- running ------------------------------------------------------------------------------------
@@ -242,5 +242,3 @@ def _check_result_iris(result: QueryResult, name: str) -> None:
                     "character no RDF syntax allows in an IRI — build IRIs from "
                     "ENCODE_FOR_URI(…) or filter such values out"
                 )
-
-

@@ -1,6 +1,8 @@
-"""The reference store: an rdflib ``Dataset`` in memory behind the :class:`~kgtools.store.base.Store`
-protocol, for small graphs built in code and for the comparisons in the tests. ``kg build``
-writes the Oxigraph store (:mod:`kgtools.store.oxigraph`), which is the default."""
+"""The reference store: an rdflib ``Dataset`` in memory behind the
+:class:`~kgtools.store.base.Store` protocol, for small graphs built in code and for the comparisons
+in the tests. ``kg build`` writes the Oxigraph store (:mod:`kgtools.store.oxigraph`), which is
+the default.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ if TYPE_CHECKING:
 
 class MemoryStore:
     """An in-memory rdflib ``Dataset``: the reference store, for small graphs built in code and
-    for the comparisons in the tests (``kg build`` writes :class:`~kgtools.store.oxigraph.OxigraphStore`)."""
+    for the comparisons in the tests (``kg build`` writes
+    :class:`~kgtools.store.oxigraph.OxigraphStore`)."""
 
     def __init__(self) -> None:
         self._dataset = Dataset()

@@ -1,5 +1,6 @@
 """The reference validator: SHACL with pySHACL, turned into the typed results of
-:mod:`kgtools.validation` (slow and authoritative: ``kg validate --pyshacl``, the tests, ``kg bench``).
+:mod:`kgtools.validation` (slow and authoritative: ``kg validate --pyshacl``, the tests, ``kg
+bench``).
 
 The shapes (``ontology/shapes.ttl``) are written for the *asserted* data; the ontology is mixed
 in (pySHACL's ``ont_graph``) so that ``sh:class`` and ``sh:targetClass`` follow
@@ -116,9 +117,3 @@ def restore_languages(results: list[ValidationResult], shapes: Graph) -> list[Va
             messages.add((tag, text))
         restored.append(replace(r, messages=tuple(sorted(messages))))
     return restored
-
-
-
-
-
-

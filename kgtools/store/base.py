@@ -54,19 +54,3 @@ class Store(Protocol):
     ) -> Result:
         """Run a query — SPARQL text, or an rdflib prepared query — over ``graphs`` (default:
         all), with initial bindings."""
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-

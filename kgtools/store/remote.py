@@ -566,12 +566,6 @@ def _open(
 # -- binding parameters -------------------------------------------------------------------------
 
 
-
-
-
-
-
-
 # -- the store ----------------------------------------------------------------------------------
 @dataclass
 class RemoteStore:
@@ -766,9 +760,7 @@ def move_update(pairs: Mapping[str, str]) -> str:
 def insert_update(graph: str, triples: Sequence[Triple]) -> str:
     """One ``INSERT`` request that adds ``triples`` to ``graph`` (``sparql/
     insert-staged-chunk.ru``; the N-Triples come from rdflib's serialiser)."""
-    text = system_query_path("insert-staged-chunk.ru").read_text(
-        encoding="utf-8"
-    )
+    text = system_query_path("insert-staged-chunk.ru").read_text(encoding="utf-8")
     head, _, tail = text.partition("\n# triples\n")
     body = "\n".join(line for line in head.splitlines() if not line.startswith("#"))
     bound = bind_update(body, {"staging": graph})

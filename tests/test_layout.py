@@ -1,0 +1,158 @@
+"""The package's layout holds (README "Layout"): no import cycles, readers never import the
+builder, every module imports on its own, every typed error lives in ``kgtools.errors``, and no
+ontology IRI is typed out in code (they come from the generated namespace).
+
+Imports are read from the source (every ``import`` statement, also those inside functions), so a
+cycle hidden in a function is a cycle too.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pkgutil
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+import kgtools
+from kgtools.errors import KGError
+
+PACKAGE = Path(kgtools.__file__).resolve().parent
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def import_graph(modules: dict[str, Path]) -> nx.DiGraph:
+    """Module → the kgtools modules it imports anywhere in its text (``TYPE_CHECKING`` too)."""
+    graph = nx.DiGraph()
+    for name, path in modules.items():
+        graph.add_node(name)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets.append(node.module)
+                targets += [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                targets += [alias.name for alias in node.names]
+            for target in targets:
+                if target in modules and target != name:
+                    graph.add_edge(name, target)
+    return graph
+
+
+GRAPH = import_graph(MODULES)
+
+#: The builder: only the command line, the Python API and the developer tools decide to build.
+BUILDER = {
+    f"kgtools.build.{m}"
+    for m in ("pipeline", "full", "incremental", "staging", "cache", "stats", "inputs")
+}
+MAY_BUILD = {"kgtools.cli", "kgtools.__main__", "kgtools.api"}
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    cycles = list(nx.simple_cycles(GRAPH))
+    assert not cycles, "import cycles: " + "; ".join(" → ".join(c) for c in cycles)
+
+
+def test_the_check_finds_a_cycle(tmp_path: Path) -> None:
+    """Control: the same reading sees a cycle made inside a function."""
+    (tmp_path / "a.py").write_text("def f():\n    from kgtools.b import g\n")
+    (tmp_path / "b.py").write_text("from kgtools.a import f\n")
+    graph = import_graph({"kgtools.a": tmp_path / "a.py", "kgtools.b": tmp_path / "b.py"})
+    assert list(nx.simple_cycles(graph))
+
+
+def test_readers_never_import_the_builder() -> None:
+    offenders = {
+        module: sorted(BUILDER & nx.descendants(GRAPH, module))
+        for module in MODULES
+        if module not in BUILDER
+        and module not in MAY_BUILD
+        and not module.startswith("kgtools.devtools")
+        and module != "kgtools.build"
+    }
+    offenders = {m: b for m, b in offenders.items() if b}
+    assert not offenders, f"modules that reach the builder: {offenders}"
+    assert BUILDER & nx.descendants(GRAPH, "kgtools.cli")  # (control: the CLI does)
+
+
+def test_every_module_imports_on_its_own() -> None:
+    """Each module imported first, in a fresh set of kgtools modules: an import that works only
+    because another module happened to be imported before would fail here."""
+    script = (
+        "import importlib, sys\n"
+        "failed = []\n"
+        f"for name in {sorted(MODULES)!r}:\n"
+        "    for loaded in [m for m in sys.modules if m.split('.')[0] == 'kgtools']:\n"
+        "        del sys.modules[loaded]\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except Exception as exc:\n"
+        "        failed.append(f'{name}: {type(exc).__name__}: {exc}')\n"
+        "print('\\n'.join(failed))\n"
+        "sys.exit(1 if failed else 0)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _all_modules() -> list[object]:
+    return [
+        importlib.import_module(info.name)
+        for info in pkgutil.walk_packages(kgtools.__path__, "kgtools.")
+        if not info.name.endswith("__main__")
+    ]
+
+
+def test_every_typed_error_lives_in_errors() -> None:
+    classes = {
+        cls
+        for module in _all_modules()
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, KGError | Warning) and cls.__module__.startswith("kgtools")
+    }
+    elsewhere = sorted(
+        f"{c.__module__}.{c.__qualname__}" for c in classes if c.__module__ != "kgtools.errors"
+    )
+    assert not elsewhere, f"typed errors outside kgtools/errors.py: {elsewhere}"
+    assert len(classes) > 40  # (control: the errors were found)
+
+
+#: An ontology or RDF-vocabulary IRI typed out in a string; the generated namespace
+#: (``kgtools._tip``) and rdflib's namespaces give them.
+_TYPED_IRI = re.compile(
+    r"""["'](?:https://w3id\.org/tokyo-industry-plans/ontology#|http://www\.w3\.org/"""
+    r"""(?:1999/02/22-rdf-syntax-ns|2000/01/rdf-schema|2002/07/owl|2001/XMLSchema|2004/02/skos/core)#)\w"""
+)
+#: Files where the IRIs are data: the generated namespace and the generator itself.
+_IRIS_ARE_DATA = {"kgtools._tip", "kgtools.devtools.codegen"}
+
+
+@pytest.mark.parametrize("module", sorted(set(MODULES) - _IRIS_ARE_DATA))
+def test_no_vocabulary_iri_is_typed_out(module: str) -> None:
+    text = MODULES[module].read_text(encoding="utf-8")
+    found = [m.group() for m in _TYPED_IRI.finditer(text)]
+    assert not found, f"{module} types out {found}: use kgtools.namespaces / engine.vocab"
+
+
+def test_the_iri_check_sees_a_typed_iri() -> None:
+    assert _TYPED_IRI.search('X = "https://w3id.org/tokyo-industry-plans/ontology#Plan"')
+    assert _TYPED_IRI.search("t = 'http://www.w3.org/2000/01/rdf-schema#label'")
+    assert not _TYPED_IRI.search("RDFS.label")
