@@ -967,7 +967,8 @@ def push_command(
       kg push --endpoint http://127.0.0.1:8890/sparql-auth --via update
     """
     from kgtools.errors import RemoteError
-    from kgtools.store.remote import DEFAULT_CHUNK, UPDATE_CHUNK, push, resolve_endpoints
+    from kgtools.store.push import DEFAULT_CHUNK, UPDATE_CHUNK, push
+    from kgtools.store.remote import resolve_endpoints
 
     endpoints = resolve_endpoints(endpoint, store_endpoint, update_endpoint)
     if via == "update":

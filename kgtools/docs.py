@@ -821,22 +821,18 @@ def _instance_counts(store: Store) -> dict[URIRef, int]:
 
 
 def _environment() -> Any:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    from jinja2 import FileSystemLoader
     from markupsafe import Markup, escape
+
+    from kgtools.pages import environment
 
     def inline_code(text: str) -> Markup:
         """`backticks` in query descriptions become <code>; everything else is escaped."""
         escaped = str(escape(text))
         return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))
 
-    env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = environment()
+    env.loader = FileSystemLoader(str(TEMPLATES))
     env.filters["inline_code"] = inline_code
     env.tests["ref"] = lambda value: isinstance(value, Ref)
     return env

@@ -38,15 +38,8 @@ from kgtools.cli import cli
 from kgtools.errors import RemoteError
 from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.reference.memory import MemoryStore
-from kgtools.store.remote import (
-    STAGING_SUFFIX,
-    RemoteStore,
-    chunks,
-    drop_update,
-    move_update,
-    staging_iri,
-    update,
-)
+from kgtools.store.push import STAGING_SUFFIX, chunks, drop_update, move_update, staging_iri, update
+from kgtools.store.remote import RemoteStore
 from kgtools.store.remote import request as remote_request
 
 from .conftest import assert_isomorphic, loopback_server

@@ -39,16 +39,8 @@ from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.query.library import prepared_query
 from kgtools.reference.memory import MemoryStore
 from kgtools.store import remote as remote_module
-from kgtools.store.remote import (
-    VIRTUOSO_STORE,
-    RemoteStore,
-    drop_update,
-    exchange,
-    move_update,
-    resolve_endpoints,
-    staging_iri,
-    update,
-)
+from kgtools.store.push import drop_update, move_update, staging_iri, update
+from kgtools.store.remote import VIRTUOSO_STORE, RemoteStore, exchange, resolve_endpoints
 
 from .conftest import assert_isomorphic, loopback_server
 from .test_remote import (
