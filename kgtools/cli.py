@@ -307,7 +307,18 @@ def _remote_store(endpoint: str, timeout: float) -> Any:
 
 @cli.command()
 @click.argument("query", required=False, metavar="NAME|FILE|-")
-@click.option("--list", "list_queries", is_flag=True, help="List the query library with titles.")
+@click.option(
+    "--list",
+    "list_queries",
+    is_flag=True,
+    help="List the query library: each query's title, parameters and result columns.",
+)
+@click.option(
+    "--describe",
+    is_flag=True,
+    help="Print the query's header (title, description, parameters) and its result columns "
+    "instead of running it.",
+)
 @click.option(
     "-p",
     "--param",
@@ -348,6 +359,7 @@ def query(
     ctx: click.Context,
     query: str | None,
     list_queries: bool,
+    describe: bool,
     params: tuple[str, ...],
     fmt: str,
     inferred: bool,
@@ -365,6 +377,7 @@ def query(
     \b
     Examples:
       kg query --list
+      kg query cashless --describe
       kg query cashless
       kg query municipality --param code=131172 --format csv
       echo 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }' | kg query -
@@ -386,6 +399,7 @@ def query(
             click.echo(
                 f"{name:<{width}}  {entry.title}" + (f"  [{params_text}]" if params_text else "")
             )
+            click.echo(f"{'':<{width}}  → {_columns_text(entry.columns)}")
         return
     if not query:
         raise click.UsageError("give a query NAME, a .rq FILE or - for stdin (or --list)")
@@ -396,6 +410,9 @@ def query(
         prepared = user_query(read_query_file(Path(query)), query)
     else:
         prepared = library.get(query)
+    if describe:
+        click.echo(_describe(prepared), nl=False)
+        return
     bindings = parse_params(params)
     if endpoint:
         store = _remote_store(endpoint, timeout)
@@ -407,6 +424,20 @@ def query(
         check_domains(store, prepared, bindings, library, graphs=graphs)
     result = run(store, prepared, bindings, graphs=graphs, timeout=timeout)
     click.echo(result.serialize(fmt), nl=False)
+
+
+def _columns_text(columns: tuple[str, ...] | None) -> str:
+    return ", ".join(columns) if columns is not None else "a graph, a boolean, or every variable"
+
+
+def _describe(query: Any) -> str:
+    """``kg query NAME --describe``: the query's header comment as written, then its columns."""
+    header = []
+    for line in query.text.splitlines():
+        if not line.lstrip().startswith("#"):
+            break
+        header.append(line)
+    return "\n".join([*header, f"# columns: {_columns_text(query.columns)}"]) + "\n"
 
 
 @cli.command("search")
