@@ -51,7 +51,6 @@ import io
 import json
 import math
 import textwrap
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -569,20 +568,19 @@ def stats_csv(rows: Sequence[NodeStats]) -> str:
     return buffer.getvalue()
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+def _fit(text: str, size: int) -> str:
+    """``text`` padded or cut (with "…") to ``size`` terminal columns."""
+    from kgtools.query.results import width
 
-
-def _fit(text: str, width: int) -> str:
-    if _width(text) <= width:
-        return text + " " * (width - _width(text))
+    if width(text) <= size:
+        return text + " " * (size - width(text))
     out = ""
     for ch in text:
-        if _width(out + ch) > width - 1:
+        if width(out + ch) > size - 1:
             break
         out += ch
     out += "…"
-    return out + " " * (width - _width(out))
+    return out + " " * (size - width(out))
 
 
 def stats_table(rows: Sequence[NodeStats], *, label_width: int = 30) -> str:

@@ -564,7 +564,7 @@ def format_hits(hits: Sequence[Hit], fmt: str) -> str:
         writer.writerows([h.record()[f] for f in FIELDS] for h in hits)
         return out.getvalue()
     from kgtools.namespaces import ID
-    from kgtools.query.results import width
+    from kgtools.query.results import text_table
 
     def cell(hit: Hit, name: str) -> str:
         value = str(hit.record()[name]).replace("\n", " ")
@@ -573,16 +573,4 @@ def format_hits(hits: Sequence[Hit], fmt: str) -> str:
         return value
 
     cells = [[cell(h, f) for f in FIELDS] for h in hits]
-    sizes = [max([width(f), *(width(row[i]) for row in cells)]) for i, f in enumerate(FIELDS)]
-    line = "+" + "+".join("-" * (s + 2) for s in sizes) + "+"
-
-    def row_text(row: Sequence[str]) -> str:
-        return (
-            "| "
-            + " | ".join(c + " " * (s - width(c)) for c, s in zip(row, sizes, strict=True))
-            + " |"
-        )
-
-    lines = [line, row_text(FIELDS), line.replace("-", "="), *map(row_text, cells), line]
-    lines.append(f"{len(hits)} row(s)")
-    return "\n".join(lines) + "\n"
+    return text_table(FIELDS, cells) + f"{len(hits)} row(s)\n"
