@@ -276,9 +276,6 @@ def serialize_result(result: QueryResult, media: str, *, truncated: bool, limit:
             note = f"\n<!-- truncated: only the first {limit:,} rows of the result -->"
             text = head + sep + note + rest if sep else note.lstrip() + "\n" + text
         return text.encode("utf-8")
-    if result.kind == "ASK":  # CSV/TSV define no boolean; write it as Jena does
-        header = "_askResult" if fmt == "csv" else "?_askResult"
-        return f"{header}\n{'true' if result.boolean else 'false'}\n".encode()
     return result.serialize(fmt).encode("utf-8")
 
 

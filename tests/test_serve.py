@@ -36,7 +36,7 @@ from kgtools.serve import (
     xml_results,
 )
 
-from .conftest import chromium_dom, serving
+from .conftest import ROOT, chromium_dom, serving
 
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 PLANS = f"SELECT ?plan WHERE {{ ?plan a <{TIP}Plan> }} ORDER BY ?plan"
@@ -169,6 +169,21 @@ def test_unacceptable_accept_is_406(url: str) -> None:
     assert get(url, "image/png", query=PLANS)[0] == 406
     assert get(url, "application/sparql-results+json", query=CONSTRUCT)[0] == 406
     assert get(url, "text/csv;q=0, */*;q=0", query=ASK_PLAN)[0] == 406
+
+
+def test_ask_as_csv_and_tsv_is_the_text_kg_query_prints(url: str) -> None:
+    """One convention for a boolean in CSV/TSV (Jena's one-column table), on both sides."""
+    for accept, fmt in (("text/csv", "csv"), ("text/tab-separated-values", "tsv")):
+        status, _, body = get(url, accept, query=ASK_PLAN)
+        printed = CliRunner().invoke(
+            cli, ["--project", str(ROOT), "query", "-", "-f", fmt], input=ASK_PLAN
+        )
+        assert status == 200 and printed.exit_code == 0, printed.output
+        assert (
+            body.decode("utf-8")
+            == printed.output
+            == ("?" if fmt == "tsv" else "") + ("_askResult\ntrue\n")
+        )
 
 
 def test_negotiate() -> None:

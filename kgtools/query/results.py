@@ -59,8 +59,12 @@ class QueryResult:
             return self.graph().serialize(format="longturtle")
         if fmt not in FORMATS:
             raise QueryError(f"unknown format '{fmt}': use one of {', '.join(FORMATS)}")
-        if self.kind == "ASK" and fmt != "json":  # SPARQL's CSV and TSV formats have no boolean
-            return ("true" if self.boolean else "false") + "\n"
+        if self.kind == "ASK" and fmt != "json":
+            # SPARQL's CSV and TSV formats define no boolean: a one-column table as Jena writes
+            # it (the same in kg query and kg serve); a table or Markdown shows the word alone.
+            answer = "true" if self.boolean else "false"
+            header = {"csv": "_askResult\n", "tsv": "?_askResult\n"}.get(fmt, "")
+            return f"{header}{answer}\n"
         if fmt in ("json", "csv"):
             text = _rdflib_result(self).serialize(format=fmt).decode("utf-8")
             return text if text.endswith("\n") else text + "\n"
