@@ -852,6 +852,33 @@ def test_quirk_an_optional_subselect_with_limit_drops_the_rows_it_does_not_match
     assert _limited_subselects(parseQuery(limited))
 
 
+def test_quirk_a_function_error_fails_the_whole_query(virtuoso: str) -> None:
+    """In SPARQL a function given a value of a type it does not take is an error that leaves the
+    variable unbound (Oxigraph); on Virtuoso 7.2.5 the whole query fails (HTTP 500), so `kg query
+    --endpoint` stops with exit 2 and Virtuoso's message instead of answering. Measured: STRLEN
+    of a number, YEAR of a string."""
+    graph = "https://example.org/v-error"
+    p = URIRef("urn:p")
+    triples = (
+        Graph()
+        .add((URIRef("urn:number"), p, Literal(1)))
+        .add((URIRef("urn:text"), p, Literal("ab")))
+    )
+    _put(virtuoso, graph, triples)
+    store = pyoxigraph.Store()
+    store.load(triples.serialize(format="nt").encode(), pyoxigraph.RdfFormat.N_TRIPLES)
+    for call, message, answered in (
+        ("STRLEN(?o)", "SL001", {("urn:number", None), ("urn:text", "2")}),
+        ("YEAR(?o)", "DT001", {("urn:number", None), ("urn:text", None)}),
+    ):
+        text = f"SELECT ?s ({call} AS ?v) WHERE {{ ?s <urn:p> ?o }}"
+        rows = {tuple(None if t is None else t.value for t in row) for row in store.query(text)}  # type: ignore[union-attr]
+        assert rows == answered
+        with pytest.raises(Exception, match=f"HTTP 500.*{message}"):
+            _select(virtuoso, text, [graph])
+    _update(virtuoso, drop_update([graph]))
+
+
 def _date_times(tree: object) -> list[str]:
     """What makes an xsd:dateTime in a query: ``NOW()``, an xsd:dateTime literal or cast."""
     found = [n.name for n in _nodes(tree) if n.name == "Builtin_NOW"]
