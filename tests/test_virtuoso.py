@@ -524,7 +524,10 @@ def _library_trees() -> list[tuple[str, object]]:
     assert any(path.name == "graph-triple-count.rq" for path in LIBRARY_QUERIES)
     root = CQ.parent.parent
     return [
-        (path.relative_to(root).as_posix(), parseQuery(path.read_text(encoding="utf-8")))
+        (
+            (path.relative_to(root) if path.is_relative_to(root) else path).as_posix(),
+            parseQuery(path.read_text(encoding="utf-8")),
+        )
         for path in LIBRARY_QUERIES
     ]
 
