@@ -249,3 +249,33 @@ class DiskFullError(KGError):
             f"{path}: cannot write: the disk is full (or the quota used up) — free some space "
             f"and build again ({out_dir}/build.json still names the last complete build)"
         )
+
+
+class OverviewError(InputError):
+    """An overview text given to ``kg ingest`` that does not follow the layout of the metropolitan
+    government's overviews of approved plans (:mod:`kgtools.ingest`)."""
+
+
+class OverviewEncodingError(OverviewError):
+    """The overview is not UTF-8 text (another encoding, or a binary file such as a PDF)."""
+
+
+class EmptyOverviewError(OverviewError):
+    """The overview file holds no text."""
+
+
+class OverviewLayoutError(OverviewError):
+    """The text is not laid out as an overview: no plan header, a plan without its background
+    paragraph or items, headings out of order."""
+
+
+class TruncatedOverviewError(OverviewError):
+    """The overview text ends inside a paragraph or inside a plan: the file was cut short."""
+
+
+class PlanPeriodError(OverviewError):
+    """A plan header has no 【計画期間：…】, or its period cannot be read as fiscal years."""
+
+
+class UnknownMunicipalityError(OverviewError):
+    """A plan header names a municipality that ``data/local-governments.ttl`` does not hold."""
