@@ -42,6 +42,9 @@ How the text is read (every rule is also written in the review report where it m
   that longest run; otherwise to the plan in whose part of the text it stands. Captions before the
   first plan, or with equal evidence for two plans, are left to a person (review report).
 
+Limits: a file cut right after a complete item of its only (or first) plan reads as a shorter
+overview — nothing in the text tells them apart; later plans must have every heading the first has.
+
 What a person must still add is marked so that ``kg validate`` lists it: every node lacks its
 ``@en`` label (the label shapes ask for it), and a ``skos:editorialNote`` on a node names the
 review points (themes, partner kinds, facilities, events, programme slugs …), which the shape
@@ -979,9 +982,15 @@ def _write_all(out_dir: Path, outputs: dict[str, str]) -> None:
         for name, text in outputs.items():
             atomic_write_text(staging / name, text)
         os.chmod(staging, 0o777 & ~_umask())
-        if out_dir.exists():
-            out_dir.rmdir()  # empty (checked before): rename cannot replace a folder otherwise
-        os.rename(staging, out_dir)
+        try:
+            if out_dir.exists():
+                out_dir.rmdir()  # empty (checked before): rename cannot replace a folder otherwise
+            os.rename(staging, out_dir)
+        except OSError as exc:
+            raise OutputPathError(
+                f"{out_dir}: cannot move the drafts in place ({exc.strerror or exc}): another "
+                "program wrote there meanwhile? — give a new folder"
+            ) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -439,7 +439,7 @@ def source_drafts_without_period_labels(known: dict[str, Municipality]) -> Graph
 
 
 @given(variant=variants())
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_rebroken_and_rewidthed_text_gives_the_same_graph(
     variant: tuple[str, list[str]], known: dict[str, Municipality]
 ) -> None:
@@ -500,6 +500,14 @@ def test_an_unknown_municipality_is_refused_at_its_line(
         drafts_of("\n".join(lines), known)
     assert caught.value.location.line == line
     assert f"「{name}」 is not in data/local-governments.ttl" in str(caught.value)
+
+
+def test_an_unknown_municipality_in_a_later_plan_writes_nothing(
+    project: Project, tmp_path: Path
+) -> None:
+    text = SOURCE.replace("（北区）", "（北区役所）", 1)
+    message = refused(project, tmp_path, text.encode("utf-8"), UnknownMunicipalityError)
+    assert f":{HEADER_LINES[3]}: the municipality 「北区役所」 is not in" in message
 
 
 def paragraph_ends() -> list[int]:
