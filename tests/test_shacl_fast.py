@@ -411,7 +411,9 @@ def test_unsupported_feature_is_a_typed_error(snippet: str, feature: str) -> Non
 def test_compiles_project_shapes_with_every_targeted_shape(
     shapes: Graph, compiled: shacl.CompiledShapes
 ) -> None:
-    targeted = {s for s in shapes.subjects(SH.targetClass, None)}
+    targets = (SH.targetClass, SH.targetSubjectsOf, SH.targetObjectsOf, SH.targetNode)
+    targeted = {s for target in targets for s in shapes.subjects(target, None)}
+    assert URIRef("https://w3id.org/tokyo-industry-plans/shapes#ReviewNoteShape") in targeted
     assert {s.node for s in compiled._top} == targeted
 
 
