@@ -183,6 +183,7 @@ class PlanText:
     headings: list[Heading] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)
     last_line: int = 0
+    background_end: int = 0
 
     @property
     def edition(self) -> tuple[int, str] | None:
@@ -385,6 +386,7 @@ def parse_overview(text: str, path: Path) -> Overview:
                     "give the text between the plan header and the heading (１)",
                 )
             current.background = paragraph.text
+            current.background_end = paragraph.last_line
             state = "body"
             continue
         if state == "item":
@@ -448,7 +450,7 @@ def parse_overview(text: str, path: Path) -> Overview:
 
 
 def _finish(plan: PlanText, state: str, path: Path, at_end: bool = False) -> None:
-    if state == "body" and not plan.headings and at_end:
+    if state == "body" and not plan.headings and at_end and plan.last_line == plan.background_end:
         raise TruncatedOverviewError(
             SourceLocation(path, plan.last_line),
             f"the text ends after the background of the plan 「{plan.title}」 (line {plan.line}), "

@@ -638,6 +638,35 @@ def test_headings_out_of_order_or_differing_are_refused() -> None:
         parse_overview(other, Path("x"))
 
 
+@pytest.mark.parametrize("marker", ["・", "①", "第1 ", "(a) ", ""])
+def test_a_plan_whose_headings_are_not_numbered_is_an_unknown_layout(marker: str) -> None:
+    """The 2015 page with its headings written another way: not read as an overview."""
+    lines = FY2015.read_text(encoding="utf-8").split("\n")
+    for number in (14, 18, 22):
+        lines[number] = marker + lines[number].split(" ", 1)[1]
+    with pytest.raises(OverviewLayoutError, match=r"^x:11: the plan 「台東区.*」 has no numbered"):
+        parse_overview("\n".join(lines), Path("x"))
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("1 ", "１ "), ("2 ", "２\u3000"), ("~", "～"), (":", "："), (" (台東区) ", "（台東区）")],
+)
+def test_fy2015_page_in_other_widths_gives_the_same_graph(
+    known: dict[str, Municipality], old: str, new: str
+) -> None:
+    text = FY2015.read_text(encoding="utf-8")
+    changed = "\n".join(
+        line.replace(old, new, 1) if line.startswith(old) or "計画期間" in line else line
+        for line in text.split("\n")
+    )
+    assert changed != text
+    expected, _ = without_period_labels(drafts_of(text, known, "2015-06"))
+    actual, labels = without_period_labels(drafts_of(changed, known, "2015-06"))
+    assert_isomorphic(expected, actual)
+    assert len(labels) == 1
+
+
 # -- the output folder ----------------------------------------------------------------------------
 
 
@@ -704,3 +733,27 @@ def test_the_review_report_lists_what_needs_a_person(project: Project, tmp_path:
     assert "initiative/1-1 (line 26) kept as one item though it holds 、" in report
     assert "「台東区産業フェアの開催」、「台東デザイナーズビレッジの運営」" in report
     assert "written to headings-fy2021.ttl" in report
+
+
+def test_kg_validate_lists_the_review_points_of_the_fy2015_draft(
+    project: Project, tmp_path: Path
+) -> None:
+    """The drafts through `kg validate`: exit 1, each review point and missing English label
+    printed with its node; the free headings ask for their English labels and definitions."""
+    from click.testing import CliRunner
+
+    out = tmp_path / "drafts"
+    assert run_ingest(project, FY2015, out, "--round", "2015-06")[0] == 0
+    result = CliRunner().invoke(
+        cli,
+        ["--project", str(project.root), "validate", str(out / "131067-2015-taito.ttl")],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 1
+    text = result.stdout
+    draft = load_files([out / "131067-2015-taito.ttl"])
+    for note in draft.objects(None, SKOS.editorialNote):
+        assert f'value: "{note}"@en' in text
+    assert "<https://w3id.org/tokyo-industry-plans/id/plan/131067/2015/heading/1>" in text
+    assert "Add the English label (rdfs:label" in text
+    assert "tip:approvingAuthority" in text
