@@ -62,7 +62,6 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
@@ -98,9 +97,13 @@ __all__ = [
 MAX_OVERVIEW_SIZE = 8 * 1024 * 1024
 #: A caption is attributed by evidence when it shares a run of this many characters with a plan.
 EVIDENCE_RUN = 6
+#: Above this (caption characters × plan-text characters) captions go by position only: a bound
+#: on the work for hostile input (a real overview needs about a million).
+EVIDENCE_BUDGET = 200_000_000
 #: The review report's file name in the output folder.
 REPORT_NAME = "REVIEW.md"
-#: The property that links an approval to its round until the ontology has one of its own.
+#: The property that links an approval and a round's fixed headings to the round, until the
+#: ontology has one of its own (issue 17).
 ROUND_LINK = DCTERMS.isPartOf
 #: Sources of the period dates (地方自治法第208条), as in the hand-made files.
 FISCAL_YEAR_SOURCE = ID["source/local-autonomy-act-art208"]
@@ -630,22 +633,48 @@ def _plan_text(plan: PlanText) -> str:
     return "\n".join([plan.title, plan.background, *(item.text for item in plan.items)])
 
 
-def _longest_run(a: str, b: str) -> int:
-    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
-    return match.size
+def shared_run(caption: str, text: str, minimum: int = 1) -> str:
+    """The longest run of ``caption``'s characters that ``text`` also holds (the first such
+    run); ``""`` when no run of ``minimum`` characters is shared.
+
+    A binary search over the run's length, each step a substring search in C: at most about
+    ``len(caption) · log(len(caption)) · len(text)`` character steps whatever the input, and one
+    pass of ``len(caption)`` searches when nothing of ``minimum`` length is shared (the usual
+    case). A longest-common-substring table in Python would take that many Python steps instead.
+    """
+
+    def run_of(size: int) -> str | None:
+        starts = range(len(caption) - size + 1)
+        return next((caption[i : i + size] for i in starts if caption[i : i + size] in text), None)
+
+    first = run_of(minimum) if minimum <= len(caption) else None
+    if first is None:
+        return ""
+    low, high, found = minimum, len(caption), first
+    while low < high:
+        size = (low + high + 1) // 2
+        hit = run_of(size)
+        if hit is None:
+            high = size - 1
+        else:
+            low, found = size, hit
+    return found
 
 
 def _attribute(overview: Overview) -> None:
     texts = [_plan_text(plan) for plan in overview.plans]
+    work = sum(len(c.text) for c in overview.captions) * sum(len(t) for t in texts)
+    by_evidence = work <= EVIDENCE_BUDGET
     for caption in overview.captions:
-        runs = [_longest_run(caption.text, text) for text in texts]
-        best = max(runs)
-        leaders = [index for index, run in enumerate(runs) if run == best]
+        runs = [shared_run(caption.text, t, EVIDENCE_RUN) if by_evidence else "" for t in texts]
+        best = max(len(run) for run in runs)
+        leaders = [index for index, run in enumerate(runs) if len(run) == best]
         if best >= EVIDENCE_RUN and len(leaders) == 1:
             caption.plan = leaders[0]
-            shared = _shared_run(caption.text, texts[leaders[0]])
             where = "" if leaders[0] == caption.block else " (it stands in another plan's part)"
-            caption.reason = f"by evidence: shares 「{shared}」 with this plan's text{where}"
+            caption.reason = (
+                f"by evidence: shares 「{runs[leaders[0]]}」 with this plan's text{where}"
+            )
         elif best >= EVIDENCE_RUN:
             caption.reason = (
                 "not attributed: it shares runs of the same length with several plans ("
@@ -656,12 +685,9 @@ def _attribute(overview: Overview) -> None:
             caption.reason = "not attributed: it stands before the first plan"
         else:
             caption.plan = caption.block
-            caption.reason = "by position only: it stands in this plan's part of the text"
-
-
-def _shared_run(a: str, b: str) -> str:
-    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
-    return a[match.a : match.a + match.size]
+            caption.reason = "by position only: it stands in this plan's part of the text" + (
+                "" if by_evidence else " (the text is too large to compare captions with plans)"
+            )
 
 
 # -- the graph ------------------------------------------------------------------------------------
@@ -837,6 +863,7 @@ def headings_graph(overview: Overview, round_id: str, source: URIRef) -> Graph:
     for heading in overview.plans[0].headings:
         h = ID[f"heading/{round_id}/{heading.number}"]
         g.add((h, RDF.type, TIP.Heading))
+        g.add((h, ROUND_LINK, ID[f"round/{round_id}"]))
         g.add((h, SKOS.inScheme, ID["scheme/heading"]))
         g.add((h, SKOS.notation, Literal(str(heading.number))))
         g.add((h, SKOS.prefLabel, _ja(heading.text)))

@@ -35,6 +35,7 @@ from kgtools.ingest import (
     paragraphs,
     parse_overview,
     read_overview,
+    shared_run,
 )
 from kgtools.load import load_files
 from kgtools.namespaces import ID, TIP
@@ -757,3 +758,48 @@ def test_kg_validate_lists_the_review_points_of_the_fy2015_draft(
     assert "<https://w3id.org/tokyo-industry-plans/id/plan/131067/2015/heading/1>" in text
     assert "Add the English label (rdfs:label" in text
     assert "tip:approvingAuthority" in text
+
+
+def longest_common_run(a: str, b: str) -> int:
+    """Reference: the classic dynamic-programming longest common substring."""
+    best, previous = 0, [0] * (len(b) + 1)
+    for char in a:
+        current = [0] * (len(b) + 1)
+        for j, other in enumerate(b, 1):
+            if char == other:
+                current[j] = previous[j - 1] + 1
+                best = max(best, current[j])
+        previous = current
+    return best
+
+
+@given(
+    caption=st.text(alphabet="あいう区 2", max_size=12),
+    text=st.text(alphabet="あいう区 2\n", max_size=40),
+    minimum=st.integers(1, 4),
+)
+@settings(max_examples=200, deadline=None)
+def test_shared_run_is_the_longest_common_run(caption: str, text: str, minimum: int) -> None:
+    run = shared_run(caption, text, minimum)
+    expected = longest_common_run(caption, text)
+    if expected >= minimum:
+        assert len(run) == expected and run in caption and run in text
+    else:
+        assert run == ""
+
+
+def test_hostile_captions_cost_bounded_time(known: dict[str, Municipality]) -> None:
+    """Thousands of long captions against a huge background: attributed by position within a
+    few seconds (the evidence comparison has a work budget), not minutes."""
+    import time
+
+    header = "「台東区地域産業活性化計画」 （台東区）  【計画期間：令和３年度～令和５年度】 \n"
+    background = "".join(chr(0x3042 + (i * 7) % 50) for i in range(300_000)) + " \n"
+    body = "(１)見出し \n  取組 \n" + "".join(
+        "".join(chr(0x3042 + (i + k) % 50) for i in range(150)) + " \n" for k in range(3000)
+    )
+    started = time.perf_counter()
+    overview = parse_overview(header + background + body, Path("x"))
+    assert time.perf_counter() - started < 5
+    assert {c.plan for c in overview.captions} == {0}
+    assert "too large to compare" in overview.captions[0].reason
