@@ -39,14 +39,16 @@ How the text is read (every rule is also written in the review report where it m
   parenthesis continues the caption before it; a line of 画像 markers (a press page's images) says
   how many captions the next line holds. A caption goes to the plan whose text shares the longest
   run of at least :data:`EVIDENCE_RUN` characters with it, when that plan is the only one with
-  that longest run; otherwise to the plan in whose part of the text it stands. Captions before the
-  first plan, or with equal evidence for two plans, are left to a person (review report).
+  that longest run; otherwise to the plan in whose part of the text it stands. Captions with
+  equal evidence for two plans are left to a person, and so is any text before the first plan
+  header (the review report lists both).
 
 Limits: a file cut right after a complete item of its only (or first) plan reads as a shorter
 overview — nothing in the text tells them apart; later plans must have every heading the first has.
 
-What a person must still add is marked so that ``kg validate`` lists it: every node lacks its
-``@en`` label (the label shapes ask for it), and a ``skos:editorialNote`` on a node names the
+What a person must still add is marked so that ``kg validate`` lists it: every node but the
+period (whose ``FY2021–FY2023`` follows from the years) lacks its ``@en`` label, which the label
+shapes ask for, and a ``skos:editorialNote`` on a node names the
 review points (themes, partner kinds, facilities, events, programme slugs …), which the shape
 ``tips:ReviewNoteShape`` reports until the note is deleted. The approval has no approver: the
 overview does not say who approved the plans, so the approval shape asks for it. Nothing that the
