@@ -61,6 +61,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -211,16 +212,20 @@ class Overview:
 # -- reading --------------------------------------------------------------------------------------
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
 def read_overview(path: Path) -> str:
     """The overview's text; typed errors for a missing, huge, binary or non-UTF-8 file."""
     try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise MissingInputError(SourceLocation(path), "is a folder, not an overview text file")
-        if size > MAX_OVERVIEW_SIZE:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            what = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise MissingInputError(SourceLocation(path), f"is {what}, not an overview text file")
+        if info.st_size > MAX_OVERVIEW_SIZE:
             raise InputTooLargeError(
                 SourceLocation(path),
-                f"is {size:,} bytes; an overview is at most {MAX_OVERVIEW_SIZE:,}",
+                f"is {info.st_size:,} bytes; an overview is at most {MAX_OVERVIEW_SIZE:,}",
                 "give the overview's text, not a whole document collection",
             )
         data = path.read_bytes()
@@ -237,21 +242,22 @@ def read_overview(path: Path) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        before = data[line_start : exc.start].decode("utf-8", "replace")
         raise OverviewEncodingError(
-            SourceLocation(path, line, column),
+            SourceLocation(path, data.count(b"\n", 0, exc.start) + 1, len(before) + 1),
             f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at byte {exc.start})",
             "save the text as UTF-8 (a Shift_JIS file: iconv -f SHIFT_JIS -t UTF-8)",
         ) from None
-    for number, line_text in enumerate(text.split("\n"), 1):
-        for column, char in enumerate(line_text, 1):
-            if (ord(char) < 32 and char not in "\t\r\f") or ord(char) == 0x7F:
-                raise OverviewEncodingError(
-                    SourceLocation(path, number, column),
-                    f"holds the control character U+{ord(char):04X}: this is not a text file",
-                    "give the overview's extracted text",
-                )
+    control = _CONTROL.search(text)
+    if control is not None:
+        start = control.start()
+        line_start = text.rfind("\n", 0, start) + 1
+        raise OverviewEncodingError(
+            SourceLocation(path, text.count("\n", 0, start) + 1, start - line_start + 1),
+            f"holds the control character U+{ord(control.group()):04X}: this is not a text file",
+            "give the overview's extracted text",
+        )
     return text
 
 

@@ -18,6 +18,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 from kgtools.cli import cli
 from kgtools.errors import (
     EmptyOverviewError,
+    MissingInputError,
     OverviewEncodingError,
     OverviewError,
     OverviewLayoutError,
@@ -561,13 +562,17 @@ def test_text_cut_between_paragraphs_of_a_plan_is_refused() -> None:
 @settings(max_examples=20, deadline=None)
 def test_binary_or_non_utf8_bytes_are_refused_at_their_line(line: int, junk: bytes) -> None:
     lines = SOURCE.encode("utf-8").split(b"\n")
-    lines[line - 1] = junk + lines[line - 1]
+    column = len(lines[line - 1].decode("utf-8")) // 2
+    cut = len(lines[line - 1].decode("utf-8")[:column].encode("utf-8"))
+    lines[line - 1] = lines[line - 1][:cut] + junk + lines[line - 1][cut:]
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "overview.txt"
         source.write_bytes(b"\n".join(lines))
         with pytest.raises(OverviewEncodingError) as caught:
             read_overview(source)
-    assert caught.value.location.line == line and caught.value.location.column == 1
+    # The column counts characters (as an editor does), not bytes.
+    assert caught.value.location.line == line
+    assert caught.value.location.column == column + 1
 
 
 def test_shift_jis_and_pdf_files_are_refused(project: Project, tmp_path: Path) -> None:
@@ -578,6 +583,25 @@ def test_shift_jis_and_pdf_files_are_refused(project: Project, tmp_path: Path) -
     (tmp_path / "overview.txt").unlink()
     message = refused(project, tmp_path, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", OverviewEncodingError)
     assert "is a PDF" in message
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "missing"])
+def test_an_overview_that_is_no_regular_file_is_refused(
+    project: Project, tmp_path: Path, kind: str
+) -> None:
+    import os
+
+    source = tmp_path / "overview.txt"
+    if kind == "folder":
+        source.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(source)  # reading it would block for ever
+    code, _, stderr = run_ingest(project, source, tmp_path / "drafts", "--round", "fy2021")
+    assert code == 2 and str(source) in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "drafts").exists()
+    if kind != "missing":  # the library refuses too (click refuses a folder before it)
+        with pytest.raises(MissingInputError, match="not an overview text file"):
+            read_overview(source)
 
 
 @pytest.mark.parametrize("text", ["", "\n\n\n", "   \n\t\n\u3000\n", "\ufeff", "\r\n\r\n"])
