@@ -827,3 +827,41 @@ def test_hostile_captions_cost_bounded_time(known: dict[str, Municipality]) -> N
     assert time.perf_counter() - started < 5
     assert {c.plan for c in overview.captions} == {0}
     assert "too large to compare" in overview.captions[0].reason
+
+
+MANGLE_ALPHABET = "「」（）()【】：:～~１2３年度令和平成元区 、。画像\u3000"
+
+
+@given(data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_mangled_text_gives_drafts_or_an_error_with_its_line(
+    data: st.DataObject, known: dict[str, Municipality]
+) -> None:
+    """Lines deleted, repeated, moved or replaced by other text (brackets, digits, 【】 …): kg
+    ingest either makes drafts or raises an overview error that names a line of the file —
+    never another exception (which the CLI would report as a bug, exit 3)."""
+    lines = SOURCE.split("\n")
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(lines) - 1))
+        action = data.draw(st.sampled_from(["delete", "repeat", "move", "replace"]))
+        if action == "delete":
+            del lines[at : at + data.draw(st.integers(1, 30))]
+        elif action == "repeat":
+            lines.insert(at, lines[at])
+        elif action == "move":
+            lines.insert(data.draw(st.integers(0, len(lines) - 1)), lines.pop(at))
+        else:
+            lines[at] = data.draw(
+                st.text(
+                    alphabet="「」（）()【】：:～~１2３年度令和平成元区 、。画像\u3000", max_size=30
+                )
+            ) + data.draw(st.sampled_from(["", " "]))
+        if not lines:
+            lines = [""]
+    text = "\n".join(lines)
+    try:
+        overview = parse_overview(text, Path("x"))
+        draft_graphs(overview, known, round_id="fy2021", source=OVERVIEW_SOURCE)
+    except OverviewError as error:
+        assert error.location.line is not None
+        assert 1 <= error.location.line <= text.count("\n") + 1
