@@ -1036,6 +1036,56 @@ def push_command(
     )
 
 
+@cli.command("ingest")
+@click.argument("overview", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--round",
+    "round_id",
+    required=True,
+    help="The approval round's id: its press date as stated (2015-06, 2025-03-24) or fy2021 "
+    "for the source overview. Fixed headings become <heading/ROUND/n>.",
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="New (or empty) folder for the drafts and REVIEW.md; written all at once or not at all.",
+)
+@click.option(
+    "--source",
+    default=None,
+    help="Slug of the overview's <source/…> node (default: overview-ROUND), e.g. "
+    "approved-plans-overview-r3-r5.",
+)
+@click.pass_context
+def ingest_command(
+    ctx: click.Context, overview: Path, round_id: str, out: Path, source: str | None
+) -> None:
+    """Read a round's overview of approved plans (UTF-8 text) into draft plan files.
+
+    Writes one {code}-{first fy}-{romaji}.ttl per plan (title, municipality, period, background,
+    headings, initiatives with their original text, the programmes they name, captions), a
+    headings file for a round whose fixed headings are not in data/ yet, and REVIEW.md: what a
+    person must still decide. `kg validate OUT/*.ttl` lists the same points per node (missing
+    English labels, skos:editorialNote review points). Municipalities are looked up by name in
+    data/local-governments.ttl. Bad input exits 2 and writes nothing.
+
+    \b
+    Example:
+      kg ingest sources/approved-plans-overview-r3-r5.txt --round fy2021 \\
+        --source approved-plans-overview-r3-r5 -o drafts/
+    """
+    from kgtools.ingest import ingest
+
+    project = _project(ctx)
+    result = ingest(overview, round_id, out, data_dir=project.data_dir, source=source)
+    click.echo(
+        f"kg ingest: {result.plans} plan draft(s) → {shown(out)}/: {', '.join(result.files)}; "
+        f"{result.review_points} review point(s) listed in {shown(out)}/REVIEW.md"
+    )
+
+
 @cli.command()
 @click.option(
     "-n",

@@ -151,7 +151,7 @@ class DocsError(KGError):
 
 class SchemaStatementError(InputError):
     """A data file states schema (retypes or describes an ontology term, declares a class or a
-    property): data files describe instances (:func:`kgtools.load.schema_statement`)."""
+    property): data files describe instances (:func:`kgtools.load.schema.schema_statement`)."""
 
 
 class UnknownTermError(InputError):
@@ -169,7 +169,8 @@ class BrokenLinkError(InputError):
 
 
 class InputTooLargeError(InputError):
-    """An input file is larger than the loader's size limit (``kgtools.load.MAX_INPUT_SIZE``)."""
+    """An input file is larger than the loader's size limit
+    (``kgtools.load.checks.MAX_INPUT_SIZE``)."""
 
 
 class BadIRIError(RDFSyntaxError):
@@ -348,3 +349,34 @@ class GraphUnavailableError(KGError):
 # -- Synthetic projects (``kg synth``) -------------------------------------------------------------
 class OutputFolderError(UsageError):
     """``out_dir`` holds files that are not a previous synthetic project (nothing is deleted)."""
+
+
+# -- Overviews of approved plans (``kg ingest``) ---------------------------------------------------
+class OverviewError(InputError):
+    """An overview text given to ``kg ingest`` that does not follow the layout of the metropolitan
+    government's overviews of approved plans (:mod:`kgtools.ingest`)."""
+
+
+class OverviewEncodingError(OverviewError):
+    """The overview is not UTF-8 text (another encoding, or a binary file such as a PDF)."""
+
+
+class EmptyOverviewError(OverviewError):
+    """The overview file holds no text."""
+
+
+class OverviewLayoutError(OverviewError):
+    """The text is not laid out as an overview: no plan header, a plan without its background
+    paragraph or items, headings out of order."""
+
+
+class TruncatedOverviewError(OverviewError):
+    """The overview text ends inside a paragraph or inside a plan: the file was cut short."""
+
+
+class PlanPeriodError(OverviewError):
+    """A plan header has no 【計画期間：…】, or its period cannot be read as fiscal years."""
+
+
+class UnknownMunicipalityError(OverviewError):
+    """A plan header names a municipality that ``data/local-governments.ttl`` does not hold."""

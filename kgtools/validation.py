@@ -77,7 +77,9 @@ class ValidationReport:
             label = self.labels.get(focus)
             name = qname(focus) if isinstance(focus, URIRef) else focus.n3()
             lines.append(f"{name}" + (f"  「{label}」" if label else ""))
-            for r in sorted(grouped[focus]):
+            # Ties (several values failing one constraint) in the values' order: the same text
+            # whichever validator found them first.
+            for r in sorted(grouped[focus], key=lambda r: (r, _value_key(r.value))):
                 severity = qname(r.severity).removeprefix("sh:")
                 component = (
                     qname(r.component).removeprefix("sh:").removesuffix("ConstraintComponent")
@@ -91,6 +93,10 @@ class ValidationReport:
                     lines.append(f"      value: {shown}")
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
+
+
+def _value_key(value: Node | None) -> str:
+    return "" if value is None else value.n3()
 
 
 def focus_labels(

@@ -45,6 +45,7 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         "build",
         "docs",
         "export",
+        "ingest",
         "network",
         "push",
         "query",

@@ -285,7 +285,7 @@ def test_store_source_matches_rdflib_on_original_terms(
     data: Graph, ontology: Graph, compiled: shacl.CompiledShapes
 ) -> None:
     """Validating through the store gives the answers of the original terms: the loader refuses
-    every literal the store would rewrite (kgtools.load.read_file), and the model uses no
+    every literal the store would rewrite (kgtools.load.checks.read_file), and the model uses no
     integer subtype the store would turn into xsd:integer."""
     store = store_with(data, ontology)
     data_graph, onto_graph = ox.NamedNode(str(DATA_GRAPH)), ox.NamedNode(str(ONTOLOGY_GRAPH))
@@ -412,7 +412,9 @@ def test_unsupported_feature_is_a_typed_error(snippet: str, feature: str) -> Non
 def test_compiles_project_shapes_with_every_targeted_shape(
     shapes: Graph, compiled: shacl.CompiledShapes
 ) -> None:
-    targeted = {s for s in shapes.subjects(SH.targetClass, None)}
+    targets = (SH.targetClass, SH.targetSubjectsOf, SH.targetObjectsOf, SH.targetNode)
+    targeted = {s for target in targets for s in shapes.subjects(target, None)}
+    assert URIRef("https://w3id.org/tokyo-industry-plans/shapes#ReviewNoteShape") in targeted
     assert {s.node for s in compiled._top} == targeted
 
 
