@@ -107,6 +107,30 @@ def test_facts_from_outside_the_overview_cite_their_page(data: Graph) -> None:
         assert page in set(data.objects(node, DCTERMS.source)), node
 
 
+def test_taito_designers_village_place_cites_its_page(data: Graph) -> None:
+    page = ID["source/tokyo-ritti-taito-designers-village"]
+    village = ID["facility/131067/taito-designers-village"]
+    school = ID["place/former-kojima-elementary-school"]
+    assert page in pages(data)
+    assert set(data.objects(village, TIP.locatedIn)) == {school}
+    assert page in set(data.objects(village, DCTERMS.source))
+    assert set(data.objects(school, DCTERMS.source)) == {page}
+
+
+def test_every_place_of_a_facility_has_a_stating_source(data: Graph) -> None:
+    """A facility's place is not in the overview's text: each one cites a page that states it."""
+    placed = list(data.subject_objects(TIP.locatedIn))
+    facilities = set(data.subjects(RDF.type, TIP.Facility)) | set(
+        data.subjects(RDF.type, TIP.ConsultationDesk)
+    )
+    checked = 0
+    for facility, _ in placed:
+        if facility in facilities:
+            checked += 1
+            assert set(data.objects(facility, DCTERMS.source)) & pages(data), facility
+    assert checked >= 3  # HANEDA×PiO, PiO PARK, 台東デザイナーズビレッジ
+
+
 def test_every_named_aim_has_a_node(data: Graph) -> None:
     """「北区産業ブランド」の確立を目指す: an aim the background names is a tip:Aim of its plan."""
     found = 0
