@@ -45,13 +45,16 @@ from kgtools.errors import (
     UnknownMunicipalityCodeError,
     UnknownPlanError,
 )
-from kgtools.namespaces import ID
+from kgtools.namespaces import DATA_GRAPH, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH
 
 #: The aspects in output order, each the stem of its query in ``kgtools/sparql/diff/``.
 ASPECTS = ("headings", "initiatives", "facilities", "programmes", "partner-kinds", "themes")
 CHANGES = ("kept", "dropped", "added")
 FORMATS = ("table", "json")
 QUERIES = Path(__file__).resolve().parent / "sparql" / "diff"
+#: The named graphs read: asserted (ontology, data) and inferred (the mentions, kinds of partner
+#: derived from groups, labels of concepts).
+GRAPHS = (ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH)
 
 
 @dataclass(frozen=True)
@@ -141,11 +144,10 @@ class PlanDiff:
 
 def _select(store: Any, name: str, bindings: Mapping[str, Node]) -> list[tuple[Any, ...]]:
     """Rows of ``kgtools/sparql/diff/NAME.rq`` over the asserted and inferred graphs."""
-    from kgtools.build import graphs_for
     from kgtools.queries import load_query
 
     query = load_query(QUERIES / f"{name}.rq")
-    result = store.query(query.text, dict(bindings), graphs=graphs_for(inferred=True))
+    result = store.query(query.text, dict(bindings), graphs=list(GRAPHS))
     return [tuple(row) for row in result]
 
 

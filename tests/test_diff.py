@@ -22,11 +22,12 @@ from hypothesis import strategies as st
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
 
-from kgtools.build import ALL_GRAPHS
+from kgtools.api import open_graph
 from kgtools.cli import cli
 from kgtools.diff import (
     ASPECTS,
     CHANGES,
+    GRAPHS,
     PlanDiff,
     diff_municipality,
     diff_plans,
@@ -35,6 +36,7 @@ from kgtools.diff import (
 )
 from kgtools.namespaces import DATA_GRAPH, ID, TIP
 from kgtools.oxstore import OxigraphStore, named
+from kgtools.project import find_project
 
 from .conftest import ROOT
 
@@ -94,11 +96,8 @@ def fixture_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def store(fixture_project: Path) -> Iterator[OxigraphStore]:
-    from kgtools.build import read_manifest
-
-    manifest = read_manifest(fixture_project / "dist", outputs=False)
-    assert manifest is not None
-    opened = OxigraphStore(fixture_project / "dist" / manifest.store, read_only=True)
+    opened, _, stale = open_graph(find_project(fixture_project), fixture_project / "dist")
+    assert stale is None
     yield opened
     opened.close()
 
@@ -263,7 +262,7 @@ def test_any_unknown_plan_text_is_a_user_error(fixture_project: Path, text: str)
 def memory(store: OxigraphStore) -> Iterator[OxigraphStore]:
     """An in-memory copy of the built fixture graph, free to extend."""
     copy = OxigraphStore()
-    for graph in ALL_GRAPHS:
+    for graph in GRAPHS:
         copy.add_ox(graph, store.triples_ox(graph))
     yield copy
     copy.close()
