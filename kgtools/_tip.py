@@ -15,6 +15,7 @@ class TIP(DefinedNamespace):
 
     _fail = True
 
+    Aim: URIRef  # 計画の背景・目的の段落が、名前を挙げて目指すと述べる到達点（例：「北区産業ブランド」の確立）。名前のない一般的な目的（地域産業の活性化など）は段落の文にとどめ、この節点にはしない。 An end that a plan's background-and-aim paragraph names and says it aims at (for example the establishment of the 「北区産業ブランド」, the Kita City industry brand). A general aim the paragraph does not name (revitalizing local industry and the like) stays in the paragraph's text and gets no node.
     Approval: URIRef  # 地方公共団体（東京都）が地域産業活性化計画を承認する行為。 The act by which a local government (the Tokyo Metropolitan Government) approves a regional industry revitalization plan.
     BusinessMeeting: URIRef  # 事業者が取引先候補と商談を行うためのイベント。 An event at which businesses meet prospective customers or suppliers to negotiate deals.
     City: URIRef  # 市である市区町村。 A municipality that is a city (市).
@@ -30,6 +31,7 @@ class TIP(DefinedNamespace):
     Initiative: URIRef  # 計画の取組区分の下に記載された一つの取組。 One initiative listed in a plan under one of its headings.
     LocalGovernment: URIRef  # 都道府県または市区町村。地域産業活性化計画を策定し、または承認する団体。 A prefecture or a municipality: a body that draws up or approves a regional industry revitalization plan.
     Municipality: URIRef  # 市区町村である地方公共団体。 A local government that is a municipality (city, special ward, town or village).
+    Organisation: URIRef  # 資料が名前を挙げる組織のうち、地方公共団体でも計画の連携主体でもないもの（施設を管理運営する財団など）。 An organisation a source names that is neither a local government nor a partner of a plan (such as a foundation that manages and runs a facility).
     Partner: URIRef  # 計画または取組において連携の相手となる主体。 A body that a plan or an initiative collaborates with.
     PartnerGroup: URIRef  # 資料が個々の構成員を挙げずに一まとまりとして記述する連携主体の集まり（区内大学など）。 Bodies that the source describes as a group without naming them one by one (such as the universities in a ward).
     PartnerKind: URIRef  # 連携の相手となる主体の種類（金融機関、支援機関、大学など）。 A kind of body that a plan or initiative works with (financial institutions, support organisations, universities and so on).
@@ -45,6 +47,7 @@ class TIP(DefinedNamespace):
     TargetSegment: URIRef  # 計画または取組が支援の対象とする事業者や取引の区分。 A group of businesses, or a kind of trade, that a plan or initiative targets.
     Theme: URIRef  # 計画または取組が扱う主題。 A subject that a plan or an initiative addresses.
     TradeFair: URIRef  # 製品や技術を展示し、取引先や買い手と出会う場となるイベント。 An event where products or technologies are exhibited to buyers and business partners.
+    aim: URIRef  # 計画の背景・目的の段落が名前を挙げて目指すと述べる目標。 An aim that the plan's background-and-aim paragraph names.
     approvedBy: URIRef  # 計画を承認した地方公共団体。tip:hasApproval と tip:approvingAuthority の連鎖から導出され、直接には記述しない。 The local government that approved the plan; derived from the chain tip:hasApproval / tip:approvingAuthority and never asserted.
     approvedPlan: URIRef  # 承認の対象となった計画（tip:hasApproval の逆）。 The plan that the approval approves (inverse of tip:hasApproval).
     approvingAuthority: URIRef  # 承認を行った地方公共団体。 The local government that gave the approval.

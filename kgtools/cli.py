@@ -522,6 +522,61 @@ def search_command(
     click.echo(format_hits(hits, fmt), nl=False)
 
 
+@cli.command("diff")
+@click.argument("plans", nargs=-1, metavar="[PLAN_A PLAN_B]")
+@click.option(
+    "--municipality",
+    metavar="CODE",
+    help="Compare every consecutive pair of this municipality's plans (6-digit code), in the "
+    "order of their first fiscal year, instead of two named plans.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@OUT_DIR_OPTION
+@click.pass_context
+def diff_command(
+    ctx: click.Context,
+    plans: tuple[str, ...],
+    municipality: str | None,
+    fmt: str,
+    out_dir: Path | None,
+    strict: bool,
+) -> None:
+    """What a later plan kept, dropped and added against an earlier one: headings,
+    initiatives, facilities, programmes, partner kinds and themes, from the built graph.
+
+    PLAN_A (the earlier) and PLAN_B (the later) are plan IRIs, absolute or relative to the
+    data's base (plan/131067/2015). Facilities, programmes, partner kinds and themes match by
+    IRI; headings and initiatives, whose IRIs belong to their round or plan, by Japanese label.
+    A plan known only by its approval is not compared (the output says so).
+
+    \b
+    Examples:
+      kg diff plan/131067/2015 plan/131067/2021
+      kg diff --municipality 131113 -f json
+    """
+    from kgtools.diff import diff_municipality, diff_plans, render
+
+    if municipality is not None and plans:
+        raise click.UsageError("give either two plans or --municipality CODE, not both")
+    if municipality is None and len(plans) != 2:
+        raise click.UsageError("give two plans (the earlier first) or --municipality CODE")
+    project = _project(ctx)
+    store, out_dir = _open_built(project, out_dir, strict)
+    if municipality is not None:
+        diffs = diff_municipality(store, municipality)
+    else:
+        diffs = [diff_plans(store, plans[0], plans[1])]
+    click.echo(render(diffs, fmt), nl=False)
+
+
 @cli.command("export")
 @click.option(
     "-f",

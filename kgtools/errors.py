@@ -177,6 +177,22 @@ class BadIRIError(RDFSyntaxError):
     """An IRI holds a character no RDF syntax allows in an IRI (a space, ``<``, ``>``, ``"`` …)."""
 
 
+class DiffError(KGError):
+    """``kg diff`` cannot compare as asked."""
+
+
+class UnknownPlanError(DiffError):
+    """A plan IRI names no tip:Plan of the graph."""
+
+
+class UnknownMunicipalityCodeError(DiffError):
+    """A municipality code names no municipality the graph has a plan of."""
+
+
+class NothingToCompareError(DiffError):
+    """Fewer than two different plans to compare (the same plan twice; a municipality with one)."""
+
+
 class UsageError(KGError):
     """An argument or option is out of range or names something that cannot be used."""
 

@@ -43,6 +43,7 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     assert names == [
         "bench",
         "build",
+        "diff",
         "docs",
         "export",
         "ingest",

@@ -67,18 +67,31 @@ def test_every_property_has_domain_and_range(ontology: Graph) -> None:
     assert not orphans
 
 
+# Properties the model keeps although no fact in data/ uses them today, each with the reason. The
+# test below fails when one of them is used after all (then drop it from here), and each must still
+# be exercised by a shape test case.
+KEPT_UNUSED = {
+    # The overview states no organiser (issue 17 removed the two it was given); kept for sources
+    # that state one (主催).
+    TIP.organizer: "tests/shapes/event.ttl",
+}
+
+
 def test_every_property_is_used_or_derived(
-    ontology: Graph, asserted: Graph, inferred: Graph
+    ontology: Graph, asserted: Graph, inferred: Graph, project: Project
 ) -> None:
     """No orphan properties: each one appears in the data, asserted or entailed."""
     props = tip_terms(ontology, OWL.ObjectProperty) + tip_terms(ontology, OWL.DatatypeProperty)
-    unused = [
+    unused = {
         p
         for p in props
         if next(asserted.triples((None, p, None)), None) is None
         and next(inferred.triples((None, p, None)), None) is None
-    ]
-    assert not unused
+    }
+    assert unused == set(KEPT_UNUSED)
+    for prop, case in KEPT_UNUSED.items():
+        case_graph = Graph().parse(project.root / case, format="turtle")
+        assert next(case_graph.triples((None, prop, None)), None) is not None, (prop, case)
 
 
 def test_owl2_dl_structure(ontology: Graph, data: Graph) -> None:
