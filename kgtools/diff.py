@@ -144,7 +144,7 @@ class PlanDiff:
 
 def _select(store: Any, name: str, bindings: Mapping[str, Node]) -> list[tuple[Any, ...]]:
     """Rows of ``kgtools/sparql/diff/NAME.rq`` over the asserted and inferred graphs."""
-    from kgtools.queries import load_query
+    from kgtools.query.library import load_query
 
     query = load_query(QUERIES / f"{name}.rq")
     result = store.query(query.text, dict(bindings), graphs=list(GRAPHS))
@@ -297,7 +297,7 @@ def to_json(diffs: Sequence[PlanDiff]) -> str:
 
 def to_table(diffs: Sequence[PlanDiff]) -> str:
     """One heading line per pair, then a table: aspect, change, label (ja), label (en)."""
-    from kgtools.query import QueryResult
+    from kgtools.query.results import QueryResult
 
     parts = []
     for d in diffs:

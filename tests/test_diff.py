@@ -35,8 +35,8 @@ from kgtools.diff import (
     render,
 )
 from kgtools.namespaces import DATA_GRAPH, ID, TIP
-from kgtools.oxstore import OxigraphStore, named
 from kgtools.project import find_project
+from kgtools.store.oxigraph import OxigraphStore, named
 
 from .conftest import ROOT
 
