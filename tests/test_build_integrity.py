@@ -222,7 +222,7 @@ def test_a_build_by_other_code_is_not_reused(
 ) -> None:
     """The fingerprint covered the version only: after an upgrade that adds a check, unchanged
     data said "dist/ is current" and the new check never ran. The toolkit's own files count."""
-    from kgtools.network import layout
+    from kgtools.build import layout
 
     project, out = built_copy
     assert build(project, out).mode == "reuse"

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
 from kgtools import api
-from kgtools import load as load_module
 from kgtools.build.layout import BuildSummary
 from kgtools.cli import cli
 from kgtools.errors import (
@@ -37,6 +36,7 @@ from kgtools.errors import (
     UnsupportedFormatError,
 )
 from kgtools.export import export
+from kgtools.load import checks as load_module
 from kgtools.load.checks import FORMATS
 from kgtools.load.reference import load_files, parse_file
 from kgtools.namespaces import ALL_GRAPHS, DATA_GRAPH, TIP
