@@ -22,12 +22,19 @@ def check_output_file(
     ask for). ``example`` is a file name to suggest inside ``out`` when it is a folder."""
     if out.is_dir():
         raise error(f"{out}: is a folder — give a file name, e.g. {out / example}")
-    parent = out.parent
+    _refuse_missing_parent(out, f"cannot write {what}: the folder", out.parent, "a path", error)
+
+
+def _refuse_missing_parent(
+    path: Path, doing: str, make: Path, instead: str, error: type[KGError]
+) -> None:
+    """The error for ``path`` whose parent folder is missing or is a file."""
+    parent = path.parent
     if not parent.is_dir():
         state = "is not a folder" if parent.exists() else "does not exist"
         raise error(
-            f"{out}: cannot write {what}: the folder {parent} {state} — create it first "
-            f"(mkdir -p {parent}) or give a path in an existing folder"
+            f"{path}: {doing} {parent} {state} — create it first (mkdir -p {make}) or give "
+            f"{instead} in an existing folder"
         )
 
 
@@ -38,13 +45,7 @@ def check_output_folder(folder: Path, error: type[KGError] = OutputPathError) ->
         return
     if folder.exists():
         raise error(f"{folder}: is a file, not a folder — give a folder for the output")
-    parent = folder.parent
-    if not parent.is_dir():
-        what = "is not a folder" if parent.exists() else "does not exist"
-        raise error(
-            f"{folder}: cannot make the output folder: {parent} {what} — create it first "
-            f"(mkdir -p {folder}) or give a folder in an existing one"
-        )
+    _refuse_missing_parent(folder, "cannot make the output folder:", folder, "a folder", error)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

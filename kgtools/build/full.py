@@ -99,9 +99,7 @@ def full_build(
         with progress.stage("validate"):
             compiled = shacl.compile(shapes_graph)
             results = compiled.validate(data_index, ontology_index)
-            report = report_of(results, data_index)
-            if not report.conforms:
-                raise NonConformingDataError(report.text())
+            report = conforming_report(results, data_index)
         summary = BuildSummary(
             fingerprint=expected,
             code=layout.code_digest().hex(),
@@ -172,8 +170,9 @@ def ox_graph(graph: URIRef) -> Any:
     return named(graph)
 
 
-def report_of(results: list[ValidationResult], data: Any) -> ValidationReport:
-    """A :class:`ValidationReport` with the focus nodes' labels (Japanese first)."""
+def conforming_report(results: list[ValidationResult], data: Any) -> ValidationReport:
+    """A :class:`ValidationReport` with the focus nodes' labels (Japanese first); a report that
+    does not conform raises :class:`NonConformingDataError` with its text (nothing is written)."""
     from rdflib import Graph
 
     from kgtools.engine.shacl import label_in
@@ -181,7 +180,10 @@ def report_of(results: list[ValidationResult], data: Any) -> ValidationReport:
     from kgtools.validation import ValidationReport, focus_labels
 
     labels = focus_labels(results, functools.partial(label_in, data))
-    return ValidationReport(results=sorted(results), labels=labels, graph=bind_prefixes(Graph()))
+    report = ValidationReport(results=sorted(results), labels=labels, graph=bind_prefixes(Graph()))
+    if not report.conforms:
+        raise NonConformingDataError(report.text())
+    return report
 
 
 def finish_build(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from kgtools.build import layout
 from kgtools.build.cache import load_results, load_shared, stage_cache
-from kgtools.build.full import build_ruleset, finish_build, ox_graph, report_of
+from kgtools.build.full import build_ruleset, conforming_report, finish_build, ox_graph
 from kgtools.build.inputs import read_shapes, relative_path
 from kgtools.build.layout import CACHE, BuildSummary, new_store_name
 from kgtools.build.staging import (
@@ -29,7 +29,6 @@ from kgtools.errors import (
     IncrementalUpdateError,
     InputError,
     LoadErrors,
-    NonConformingDataError,
 )
 from kgtools.namespaces import ALL_GRAPHS, DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.progress import Progress
@@ -190,9 +189,7 @@ def incremental_build(
             )
             kept = [r for r in load_results(cache) if from_rdflib(r.focus) not in focus]
             results = kept + fresh
-            report = report_of(results, data_after)
-            if not report.conforms:
-                raise NonConformingDataError(report.text())
+            report = conforming_report(results, data_after)
         summary = BuildSummary(
             fingerprint=expected,
             code=layout.code_digest().hex(),
