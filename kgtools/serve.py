@@ -822,6 +822,23 @@ class SparqlHandler(BaseHTTPRequestHandler):
     _body_done = False
 
     # -- plumbing -------------------------------------------------------------------------------
+    def parse_request(self) -> bool:
+        """The standard library's, except that a request line without a version (HTTP/0.9's
+        ``GET /``) is refused at once: the standard library would go on to wait for headers
+        that an HTTP/0.9 client never sends, holding the connection until the time-out."""
+        raw: bytes = getattr(self, "raw_requestline", b"")
+        self.requestline = str(raw, "iso-8859-1").rstrip("\r\n")
+        words = self.requestline.split()
+        if len(words) == 2:
+            self.command, self.path = words
+            self.request_version = self.default_request_version
+            self.close_connection = True
+            self.send_error(
+                HTTPStatus.BAD_REQUEST, "HTTP/0.9 is not served: send HTTP/1.0 or HTTP/1.1"
+            )
+            return False
+        return super().parse_request()
+
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.log is not None:
             self.server.log(f"{self.address_string()} - {format % args}")
@@ -1011,6 +1028,10 @@ class SparqlHandler(BaseHTTPRequestHandler):
         hosts = self.headers.get_all("Host") or []
         if len(hosts) > 1:
             raise HTTPProblem(HTTPStatus.BAD_REQUEST, "send one Host header, not several")
+        if not hosts and self.request_version != "HTTP/1.0":
+            # "A server MUST respond with a 400 … to any HTTP/1.1 request message that lacks a
+            # Host header field" (RFC 9112 §3.2).
+            raise HTTPProblem(HTTPStatus.BAD_REQUEST, "send a Host header (HTTP/1.1 needs one)")
         if hosts:
             self._check_authority(hosts[0], "Host header")
         target = self._target()

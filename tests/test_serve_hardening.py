@@ -345,6 +345,31 @@ def test_host_must_be_loopback_and_well_formed(
     assert_no_traceback(capfd)
 
 
+@pytest.mark.parametrize("path", [ASK_PATH, "/sparql", "/", "/search?q=x"])
+def test_an_http_1_1_request_without_host_is_400_and_http_1_0_is_served(
+    server: SparqlServer, path: str
+) -> None:
+    """RFC 9112 §3.2: an HTTP/1.1 request without Host gets 400; HTTP/1.0 needs none."""
+    status, _, body = one_response(get_with(server, path, []))
+    assert status == 400 and b"Host" in body, (status, body)
+    answer = exchange(server, f"GET {path} HTTP/1.0\r\n\r\n".encode())
+    assert answer.startswith((b"HTTP/1.1 200", b"HTTP/1.1 503", b"HTTP/1.1 404")), answer[:80]
+
+
+@pytest.mark.parametrize("target", ["/", ASK_PATH, "/sparql", "*", "/nowhere"])
+def test_an_http_0_9_request_is_refused_at_once(server: SparqlServer, target: str) -> None:
+    """``GET /`` without a version once held the connection for the whole time-out (60 s),
+    waiting for headers an HTTP/0.9 client never sends."""
+    started = time.monotonic()
+    with socket.create_connection(address(server), timeout=10) as sock:
+        sock.sendall(f"GET {target}\r\n".encode())  # and nothing more: the connection stays open
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert time.monotonic() - started < 5
+    assert answer.startswith(b"HTTP/1.1 400") and b"HTTP/0.9" in answer, answer[:200]
+
+
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
