@@ -475,7 +475,8 @@ def test_serve_logs_no_rdflib_traceback_for_an_ill_typed_answer(
     query = f"{form} {{ VALUES ?x {{ {values} }} }}"
     path = "/sparql?" + urlencode({"query": query})
     with caplog.at_level(logging.WARNING):
-        status, _, _ = one_response(get_with(loopback_server, path, [("Accept", accept)]))
+        headers = [("Host", "127.0.0.1"), ("Accept", accept)]
+        status, _, _ = one_response(get_with(loopback_server, path, headers))
     assert status == 200
     assert not [r for r in caplog.records if r.name.startswith("rdflib")]
 
