@@ -23,10 +23,12 @@ stopped at ``--cap`` seconds and ``--memory-cap`` GiB of address space:
   :func:`kgtools.rules.is_noise`) are compared as sets of triples.
 
 For each engine and repetition it prints the load time (parsing into the engine's own input,
-not compared), the engine's wall time, its peak RSS (the process's high-water mark, reset when
-the engine starts, so it includes the loaded input), the result count, whether the results equal
-the home-made engine's, and the time ratio against the home-made engine of the same repetition
-(absolute times on a shared machine are noisy; ratios within one run are not as much).
+not compared), the engine's wall time and CPU time (all its threads: on a shared machine, the
+figure that waiting for a core does not inflate), its peak RSS (the process's high-water mark,
+reset when the engine starts, so it includes the loaded input), the result count, whether the
+results equal the home-made engine's, and the time ratios (wall, CPU) against the home-made
+engine of the same repetition (absolute times on a shared machine are noisy; ratios within one
+run are less so).
 
 Kept out of ``kg bench`` on purpose: that one compares the whole build with the naive pipeline;
 this one answers one question about two engines, and needs packages the project does not
@@ -87,12 +89,18 @@ def _reset_peak() -> None:
         Path("/proc/self/clear_refs").write_text("5")
 
 
-def _measured(run: Callable[[], Any]) -> tuple[Any, float, float]:
-    """``run()``'s value, wall seconds and peak RSS (MiB)."""
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _measured(run: Callable[[], Any]) -> tuple[Any, float, float, float]:
+    """``run()``'s value, wall seconds, CPU seconds (every thread of the process: on a shared
+    machine, the figure that waiting for a core does not inflate) and peak RSS (MiB)."""
     _reset_peak()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_s()
     value = run()
-    return value, time.perf_counter() - start, _peak_mib()
+    return value, time.perf_counter() - start, _cpu_s() - cpu, _peak_mib()
 
 
 # -- loading, each engine's own way ------------------------------------------------------------
@@ -228,8 +236,9 @@ def run_engine(engine: str, root: Path) -> tuple[Figures, list[str]]:
     """Load ``root`` the engine's way, run it, and return its figures and result keys."""
     figures = Figures(engine)
     load, run = _ENGINES[engine](root)
-    loaded, figures.load_s, figures.load_mib = _measured(load)
-    keys, figures.run_s, figures.peak_mib = _measured(lambda: run(loaded))
+    loaded, figures.load_s, _cpu, figures.load_mib = _measured(load)
+    keys, figures.run_s, cpu_s, figures.peak_mib = _measured(lambda: run(loaded))
+    figures.extra["cpu_s"] = cpu_s
     figures.results = len(keys)
     return figures, keys
 
@@ -571,8 +580,8 @@ def _report_family(
     echo("")
     echo(f"{family}: each engine against {home_engine} of the same repetition")
     echo(
-        f"{'engine':<22} {'version':<9} {'rep':>3} {'load s':>8} {'run s':>9} {'peak MiB':>9} "
-        f"{'results':>9} {'equal':>6} {'ratio':>8}"
+        f"{'engine':<22} {'version':<9} {'rep':>3} {'load s':>8} {'run s':>9} {'cpu s':>9} "
+        f"{'peak MiB':>9} {'results':>9} {'equal':>6} {'ratio':>8} {'cpu ratio':>9}"
     )
     rows = []
     agreed = True
@@ -589,9 +598,10 @@ def _report_family(
             rows.append(row)
             continue
         f = outcome.figures
-        if home.figures is None:
-            equal, ratio = "—", "—"
-        else:
+        cpu = f.extra.get("cpu_s")
+        cpu_text = "—" if cpu is None else f"{cpu:.2f}"
+        equal, ratio, cpu_ratio = "—", "—", "—"
+        if home.figures is not None:
             comparison = compare(home.keys, outcome.keys)
             equal = "yes" if comparison.equal else "no"
             agreed = agreed and comparison.equal
@@ -600,9 +610,14 @@ def _report_family(
             row["only_home"] = len(comparison.only_home)
             row["only_other"] = len(comparison.only_other)
             row["ratio"] = f.run_s / home.figures.run_s if home.figures.run_s else None
+            home_cpu = home.figures.extra.get("cpu_s")
+            if cpu is not None and home_cpu:
+                row["cpu_ratio"] = cpu / home_cpu
+                cpu_ratio = f"{cpu / home_cpu:.2f}×"
         echo(
             f"{outcome.engine:<22} {version:<9} {outcome.repetition:>3} {f.load_s:>8.2f} "
-            f"{f.run_s:>9.2f} {f.peak_mib:>9.0f} {f.results:>9,} {equal:>6} {ratio:>8}"
+            f"{f.run_s:>9.2f} {cpu_text:>9} {f.peak_mib:>9.0f} {f.results:>9,} {equal:>6} "
+            f"{ratio:>8} {cpu_ratio:>9}"
         )
         if home.figures is not None and outcome is not home and not row.get("equal"):
             comparison = compare(home.keys, outcome.keys)
