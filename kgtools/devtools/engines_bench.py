@@ -465,7 +465,9 @@ def _child(
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or [""])[-1]
         outcome.stopped = (
-            f"exit {done.returncode} under a {memory_gib:g} GiB memory cap: {last[:120]}"
+            f"killed by signal {-done.returncode}"
+            if done.returncode < 0
+            else f"exit {done.returncode} (memory cap {memory_gib:g} GiB): {last[:120]}"
         )
         return outcome
     outcome.figures = Figures(**json.loads(figures_path.read_text(encoding="utf-8")))
