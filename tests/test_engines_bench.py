@@ -17,8 +17,8 @@ import pytest
 from pyshacl.graph_abstraction import OxigraphDataGraph
 
 from kgtools.devtools import engines_bench as eb
+from kgtools.devtools.synth import VIOLATION_KINDS, SynthSpec, generate
 from kgtools.project import Project
-from kgtools.synth import VIOLATION_KINDS, SynthSpec, generate
 
 
 @pytest.fixture(scope="module")

@@ -6,25 +6,25 @@
 Figures and the decision they led to: ``docs/performance.md`` ("Home-made engines,
 re-measured").
 
-One run writes a synthetic project (:mod:`kgtools.synth`) of about N data triples with a few
-deliberate shape violations (``--violations``; ``synth.json`` names each), then runs every
+One run writes a synthetic project (:mod:`kgtools.devtools.synth`) of about N data triples with a
+few deliberate shape violations (``--violations``; ``synth.json`` names each), then runs every
 engine on it, each in a fresh interpreter (so one's memory does not count against another's),
 stopped at ``--cap`` seconds of wall time (its load included) and ``--memory-cap`` GiB of
 address space:
 
-* **SHACL** — ``compiled`` (:mod:`kgtools.shacl` on in-memory indexes, as ``kg build`` runs
+* **SHACL** — ``compiled`` (:mod:`kgtools.engine.shacl` on in-memory indexes, as ``kg build`` runs
   it) against ``pyshacl-oxigraph``: ``pyshacl.validate`` given a ``pyoxigraph.Store`` as its
   data graph (pySHACL ≥ 0.40 accepts one directly, no rdflib store plugin in between), with
-  the options of :func:`kgtools.validate.validate` (the ontology mixed in as pySHACL's own
+  the options of :func:`kgtools.reference.pyshacl.validate` (the ontology mixed in as pySHACL's own
   inoculation does, no inference, ``allow_warnings``, not advanced); ``pyshacl-oxigraph+bool``,
   the same with pySHACL's quadratic step removed (:func:`_cheap_truth`); ``pyshacl-rdflib``,
   the reference as the test suite runs it. Results are compared as sets of (focus, path,
   constraint component, severity, value), and every deliberate violation must be found.
-* **OWL RL** — ``rules`` (:mod:`kgtools.rules`, T-box closure included, as a cold build runs
+* **OWL RL** — ``rules`` (:mod:`kgtools.engine.rules`, T-box closure included, as a cold build runs
   it) against ``reasonable`` (Rust, rdflib in and out) and ``owlrl-turbo`` (Rust, its own
-  native dataset), when installed, and ``owlrl`` (the reference, :mod:`kgtools.reason`).
+  native dataset), when installed, and ``owlrl`` (the reference, :mod:`kgtools.reference.owlrl`).
   Neither fast engine reads an Oxigraph store: both are fed the same files. Each engine's
-  entailments (its output minus the asserted triples, minus :func:`kgtools.rules.is_noise`)
+  entailments (its output minus the asserted triples, minus :func:`kgtools.engine.rules.is_noise`)
   are compared as sets of triples.
 
 For each engine and repetition it prints the load time (parsing into the engine's own input,
@@ -124,8 +124,9 @@ def _ox_indexes(root: Path) -> tuple[Any, Any, Any]:
     """Ontology and data as ``kg build`` reads them (pyoxigraph, in memory), and the shapes."""
     from rdflib import Graph
 
-    from kgtools.load import read_file, read_files, schema_terms
-    from kgtools.triples import MemoryIndex, triple_to_rdflib
+    from kgtools.engine.terms import MemoryIndex, triple_to_rdflib
+    from kgtools.load.fast import read_file, read_files
+    from kgtools.load.schema import schema_terms
 
     project = _project(root)
     ontology = read_file(project.ontology, label_key=_rel(project, project.ontology))
@@ -157,7 +158,7 @@ def _rdflib_graphs(root: Path) -> tuple[Any, Any, Any]:
 def _shacl_keys(results: Iterable[Any]) -> list[str]:
     """(focus, path, component, severity, value) of each result, one tab-separated line each;
     terms as N-Triples through pyoxigraph, so ``"x"^^xsd:string`` is ``"x"`` on both sides."""
-    from kgtools.triples import from_rdflib
+    from kgtools.engine.terms import from_rdflib
 
     def term(node: Any) -> str:
         return "" if node is None else str(from_rdflib(node))
@@ -171,12 +172,13 @@ def _shacl_keys(results: Iterable[Any]) -> list[str]:
 
 
 def _pyshacl_results(data: Any, shapes: Any, ontology: Any | None) -> list[Any]:
-    """pySHACL with :func:`kgtools.validate.validate`'s options, its report read the same way."""
+    """pySHACL with :func:`kgtools.reference.pyshacl.validate`'s options, its report read the
+    same way."""
     import pyshacl
     from rdflib import Graph
 
     from kgtools.namespaces import bind_prefixes
-    from kgtools.validate import _results
+    from kgtools.reference.pyshacl import _results
 
     _conforms, report, _text = pyshacl.validate(
         data,
@@ -206,7 +208,7 @@ def _oxigraph_store(root: Path) -> Any:
 
 def _owl_keys(triples: Iterable[Any], asserted: set[Any] | None = None) -> list[str]:
     """Entailments as sorted N-Triples lines: minus ``asserted``, minus the noise filter."""
-    from kgtools.rules import is_noise
+    from kgtools.engine.rules import is_noise
 
     return sorted(
         {
@@ -218,7 +220,7 @@ def _owl_keys(triples: Iterable[Any], asserted: set[Any] | None = None) -> list[
 
 
 def _from_rdflib_all(triples: Iterable[Any]) -> Iterator[Any]:
-    from kgtools.triples import triple_from_rdflib
+    from kgtools.engine.terms import triple_from_rdflib
 
     for triple in triples:
         with suppress(TypeError, ValueError):  # a generalized triple (literal subject) is noise
@@ -251,7 +253,7 @@ def run_engine(engine: str, root: Path) -> tuple[Figures, list[str]]:
 
 def _compiled(root: Path) -> tuple[Callable[[], Any], Callable[[Any], list[str]]]:
     def run(loaded: Any) -> list[str]:
-        from kgtools import shacl
+        from kgtools.engine import shacl as shacl
 
         ontology, data, shapes = loaded
         return _shacl_keys(shacl.compile(shapes).validate(data, ontology))
@@ -312,7 +314,7 @@ def _inoculate_store(store: Any, ontology: Any) -> None:
     from pyshacl.rdfutil.inoculate import inoculate
     from rdflib import Graph
 
-    from kgtools.triples import triple_from_rdflib
+    from kgtools.engine.terms import triple_from_rdflib
 
     scratch = Graph()
     inoculate(DataGraph.from_rdflib(scratch), ontology)
@@ -329,7 +331,7 @@ def _pyshacl_rdflib(root: Path) -> tuple[Callable[[], Any], Callable[[Any], list
 
 def _rules(root: Path) -> tuple[Callable[[], Any], Callable[[Any], list[str]]]:
     def run(loaded: Any) -> list[str]:
-        from kgtools import rules
+        from kgtools.engine import rules as rules
 
         ontology, data, _shapes = loaded
         triples = list(ontology)
@@ -347,7 +349,7 @@ def _owlrl(root: Path) -> tuple[Callable[[], Any], Callable[[Any], list[str]]]:
         return data
 
     def run(graph: Any) -> list[str]:
-        from kgtools import reason
+        from kgtools.reference import owlrl as reason
 
         return _owl_keys(_from_rdflib_all(reason.entailments(graph)))
 
@@ -388,7 +390,7 @@ def _owlrl_turbo(root: Path) -> tuple[Callable[[], Any], Callable[[Any], list[st
 
         # owlrl-turbo's own entry point (owlrl_turbo.expand) copies the whole dataset;
         # infer_delta is the call it makes, returning only the new quads, with the options of
-        # kgtools.reason.closure (no axiomatic triples, no datatype axioms).
+        # kgtools.reference.owlrl.closure (no axiomatic triples, no datatype axioms).
         delta = dataset.infer_delta(
             inference="owlrl", axiomatic_triples=False, datatype_axioms=False
         )
@@ -534,8 +536,8 @@ def bench(
 ) -> dict[str, Any]:
     """Generate ~``triples`` triples, run every engine ``repeat`` times, print the tables;
     return the figures (and, per family, whether every engine agreed with the home-made one)."""
+    from kgtools.devtools.synth import generate, spec_for_triples
     from kgtools.project import find_project
-    from kgtools.synth import generate, spec_for_triples
 
     owned = workdir is None
     base = Path(tempfile.mkdtemp(prefix="kg-engines-")) if workdir is None else workdir
