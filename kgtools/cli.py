@@ -694,7 +694,8 @@ def docs_command(
 ) -> None:
     """Write HTML documentation of the ontology, the shapes and the query library.
 
-    Four pages that work offline (no web fonts, scripts or links to other hosts): the ontology's
+    Four pages that work offline (no scripts or links to other hosts; each page embeds the
+    Japanese glyphs it uses, so it needs no Japanese system font): the ontology's
     classes and properties with Japanese and English labels and definitions; every SHACL shape
     with its constraints and messages; and every library query with its SPARQL text and its
     current answer over the built graph (parameterised queries use the example values in

@@ -31,8 +31,9 @@ Outputs (:data:`FORMATS`), all written atomically and byte-for-byte reproducible
   resources (and pulls in IPython), and vendoring vis-network means a ~0.5 MB minified third-party
   file in the repository to keep up to date; a graph of this size needs neither physics nor a
   framework. Positions come from the same seeded spring layout as the PNG, so the page is
-  deterministic; a Content-Security-Policy of ``default-src 'none'`` keeps the browser from
-  loading anything at all. Labels use the reader's Japanese system font.
+  deterministic; a Content-Security-Policy of ``default-src 'none'`` (plus ``font-src data:``)
+  keeps the browser from loading anything at all. The page embeds the Japanese glyphs it uses
+  (:mod:`kgtools.glyphs`), so it needs no Japanese system font.
 * ``png`` / ``svg`` — matplotlib (Agg, no pyplot state), text in IPAexGothic loaded by path from
   the ``matplotlib-fontja`` wheel (found with ``importlib.util.find_spec``, never imported: its
   import rewrites the global rcParams). SVG text is converted to paths, so it needs no font.
@@ -980,9 +981,9 @@ def _html_payload(graph: nx.Graph) -> dict[str, Any]:
 
 def render_html(graph: nx.Graph) -> str:
     """A self-contained interactive page (no request to any host; see the module docstring)."""
-    from kgtools.pages import render
+    from kgtools.pages import render_with_glyphs
 
-    return render(
+    return render_with_glyphs(
         "network.html.j2",
         title=f"{graph.graph['title_ja']} / {graph.graph['title_en']}",
         filters=graph.graph.get("filters", "none"),
