@@ -552,12 +552,13 @@ def export_command(
 @cli.command("network")
 @click.option(
     "--view",
-    type=click.Choice(NETWORK_VIEWS),
+    type=click.Choice((*NETWORK_VIEWS, "timeline")),
     default="bipartite",
     show_default=True,
     help="bipartite: municipalities ↔ partner groups, kinds of partner, facilities and "
     "programmes; municipalities: municipalities linked by shared kinds of partner or themes; "
-    "partners: partners linked by shared initiatives.",
+    "partners: partners linked by shared initiatives; timeline: municipalities × fiscal years, "
+    "one bar per plan (formats html, png, svg, json; filter: --municipality only).",
 )
 @click.option(
     "--municipality",
@@ -647,6 +648,11 @@ def network_command(
         write_view,
     )
 
+    if view == "timeline" and (heading is not None or theme or stats or csv_path):
+        raise click.UsageError(
+            "the timeline view takes --municipality only (not --heading, --theme, --stats or "
+            "--csv): it has one bar per plan, not a graph"
+        )
     if csv_path is not None:  # before anything is read or built
         check_output_file(csv_path, "stats.csv")
     if output_dir is not None:
@@ -657,6 +663,9 @@ def network_command(
         out_dir = project.out_dir(out_dir)
     else:
         store, out_dir = _open_built(project, out_dir, strict)
+    if view == "timeline":
+        _timeline(store, project, municipality, formats, output_dir or out_dir / "network")
+        return
     data = load_data(store, project, municipality=municipality, heading=heading, theme=theme)
     graph = build_view(data, view)
     click.echo(
@@ -676,6 +685,30 @@ def network_command(
         name = view + data.filters.suffix()
         written = write_view(graph, target, name, chosen)
         click.echo(f"wrote {target}/: {', '.join(p.name for p in written)}", err=True)
+
+
+def _timeline(
+    store: Any, project: Project, municipality: str | None, formats: tuple[str, ...], target: Path
+) -> None:
+    """``kg network --view timeline``: load, say what it holds, write the formats asked for."""
+    from kgtools.timeline import FORMATS, check_formats, load_timeline, write_timeline
+
+    chosen = formats or FORMATS
+    check_formats(chosen)
+    timeline = load_timeline(store, project, municipality=municipality)
+    click.echo(
+        f"kg network: timeline — {len(timeline.bars)} plans, {len(timeline.rows())} "
+        f"municipalities (filters: {timeline.filters})",
+        err=True,
+    )
+    written = write_timeline(
+        timeline, target, "timeline" + _suffix(municipality), formats or FORMATS
+    )
+    click.echo(f"wrote {target}/: {', '.join(p.name for p in written)}", err=True)
+
+
+def _suffix(municipality: str | None) -> str:
+    return f"-{municipality.strip()}" if municipality else ""
 
 
 @cli.command("docs")
