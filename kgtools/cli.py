@@ -701,10 +701,8 @@ def _timeline(
         f"municipalities (filters: {timeline.filters})",
         err=True,
     )
-    written = write_timeline(
-        timeline, target, "timeline" + _suffix(municipality), formats or FORMATS
-    )
-    click.echo(f"wrote {target}/: {', '.join(p.name for p in written)}", err=True)
+    written = write_timeline(timeline, target, "timeline" + _suffix(municipality), chosen)
+    click.echo(f"wrote {shown(target)}/: {', '.join(p.name for p in written)}", err=True)
 
 
 def _suffix(municipality: str | None) -> str:
