@@ -4,7 +4,7 @@ The network page and the documentation pages name Japanese system fonts, but a m
 one (a fresh Linux install, a CI runner, a kiosk) shows an empty box for every Japanese
 character. So each page carries the glyphs it uses: a subset of IPAexGothic — the font the
 ``matplotlib-fontja`` wheel already ships for the PNG/SVG drawings, found by
-:func:`kgtools.network.font_path` — cut with fontTools' subsetter to exactly the non-ASCII
+:func:`font_path` — cut with fontTools' subsetter to exactly the non-ASCII
 characters of the page (its text, its script's strings and its data), and put in an
 ``@font-face`` rule as a ``data:`` URL. No request goes to any host: the network page's
 Content-Security-Policy grows by ``font-src data:`` only.
@@ -32,12 +32,15 @@ File"); the subset keeps the font's name table, with its copyright and licence n
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 
 from markupsafe import Markup
+
+from kgtools.errors import FontNotFoundError
 
 #: The CSS family name of the embedded face (listed first in the pages' font stacks).
 FAMILY = "kg-ja"
@@ -72,6 +75,21 @@ def font_format() -> tuple[str, str, str]:
     return FORMATS[0]
 
 
+def font_path() -> Path:
+    """IPAexGothic from the ``matplotlib-fontja`` wheel, located without importing the package
+    (its import rewrites matplotlib's global rcParams)."""
+    spec = importlib.util.find_spec("matplotlib_fontja")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        path = Path(location) / "fonts" / "ipaexg.ttf"
+        if path.is_file():
+            return path
+    raise FontNotFoundError(
+        "the Japanese font for PNG/SVG (IPAexGothic, from the matplotlib-fontja package) is not "
+        "installed — reinstall the toolkit: pip install -e ."
+    )
+
+
 @lru_cache(maxsize=1)
 def _font_bytes(path: str) -> bytes:
     return Path(path).read_bytes()
@@ -87,8 +105,6 @@ def _codepoints(path: str) -> frozenset[int]:
 
 def covered(path: Path | None = None) -> frozenset[int]:
     """The code points the drawing font has a glyph for."""
-    from kgtools.network import font_path
-
     return _codepoints(str(path or font_path()))
 
 
@@ -97,8 +113,6 @@ def subset_font(chars: str, path: Path | None = None, flavor: str | None = None)
     ``woff``; default :func:`font_format`)."""
     from fontTools import subset
     from fontTools.ttLib import TTFont
-
-    from kgtools.network import font_path
 
     flavor = flavor or font_format()[0]
     options = subset.Options()

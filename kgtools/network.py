@@ -47,7 +47,6 @@ This module imports networkx, matplotlib and rdflib inside functions, so ``kg --
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import math
@@ -59,7 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kgtools.errors import FontNotFoundError, NetworkError, UnknownFilterError
+from kgtools.errors import NetworkError, UnknownFilterError
 from kgtools.namespaces import ID, TIP
 
 if TYPE_CHECKING:
@@ -744,17 +743,11 @@ def node_link_json(graph: nx.Graph) -> str:
 
 
 def font_path() -> Path:
-    """IPAexGothic from the ``matplotlib-fontja`` wheel, located without importing the package."""
-    spec = importlib.util.find_spec("matplotlib_fontja")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for location in locations:
-        path = Path(location) / "fonts" / "ipaexg.ttf"
-        if path.is_file():
-            return path
-    raise FontNotFoundError(
-        "the Japanese font for PNG/SVG (IPAexGothic, from the matplotlib-fontja package) is not "
-        "installed — reinstall the toolkit: pip install -e ."
-    )
+    """IPAexGothic from the ``matplotlib-fontja`` wheel, located without importing the package
+    (:func:`kgtools.glyphs.font_path`, which the pages' embedded glyphs use too)."""
+    from kgtools.glyphs import font_path as locate
+
+    return locate()
 
 
 def missing_glyphs(texts: Iterable[str], path: Path | None = None) -> set[str]:
