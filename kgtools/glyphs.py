@@ -110,11 +110,16 @@ def covered(path: Path | None = None) -> frozenset[int]:
 
 def subset_font(chars: str, path: Path | None = None, flavor: str | None = None) -> bytes:
     """IPAexGothic cut to ``chars`` (plus the ``.notdef`` glyph), as ``flavor`` (``woff2``,
-    ``woff``; default :func:`font_format`)."""
+    ``woff``; default :func:`font_format`). Results are kept for the process (a subset takes
+    about half a second, and a build or a test run renders the same pages again)."""
+    return _subset(chars, str(path or font_path()), flavor or font_format()[0])
+
+
+@lru_cache(maxsize=32)
+def _subset(chars: str, path: str, flavor: str) -> bytes:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    flavor = flavor or font_format()[0]
     options = subset.Options()
     options.flavor = flavor
     options.hinting = False
@@ -122,7 +127,7 @@ def subset_font(chars: str, path: Path | None = None, flavor: str | None = None)
     options.name_IDs = ["*"]  # copyright and licence notices stay with the glyphs
     options.notdef_outline = True
     # TTFont.save stamps head.modified with the time unless told not to: keep the font's own
-    font = TTFont(io.BytesIO(_font_bytes(str(path or font_path()))), recalcTimestamp=False)
+    font = TTFont(io.BytesIO(_font_bytes(path)), recalcTimestamp=False)
     subsetter = subset.Subsetter(options)
     subsetter.populate(text=chars)
     subsetter.subset(font)
