@@ -15,6 +15,8 @@ Views (:data:`VIEWS`):
 * ``partners`` — partners (groups, kinds, facilities, programmes) linked when the same
   initiative involves both.
 
+(``kg network --view timeline`` — plans on a time axis, not a graph — is :mod:`kgtools.timeline`.)
+
 Every edge carries ``weight`` = the number of distinct evidences behind it (initiatives; a link
 stated by the plan as a whole counts once, with the plan as its evidence), ``initiatives`` (their
 IRIs, sorted), ``initiative_labels`` / ``initiative_labels_en`` (same order) and ``predicates``
@@ -37,6 +39,10 @@ Outputs (:data:`FORMATS`), all written atomically and byte-for-byte reproducible
 * ``png`` / ``svg`` — matplotlib (Agg, no pyplot state), text in IPAexGothic loaded by path from
   the ``matplotlib-fontja`` wheel (found with ``importlib.util.find_spec``, never imported: its
   import rewrites the global rcParams). SVG text is converted to paths, so it needs no font.
+  Labels are placed by :mod:`kgtools.labels` so that none overlaps another, a node or the
+  legend; text is at least :data:`MIN_FONT_SIZE` points; a view of more than
+  :data:`LABEL_ALL_UP_TO` nodes labels only its :data:`LABEL_TOP` nodes of highest degree, and
+  the legend says how many nodes are labelled.
 * ``graphml`` / ``gexf`` — for Gephi and Cytoscape; list attributes are joined with
   :data:`JOIN` because both formats take scalars only. GEXF carries colours and positions.
 * ``json`` — networkx node-link data (lists kept as lists).
