@@ -1,7 +1,8 @@
 """Pages embed the Japanese glyphs they use (kgtools.glyphs): the subset is exact, deterministic
 and allowed by the page's CSP; in headless Chromium on a machine without a CJK system font no
-character of the network page or the docs falls back to an empty box, while the same page with
-its ``@font-face`` removed (the control) does."""
+character of the network or timeline page falls back to an empty box, while the same page with
+its ``@font-face`` removed (the control) does. The docs pages' checks are in test_docs_html.py
+(they reuse its pages)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from kgtools import glyphs
 from kgtools import network as kn
 from kgtools.build.layout import BuildSummary
 from kgtools.build.pipeline import open_built
-from kgtools.docs import generate_docs
 from kgtools.project import Project
 from kgtools.store.base import Store
 
@@ -44,13 +44,6 @@ def store(project: Project, built: tuple[Path, BuildSummary]) -> Store:
 def views(store: Store, project: Project) -> dict[str, nx.Graph]:
     data = kn.load_data(store, project)
     return {view: kn.build_view(data, view) for view in kn.VIEWS}
-
-
-@pytest.fixture(scope="module")
-def docs(project: Project, store: Store, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("docs")
-    generate_docs(project, store, out)
-    return out
 
 
 def _embedded(page: str) -> tuple[str, set[int]]:
@@ -84,15 +77,6 @@ def test_network_page_embeds_exactly_its_japanese_characters(views: dict[str, nx
         assert re.search(r'font-family: "kg-ja"', page), view
         with TTFont(str(kn.font_path()), lazy=True) as source:  # no date of writing in the bytes
             assert _modified(page) == source["head"].modified
-
-
-def test_docs_pages_embed_their_japanese_characters(docs: Path) -> None:
-    for path in sorted(docs.glob("*.html")):
-        page = path.read_text(encoding="utf-8")
-        _, cmap = _embedded(page)
-        wanted = {ord(c) for c in glyphs.page_characters(_without_face(page), glyphs.covered())}
-        assert cmap == wanted, path.name
-        assert ord("型") in cmap or path.name != "ontology.html"
 
 
 @settings(max_examples=8, deadline=None)
@@ -241,11 +225,6 @@ def test_network_page_draws_every_japanese_glyph(
     views: dict[str, nx.Graph], tmp_path: Path
 ) -> None:
     _check_page(kn.render_html(views["bipartite"]), tmp_path, "bipartite.html")
-
-
-@pytest.mark.browser
-def test_docs_page_draws_every_japanese_glyph(docs: Path, tmp_path: Path) -> None:
-    _check_page((docs / "index.html").read_text(encoding="utf-8"), tmp_path, "index.html")
 
 
 @pytest.mark.browser
