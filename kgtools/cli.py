@@ -629,6 +629,9 @@ def network_command(
 
     Builds a networkx graph from the built graph (asserted + inferred triples). Edge weight =
     number of initiatives behind the edge (a link a plan states as a whole counts once).
+    Pictures: labels never overlap (one that would is left out), text is 8 pt or more, and a
+    view of more than 60 nodes labels its 40 nodes of highest degree; the legend says how many.
+    Pages embed the Japanese glyphs they use.
     Unknown municipality codes, headings or themes are refused (exit code 2).
 
     \b
@@ -637,6 +640,7 @@ def network_command(
       kg network --view municipalities --stats
       kg network --municipality 131164 --format html --format png
       kg network --view partners --theme startups --csv partners.csv
+      kg network --view timeline --format png
     """
     from kgtools.files import atomic_write_text, check_output_file, check_output_folder
     from kgtools.network import (
