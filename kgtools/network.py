@@ -781,6 +781,10 @@ _SIZE_JA, _SIZE_EN, _SIZE_EDGE, _SIZE_META, _SIZE_TITLE = 9.0, MIN_FONT_SIZE, 8.
 #: Views with more nodes than this label only the :data:`LABEL_TOP` nodes of highest degree.
 LABEL_ALL_UP_TO = 60
 LABEL_TOP = 40
+#: Distances (pixels) from a node's edge at which its label is tried; from the
+#: :data:`_LABEL_LEADER_FROM`-th on, a thin leader line joins the label to its node.
+_LABEL_GAPS = (2.0, 10.0, 22.0, 45.0, 80.0, 120.0)
+_LABEL_LEADER_FROM = 3
 #: The ``Artist.get_label`` of the drawn labels, so that tests can find them after a draw.
 NODE_LABEL_JA, NODE_LABEL_EN, EDGE_LABEL = "kg-node-label-ja", "kg-node-label-en", "kg-edge-label"
 
@@ -817,8 +821,9 @@ def _figure(graph: nx.Graph) -> Any:
 
     Labels (Japanese, with the English below in grey) are placed by :mod:`kgtools.labels`:
     nodes by :func:`label_order`, each label beside its node where it touches no other label,
-    node or the legend; a view of more than :data:`LABEL_ALL_UP_TO` nodes labels only its
-    :data:`LABEL_TOP` nodes of highest degree. The legend's title says how many are labelled.
+    node or the legend (further out, with a leader line, where the node is crowded); a view of
+    more than :data:`LABEL_ALL_UP_TO` nodes labels only its :data:`LABEL_TOP` nodes of highest
+    degree. The legend's title says how many are labelled.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import LineCollection
@@ -826,7 +831,7 @@ def _figure(graph: nx.Graph) -> Any:
     from matplotlib.font_manager import FontProperties
     from matplotlib.lines import Line2D
 
-    from kgtools.labels import Box, around, place
+    from kgtools.labels import DIRECTIONS, Box, around, place
 
     font = font_path()
     sizes = (_SIZE_JA, _SIZE_EN, _SIZE_EDGE, _SIZE_META, _SIZE_TITLE)
@@ -940,7 +945,7 @@ def _figure(graph: nx.Graph) -> Any:
         (wj, hj), (we, he) = extent(ja), extent(en)
         width, height = max(wj, we), hj + line_gap + he
         x, y = centre[node]
-        candidates.append(around(x, y, marker_px[node], width, height, (2.0, 10.0, 22.0)))
+        candidates.append(around(x, y, marker_px[node], width, height, _LABEL_GAPS))
         texts.append((node, ja, en))
     edge_texts: list[Any] = []
     if graph.number_of_edges() <= _EDGE_LABELS_UP_TO:
@@ -963,7 +968,9 @@ def _figure(graph: nx.Graph) -> Any:
     chosen = place(candidates, obstacles, bounds)
     from_px = ax.transData.inverted().transform
     shown = 0
-    for (_, ja, en), pick, boxes in zip(texts, chosen, candidates, strict=False):
+    near = _LABEL_LEADER_FROM * len(DIRECTIONS)  # candidates further out get a leader line
+    leaders = []
+    for (node, ja, en), pick, boxes in zip(texts, chosen, candidates, strict=False):
         if pick is None:
             ja.remove()
             en.remove()
@@ -971,6 +978,10 @@ def _figure(graph: nx.Graph) -> Any:
         shown += 1
         box = boxes[pick]
         cx = (box.x0 + box.x1) / 2
+        if pick >= near:
+            x, y = centre[node]
+            tx, ty = min(max(x, box.x0), box.x1), min(max(y, box.y0), box.y1)
+            leaders.append([tuple(from_px((x, y))), tuple(from_px((tx, ty)))])
         ja.set_position(tuple(from_px((cx, box.y1))))
         _, hj = extent(ja)
         en.set_position(tuple(from_px((cx, box.y1 - hj - line_gap))))
@@ -981,6 +992,8 @@ def _figure(graph: nx.Graph) -> Any:
             continue
         box = boxes[pick]
         text.set_position(tuple(from_px(((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2))))
+    if leaders:
+        ax.add_collection(LineCollection(leaders, linewidths=0.6, colors="#555555", zorder=2.5))
     if legend is not None:
         legend.set_title(label_note(shown, total), prop=prop[_SIZE_META])
     return fig
