@@ -638,12 +638,13 @@ def export_command(
 @cli.command("network")
 @click.option(
     "--view",
-    type=click.Choice(NETWORK_VIEWS),
+    type=click.Choice((*NETWORK_VIEWS, "timeline")),
     default="bipartite",
     show_default=True,
     help="bipartite: municipalities ↔ partner groups, kinds of partner, facilities and "
     "programmes; municipalities: municipalities linked by shared kinds of partner or themes; "
-    "partners: partners linked by shared initiatives.",
+    "partners: partners linked by shared initiatives; timeline: municipalities × fiscal years, "
+    "one bar per plan (formats html, png, svg, json; filter: --municipality only).",
 )
 @click.option(
     "--municipality",
@@ -714,6 +715,9 @@ def network_command(
 
     Builds a networkx graph from the built graph (asserted + inferred triples). Edge weight =
     number of initiatives behind the edge (a link a plan states as a whole counts once).
+    Pictures: labels never overlap (one that would is left out), text is 8 pt or more, and a
+    view of more than 60 nodes labels its 40 nodes of highest degree; the legend says how many.
+    Pages embed the Japanese glyphs they use.
     Unknown municipality codes, headings or themes are refused (exit code 2).
 
     \b
@@ -722,6 +726,7 @@ def network_command(
       kg network --view municipalities --stats
       kg network --municipality 131164 --format html --format png
       kg network --view partners --theme startups --csv partners.csv
+      kg network --view timeline --format png
     """
     from kgtools.files import atomic_write_text, check_output_file, check_output_folder
     from kgtools.network import (
@@ -733,6 +738,11 @@ def network_command(
         write_view,
     )
 
+    if view == "timeline" and (heading is not None or theme or stats or csv_path):
+        raise click.UsageError(
+            "the timeline view takes --municipality only (not --heading, --theme, --stats or "
+            "--csv): it has one bar per plan, not a graph"
+        )
     if csv_path is not None:  # before anything is read or built
         check_output_file(csv_path, "stats.csv")
     if output_dir is not None:
@@ -743,6 +753,9 @@ def network_command(
         out_dir = project.out_dir(out_dir)
     else:
         store, out_dir = _open_built(project, out_dir, strict)
+    if view == "timeline":
+        _timeline(store, project, municipality, formats, output_dir or out_dir / "network")
+        return
     data = load_data(store, project, municipality=municipality, heading=heading, theme=theme)
     graph = build_view(data, view)
     click.echo(
@@ -764,6 +777,28 @@ def network_command(
         click.echo(f"wrote {target}/: {', '.join(p.name for p in written)}", err=True)
 
 
+def _timeline(
+    store: Any, project: Project, municipality: str | None, formats: tuple[str, ...], target: Path
+) -> None:
+    """``kg network --view timeline``: load, say what it holds, write the formats asked for."""
+    from kgtools.timeline import FORMATS, check_formats, load_timeline, write_timeline
+
+    chosen = formats or FORMATS
+    check_formats(chosen)
+    timeline = load_timeline(store, project, municipality=municipality)
+    click.echo(
+        f"kg network: timeline — {len(timeline.bars)} plans, {len(timeline.rows())} "
+        f"municipalities (filters: {timeline.filters})",
+        err=True,
+    )
+    written = write_timeline(timeline, target, "timeline" + _suffix(municipality), chosen)
+    click.echo(f"wrote {shown(target)}/: {', '.join(p.name for p in written)}", err=True)
+
+
+def _suffix(municipality: str | None) -> str:
+    return f"-{municipality.strip()}" if municipality else ""
+
+
 @cli.command("docs")
 @click.option(
     "-o",
@@ -780,7 +815,8 @@ def docs_command(
 ) -> None:
     """Write HTML documentation of the ontology, the shapes and the query library.
 
-    Four pages that work offline (no web fonts, scripts or links to other hosts): the ontology's
+    Four pages that work offline (no scripts or links to other hosts; each page embeds the
+    Japanese glyphs it uses, so it needs no Japanese system font): the ontology's
     classes and properties with Japanese and English labels and definitions; every SHACL shape
     with its constraints and messages; and every library query with its SPARQL text and its
     current answer over the built graph (parameterised queries use the example values in

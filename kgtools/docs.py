@@ -883,19 +883,25 @@ def generate_docs(
             "answered": sum(1 for q in queries if q.answered),
         },
     }
+    from markupsafe import Markup
+
+    from kgtools.glyphs import with_glyphs
+
     env = _environment()
-    pages = {
-        "index.html": env.get_template("index.html.j2").render(site=site, page="index"),
-        "ontology.html": env.get_template("ontology.html.j2").render(
-            site=site, page="ontology", o=ontology_model
-        ),
-        "shapes.html": env.get_template("shapes.html.j2").render(
-            site=site, page="shapes", s=shapes_model
-        ),
-        "queries.html": env.get_template("queries.html.j2").render(
-            site=site, page="queries", queries=queries
-        ),
+    contexts: dict[str, dict[str, Any]] = {
+        "index.html": {"page": "index"},
+        "ontology.html": {"page": "ontology", "o": ontology_model},
+        "shapes.html": {"page": "shapes", "s": shapes_model},
+        "queries.html": {"page": "queries", "queries": queries},
     }
+    pages = {}
+    for name, context in contexts.items():  # each page embeds the Japanese glyphs it uses
+        template = env.get_template(name.replace(".html", ".html.j2"))
+
+        def page(face: Markup, t: Any = template, c: dict[str, Any] = context) -> str:
+            return str(t.render(site=site, font_face=face, **c))
+
+        pages[name] = with_glyphs(page)
     written = []
     for name in PAGES:
         path = out_dir / name

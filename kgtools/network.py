@@ -15,6 +15,8 @@ Views (:data:`VIEWS`):
 * ``partners`` — partners (groups, kinds, facilities, programmes) linked when the same
   initiative involves both.
 
+(``kg network --view timeline`` — plans on a time axis, not a graph — is :mod:`kgtools.timeline`.)
+
 Every edge carries ``weight`` = the number of distinct evidences behind it (initiatives; a link
 stated by the plan as a whole counts once, with the plan as its evidence), ``initiatives`` (their
 IRIs, sorted), ``initiative_labels`` / ``initiative_labels_en`` (same order) and ``predicates``
@@ -31,11 +33,16 @@ Outputs (:data:`FORMATS`), all written atomically and byte-for-byte reproducible
   resources (and pulls in IPython), and vendoring vis-network means a ~0.5 MB minified third-party
   file in the repository to keep up to date; a graph of this size needs neither physics nor a
   framework. Positions come from the same seeded spring layout as the PNG, so the page is
-  deterministic; a Content-Security-Policy of ``default-src 'none'`` keeps the browser from
-  loading anything at all. Labels use the reader's Japanese system font.
+  deterministic; a Content-Security-Policy of ``default-src 'none'`` (plus ``font-src data:``)
+  keeps the browser from loading anything at all. The page embeds the Japanese glyphs it uses
+  (:mod:`kgtools.glyphs`), so it needs no Japanese system font.
 * ``png`` / ``svg`` — matplotlib (Agg, no pyplot state), text in IPAexGothic loaded by path from
   the ``matplotlib-fontja`` wheel (found with ``importlib.util.find_spec``, never imported: its
   import rewrites the global rcParams). SVG text is converted to paths, so it needs no font.
+  Labels are placed by :mod:`kgtools.labels` so that none overlaps another, a node or the
+  legend; text is at least :data:`MIN_FONT_SIZE` points; a view of more than
+  :data:`LABEL_ALL_UP_TO` nodes labels only its :data:`LABEL_TOP` nodes of highest degree, and
+  the legend says how many nodes are labelled.
 * ``graphml`` / ``gexf`` — for Gephi and Cytoscape; list attributes are joined with
   :data:`JOIN` because both formats take scalars only. GEXF carries colours and positions.
 * ``json`` — networkx node-link data (lists kept as lists).
@@ -46,7 +53,6 @@ This module imports networkx, matplotlib and rdflib inside functions, so ``kg --
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import math
@@ -57,7 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kgtools.errors import FontNotFoundError, NetworkError, UnknownFilterError
+from kgtools.errors import NetworkError, UnknownFilterError
 from kgtools.namespaces import ID, TIP
 
 if TYPE_CHECKING:
@@ -741,17 +747,11 @@ def node_link_json(graph: nx.Graph) -> str:
 
 
 def font_path() -> Path:
-    """IPAexGothic from the ``matplotlib-fontja`` wheel, located without importing the package."""
-    spec = importlib.util.find_spec("matplotlib_fontja")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for location in locations:
-        path = Path(location) / "fonts" / "ipaexg.ttf"
-        if path.is_file():
-            return path
-    raise FontNotFoundError(
-        "the Japanese font for PNG/SVG (IPAexGothic, from the matplotlib-fontja package) is not "
-        "installed — reinstall the toolkit: pip install -e ."
-    )
+    """IPAexGothic from the ``matplotlib-fontja`` wheel, located without importing the package
+    (:func:`kgtools.glyphs.font_path`, which the pages' embedded glyphs use too)."""
+    from kgtools.glyphs import font_path as locate
+
+    return locate()
 
 
 def missing_glyphs(texts: Iterable[str], path: Path | None = None) -> set[str]:
@@ -772,96 +772,93 @@ def _drawn_texts(graph: nx.Graph) -> list[str]:
 
 #: Small graphs get their edge weights written on the edges.
 _EDGE_LABELS_UP_TO = 20
+#: Font sizes (points) of the drawings. The smallest, :data:`MIN_FONT_SIZE`, is the English
+#: sub-labels' and the edge weights': 8 pt is 11 px in the 100-dpi PNG.
+MIN_FONT_SIZE = 8.0
+_SIZE_JA, _SIZE_EN, _SIZE_EDGE, _SIZE_META, _SIZE_TITLE = 9.0, MIN_FONT_SIZE, 8.0, 10.0, 15.0
+#: Views with more nodes than this label only the :data:`LABEL_TOP` nodes of highest degree.
+LABEL_ALL_UP_TO = 60
+LABEL_TOP = 40
+#: Distances (pixels) from a node's edge at which its label is tried; from the
+#: :data:`_LABEL_LEADER_FROM`-th on, a thin leader line joins the label to its node.
+_LABEL_GAPS = (2.0, 10.0, 22.0, 45.0, 80.0, 120.0)
+_LABEL_LEADER_FROM = 3
+#: The ``Artist.get_label`` of the drawn labels, so that tests can find them after a draw.
+NODE_LABEL_JA, NODE_LABEL_EN, EDGE_LABEL = "kg-node-label-ja", "kg-node-label-en", "kg-edge-label"
+
+
+def label_order(graph: nx.Graph) -> list[str]:
+    """Nodes by labelling priority: degree, then weighted degree (both descending), then IRI."""
+    return sorted(
+        (str(n) for n in graph.nodes),
+        key=lambda n: (-graph.nodes[n]["degree"], -graph.nodes[n]["weighted_degree"], n),
+    )
+
+
+def label_note(shown: int, total: int, *, widest: bool = False) -> str:
+    """The legend's title: how many nodes are labelled, which, and why not all (``widest``: the
+    longest title a view of ``total`` nodes may get, to reserve its room before placing)."""
+    if shown == total and not widest:
+        return f"ラベル: 全 {total} 節点 / labels: all {total} nodes"
+    count = "8" * len(str(total)) if widest else str(shown)
+    lines = [
+        f"ラベル: {total} 節点のうち次数の高い {count} 節点",
+        f"labels: {count} of {total} nodes, highest degree first",
+    ]
+    overlap = widest or shown < min(total, LABEL_TOP)
+    if total > LABEL_ALL_UP_TO:
+        cap = f"over {LABEL_ALL_UP_TO} nodes: the top {LABEL_TOP} at most"
+        lines.append(f"({cap}; the others would overlap)" if overlap else f"({cap})")
+    else:
+        lines.append("(the others would overlap)")
+    return "\n".join(lines)
 
 
 def _figure(graph: nx.Graph) -> Any:
-    """The matplotlib figure of a view (no pyplot: no global state)."""
+    """The matplotlib figure of a view (no pyplot: no global state).
+
+    Labels (Japanese, with the English below in grey) are placed by :mod:`kgtools.labels`:
+    nodes by :func:`label_order`, each label beside its node where it touches no other label,
+    node or the legend (further out, with a leader line, where the node is crowded); a view of
+    more than :data:`LABEL_ALL_UP_TO` nodes labels only its :data:`LABEL_TOP` nodes of highest
+    degree. The legend's title says how many are labelled.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
     from matplotlib.lines import Line2D
 
+    from kgtools.labels import DIRECTIONS, Box, around, place
+
     font = font_path()
-    prop = {size: FontProperties(fname=font, size=size) for size in (6, 7, 9, 14)}
+    sizes = (_SIZE_JA, _SIZE_EN, _SIZE_EDGE, _SIZE_META, _SIZE_TITLE)
+    prop = {size: FontProperties(fname=font, size=size) for size in sizes}
     pos = layout(graph)
     fig = Figure(figsize=(18, 13), dpi=100)
-    ax = fig.add_axes((0.01, 0.01, 0.98, 0.92))
+    FigureCanvasAgg(fig)  # text extents are measured with Agg, whatever the output format
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.91))
     ax.set_axis_off()
     fig.text(
         0.5,
-        0.965,
+        0.968,
         f"{graph.graph['title_ja']} / {graph.graph['title_en']}",
         ha="center",
         va="center",
-        fontproperties=prop[14],
+        fontproperties=prop[_SIZE_TITLE],
     )
     filters = graph.graph.get("filters", "none")
     subtitle = (
         f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges"
         f" — filters: {filters} — edge width: number of initiatives (取組の数)"
     )
-    fig.text(0.5, 0.94, subtitle, ha="center", va="center", fontproperties=prop[9])
+    fig.text(0.5, 0.94, subtitle, ha="center", va="center", fontproperties=prop[_SIZE_META])
     if pos:
-        segments = [(pos[a], pos[b]) for a, b in graph.edges]
-        widths = [0.6 + 1.4 * math.sqrt(w) for _, _, w in graph.edges(data="weight")]
-        ax.add_collection(
-            LineCollection(segments, linewidths=widths, colors="#9a9a9a", alpha=0.6, zorder=1)
-        )
-        if graph.number_of_edges() <= _EDGE_LABELS_UP_TO:
-            for a, b, weight in graph.edges(data="weight"):
-                ax.text(
-                    (pos[a][0] + pos[b][0]) / 2,
-                    (pos[a][1] + pos[b][1]) / 2,
-                    str(weight),
-                    ha="center",
-                    va="center",
-                    fontproperties=prop[7],
-                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#bbbbbb", "lw": 0.5},
-                    zorder=2,
-                )
-        for kind in KINDS:
-            members = [n for n, k in graph.nodes(data="kind") if k == kind.name]
-            if not members:
-                continue
-            sizes = [_node_radius(graph.nodes[n]["weighted_degree"]) ** 2 for n in members]
-            ax.scatter(
-                [pos[n][0] for n in members],
-                [pos[n][1] for n in members],
-                s=sizes,
-                c=kind.colour,
-                edgecolors="#333333",
-                linewidths=0.6,
-                zorder=2,
-            )
-        for node, data in graph.nodes(data=True):
-            x, y = pos[node]
-            offset = 0.012 + _node_radius(data["weighted_degree"]) / 1300
-            ja = "\n".join(_wrap(data["label_ja"], 16))
-            en = "\n".join(_wrap(data["label_en"], 30))
-            ax.annotate(
-                ja,
-                (x, y - offset),
-                ha="center",
-                va="top",
-                fontproperties=prop[7],
-                zorder=3,
-            )
-            lines_ja = ja.count("\n") + 1
-            ax.annotate(
-                en,
-                (x, y - offset),
-                xytext=(0, -9.5 * lines_ja),
-                textcoords="offset points",
-                ha="center",
-                va="top",
-                color="#555555",
-                fontproperties=prop[6],
-                zorder=3,
-            )
         xs = [p[0] for p in pos.values()]
         ys = [p[1] for p in pos.values()]
-        ax.set_xlim(min(xs) - 0.15, max(xs) + 0.15)
-        ax.set_ylim(min(ys) - 0.2, max(ys) + 0.1)
+        ax.set_xlim(min(xs) - 0.12, max(xs) + 0.12)
+        ax.set_ylim(min(ys) - 0.12, max(ys) + 0.12)
     present = {k for _, k in graph.nodes(data="kind")}
     handles = [
         Line2D(
@@ -877,17 +874,132 @@ def _figure(graph: nx.Graph) -> Any:
         for k in KINDS
         if k.name in present
     ]
+    total = graph.number_of_nodes()
+    legend = None
     if handles:
-        ax.legend(handles=handles, loc="upper left", prop=prop[9], frameon=True)
+        # the widest title it may get, so that the box the labels avoid is big enough
+        legend = ax.legend(
+            handles=handles,
+            loc="upper left",
+            prop=prop[_SIZE_META],
+            title=label_note(0, total, widest=True),
+            title_fontproperties=prop[_SIZE_META],
+            frameon=True,
+            alignment="left",
+        )
+    if not pos:
+        return fig
+    segments = [(pos[a], pos[b]) for a, b in graph.edges]
+    widths = [0.6 + 1.4 * math.sqrt(w) for _, _, w in graph.edges(data="weight")]
+    ax.add_collection(
+        LineCollection(segments, linewidths=widths, colors="#9a9a9a", alpha=0.6, zorder=1)
+    )
+    px_per_pt = fig.dpi / 72.0
+    marker_px: dict[str, float] = {}
+    for kind in KINDS:
+        members = [n for n, k in graph.nodes(data="kind") if k == kind.name]
+        if not members:
+            continue
+        radii = [_node_radius(graph.nodes[n]["weighted_degree"]) for n in members]
+        ax.scatter(
+            [pos[n][0] for n in members],
+            [pos[n][1] for n in members],
+            s=[r**2 for r in radii],
+            c=kind.colour,
+            edgecolors="#333333",
+            linewidths=0.6,
+            zorder=2,
+        )
+        for n, r in zip(members, radii, strict=True):
+            marker_px[str(n)] = r / 2 * px_per_pt + 0.6 * px_per_pt
+    to_px = ax.transData.transform
+    centre = {n: tuple(to_px(p)) for n, p in pos.items()}
+    obstacles = [
+        Box(x - r, y - r, x + r, y + r) for n, (x, y) in centre.items() for r in (marker_px[n],)
+    ]
+    if legend is not None:
+        frame = legend.get_window_extent(renderer)
+        obstacles.append(Box(frame.x0, frame.y0, frame.x1, frame.y1))
+    axes_box = ax.get_window_extent(renderer)
+    bounds = Box(axes_box.x0, axes_box.y0, axes_box.x1, axes_box.y1)
+
+    def extent(text: Any) -> tuple[float, float]:
+        box = text.get_window_extent(renderer)
+        return box.width, box.height
+
+    order = label_order(graph)
+    if total > LABEL_ALL_UP_TO:
+        order = order[:LABEL_TOP]
+    texts: list[tuple[str, Any, Any]] = []
+    candidates: list[list[Box]] = []
+    line_gap = 1.0 * px_per_pt
+    for node in order:
+        data = graph.nodes[node]
+        ja = ax.text(0, 0, "\n".join(_wrap(data["label_ja"], 14)), ha="center", va="top",
+                     fontproperties=prop[_SIZE_JA], zorder=3, label=NODE_LABEL_JA)  # fmt: skip
+        en = ax.text(0, 0, "\n".join(_wrap(data["label_en"], 26)), ha="center", va="top",
+                     fontproperties=prop[_SIZE_EN], color="#444444", zorder=3,
+                     label=NODE_LABEL_EN)  # fmt: skip
+        (wj, hj), (we, he) = extent(ja), extent(en)
+        width, height = max(wj, we), hj + line_gap + he
+        x, y = centre[node]
+        candidates.append(around(x, y, marker_px[node], width, height, _LABEL_GAPS))
+        texts.append((node, ja, en))
+    edge_texts: list[Any] = []
+    if graph.number_of_edges() <= _EDGE_LABELS_UP_TO:
+        for a, b, weight in graph.edges(data="weight"):
+            text = ax.text(0, 0, str(weight), ha="center", va="center",
+                           fontproperties=prop[_SIZE_EDGE], zorder=2, label=EDGE_LABEL,
+                           bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#bbbbbb",
+                                 "lw": 0.5})  # fmt: skip
+            (ax_, ay), (bx, by) = centre[str(a)], centre[str(b)]
+            w, h = extent(text)
+            w, h = w + 6.0, h + 6.0  # the rounded box drawn around the number
+            candidates.append(
+                [
+                    Box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+                    for t in (0.5, 0.35, 0.65, 0.2, 0.8)
+                    for cx, cy in ((ax_ + (bx - ax_) * t, ay + (by - ay) * t),)
+                ]
+            )
+            edge_texts.append(text)
+    chosen = place(candidates, obstacles, bounds)
+    from_px = ax.transData.inverted().transform
+    shown = 0
+    near = _LABEL_LEADER_FROM * len(DIRECTIONS)  # candidates further out get a leader line
+    leaders = []
+    for (node, ja, en), pick, boxes in zip(texts, chosen, candidates, strict=False):
+        if pick is None:
+            ja.remove()
+            en.remove()
+            continue
+        shown += 1
+        box = boxes[pick]
+        cx = (box.x0 + box.x1) / 2
+        if pick >= near:
+            x, y = centre[node]
+            tx, ty = min(max(x, box.x0), box.x1), min(max(y, box.y0), box.y1)
+            leaders.append([tuple(from_px((x, y))), tuple(from_px((tx, ty)))])
+        ja.set_position(tuple(from_px((cx, box.y1))))
+        _, hj = extent(ja)
+        en.set_position(tuple(from_px((cx, box.y1 - hj - line_gap))))
+    for text, pick, boxes in zip(edge_texts, chosen[len(texts) :], candidates[len(texts) :],
+                                 strict=True):  # fmt: skip
+        if pick is None:
+            text.remove()
+            continue
+        box = boxes[pick]
+        text.set_position(tuple(from_px(((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2))))
+    if leaders:
+        ax.add_collection(LineCollection(leaders, linewidths=0.6, colors="#555555", zorder=2.5))
+    if legend is not None:
+        legend.set_title(label_note(shown, total), prop=prop[_SIZE_META])
     return fig
 
 
 def render_png(graph: nx.Graph) -> bytes:
     """The view as a PNG (1800×1300 px)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     fig = _figure(graph)
-    FigureCanvasAgg(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
@@ -978,9 +1090,9 @@ def _html_payload(graph: nx.Graph) -> dict[str, Any]:
 
 def render_html(graph: nx.Graph) -> str:
     """A self-contained interactive page (no request to any host; see the module docstring)."""
-    from kgtools.pages import render
+    from kgtools.pages import render_with_glyphs
 
-    return render(
+    return render_with_glyphs(
         "network.html.j2",
         title=f"{graph.graph['title_ja']} / {graph.graph['title_en']}",
         filters=graph.graph.get("filters", "none"),

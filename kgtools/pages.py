@@ -49,3 +49,12 @@ def environment() -> Any:
 def render(name: str, **context: Any) -> str:
     """The template ``name`` (relative to ``kgtools/templates/``) rendered with ``context``."""
     return str(environment().get_template(name).render(**context))
+
+
+def render_with_glyphs(name: str, **context: Any) -> str:
+    """:func:`render`, with the Japanese glyphs the page uses embedded as ``font_face`` (an
+    ``@font-face`` rule; see :mod:`kgtools.glyphs`)."""
+    from kgtools.glyphs import with_glyphs
+
+    template = environment().get_template(name)
+    return with_glyphs(lambda face: str(template.render(font_face=face, **context)))

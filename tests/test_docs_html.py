@@ -17,12 +17,15 @@ from kgtools.build.pipeline import open_built
 from kgtools.cli import cli
 from kgtools.docs import PAGES, TIPS, example_params, generate_docs, stable_rows
 from kgtools.errors import DocsError
+from kgtools.glyphs import covered, page_characters
 from kgtools.namespaces import TIP, graphs_for
 from kgtools.project import Project
 from kgtools.query.library import QueryLibrary, query_from_text
 from kgtools.query.results import QueryResult
 from kgtools.query.run import run
 from kgtools.store.base import Store
+
+from .test_glyphs import _check_page, _embedded, _without_face
 
 PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
 
@@ -273,3 +276,20 @@ def test_cli_help_documents_every_option() -> None:
     assert result.exit_code == 0
     assert "--output-dir" in result.output and "--out-dir" in result.output
     assert "offline" in result.output
+
+
+# -- the Japanese glyphs are embedded (kgtools.glyphs; helpers in test_glyphs.py) -------------
+def test_docs_pages_embed_their_japanese_characters(docs: Path) -> None:
+    pages = sorted(docs.glob("*.html"))
+    assert len(pages) == len(PAGES) == 4
+    for path in pages:
+        page = path.read_text(encoding="utf-8")
+        _, cmap = _embedded(page)
+        wanted = {ord(c) for c in page_characters(_without_face(page), covered())}
+        assert cmap == wanted, path.name
+        assert ord("型") in cmap or path.name != "ontology.html"
+
+
+@pytest.mark.browser
+def test_docs_page_draws_every_japanese_glyph(docs: Path, tmp_path: Path) -> None:
+    _check_page((docs / "index.html").read_text(encoding="utf-8"), tmp_path, "index.html")

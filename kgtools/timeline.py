@@ -1,0 +1,287 @@
+"""The timeline view of ``kg network``: municipalities × fiscal years, one bar per plan.
+
+Rows come from ``queries/network/timeline.rq`` (each plan's municipality and period: ``tip:period``
+→ ``tip:firstFiscalYear`` / ``tip:lastFiscalYear`` → ``tip:year``); a municipality filter enters
+as the ``?code`` binding. A municipality with plans whose periods overlap gets one lane per
+overlapping plan, so no bar hides another. Outputs (:data:`FORMATS`), byte-for-byte reproducible:
+
+* ``html`` — one page with the chart as inline SVG drawn by the template (no script), the
+  Japanese glyphs it uses embedded (:mod:`kgtools.glyphs`), nothing fetched;
+* ``png`` / ``svg`` — matplotlib, text in IPAexGothic by path (as the network drawings), at
+  least :data:`kgtools.network.MIN_FONT_SIZE` points;
+* ``json`` — the bars.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kgtools.errors import NetworkError
+
+if TYPE_CHECKING:
+    from kgtools.project import Project
+    from kgtools.store.base import Store
+
+#: The timeline's output formats.
+FORMATS = ("html", "png", "svg", "json")
+TITLE = ("地域産業活性化計画の期間", "Plan periods by municipality")
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One plan: its municipality, labels, period and lane (0 = first row of the municipality)."""
+
+    municipality: str
+    code: str
+    municipality_ja: str
+    municipality_en: str
+    plan: str
+    plan_ja: str
+    plan_en: str
+    period_ja: str
+    period_en: str
+    first: int
+    last: int
+    lane: int = 0
+
+
+@dataclass
+class Timeline:
+    bars: list[Bar]
+    filters: str = "none"
+
+    def rows(self) -> list[tuple[str, str, str, int]]:
+        """(municipality IRI, ja, en, lanes) in code order."""
+        seen: dict[str, tuple[str, str, str, int]] = {}
+        for bar in self.bars:
+            lanes = seen[bar.municipality][3] if bar.municipality in seen else 0
+            seen[bar.municipality] = (
+                bar.municipality, bar.municipality_ja, bar.municipality_en,
+                max(lanes, bar.lane + 1),
+            )  # fmt: skip
+        return list(seen.values())
+
+    def years(self) -> list[int]:
+        if not self.bars:
+            return []
+        return list(range(min(b.first for b in self.bars), max(b.last for b in self.bars) + 1))
+
+
+def _lanes(bars: list[Bar]) -> list[Bar]:
+    """Bars with lanes: per municipality, each bar takes the first lane free in its years."""
+    out: list[Bar] = []
+    ends: dict[str, list[int]] = {}
+    for bar in sorted(bars, key=lambda b: (b.code, b.first, b.last, b.plan)):
+        lanes = ends.setdefault(bar.municipality, [])
+        lane = next((i for i, end in enumerate(lanes) if end < bar.first), len(lanes))
+        if lane == len(lanes):
+            lanes.append(bar.last)
+        else:
+            lanes[lane] = bar.last
+        out.append(Bar(**{**asdict(bar), "lane": lane}))
+    return out
+
+
+def load_timeline(store: Store, project: Project, *, municipality: str | None = None) -> Timeline:
+    """Run ``timeline.rq`` (a municipality code is checked first, as for the other views)."""
+    from rdflib import Literal
+
+    from kgtools.network import _run, load_nodes, resolve_filters
+
+    filters = resolve_filters(load_nodes(store, project), municipality=municipality)
+    bindings = {"code": Literal(filters.municipality)} if filters.municipality else {}
+    bars = []
+    for row in _run(store, project, "timeline.rq", bindings):
+        muni, code, mja, men, plan, pja, pen, fja, fen, first, last = (
+            "" if v is None else str(v) for v in row
+        )
+        bars.append(
+            Bar(muni, code, mja or men or muni, men or mja or muni, plan, pja or pen or plan,
+                pen or pja or plan, fja or fen, fen or fja, int(first[:4]), int(last[:4]))
+        )  # fmt: skip
+    return Timeline(_lanes(bars), filters.describe())
+
+
+# ------------------------------------------------------------------------------- drawing
+
+_LANE_IN = 0.62  # inches per lane in the PNG/SVG
+
+
+def _figure(timeline: Timeline) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
+    from kgtools.network import MIN_FONT_SIZE, font_path
+
+    font = font_path()
+    small = FontProperties(fname=font, size=MIN_FONT_SIZE)
+    label = FontProperties(fname=font, size=9)
+    title = FontProperties(fname=font, size=14)
+    rows = timeline.rows()
+    lanes = sum(r[3] for r in rows) or 1
+    years = timeline.years() or [0]
+    height = 1.6 + _LANE_IN * lanes
+    fig = Figure(figsize=(14, height), dpi=100)
+    FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    top = 1 - 0.9 / height
+    ax = fig.add_axes((0.17, 0.45 / height, 0.80, top - 0.45 / height - 0.05 / height))
+    fig.text(0.5, 1 - 0.35 / height, f"{TITLE[0]} / {TITLE[1]}", ha="center", va="center",
+             fontproperties=title)  # fmt: skip
+    fig.text(0.5, 1 - 0.65 / height,
+             f"{len(timeline.bars)} plans, {len(rows)} municipalities — filters: "
+             f"{timeline.filters} — one bar per plan (計画ごとに1本)",
+             ha="center", va="center", fontproperties=small)  # fmt: skip
+    ax.set_xlim(years[0], years[-1] + 1)
+    ax.set_ylim(lanes, 0)
+    ax.set_xticks([y + 0.5 for y in years])
+    ax.set_xticklabels([f"FY{y}" for y in years], fontproperties=small)
+    ax.tick_params(axis="x", length=0)
+    for y in years:
+        ax.axvline(y, color="#dddddd", lw=0.8, zorder=0)
+    offsets: dict[str, int] = {}
+    ticks, names = [], []
+    position = 0
+    for iri, ja, en, n in rows:
+        offsets[iri] = position
+        ticks.append(position + n / 2)
+        names.append(f"{ja}\n{en}")
+        position += n
+        ax.axhline(position, color="#cccccc", lw=0.8, zorder=0)
+    ax.set_yticks(ticks)
+    ax.set_yticklabels(names, fontproperties=label)
+    ax.tick_params(axis="y", length=0)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    from kgtools.network import KINDS
+
+    colour = KINDS[0].colour
+    for bar in timeline.bars:
+        y = offsets[bar.municipality] + bar.lane
+        width = bar.last + 1 - bar.first
+        ax.barh(y + 0.5, width - 0.06, left=bar.first + 0.03, height=0.72, color=colour, alpha=0.85,
+                edgecolor="#1d2330", linewidth=0.6)  # fmt: skip
+        text = ax.text(bar.first + 0.06, y + 0.5, "", ha="left", va="center", color="white",
+                       fontproperties=small)  # fmt: skip
+        room = (
+            ax.transData.transform((bar.first + width - 0.12, 0))[0]
+            - ax.transData.transform((bar.first, 0))[0]
+        )
+        text.set_text(_fit(text, renderer, [f"{bar.plan_ja}（{bar.period_ja}）", bar.plan_ja,
+                                            bar.period_ja, bar.period_en], room))  # fmt: skip
+    return fig
+
+
+def _fit(text: Any, renderer: Any, choices: list[str], room: float) -> str:
+    """The first of ``choices`` that fits in ``room`` pixels, else the last one cut to fit."""
+    for choice in choices:
+        text.set_text(choice)
+        if text.get_window_extent(renderer).width <= room:
+            return choice
+    cut = choices[-1]
+    while cut:
+        cut = cut[:-1]
+        text.set_text(cut + "…")
+        if text.get_window_extent(renderer).width <= room:
+            return cut + "…"
+    return ""
+
+
+def _svg_geometry(timeline: Timeline) -> dict[str, Any]:
+    """Coordinates for the HTML template's inline SVG."""
+    rows = timeline.rows()
+    years = timeline.years()
+    left, year_w, lane_h, top = 230, 150, 34, 40
+    offsets: dict[str, int] = {}
+    position = 0
+    row_items = []
+    for iri, ja, en, n in rows:
+        offsets[iri] = position
+        row_items.append({"ja": ja, "en": en, "y": top + position * lane_h, "h": n * lane_h})
+        position += n
+    bars = []
+    first_year = years[0] if years else 0
+    for bar in timeline.bars:
+        bars.append(
+            {
+                **asdict(bar),
+                "x": left + (bar.first - first_year) * year_w + 2,
+                "y": top + (offsets[bar.municipality] + bar.lane) * lane_h + 4,
+                "w": (bar.last + 1 - bar.first) * year_w - 4,
+                "h": lane_h - 8,
+            }
+        )
+    return {
+        "width": left + max(len(years), 1) * year_w + 10,
+        "height": top + position * lane_h + 10,
+        "left": left,
+        "top": top,
+        "year_w": year_w,
+        "years": [{"label": f"FY{y}", "x": left + i * year_w} for i, y in enumerate(years)],
+        "rows": row_items,
+        "bars": bars,
+    }
+
+
+def render_html(timeline: Timeline) -> str:
+    from kgtools.pages import render_with_glyphs
+
+    return render_with_glyphs(
+        "timeline.html.j2",
+        title=f"{TITLE[0]} / {TITLE[1]}",
+        filters=timeline.filters,
+        count=len(timeline.bars),
+        chart=_svg_geometry(timeline),
+    )
+
+
+def render(timeline: Timeline, fmt: str) -> bytes:
+    """One output format's bytes."""
+    if fmt == "html":
+        return render_html(timeline).encode("utf-8")
+    if fmt == "json":
+        data = {"filters": timeline.filters, "bars": [asdict(b) for b in timeline.bars]}
+        return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
+    if fmt in ("png", "svg"):
+        import matplotlib
+
+        with matplotlib.rc_context({"svg.hashsalt": "kg-timeline", "svg.fonttype": "path"}):
+            fig = _figure(timeline)
+            if fmt == "svg":
+                from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+                FigureCanvasSVG(fig)
+            buffer = io.BytesIO()
+            metadata = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
+            fig.savefig(buffer, format=fmt, metadata=metadata)
+        return buffer.getvalue()
+    raise NetworkError(f"the timeline view has no {fmt!r} output: choose from {', '.join(FORMATS)}")
+
+
+def check_formats(formats: tuple[str, ...] | list[str]) -> None:
+    """Raise :class:`NetworkError` for a format the timeline has not."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise NetworkError(
+            f"the timeline view has no {unknown[0]!r} output: choose from {', '.join(FORMATS)}"
+        )
+
+
+def write_timeline(
+    timeline: Timeline, out_dir: Path, name: str, formats: tuple[str, ...] | list[str] = FORMATS
+) -> list[Path]:
+    """Write ``out_dir/name.{fmt}`` for each format, atomically; return the paths written."""
+    from kgtools.files import atomic_write_bytes
+
+    check_formats(formats)
+    written = []
+    for fmt in dict.fromkeys(formats):
+        path = out_dir / f"{name}.{fmt}"
+        atomic_write_bytes(path, render(timeline, fmt))
+        written.append(path)
+    return written
