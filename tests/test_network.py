@@ -231,7 +231,7 @@ def test_heading_and_theme_filters(
     graph = kn.build_view(heading, "bipartite")
     for _, _, edge in graph.edges(data=True):
         for evidence in edge["initiatives"]:
-            assert (URIRef(evidence), TIP.heading, ID["heading/2"]) in union
+            assert (URIRef(evidence), TIP.heading, ID["heading/fy2021/2"]) in union
     themed = kn.load_data(store, project, theme="cashless-payment")
     theme = ID["theme/cashless-payment"]
     assert themed.links

@@ -48,7 +48,7 @@ def test_no_reflexive_or_axiomatic_noise_in_the_entailments(inferred: Graph) -> 
         (TAITO, RDF.type, TIP.Municipality),
         (TAITO, RDF.type, ORG.Organization),
         # SKOS: prefLabel is a sub-property of rdfs:label
-        (ID["heading/1"], RDFS.label, None),
+        (ID["heading/fy2021/1"], RDFS.label, None),
     ],
     ids=[
         "inverse-hasPlan",
