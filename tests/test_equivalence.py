@@ -116,6 +116,8 @@ def test_queries_equal_rdflib(
     params: dict[str, dict[str, Node]] = {
         "cq/municipality": {"code": Literal("990019")},
         "cq/search": {"q": Literal("合成")},
+        "cq/timeline": {"code": Literal("990019")},
+        "cq/active": {"fy": Literal("2021")},
     }
     compared = 0
     for name in library.names():
