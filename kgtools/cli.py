@@ -216,7 +216,8 @@ def validate(ctx: click.Context, files: tuple[Path, ...], reference: bool) -> No
     With FILES, each file is checked together with the project's shared files (the .ttl files
     directly in data/: sources, local governments, concepts, fiscal years, scheme; and the
     approval rounds in data/rounds/), so a new plan file can refer to them. Prints a report
-    grouped by focus node with the shapes' messages in Japanese and English. Exit code 0 conforms, 1 does not conform, 2 bad input.
+    grouped by focus node with the shapes' messages in Japanese and English. Exit code 0
+    conforms, 1 does not conform, 2 bad input.
 
     The shapes are checked by the build's compiled validator (kgtools.shacl), which the tests
     hold to pySHACL's results; --pyshacl runs pySHACL itself.
