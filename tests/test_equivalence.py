@@ -129,6 +129,9 @@ def test_queries_equal_rdflib(
         assert Counter(tuple(map(_cell, r)) for r in ours.rows) == Counter(
             tuple(map(_cell, r)) for r in theirs.rows
         ), name
-        assert theirs.rows, f"{name} has no answer on the sample"
+        # kg synth makes no approval rounds and no scheme yet (issue 17, "Scale"): these two are
+        # compared (both empty) but cannot have an answer on the sample
+        if name not in {"cq/rounds", "cq/scheme-terms"}:
+            assert theirs.rows, f"{name} has no answer on the sample"
         compared += 1
-    assert compared >= 19
+    assert compared >= 25
