@@ -17,6 +17,7 @@ class TIP(DefinedNamespace):
 
     Aim: URIRef  # 計画の背景・目的の段落が、名前を挙げて目指すと述べる到達点（例：「北区産業ブランド」の確立）。名前のない一般的な目的（地域産業の活性化など）は段落の文にとどめ、この節点にはしない。 An end that a plan's background-and-aim paragraph names and says it aims at (for example the establishment of the 「北区産業ブランド」, the Kita City industry brand). A general aim the paragraph does not name (revitalizing local industry and the like) stays in the paragraph's text and gets no node.
     Approval: URIRef  # 地方公共団体（東京都）が地域産業活性化計画を承認する行為。 The act by which a local government (the Tokyo Metropolitan Government) approves a regional industry revitalization plan.
+    ApprovalRound: URIRef  # 東京都が一度に行った計画の承認のまとまり。報道発表（または概要資料）1件に当たる。 A batch of plan approvals that the Tokyo Metropolitan Government made at one time; one press release (or overview document).
     BusinessMeeting: URIRef  # 事業者が取引先候補と商談を行うためのイベント。 An event at which businesses meet prospective customers or suppliers to negotiate deals.
     City: URIRef  # 市である市区町村。 A municipality that is a city (市).
     ConsultationDesk: URIRef  # 事業者からの相談を受け付ける窓口。 A desk or office where businesses can get advice.
@@ -25,11 +26,12 @@ class TIP(DefinedNamespace):
     Facility: URIRef  # 特定の目的のために設けられた建物・空間・窓口などの場所。 A place set up for a particular purpose, such as a building, a space or a service desk.
     FiscalYear: URIRef  # 地方公共団体の会計年度。4月1日に始まり翌年3月31日に終わる。 A fiscal year of a Japanese local government, running from 1 April to 31 March of the following year.
     FutureVision: URIRef  # 計画が実現を目指す地域産業の将来像。 The future state of the local industry that a plan aims to realize.
-    Heading: URIRef  # 計画の取組を分類する固定の見出し（(１)〜(３)）。 One of the fixed headings ((1) to (3)) under which a plan lists its initiatives.
+    Heading: URIRef  # 計画の取組を分類する見出し。見出しは承認の回の概要ごとに異なる（令和３年度～令和５年度の概要は固定の(１)〜(３)、平成27年度の別紙は計画ごとの番号付きの見出し）。tip:headingOf が定める回または計画を指す。 A heading under which a plan lists its initiatives. Headings differ by the round's overview (the FY2021–23 overview has three fixed headings (1) to (3); the FY2015 別紙 numbers each plan's own headings); tip:headingOf points to the round or the plan that sets it.
     Illustration: URIRef  # 計画の頁に掲載されたキャプション付きの写真または図。 A photo or figure with a caption printed on a plan's page.
     Industry: URIRef  # 計画が重点を置く産業分野。 A branch of industry on which a plan focuses.
     Initiative: URIRef  # 計画の取組区分の下に記載された一つの取組。 One initiative listed in a plan under one of its headings.
     LocalGovernment: URIRef  # 都道府県または市区町村。地域産業活性化計画を策定し、または承認する団体。 A prefecture or a municipality: a body that draws up or approves a regional industry revitalization plan.
+    MonetaryAmount: URIRef  # 通貨と、その額が当てはまる年数を伴う金額（例 1億円/年）。 An amount of money with its currency and the number of years it applies to (e.g. JPY 100 million a year).
     Municipality: URIRef  # 市区町村である地方公共団体。 A local government that is a municipality (city, special ward, town or village).
     Organisation: URIRef  # 資料が名前を挙げる組織のうち、地方公共団体でも計画の連携主体でもないもの（施設を管理運営する財団など）。 An organisation a source names that is neither a local government nor a partner of a plan (such as a foundation that manages and runs a facility).
     Partner: URIRef  # 計画または取組において連携の相手となる主体。 A body that a plan or an initiative collaborates with.
@@ -37,25 +39,35 @@ class TIP(DefinedNamespace):
     PartnerKind: URIRef  # 連携の相手となる主体の種類（金融機関、支援機関、大学など）。 A kind of body that a plan or initiative works with (financial institutions, support organisations, universities and so on).
     Person: URIRef  # 資料に名前が挙がる人物。 A person named in the source.
     Place: URIRef  # 地理的な場所。 A geographical place.
-    Plan: URIRef  # 市区町村が地域産業の活性化のために策定し、都道府県の承認を受ける計画。背景と目的、計画期間、区分ごとの取組からなる。 A plan drawn up by a municipality to revitalize its local industry and approved by the prefecture; it states a background and aim, a plan period and initiatives under fixed headings.
+    Plan: URIRef  # 市区町村が地域産業の活性化のために策定し、都道府県の承認を受ける計画。計画期間を持ち、資料が示す場合は計画名、背景と目的、区分ごとの取組を持つ。承認によってのみ知られる計画もある。 A plan drawn up by a municipality to revitalize its local industry and approved by the prefecture; it has a plan period and, where the source gives them, a title, a background and aim and initiatives under headings. A plan may be known only by its approval.
     PlanPeriod: URIRef  # 計画が対象とする期間。初年度から最終年度までの年度で表される。 The period a plan covers, from its first to its last fiscal year.
     Prefecture: URIRef  # 都道府県である地方公共団体（東京都など）。 A local government that is a prefecture (such as the Tokyo Metropolis).
+    Scheme: URIRef  # 東京都が区市町村の計画を承認して助成する事業。名称は時期により変わる（tip:SchemeName）。 The Tokyo Metropolitan Government's scheme that approves municipalities' plans and funds them; its name changes over time (tip:SchemeName).
+    SchemeName: URIRef  # 支援事業がある年度から用いる名称と、その名称の下で承認される計画の呼び名。 A name that a support scheme bears from a given fiscal year, with the name its approved plans have under it.
+    SchemeTerms: URIRef  # 報道発表が述べる支援事業の補助の条件（補助金の上限、補助率、支援期間）。述べられた発表ごとに1つ。 The funding terms of a support scheme as one press release states them (subsidy ceiling, rate, duration); one per stating release.
     SourceDocument: URIRef  # グラフの事実の出典となる資料。 A document from which facts in the graph are taken.
     SpecialWard: URIRef  # 東京都の特別区（23区の一つ）。 A special ward of Tokyo (one of the 23 wards).
     Subsidy: URIRef  # 経費の一部を補助または助成する支援事業。 A support programme that pays for part of certain expenses.
+    SubsidyRate: URIRef  # 補助対象経費のうち助成される割合の上限（分数、例 2分の1以内）。 The upper limit of the share of eligible expenses that is funded, as a fraction (e.g. up to one half).
     SupportProgramme: URIRef  # 地方公共団体が事業者等を支援するために行う事業。 A programme run by a local government to support businesses or others.
     TargetSegment: URIRef  # 計画または取組が支援の対象とする事業者や取引の区分。 A group of businesses, or a kind of trade, that a plan or initiative targets.
     Theme: URIRef  # 計画または取組が扱う主題。 A subject that a plan or an initiative addresses.
+    Town: URIRef  # 町である市区町村。 A municipality that is a town (町).
     TradeFair: URIRef  # 製品や技術を展示し、取引先や買い手と出会う場となるイベント。 An event where products or technologies are exhibited to buyers and business partners.
+    address: URIRef  # 出典資料を読んだウェブ上の所在（URL）。 The web address (URL) at which the source document was read.
     aim: URIRef  # 計画の背景・目的の段落が名前を挙げて目指すと述べる目標。 An aim that the plan's background-and-aim paragraph names.
+    amount: URIRef  # 金額の数値（通貨の最小単位でなく、円なら円単位）。 The number of the amount, in whole currency units (yen for JPY).
+    appliesTo: URIRef  # 補助率が当てはまる事業（資料の原文のまま。一般の補助率には付けない）。 The projects a special rate applies to, verbatim from the source (not given for the general rate).
     approvedBy: URIRef  # 計画を承認した地方公共団体。tip:hasApproval と tip:approvingAuthority の連鎖から導出され、直接には記述しない。 The local government that approved the plan; derived from the chain tip:hasApproval / tip:approvingAuthority and never asserted.
     approvedPlan: URIRef  # 承認の対象となった計画（tip:hasApproval の逆）。 The plan that the approval approves (inverse of tip:hasApproval).
     approvingAuthority: URIRef  # 承認を行った地方公共団体。 The local government that gave the approval.
     background: URIRef  # 計画の背景と目的を述べた段落（資料の原文のまま）。 The plan's background-and-aim paragraph, verbatim from the source.
+    backgroundExcerpt: URIRef  # 資料で読める範囲の、計画の背景・目的の段落の冒頭部分（原文のまま）。段落の全体が読める場合は tip:background を使う。 The readable opening part of the plan's background paragraph, verbatim, where the rest is not readable in the source; where the whole paragraph is readable, tip:background is used instead.
     caption: URIRef  # 図版のキャプション（資料の原文のまま）。 The illustration's caption, verbatim from the source.
     collaboratesWith: URIRef  # 計画または取組が連携する主体。 A partner the plan or initiative collaborates with.
     concernsMunicipality: URIRef  # 事物が関係する市区町村。計画の市区町村から、取組・言及・図版を通じて、またイベントの上位・下位の回や場所を含む場所へと導出される。 A municipality the thing concerns; derived from the municipality of the plan through its initiatives, mentions and illustrations, and carried to an event's series or parts and to a place that contains a place it concerns.
     containsPlace: URIRef  # この場所の中にある場所（tip:locatedIn の逆）。 A place that lies within this place (inverse of tip:locatedIn).
+    currency: URIRef  # 金額の通貨（ISO 4217 の3文字コード、例 JPY）。 The currency of the amount, as an ISO 4217 three-letter code (e.g. JPY).
     depicts: URIRef  # 図版が写している、または表している事物。 Something the illustration shows.
     edition: URIRef  # 資料が述べる場合の、計画の次数（第２次なら2）。 The edition number of the plan, where the source states it (第２次 gives 2).
     editionLabel: URIRef  # 計画の次数を表す資料の語句（例：第２次）。 The source's words for the plan's edition (for example 第２次).
@@ -71,30 +83,46 @@ class TIP(DefinedNamespace):
     hasInitiative: URIRef  # 計画に記載された取組（tip:partOfPlan の逆。データでは tip:partOfPlan を記述する）。 An initiative listed in the plan (inverse of tip:partOfPlan; data asserts tip:partOfPlan).
     hasPlan: URIRef  # 市区町村が策定した計画（tip:municipality の逆）。 A plan drawn up by the municipality (inverse of tip:municipality).
     heading: URIRef  # 取組が記載されている見出し（取組区分）。 The heading under which the initiative is listed.
+    headingOf: URIRef  # 取組区分を定める承認の回の概要（固定の見出し）、または計画（計画ごとの見出し）。 The round whose overview fixes the heading, or the plan whose own numbered heading it is.
     illustrationOf: URIRef  # 図版が掲載されている頁の計画（tip:hasIllustration の逆）。 The plan on whose page the illustration is printed (inverse of tip:hasIllustration).
     involvesPartnerKind: URIRef  # 計画または取組が連携する主体の種別。資料が主体の種類だけを挙げる場合に記述し、また tip:collaboratesWith と tip:partnerKind の連鎖からも導出される。 A kind of body the plan or initiative works with; asserted where the source names only the kind of body, and also derived from the chain tip:collaboratesWith / tip:partnerKind.
     lastFiscalYear: URIRef  # 計画期間の最後の年度。 The last fiscal year of the plan period.
     localGovernmentCode: URIRef  # 総務省の全国地方公共団体コード（検査数字付き6桁）。 The 6-digit Japanese local government code (JIS X 0402 with check digit).
     locatedIn: URIRef  # 場所が含まれる、より広い場所または地方公共団体の区域。推移的。 A larger place, or the area of a local government, that contains this place; transitive.
+    maxSupportYears: URIRef  # 補助内容が定める支援期間の上限（年数）。 The longest support period the terms allow, in years.
     mentionedIn: URIRef  # 事物に言及している計画または取組（tip:mentions の逆）。 A plan or initiative that mentions this thing (inverse of tip:mentions).
     mentions: URIRef  # 計画または取組が言及する事物。計画は、その取組と図版が言及・描写するものすべてに言及する。 Something the plan or initiative mentions; a plan mentions everything its initiatives mention and its illustrations depict.
     municipality: URIRef  # 計画を策定した市区町村。 The municipality whose plan this is.
+    nameFrom: URIRef  # 資料がこの名称の事業の開始年度として述べる年度。 The fiscal year from which, as the source states, the scheme bears this name.
     operatedBy: URIRef  # 施設または支援事業を運営・実施する組織。 The organisation that runs the facility or support programme.
-    ordinal: URIRef  # 取組区分の下での取組の位置（1から数える）。 The 1-based position of the initiative under its heading in the source.
+    ordinal: URIRef  # 取組区分の下での取組の位置、または資料での取組区分の番号（1から数える）。 The 1-based position of the initiative under its heading in the source, or the number of the heading in its overview or plan.
     organizer: URIRef  # イベントを主催する組織。 The organisation that holds the event.
     originalText: URIRef  # 取組の記述（資料の原文のまま）。 The initiative's text, verbatim from the source.
     partOfPlan: URIRef  # 取組が記載されている計画。 The plan in which the initiative is listed.
     partnerKind: URIRef  # 連携主体の種別。 The kind of body the partner is.
+    perYears: URIRef  # 金額が当てはまる年数（1 なら1年あたり、3 なら3年間の合計）。 The number of years the amount applies to (1: a year; 3: in total over three years).
     period: URIRef  # 計画の計画期間。 The plan period of the plan.
     person: URIRef  # 計画または取組が挙げる人物。 A person that the plan or initiative names.
+    planKindName: URIRef  # この名称の事業の下で承認される計画の呼び名（例 地域産業活性化計画）。 What the plans approved under this scheme name are called (e.g. 地域産業活性化計画).
     prefecture: URIRef  # 市区町村が属する都道府県。 The prefecture a municipality belongs to.
+    pressDate: URIRef  # 承認の回の報道発表の日付（資料が日まで述べる場合）。 The date of the round's press release, where the source states the day.
+    pressMonth: URIRef  # 承認の回の報道発表の年月（資料が月までしか述べない場合）。 The year and month of the round's press release, where the source states no day.
     programme: URIRef  # 計画または取組が挙げる支援事業。 A support programme that the plan or initiative names.
+    rateDenominator: URIRef  # 補助率を分数で表したときの分母（2分の1なら2）。 The denominator of the rate as a fraction (2 for one half).
+    rateNumerator: URIRef  # 補助率を分数で表したときの分子（2分の1なら1）。 The numerator of the rate as a fraction (1 for one half).
+    round: URIRef  # 承認が行われた回。 The round in which the approval was made.
+    roundName: URIRef  # 資料が承認の回に付ける名称（例 令和6年度後期）。 The name the source gives the round (e.g. 令和6年度後期, the second half of FY2024).
     scheduledFor: URIRef  # 資料が、取組や施設の設置・実施を特定の年度に予定していると述べる場合の、その年度。 The fiscal year in which, according to the source, the initiative or facility is set up or carried out.
+    scheme: URIRef  # 承認の回、事業の名称または補助内容が属する支援事業。 The support scheme that the round, the scheme name or the terms belong to.
     startDate: URIRef  # 期間の最初の日。 The first day of the period.
     subEvent: URIRef  # イベントに含まれる回または部分（tip:superEvent の逆）。 An edition or part of this event (inverse of tip:superEvent).
+    subsidyCeiling: URIRef  # 補助内容または補助率に係る補助金額の上限。 The highest subsidy amount under the terms or under the rate.
+    subsidyRate: URIRef  # 補助内容が定める補助率（特定の事業に別の補助率があれば、それも）。 A subsidy rate that the terms set (including a different rate for particular projects).
     superEvent: URIRef  # イベントを含む上位のイベント（個々の回からシリーズへ、部分から全体へ）。 The event this event belongs to (an edition to its series; a part to the whole).
     targetSegment: URIRef  # 計画または取組が対象とする事業者や取引の区分。 A group of businesses or kind of trade that the plan or initiative targets.
+    termsForPlan: URIRef  # 補助内容が一つの計画について述べられている場合のその計画。 The plan the terms are stated for, where the source states them for one plan only.
     theme: URIRef  # 計画または取組が扱うテーマ。 A theme that the plan or initiative addresses.
     timeHorizonYears: URIRef  # 将来像が見据える年数（例：10年後なら10）。 How many years ahead the future vision looks (10 years ahead gives 10).
+    underName: URIRef  # 承認の回または補助内容が資料で名乗る支援事業の名称。 The scheme name under which the source presents the round or the terms.
     wikidataItem: URIRef  # 地方公共団体に対応するWikidataの項目。owl:sameAs ではなく緩い対応づけ。 The Wikidata item corresponding to a local government; a loose link (schema:sameAs), not owl:sameAs.
     year: URIRef  # 年度が始まる西暦年（令和３年度なら2021）。 The Gregorian year in which the fiscal year starts (令和３年度 gives 2021).

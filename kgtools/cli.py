@@ -214,9 +214,10 @@ def validate(ctx: click.Context, files: tuple[Path, ...], reference: bool) -> No
     """Validate the project's data, or FILES, against the SHACL shapes.
 
     With FILES, each file is checked together with the project's shared files (the .ttl files
-    directly in data/: sources, local governments, concepts, fiscal years), so a new plan file
-    can refer to them. Prints a report grouped by focus node with the shapes' messages in
-    Japanese and English. Exit code 0 conforms, 1 does not conform, 2 bad input.
+    directly in data/: sources, local governments, concepts, fiscal years, scheme; and the
+    approval rounds in data/rounds/), so a new plan file can refer to them. Prints a report
+    grouped by focus node with the shapes' messages in Japanese and English. Exit code 0
+    conforms, 1 does not conform, 2 bad input.
 
     The shapes are checked by the build's compiled validator (kgtools.engine.shacl), which the tests
     hold to pySHACL's results; --pyshacl runs pySHACL itself.
@@ -226,9 +227,16 @@ def validate(ctx: click.Context, files: tuple[Path, ...], reference: bool) -> No
         # os.path.realpath, not Path.resolve: it never raises (a loop of links is left for
         # the loader to report with the file's name; resolve raised a RuntimeError).
         given = {os.path.realpath(f) for f in files}
+        # the shared files: directly in data/, and the approval rounds in data/rounds/, which
+        # plan files refer to (tip:round)
+        rounds = project.data_dir / "rounds"
+        candidates = [
+            *sorted(project.data_dir.iterdir()),
+            *(sorted(rounds.iterdir()) if rounds.is_dir() and not rounds.is_symlink() else []),
+        ]
         shared = [
             p
-            for p in sorted(project.data_dir.iterdir())
+            for p in candidates
             if p.suffix.lower() == ".ttl" and not p.is_dir() and os.path.realpath(p) not in given
         ]
         check_inside(shared, project.root)

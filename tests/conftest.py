@@ -43,8 +43,9 @@ def shapes(project: Project) -> Graph:
 
 @pytest.fixture(scope="session")
 def shared_files(project: Project) -> list[Path]:
-    """The shared data files (directly in data/), which every plan file refers to."""
-    return sorted(project.data_dir.glob("*.ttl"))
+    """The shared data files (directly in data/, and the approval rounds in data/rounds/), which
+    every plan file refers to."""
+    return sorted(project.data_dir.glob("*.ttl")) + sorted(project.data_dir.glob("rounds/*.ttl"))
 
 
 @pytest.fixture(scope="session")

@@ -243,3 +243,16 @@ def test_every_command_that_reads_the_build_takes_out_dir_and_strict() -> None:
         assert out_dir.default is None and "project's root" in (out_dir.help or ""), name
     build = next(p for p in cli.commands["build"].params if "--out" in p.opts)
     assert build.default is None
+
+
+@pytest.mark.parametrize(
+    "plan",
+    sorted((ROOT / "data" / "plans").glob("*.ttl"), key=lambda p: p.name)[::4],
+    ids=lambda p: p.name,
+)
+def test_validate_a_plan_file_with_the_rounds_it_refers_to(plan: Path) -> None:
+    """A plan file alone validates: its approval's round (data/rounds/) is shared context, as
+    the sources and local governments are."""
+    result = run("--project", str(ROOT), "validate", str(plan))
+    assert result.exit_code == 0, result.output
+    assert "conforms: yes" in result.output

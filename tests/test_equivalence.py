@@ -118,6 +118,8 @@ def test_queries_equal_rdflib(
     params: dict[str, dict[str, Node]] = {
         "cq/municipality": {"code": Literal("990019")},
         "cq/search": {"q": Literal("合成")},
+        "cq/timeline": {"code": Literal("990019")},
+        "cq/active": {"fy": Literal("2021")},
     }
     compared = 0
     for name in library.names():
@@ -129,6 +131,9 @@ def test_queries_equal_rdflib(
         assert Counter(tuple(map(_cell, r)) for r in ours.rows) == Counter(
             tuple(map(_cell, r)) for r in theirs.rows
         ), name
-        assert theirs.rows, f"{name} has no answer on the sample"
+        # kg synth makes no approval rounds and no scheme yet (issue 17, "Scale"): these two are
+        # compared (both empty) but cannot have an answer on the sample
+        if name not in {"cq/rounds", "cq/scheme-terms"}:
+            assert theirs.rows, f"{name} has no answer on the sample"
         compared += 1
-    assert compared >= 19
+    assert compared >= 25

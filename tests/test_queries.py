@@ -76,7 +76,7 @@ def _show(rows: Counter[Row]) -> list[str]:
 
 
 def test_every_cq_query_has_an_expected_answer() -> None:
-    assert len(CQ_NAMES) == 19, CQ_NAMES
+    assert len(CQ_NAMES) == 25, CQ_NAMES
     missing = [name for name in CQ_NAMES if not (EXPECTED / f"{name}.srj").is_file()]
     assert not missing, f"no expected answer in tests/queries/ for {missing}"
     orphans = sorted(
@@ -159,3 +159,34 @@ def test_query_header(path: Path) -> None:
         assert re.search(rf"[?$]{parameter}\b", query.body), (
             f"{path.name}: parameter ?{parameter} is not used in the query"
         )
+
+
+AS_OF_QUERIES = sorted(
+    name for name in CQ_NAMES if "?asOf" in (CQ / f"{name}.rq").read_text(encoding="utf-8")
+)
+
+
+def _in_force(period: Node | None, year: int) -> bool:
+    first, _, last = str(period).removeprefix("FY").partition("–FY")
+    return int(first) <= year <= int(last)
+
+
+def test_as_of_is_offered_by_every_per_plan_query() -> None:
+    assert len(AS_OF_QUERIES) == 14, AS_OF_QUERIES
+
+
+@pytest.mark.parametrize("year", [2012, 2013, 2016, 2018, 2022, 2023, 2025, 2027])
+@pytest.mark.parametrize("name", AS_OF_QUERIES)
+def test_as_of_keeps_exactly_the_plans_in_force(
+    name: str, year: int, store: MemoryStore, library: QueryLibrary
+) -> None:
+    """?asOf=Y answers as the query without it, less the rows of plans not in force in FY Y
+    (their `period` FY{first}–FY{last} does not contain Y): the same rows, nothing else."""
+    query = library.get(f"cq/{name}")
+    graphs = graphs_for(inferred=True)
+    every = run(store, query, {}, graphs=graphs, timeout=60.0)
+    as_of = run(store, query, {"asOf": Literal(str(year))}, graphs=graphs, timeout=60.0)
+    assert as_of.variables == every.variables
+    variables = every.variables
+    want = [row for row in every.records() if _in_force(row["period"], year)]
+    assert _multiset(variables, as_of.records()) == _multiset(variables, want)

@@ -46,8 +46,8 @@ def test_stdin_query_with_and_without_entailments(out_dir: str) -> None:
     inferred = kg(out_dir, "-", "-f", "csv", stdin=ORG_COUNT)
     asserted = kg(out_dir, "-", "-f", "csv", "--asserted", stdin=ORG_COUNT)
     assert inferred.exit_code == 0 and asserted.exit_code == 0, inferred.output
-    # six local governments and the foundation that runs PiO PARK (a tip:Organisation)
-    assert list(csv.reader(io.StringIO(inferred.output)))[1] == ["7"]
+    # 東京都, the 17 municipalities of the rounds and the foundation that runs PiO PARK
+    assert list(csv.reader(io.StringIO(inferred.output)))[1] == ["19"]
     assert list(csv.reader(io.StringIO(asserted.output)))[1] == ["0"]
 
 

@@ -308,7 +308,9 @@ def with_duplicate_ordinal(graph: Graph) -> Graph:
     for t in graph:
         out.add(t)
     seen: dict[tuple[Node | None, Node | None], Node] = {}
-    for initiative in sorted(graph.subjects(TIP.ordinal, None), key=str):
+    # initiatives only: headings carry a tip:ordinal too (their number in the overview)
+    initiatives = set(graph.subjects(TIP.ordinal, None)) & set(graph.subjects(TIP.partOfPlan, None))
+    for initiative in sorted(initiatives, key=str):
         key = (graph.value(initiative, TIP.partOfPlan), graph.value(initiative, TIP.heading))
         if key in seen:
             ordinal = graph.value(seen[key], TIP.ordinal)

