@@ -313,7 +313,7 @@ def test_headings_of_two_rounds_match_by_label(memory: OxigraphStore) -> None:
     diff = diff_plans(memory, EARLIER, LATER)
     headings = next(a for a in diff.aspects if a.aspect == "headings")
     (kept,) = [i for i in headings.kept if i.ja == label]
-    assert kept.earlier == (str(ID["heading/1"]),) and kept.later == (str(round_b),)
+    assert kept.earlier == (str(ID["heading/fy2021/1"]),) and kept.later == (str(round_b),)
     assert URIRef(kept.later[0]) != URIRef(kept.earlier[0])
 
 
@@ -334,3 +334,25 @@ def test_odd_plan_iris_are_user_errors(fixture_project: Path, text: str) -> None
     result = kg(fixture_project, EARLIER, text)
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: ")
+
+
+def test_the_two_real_taito_plans(tmp_path: Path) -> None:
+    """On the project's own data: 台東区's FY2015 plan and its FY2021 plan (the 2015 別紙 and the
+    overview both name 台東デザイナーズビレッジ; only the 2015 plan runs 浅草ものづくり工房)."""
+    args = ["--project", str(ROOT), "diff", "--municipality", "131067", "-f", "json"]
+    result = CliRunner().invoke(cli, [*args, "--out-dir", str(tmp_path / "dist")])
+    assert result.exit_code == 0, result.output
+    (pair,) = json.loads(result.stdout)["pairs"]
+    assert pair["earlier"]["plan"] == str(ID["plan/131067/2015"])
+    assert pair["later"]["plan"] == str(ID["plan/131067/2021"])
+    facilities = {
+        change: {i["label"]["ja"] for i in pair["aspects"]["facilities"][change]}
+        for change in CHANGES
+    }
+    assert facilities == {
+        "kept": {"台東デザイナーズビレッジ"},
+        "dropped": {"浅草ものづくり工房"},
+        "added": set(),
+    }
+    headings = pair["aspects"]["headings"]
+    assert len(headings["dropped"]) == 3 and len(headings["added"]) == 3  # (free ↔ fixed headings)
