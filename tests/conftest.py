@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import settings
 from rdflib import Graph
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
@@ -20,8 +22,31 @@ from kgtools.query import QueryLibrary
 from kgtools.serve import BuildFolder, ServeConfig, SparqlServer, make_server
 from kgtools.store import Store
 
+from .references import References
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_TEXT = ROOT / "sources" / "approved-plans-overview-r3-r5.txt"
+
+# -- hypothesis profiles ------------------------------------------------------------------------
+# `ci` (.ci/run sets HYPOTHESIS_PROFILE=ci) runs every property test at its full count; `dev`, the
+# default, at a quarter of it, for a quicker local suite. A property test writes its full count
+# through examples(): `@settings(max_examples=examples(120), ...)` (tests/test_profiles.py fails
+# on a count written bare, which would ignore the profile).
+# Both start from the settings hypothesis chose itself (its own defaults, or on a CI service its
+# built-in `ci` profile, which `ci` here replaces and keeps as it was).
+#: max_examples of the full-strength profile: hypothesis' own default, so that a test without a
+#: count of its own also runs as it always did.
+FULL_STRENGTH = 100
+settings.register_profile("ci", settings.default, max_examples=FULL_STRENGTH)
+settings.register_profile("dev", settings.default, max_examples=FULL_STRENGTH // 4)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def examples(full: int) -> int:
+    """``max_examples`` for a property test whose full-strength count is ``full``: ``full`` itself
+    under the ``ci`` profile, scaled like the loaded profile's count otherwise (at least 1). Read
+    when the test module is imported, i.e. after ``--hypothesis-profile`` took effect."""
+    return max(1, full * settings.default.max_examples // FULL_STRENGTH)
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +68,20 @@ def shapes(project: Project) -> Graph:
 def shared_files(project: Project) -> list[Path]:
     """The shared data files (directly in data/), which every plan file refers to."""
     return sorted(project.data_dir.glob("*.ttl"))
+
+
+@pytest.fixture(scope="session")
+def context(shared_files: list[Path]) -> Graph:
+    """The shared data files as one graph: the context a shape case or a plan file needs."""
+    return load_files(shared_files)
+
+
+@pytest.fixture(scope="session")
+def references(
+    project: Project, shared_files: list[Path], context: Graph, shapes: Graph, ontology: Graph
+) -> References:
+    """The reference libraries' answers, each computed once per session (tests/references.py)."""
+    return References(project.shapes, project.ontology, shared_files, context, shapes, ontology)
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,8 @@ from kgtools.queries import load_query
 from kgtools.synth import SynthSpec, generate
 from kgtools.triples import StoreSource
 
+from .conftest import examples
+
 QUERY = Path(degree.__file__).resolve().parent / "sparql" / "network-degree.rq"
 CSV = "network/bipartite-degree.csv"
 
@@ -191,7 +193,7 @@ tables = st.dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(before=tables, after=tables)
 def test_patched_csv_equals_the_csv_written_whole(
     before: degree.Table, after: degree.Table

@@ -23,11 +23,12 @@ from kgtools.namespaces import DATA_GRAPH
 from kgtools.oxstore import OxigraphStore
 from kgtools.project import Project
 from kgtools.query import QueryLibrary, run
-from kgtools.reason import entailments
 from kgtools.store import MemoryStore
 from kgtools.synth import generate, spec_for_triples
 from kgtools.triples import MemoryIndex, triple_from_rdflib
 from kgtools.validate import ValidationResult, validate
+
+from . import references
 
 
 @pytest.fixture(scope="module")
@@ -55,15 +56,18 @@ def fast_triples(sample: Project) -> tuple[list, list]:
 
 
 @pytest.fixture(scope="module")
-def owlrl_entailments(reference: tuple[Graph, Graph, Graph]) -> list:
-    """owlrl's entailments of ontology + data (the slow part: computed once)."""
+def owlrl_entailments(
+    reference: tuple[Graph, Graph, Graph], request: pytest.FixtureRequest
+) -> list:
+    """owlrl's entailments of ontology + data (the slow part: computed once, and kept under
+    pytest's cache dir keyed by the graph's content and the versions: tests/references.py)."""
     ontology, _shapes, data = reference
     graph = Graph()
     for triple in ontology:
         graph.add(triple)
     for triple in data:
         graph.add(triple)
-    return list(entailments(graph))
+    return references.owlrl_entailments(graph, getattr(request.config, "cache", None))
 
 
 def _key(r: ValidationResult) -> tuple:

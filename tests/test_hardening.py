@@ -47,7 +47,7 @@ from kgtools.query import (
 )
 from kgtools.store import MemoryStore
 
-from .conftest import LABEL_SEARCH, Canary
+from .conftest import LABEL_SEARCH, Canary, examples
 
 GOOD = "@prefix ex: <https://w3id.org/tokyo-industry-plans/test/> .\nex:a ex:b ex:c .\n"
 
@@ -599,13 +599,13 @@ def _parse_survives(suffix: str, data: bytes) -> None:
             graph.serialize(format=fmt)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(suffix=st.sampled_from(sorted(FORMATS)), data=st.binary(max_size=400))
 def test_random_bytes_into_the_loader(suffix: str, data: bytes) -> None:
     _parse_survives(suffix, data)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     suffix=st.sampled_from(sorted(FORMATS)),
     tokens=st.lists(st.sampled_from(TOKENS) | st.text(max_size=6), max_size=40),
@@ -620,7 +620,7 @@ def search_query(tmp_path_factory: pytest.TempPathFactory) -> QueryFile:
 
 
 @settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -645,7 +645,7 @@ def test_random_parameters_bind_as_one_term(
 
 
 @settings(
-    max_examples=100,
+    max_examples=examples(100),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

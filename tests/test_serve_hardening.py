@@ -40,7 +40,7 @@ from kgtools.serve import (
 )
 from kgtools.store import Store
 
-from .conftest import chromium_dom, loopback_server, serving
+from .conftest import chromium_dom, examples, loopback_server, serving
 
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 ASK_PLAN = f"ASK {{ ?plan a <{TIP}Plan> }}"
@@ -159,7 +159,9 @@ def test_bad_content_length_is_400_before_any_body_is_read(
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(30),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     st.one_of(
@@ -266,7 +268,9 @@ def test_a_body_on_get_is_read_so_the_next_request_is_in_step(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     st.sampled_from(["", "/", "/sparql?query=", "/sparql?", "//", "http://[", "http://127.0.0.1/"]),
@@ -345,7 +349,9 @@ def test_host_must_be_loopback_and_well_formed(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(st.text(st.characters(codec="latin-1", exclude_characters="\r\n\x00"), max_size=40))
 def test_any_host_header_gets_an_answer_on_the_service_description(

@@ -50,7 +50,7 @@ from kgtools.remote import (
 )
 from kgtools.store import MemoryStore
 
-from .conftest import assert_isomorphic, loopback_server
+from .conftest import assert_isomorphic, examples, loopback_server
 from .test_remote import (
     CQ,
     CQ_NAMES,
@@ -651,7 +651,7 @@ def digest_server() -> Iterator[tuple[str, type[_DigestGuarded]]]:
         yield url, handler
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(
     password=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=6),
     large=st.booleans(),
