@@ -49,6 +49,67 @@ def examples(full: int) -> int:
     return max(1, full * settings.default.max_examples // FULL_STRENGTH)
 
 
+# -- scheduling across xdist workers (pyproject: --dist loadgroup --no-loadscope-reorder) ----------
+# Every test runs in its file's group, so that a file's module fixtures are computed once (as
+# --dist loadfile did), except where GROUPS joins or splits files; groups start in the order of
+# SLOWEST_FIRST (measured with --durations), the rest in file order, so that no long group is
+# left to start last while the other worker idles (xdist would order groups by test count).
+#: test file (or file::test) -> group; the longest match wins
+GROUPS = {
+    # the two files that compare every shape case with pySHACL share one report per case
+    # (tests/references.py), which lives in one worker's memory
+    "test_shapes.py": "pyshacl-cases",
+    "test_shacl_fast.py": "pyshacl-cases",
+    # the 10k sample's three reference runs (owlrl, pySHACL, rdflib's queries) are the three
+    # longest tests: pySHACL's on one worker, owlrl's closure and the queries that read it on
+    # the other (each group makes the sample itself, a few seconds)
+    "test_equivalence.py": "equivalence-owlrl",
+    "test_equivalence.py::test_validation_equals_pyshacl": "equivalence-pyshacl",
+}
+SLOWEST_FIRST = (
+    "equivalence-owlrl",
+    "equivalence-pyshacl",
+    "pyshacl-cases",
+    "test_build_integrity.py",
+    "test_virtuoso.py",
+    "test_export.py",
+    "test_hardening.py",
+    "test_incremental.py",
+    "test_day_one.py",
+    "test_degree.py",
+)
+
+
+def xdist_group(nodeid: str) -> str:
+    """The xdist group of the test ``nodeid``: its file's name, unless GROUPS says otherwise."""
+    path, _, rest = nodeid.partition("::")
+    name = Path(path).name
+    test = f"{name}::{rest.split('[')[0]}"
+    return GROUPS.get(test, GROUPS.get(name, name))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slowest groups first (every worker sorts its collection the same way)."""
+    order = {group: rank for rank, group in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: order.get(xdist_group(item.nodeid), len(order)))  # stable
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` with the groups of :func:`xdist_group`. (Not xdist_group marks:
+    pytest-xdist 3.8 puts a mark's group into ``item._nodeid``, which pytest 9.2 no longer reads,
+    so the marks are silently ignored and every test is its own group.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid)
+
+    return GroupScheduling(config, log)
+
+
 @pytest.fixture(scope="session")
 def project() -> Project:
     return find_project(ROOT)
