@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -154,6 +155,27 @@ def data(project: Project) -> Graph:
 def built(project: Project, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildSummary]:
     out = tmp_path_factory.mktemp("dist")
     return out, build(project, out, force=True)
+
+
+@pytest.fixture(scope="session")
+def built_template(project: Project, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a copy of the project (``project/``: ontology, data, queries) and its build
+    (``dist/``), built once per session. Read-only: a test that edits and rebuilds takes its
+    own copy with :func:`copy_built` instead of building the unchanged project again."""
+    folder = tmp_path_factory.mktemp("built-template")
+    root = folder / "project"
+    for name in ("ontology", "data", "queries"):
+        shutil.copytree(project.root / name, root / name)
+    build(Project(root), folder / "dist")
+    return folder
+
+
+def copy_built(template: Path, to: Path) -> tuple[Project, Path]:
+    """A copy of :func:`built_template` at ``to/project`` and ``to/dist``: the project and its
+    last build, as if built there (the build holds no path of its own; a rebuild reuses it)."""
+    shutil.copytree(template / "project", to / "project", symlinks=True)
+    shutil.copytree(template / "dist", to / "dist", symlinks=True)
+    return Project(to / "project"), to / "dist"
 
 
 @pytest.fixture(scope="session")
