@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import settings
 from rdflib import Graph
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
@@ -22,8 +25,92 @@ from kgtools.query.library import QueryLibrary
 from kgtools.serve import BuildFolder, ServeConfig, SparqlServer, make_server
 from kgtools.store.base import Store
 
+from .references import References
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_TEXT = ROOT / "sources" / "approved-plans-overview-r3-r5.txt"
+
+# -- hypothesis profiles ------------------------------------------------------------------------
+# `ci` (.ci/run sets HYPOTHESIS_PROFILE=ci) runs every property test at its full count; `dev`, the
+# default, at a quarter of it, for a quicker local suite. A property test writes its full count
+# through examples(): `@settings(max_examples=examples(120), ...)` (tests/test_profiles.py fails
+# on a count written bare, which would ignore the profile).
+# Both start from the settings hypothesis chose itself (its own defaults, or on a CI service its
+# built-in `ci` profile, which `ci` here replaces and keeps as it was).
+#: max_examples of the full-strength profile: hypothesis' own default, so that a test without a
+#: count of its own also runs as it always did.
+FULL_STRENGTH = 100
+settings.register_profile("ci", settings.default, max_examples=FULL_STRENGTH)
+settings.register_profile("dev", settings.default, max_examples=FULL_STRENGTH // 4)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def examples(full: int) -> int:
+    """``max_examples`` for a property test whose full-strength count is ``full``: ``full`` itself
+    under the ``ci`` profile, scaled like the loaded profile's count otherwise (at least 1). Read
+    when the test module is imported, i.e. after ``--hypothesis-profile`` took effect."""
+    return max(1, full * settings.default.max_examples // FULL_STRENGTH)
+
+
+# -- scheduling across xdist workers (pyproject: --dist loadgroup --no-loadscope-reorder) ----------
+# Every test runs in its file's group, so that a file's module fixtures are computed once (as
+# --dist loadfile did), except where GROUPS joins or splits files; groups start in the order of
+# SLOWEST_FIRST (measured with --durations), the rest in file order, so that no long group is
+# left to start last while the other worker idles (xdist would order groups by test count).
+#: test file (or file::test) -> group; the longest match wins
+GROUPS = {
+    # the two files that compare every shape case with pySHACL share one report per case
+    # (tests/references.py), which lives in one worker's memory
+    "test_shapes.py": "pyshacl-cases",
+    "test_shacl_fast.py": "pyshacl-cases",
+    # the 10k sample's three reference runs (owlrl, pySHACL, rdflib's queries) are the three
+    # longest tests: pySHACL's on one worker, owlrl's closure and the queries that read it on
+    # the other (each group makes the sample itself, a few seconds)
+    "test_equivalence.py": "equivalence-owlrl",
+    "test_equivalence.py::test_validation_equals_pyshacl": "equivalence-pyshacl",
+}
+SLOWEST_FIRST = (
+    "equivalence-owlrl",
+    "equivalence-pyshacl",
+    "pyshacl-cases",
+    "test_build_integrity.py",
+    "test_virtuoso.py",
+    "test_export.py",
+    "test_hardening.py",
+    "test_incremental.py",
+    "test_day_one.py",
+    "test_degree.py",
+)
+
+
+def xdist_group(nodeid: str) -> str:
+    """The xdist group of the test ``nodeid``: its file's name, unless GROUPS says otherwise."""
+    path, _, rest = nodeid.partition("::")
+    name = Path(path).name
+    test = f"{name}::{rest.split('[')[0]}"
+    return GROUPS.get(test, GROUPS.get(name, name))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slowest groups first (every worker sorts its collection the same way)."""
+    order = {group: rank for rank, group in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: order.get(xdist_group(item.nodeid), len(order)))  # stable
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` with the groups of :func:`xdist_group`. (Not xdist_group marks:
+    pytest-xdist 3.8 puts a mark's group into ``item._nodeid``, which pytest 9.2 no longer reads,
+    so the marks are silently ignored and every test is its own group.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid)
+
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +136,20 @@ def shared_files(project: Project) -> list[Path]:
 
 
 @pytest.fixture(scope="session")
+def context(shared_files: list[Path]) -> Graph:
+    """The shared data files as one graph: the context a shape case or a plan file needs."""
+    return load_files(shared_files)
+
+
+@pytest.fixture(scope="session")
+def references(
+    project: Project, shared_files: list[Path], context: Graph, shapes: Graph, ontology: Graph
+) -> References:
+    """The reference libraries' answers, each computed once per session (tests/references.py)."""
+    return References(project.shapes, project.ontology, shared_files, context, shapes, ontology)
+
+
+@pytest.fixture(scope="session")
 def data(project: Project) -> Graph:
     return load_files(project.data_files())
 
@@ -57,6 +158,27 @@ def data(project: Project) -> Graph:
 def built(project: Project, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildSummary]:
     out = tmp_path_factory.mktemp("dist")
     return out, build(project, out, force=True)
+
+
+@pytest.fixture(scope="session")
+def built_template(project: Project, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a copy of the project (``project/``: ontology, data, queries) and its build
+    (``dist/``), built once per session. Read-only: a test that edits and rebuilds takes its
+    own copy with :func:`copy_built` instead of building the unchanged project again."""
+    folder = tmp_path_factory.mktemp("built-template")
+    root = folder / "project"
+    for name in ("ontology", "data", "queries"):
+        shutil.copytree(project.root / name, root / name)
+    build(Project(root), folder / "dist")
+    return folder
+
+
+def copy_built(template: Path, to: Path) -> tuple[Project, Path]:
+    """A copy of :func:`built_template` at ``to/project`` and ``to/dist``: the project and its
+    last build, as if built there (the build holds no path of its own; a rebuild reuses it)."""
+    shutil.copytree(template / "project", to / "project", symlinks=True)
+    shutil.copytree(template / "dist", to / "dist", symlinks=True)
+    return Project(to / "project"), to / "dist"
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,7 @@ from kgtools.files import staged_file
 from kgtools.namespaces import DATA_GRAPH
 from kgtools.project import Project
 
-from .conftest import ROOT
+from .conftest import ROOT, examples
 
 ID = "https://w3id.org/tokyo-industry-plans/id/"
 THEMES = ["networking", "promotion", "startups", "ec", "sdgs", "learning", "consultation"]
@@ -168,7 +168,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @settings(
-    max_examples=4,
+    max_examples=examples(4),
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,

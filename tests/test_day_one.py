@@ -29,7 +29,7 @@ from kgtools.reference.memory import MemoryStore
 from kgtools.store.base import Store
 from kgtools.store.sparql_text import nt_term
 
-from .conftest import ROOT
+from .conftest import ROOT, examples
 from .test_cli import NOT_CONFORMING_PLAN
 
 
@@ -227,7 +227,7 @@ NO_SCHEME = st.text(
 ).filter(lambda t: all(ord(c) >= 0x21 for c in t))
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(text=NO_SCHEME)
 def test_a_relative_iri_value_is_refused_saying_it_was_taken_as_an_iri(text: str) -> None:
     """`-p 'q=<EC>'` once reached the store as the relative IRI <EC> and came back as a syntax
@@ -240,7 +240,7 @@ def test_a_relative_iri_value_is_refused_saying_it_was_taken_as_an_iri(text: str
     assert parse_param(suggested) == ("q", Literal(f"<{text}>"))  # the hint works as written
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     text=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40),
     language=st.sampled_from([None, "ja", "en", "en-GB"]),
@@ -261,7 +261,7 @@ def test_library_query_with_a_relative_iri_value_exits_2_without_a_syntax_error(
     assert quoted.exit_code == 0, quoted.output
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     names=st.lists(st.sampled_from(["q", "code", "x"]), min_size=1, max_size=5),
     values=st.lists(st.text(max_size=5), min_size=5, max_size=5),
@@ -479,7 +479,9 @@ def test_label_parameters_are_found_in_every_pattern_shape(shape: str, is_label:
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(code=st.from_regex(r"\A[0-9]{6}\Z"))
 def test_random_codes_outside_the_domain_are_refused(store: Store, code: str) -> None:

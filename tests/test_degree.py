@@ -28,6 +28,8 @@ from kgtools.project import Project
 from kgtools.query.library import load_query, system_query_path
 from kgtools.store.oxigraph import OxigraphStore, named
 
+from .conftest import examples
+
 QUERY = system_query_path("network-degree.rq")
 CSV = "network/bipartite-degree.csv"
 
@@ -193,7 +195,7 @@ tables = st.dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(before=tables, after=tables)
 def test_patched_csv_equals_the_csv_written_whole(
     before: degree.Table, after: degree.Table

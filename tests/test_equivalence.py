@@ -26,10 +26,11 @@ from kgtools.project import Project
 from kgtools.query.library import QueryLibrary
 from kgtools.query.run import run
 from kgtools.reference.memory import MemoryStore
-from kgtools.reference.owlrl import entailments
 from kgtools.reference.pyshacl import validate
 from kgtools.store.oxigraph import OxigraphStore
 from kgtools.validation import ValidationResult
+
+from . import references
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +58,18 @@ def fast_triples(sample: Project) -> tuple[list, list]:
 
 
 @pytest.fixture(scope="module")
-def owlrl_entailments(reference: tuple[Graph, Graph, Graph]) -> list:
-    """owlrl's entailments of ontology + data (the slow part: computed once)."""
+def owlrl_entailments(
+    reference: tuple[Graph, Graph, Graph], request: pytest.FixtureRequest
+) -> list:
+    """owlrl's entailments of ontology + data (the slow part: computed once, and kept under
+    pytest's cache dir keyed by the graph's content and the versions: tests/references.py)."""
     ontology, _shapes, data = reference
     graph = Graph()
     for triple in ontology:
         graph.add(triple)
     for triple in data:
         graph.add(triple)
-    return list(entailments(graph))
+    return references.owlrl_entailments(graph, getattr(request.config, "cache", None))
 
 
 def _key(r: ValidationResult) -> tuple:

@@ -31,7 +31,7 @@ from kgtools.namespaces import DATA_GRAPH, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, T
 from kgtools.project import Project
 from kgtools.reference.memory import MemoryStore
 
-from .conftest import ROOT, assert_isomorphic
+from .conftest import ROOT, assert_isomorphic, examples
 
 #: XSD as a plain namespace: pytest probes module attributes, and rdflib's XSD warns on each.
 XSD = Namespace(str(namespace.XSD))
@@ -600,7 +600,7 @@ def _blank_graph(n: int, parents: list[Any], links: list[Any]) -> list[tuple[Any
     return triples
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(graph=_blank_graphs)
 def test_blank_node_labels_depend_only_on_the_graph(graph: tuple[Any, ...]) -> None:
     """Any graph (trees, shared nodes, cycles, automorphic twins) relabelled and reordered gets

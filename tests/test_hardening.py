@@ -36,8 +36,8 @@ from kgtools.errors import (
     UnsupportedFormatError,
 )
 from kgtools.export import export
-from kgtools.load import checks as load_module
 from kgtools.load.checks import FORMATS
+from kgtools.load import checks as load_module
 from kgtools.load.reference import load_files, parse_file
 from kgtools.namespaces import ALL_GRAPHS, DATA_GRAPH, TIP
 from kgtools.query.library import QueryFile, user_query
@@ -45,7 +45,7 @@ from kgtools.query.params import parse_param
 from kgtools.query.run import run
 from kgtools.reference.memory import MemoryStore
 
-from .conftest import LABEL_SEARCH, Canary
+from .conftest import LABEL_SEARCH, Canary, examples
 
 GOOD = "@prefix ex: <https://w3id.org/tokyo-industry-plans/test/> .\nex:a ex:b ex:c .\n"
 
@@ -597,13 +597,13 @@ def _parse_survives(suffix: str, data: bytes) -> None:
             graph.serialize(format=fmt)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(suffix=st.sampled_from(sorted(FORMATS)), data=st.binary(max_size=400))
 def test_random_bytes_into_the_loader(suffix: str, data: bytes) -> None:
     _parse_survives(suffix, data)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     suffix=st.sampled_from(sorted(FORMATS)),
     tokens=st.lists(st.sampled_from(TOKENS) | st.text(max_size=6), max_size=40),
@@ -618,7 +618,7 @@ def search_query(tmp_path_factory: pytest.TempPathFactory) -> QueryFile:
 
 
 @settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -643,7 +643,7 @@ def test_random_parameters_bind_as_one_term(
 
 
 @settings(
-    max_examples=100,
+    max_examples=examples(100),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

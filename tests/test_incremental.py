@@ -20,7 +20,7 @@ from kgtools.errors import IncrementalUpdateError, NonConformingDataError, Relat
 from kgtools.project import Project
 from kgtools.store.oxigraph import OxigraphStore
 
-from .conftest import assert_isomorphic
+from .conftest import assert_isomorphic, copy_built
 
 PLAN = "data/plans/131113-2021-ota.ttl"
 
@@ -31,6 +31,34 @@ def copy(project: Project, tmp_path: Path) -> Project:
     for name in ("ontology", "data", "queries"):
         shutil.copytree(project.root / name, root / name)
     return Project(root)
+
+
+@pytest.fixture()
+def built_copy(built_template: Path, tmp_path: Path) -> Project:
+    """``copy`` already built into ``tmp_path / "dist"``: a copy of the session's one build of
+    the unchanged project (conftest.built_template), for tests whose first step is that build."""
+    copied, _ = copy_built(built_template, tmp_path)
+    return copied
+
+
+def test_a_copied_build_is_the_build_of_its_copy(
+    built_copy: Project, project: Project, tmp_path: Path
+) -> None:
+    """What built_copy relies on: the session's build, copied beside a copy of the project, is
+    what building a copy gives (byte for byte, the same graphs), and a rebuild reuses it."""
+    out = tmp_path / "dist"
+    other = tmp_path / "other"
+    for name in ("ontology", "data", "queries"):
+        shutil.copytree(project.root / name, other / name)
+    fresh = build(Project(other), tmp_path / "fresh")
+    for name in ("asserted.ttl", "inferred.ttl", "validation.txt", "build.json"):
+        assert (out / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+    assert build(built_copy, out).mode == "reuse"
+    ours = OxigraphStore(out / fresh.store, read_only=True)
+    theirs = OxigraphStore(tmp_path / "fresh" / fresh.store, read_only=True)
+    assert ours.graph_names() == theirs.graph_names()
+    for name in theirs.graph_names():
+        assert_isomorphic(ours.graph(name), theirs.graph(name))
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -63,9 +91,8 @@ def assert_same_as_full(copy: Project, out: Path, summary: BuildSummary, tmp_pat
     assert mine == full
 
 
-def test_edited_plan_is_rebuilt_incrementally(copy: Project, tmp_path: Path) -> None:
-    out = tmp_path / "dist"
-    build(copy, out)
+def test_edited_plan_is_rebuilt_incrementally(built_copy: Project, tmp_path: Path) -> None:
+    copy, out = built_copy, tmp_path / "dist"
     plan = copy.root / PLAN
     # a label changed, a theme dropped and one added (entailments through them follow)
     _edit(plan, '"@en', ' (revised)"@en')
@@ -78,11 +105,10 @@ def test_edited_plan_is_rebuilt_incrementally(copy: Project, tmp_path: Path) -> 
     assert_same_as_full(copy, out, summary, tmp_path)
 
 
-def test_a_file_whose_triples_did_not_change_is_kept(copy: Project, tmp_path: Path) -> None:
+def test_a_file_whose_triples_did_not_change_is_kept(built_copy: Project, tmp_path: Path) -> None:
     """An English label changed: no entailment changes, so inferred.ttl is not written again
     (same file, same time), asserted.ttl is; both still equal a full build's."""
-    out = tmp_path / "dist"
-    build(copy, out)
+    copy, out = built_copy, tmp_path / "dist"
     inferred, asserted = (out / "inferred.ttl").stat(), (out / "asserted.ttl").stat()
     _edit(copy.root / PLAN, '"@en', ' (revised)"@en')
     summary = build(copy, out)
@@ -97,9 +123,8 @@ def test_a_file_whose_triples_did_not_change_is_kept(copy: Project, tmp_path: Pa
     assert_same_as_full(copy, out, summary, tmp_path / "again")
 
 
-def test_removed_and_added_plan_files(copy: Project, tmp_path: Path) -> None:
-    out = tmp_path / "dist"
-    build(copy, out)
+def test_removed_and_added_plan_files(built_copy: Project, tmp_path: Path) -> None:
+    copy, out = built_copy, tmp_path / "dist"
     moved = copy.root / "data" / "plans" / "renamed-ota.ttl"
     (copy.root / PLAN).rename(moved)  # one file gone, one new with the same triples
     summary = build(copy, out)
@@ -184,19 +209,17 @@ def first_graph(store: OxigraphStore) -> object:
     return store.graph_names()[0]
 
 
-def test_ontology_change_forces_a_full_build(copy: Project, tmp_path: Path) -> None:
-    out = tmp_path / "dist"
-    build(copy, out)
+def test_ontology_change_forces_a_full_build(built_copy: Project, tmp_path: Path) -> None:
+    copy, out = built_copy, tmp_path / "dist"
     _edit(copy.ontology, "@prefix", "# edited\n@prefix")
     assert build(copy, out).mode == "full"
     assert build(copy, out).mode == "reuse"
 
 
 def test_change_the_rules_cannot_maintain_falls_back_to_a_full_build(
-    copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    built_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = tmp_path / "dist"
-    build(copy, out)
+    copy, out = built_copy, tmp_path / "dist"
     _edit(copy.root / PLAN, '"@en', ' (revised)"@en')
 
     def refuse(*_args: object, **_kwargs: object) -> None:
@@ -273,14 +296,13 @@ def test_shared_triples_keep_literals_with_line_separators(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("change", ["edit", "add"])
 def test_a_file_with_relative_iris_and_no_base_is_refused_by_an_incremental_build(
-    copy: Project, tmp_path: Path, change: str
+    built_copy: Project, tmp_path: Path, change: str
 ) -> None:
     """A data file with relative IRIs and no @base once became file: IRIs of this machine, and
     its cached copy, read with the copy's path as base, never matched the store (an edited value
     was kept beside the new one). Now the incremental build refuses it at its line, as a full
     build does, and leaves the last build as it was."""
-    out = tmp_path / "dist"
-    build(copy, out)
+    copy, out = built_copy, tmp_path / "dist"
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     if change == "edit":  # a plan whose relative IRIs lose their @base
         target = copy.data_dir / "plans" / "131113-2021-ota.ttl"

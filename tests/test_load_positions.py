@@ -41,6 +41,8 @@ from kgtools.load.fast import read_file
 from kgtools.load.reference import parse_file
 from kgtools.project import Project
 
+from .conftest import examples
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA_FILES = Project(ROOT).data_files()
 #: Mistakes made per kind and file (spread over the file), to keep the suite fast.
@@ -249,7 +251,7 @@ _TEXT = st.text(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     texts=st.lists(st.tuples(_TEXT, st.booleans()), min_size=2, max_size=6),
     kind=st.sampled_from(["unbound prefix", "missing .", "unterminated string"]),

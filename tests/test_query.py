@@ -23,7 +23,7 @@ from kgtools.query.results import width
 from kgtools.query.safety import check_query
 from kgtools.store.base import Store
 
-from .conftest import LABEL_SEARCH, Canary
+from .conftest import LABEL_SEARCH, Canary, examples
 
 ORG_COUNT = """\
 PREFIX org: <http://www.w3.org/ns/org#>
@@ -289,7 +289,7 @@ def test_library_query_on_the_store_does_not_load_rdflib_sparql(out_dir: str) ->
     assert "キャッシュレス決済端末導入支援補助事業" in done.stdout
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=30))
 def test_width_counts_terminal_columns(text: str) -> None:
     """Wide and full-width characters take two columns, combining ones none, any other one (an

@@ -34,15 +34,15 @@ from kgtools.errors import (
     UnsafeQueryError,
     UpdateRefusedError,
 )
-from kgtools.query import run as query_module
 from kgtools.query.library import QueryLibrary, query_from_text, user_query
 from kgtools.query.params import parse_param
 from kgtools.query.run import run
+from kgtools.query import run as query_module
 from kgtools.query.safety import canonical_text, check_query, plainly_safe
 from kgtools.store.base import Store
 from kgtools.store.oxigraph import OxigraphStore
 
-from .conftest import Canary, serving
+from .conftest import Canary, examples, serving
 
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -244,7 +244,7 @@ def hidden_service(draw: st.DrawFn, url: str) -> str:
     return text
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_generated_hiding_places_never_reach_the_canary_from_kg_query(
     out_dir: str, canary: str, data: st.DataObject, monkeypatch: pytest.MonkeyPatch
@@ -256,7 +256,7 @@ def test_generated_hiding_places_never_reach_the_canary_from_kg_query(
     assert Canary.hits == [], f"reached the network: {text!r}"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_generated_hiding_places_never_reach_the_canary_from_kg_serve(
     server: str, canary: str, data: st.DataObject, monkeypatch: pytest.MonkeyPatch
@@ -269,7 +269,7 @@ def test_generated_hiding_places_never_reach_the_canary_from_kg_serve(
     assert Canary.hits == [], f"reached the network: {text!r}"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_generated_hiding_places_in_a_library_query_never_reach_the_canary(
     store: Store, canary: str, data: st.DataObject, monkeypatch: pytest.MonkeyPatch
@@ -376,7 +376,7 @@ _PIECES = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(pieces=st.lists(_PIECES, max_size=16), tail=st.text(max_size=8))
 def test_canonical_text_is_a_fixed_point_for_both_readings(pieces: list[str], tail: str) -> None:
     """What is checked and run has no CR and nothing rdflib would expand again, so rdflib's
@@ -582,7 +582,7 @@ _QUERY_PIECES = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(pieces=st.lists(_QUERY_PIECES, min_size=1, max_size=12))
 def test_plainly_safe_never_passes_what_the_check_refuses(pieces: list[str]) -> None:
     """The library shortcut is sound: a canonical text it passes is never an update, SERVICE

@@ -29,7 +29,7 @@ from kgtools.serve import SparqlServer
 from kgtools.store.base import Store
 from kgtools.store.remote import _credentials, check_url
 
-from .conftest import serving
+from .conftest import examples, serving
 from .test_serve_hardening import (
     ASK_PATH,
     LOOPBACK_HOSTS,
@@ -125,7 +125,7 @@ def test_a_value_the_store_cannot_read_is_a_parameter_error(copy: Path, value: s
     assert "plans.rq" not in result.output and "Unicode" not in result.output
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     primary=st.from_regex(r"[a-z]{1,8}", fullmatch=True),
     subtag=st.from_regex(r"[a-z0-9]{9,14}", fullmatch=True),
@@ -136,7 +136,7 @@ def test_a_language_tag_with_a_long_subtag_is_a_parameter_error(primary: str, su
         check_term(name, term)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     path=st.from_regex(r"[a-z0-9/]{0,10}", fullmatch=True),
     bad=st.sampled_from(["%", "%z", "%zz", "%g0", "#a#", "%%41"]),
@@ -147,7 +147,7 @@ def test_an_iri_oxigraph_refuses_is_a_parameter_error(path: str, bad: str) -> No
         check_term(name, term)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(code=st.integers(0xD800, 0xDFFF))
 def test_a_surrogate_escape_in_a_value_is_a_parameter_error(code: int) -> None:
     name, term = parse_param(f'q="a\\u{code:04X}b"')
@@ -217,7 +217,7 @@ def test_an_absolute_form_target_for_loopback_is_answered(
 
 
 # -- --endpoint URLs with characters http.client cannot send ---------------------------------
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     where=st.sampled_from(["host", "path", "query"]),
     text=st.text(st.characters(min_codepoint=0x80, exclude_categories=("Cs",)), min_size=1),
@@ -328,7 +328,7 @@ def kg_input(text: str, *args: str) -> click.testing.Result:
 
 
 # -- a user name Basic authentication cannot carry -------------------------------------------
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     before=st.text(
         st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1
@@ -498,7 +498,7 @@ def test_a_bad_protocol_version_gets_a_readable_http_answer(
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(suffix=st.sampled_from(["s", "x", "_", "2", "Typo"]), kind=st.sampled_from(["p", "class"]))
 def test_a_misspelt_ontology_term_is_an_error_at_its_place(
     tmp_path_factory: pytest.TempPathFactory, ontology: Any, suffix: str, kind: str

@@ -42,7 +42,7 @@ from kgtools.store.push import STAGING_SUFFIX, chunks, drop_update, move_update,
 from kgtools.store.remote import RemoteStore
 from kgtools.store.remote import request as remote_request
 
-from .conftest import assert_isomorphic, loopback_server
+from .conftest import assert_isomorphic, examples, loopback_server
 
 ROOT = Path(__file__).resolve().parent.parent
 CQ = ROOT / "queries" / "cq"
@@ -519,7 +519,7 @@ def test_a_refused_move_leaves_the_graph_and_says_what_to_run(
     assert _staging_left(pushed) == []
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20))
 def test_graph_iris_reach_the_update_as_they_were_checked(tail: str) -> None:
     """What `check_graph_iri` lets through is exactly the IRI rdflib reads from the update."""

@@ -21,7 +21,7 @@ from kgtools.cli import cli
 from kgtools.errors import EndpointRedirectError, InsecureCredentialsWarning, RemoteError
 from kgtools.store.remote import check_url, insecure_credentials, request, resolve_endpoints, shown
 
-from .conftest import loopback_server
+from .conftest import examples, loopback_server
 
 USER, PASSWORD = "alice", "s3cr3t-Zq9/é:x?"
 CREDENTIALS = {"KG_ENDPOINT_USER": USER, "KG_ENDPOINT_PASSWORD": PASSWORD}
@@ -235,7 +235,9 @@ PASSWORDS = st.text(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(password=PASSWORDS, shape=st.sampled_from(SHAPES), option=st.integers(0, 3))
 def test_a_password_in_a_url_is_refused_and_never_shown(

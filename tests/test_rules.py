@@ -20,6 +20,8 @@ from kgtools.errors import (
 )
 from kgtools.reference import owlrl as reason
 
+from .conftest import examples
+
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 ID = "https://w3id.org/tokyo-industry-plans/id/"
 EX = "https://w3id.org/tokyo-industry-plans/test/"
@@ -184,7 +186,9 @@ type_triple = st.tuples(individual, st.just(RDF_TYPE), st.sampled_from(CLASSES))
 any_triple = st.one_of(object_triple, object_triple, data_triple, type_triple)
 a_box = st.lists(any_triple, max_size=12).map(lambda ts: sorted(set(ts), key=str))
 SETTINGS = settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(20),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 

@@ -37,6 +37,8 @@ from kgtools.search import (
     normalise,
 )
 
+from .conftest import examples
+
 ID = "https://w3id.org/tokyo-industry-plans/id/"
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 ORIGINAL = "https://w3id.org/tokyo-industry-plans/ontology#originalText"
@@ -86,7 +88,7 @@ def widen(text: str) -> str:
 
 
 # -- matching rules -----------------------------------------------------------------------------
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     term=st.sampled_from(["SDGs", "EC", "DX", "IoT", "B2B", "SNS", "Society5"]),
     stored=st.lists(st.tuples(st.booleans(), st.booleans()), min_size=8, max_size=8),
@@ -117,7 +119,7 @@ def test_width_and_latin_case_are_ignored(
     assert hits[0].match == before + MARK_OPEN + variant(stored) + MARK_CLOSE + after
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     left=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", max_size=4),
     right=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", max_size=4),
@@ -146,7 +148,7 @@ def test_the_listed_english_words_are_not_hits_for_ec(tmp_path: Path) -> None:
         assert found(index, w) == [w]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     word=st.sampled_from(["フェア", "コンテスト", "ビジネス", "デザイナーズ", "ガイド", "パン"]),
     as_hiragana=st.booleans(),
@@ -197,7 +199,7 @@ def test_one_and_two_character_japanese_terms(
     assert found(index, query) == expected
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(
     order=st.permutations(["産業", "フェア", "2019"]),
     space=st.sampled_from([" ", "\u3000", "  ", " \u3000"]),

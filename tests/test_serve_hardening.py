@@ -41,7 +41,7 @@ from kgtools.serve import (
 )
 from kgtools.store.base import Store
 
-from .conftest import chromium_dom, loopback_server, serving
+from .conftest import chromium_dom, examples, loopback_server, serving
 
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 ASK_PLAN = f"ASK {{ ?plan a <{TIP}Plan> }}"
@@ -160,7 +160,9 @@ def test_bad_content_length_is_400_before_any_body_is_read(
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(30),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     st.one_of(
@@ -267,7 +269,9 @@ def test_a_body_on_get_is_read_so_the_next_request_is_in_step(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     st.sampled_from(["", "/", "/sparql?query=", "/sparql?", "//", "http://[", "http://127.0.0.1/"]),
@@ -371,7 +375,9 @@ def test_an_http_0_9_request_is_refused_at_once(server: SparqlServer, target: st
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(st.text(st.characters(codec="latin-1", exclude_characters="\r\n\x00"), max_size=40))
 def test_any_host_header_gets_an_answer_on_the_service_description(

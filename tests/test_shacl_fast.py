@@ -21,12 +21,12 @@ from rdflib.term import Node
 from kgtools.engine import shacl
 from kgtools.engine.terms import MemoryIndex, StoreSource, triple_from_rdflib
 from kgtools.errors import KGError, UnsupportedShapeError
-from kgtools.load.reference import load_files
 from kgtools.namespaces import DATA_GRAPH, ID, ONTOLOGY_GRAPH, TIP
 from kgtools.reference.pyshacl import validate
 from kgtools.validation import ValidationReport, ValidationResult
 
-from .conftest import ROOT
+from .conftest import ROOT, examples
+from .references import References
 
 CASES = sorted((ROOT / "tests" / "shapes").glob("*.ttl"))
 
@@ -57,30 +57,17 @@ def assert_same(reference: ValidationReport, fast: ValidationReport) -> None:
 
 
 @pytest.fixture(scope="module")
-def context(shared_files: list[Path]) -> Graph:
-    return load_files(shared_files)
-
-
-@pytest.fixture(scope="module")
 def compiled(shapes: Graph) -> shacl.CompiledShapes:
     return shacl.compile(shapes)
 
 
-def case_data(case: Path, context: Graph) -> Graph:
-    data = Graph()
-    for triple in context:
-        data.add(triple)
-    for triple in Graph().parse(case, format="turtle"):
-        data.add(triple)
-    return data
-
-
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
 def test_case_file_matches_pyshacl(
-    case: Path, context: Graph, shapes: Graph, ontology: Graph
+    case: Path, references: References, shapes: Graph, ontology: Graph
 ) -> None:
-    data = case_data(case, context)
-    assert_same(validate(data, shapes, ontology), shacl.validate_graphs(data, shapes, ontology))
+    # pySHACL's report comes from the session's one run per case (test_shapes reads it too)
+    data = references.case(case).data
+    assert_same(references.case_report(case), shacl.validate_graphs(data, shapes, ontology))
 
 
 def test_real_data_matches_pyshacl(data: Graph, shapes: Graph, ontology: Graph) -> None:
@@ -170,7 +157,7 @@ def real_triples(data: Graph) -> list:
 
 
 @settings(
-    max_examples=6,
+    max_examples=examples(6),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

@@ -17,12 +17,12 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH
 from rdflib.term import Node
 
-from kgtools.load.reference import load_files
 from kgtools.namespaces import DASH
 from kgtools.reference.pyshacl import validate
 from kgtools.validation import ValidationReport
 
 from .conftest import ROOT
+from .references import References
 
 CASES = sorted(p for p in (ROOT / "tests" / "shapes").glob("*.ttl"))
 PATH_OPERATORS = {
@@ -67,16 +67,12 @@ def test_shape_cases_found() -> None:
     assert len(CASES) >= 20, [c.name for c in CASES]
 
 
-@pytest.fixture(scope="module")
-def context(shared_files: list[Path], ontology: Graph) -> Graph:
-    return load_files(shared_files)
-
-
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
-def test_shape_case(case: Path, context: Graph, shapes: Graph, ontology: Graph) -> None:
+def test_shape_case(case: Path, references: References) -> None:
     # Parsed with plain rdflib, not kgtools.load.checks: cases deliberately hold ill-typed literals
     # (e.g. "abc"^^xsd:positiveInteger) to test sh:datatype, which kg's loader would refuse.
-    case_graph = Graph().parse(case, format="turtle")
+    # pySHACL runs once per case and session: test_shacl_fast compares the same report.
+    case_graph = references.case(case).graph
     test_cases = list(case_graph.subjects(RDF.type, DASH.GraphValidationTestCase))
     assert len(test_cases) == 1, "a case file holds exactly one dash:GraphValidationTestCase"
     expected_report = case_graph.value(test_cases[0], DASH.expectedResult)
@@ -84,12 +80,7 @@ def test_shape_case(case: Path, context: Graph, shapes: Graph, ontology: Graph) 
     expected_conforms = case_graph.value(expected_report, SH.conforms)
     expected = result_keys(case_graph, list(case_graph.objects(expected_report, SH.result)))
 
-    data = Graph()
-    for triple in context:
-        data.add(triple)
-    for triple in case_graph:
-        data.add(triple)
-    report = validate(data, shapes, ontology)
+    report = references.case_report(case)
     actual = result_keys(report.graph, list(report.graph.subjects(RDF.type, SH.ValidationResult)))
 
     assert Literal(report.conforms) == expected_conforms

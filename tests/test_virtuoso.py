@@ -46,7 +46,7 @@ from kgtools.store import remote as remote_module
 from kgtools.store.push import drop_update, insert_update, move_update, staging_iri, update
 from kgtools.store.remote import VIRTUOSO_STORE, RemoteStore, exchange, resolve_endpoints
 
-from .conftest import assert_isomorphic, loopback_server
+from .conftest import assert_isomorphic, examples, loopback_server
 from .test_remote import (
     CQ,
     CQ_NAMES,
@@ -1097,7 +1097,7 @@ def digest_server() -> Iterator[tuple[str, type[_DigestGuarded]]]:
         yield url, handler
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(
     password=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=6),
     large=st.booleans(),

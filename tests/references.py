@@ -1,0 +1,155 @@
+"""The reference libraries' answers (pySHACL, owlrl), each computed once per input.
+
+pySHACL and owlrl are the slow, authoritative side of the equivalence tests, and several tests
+ask them the same question: test_shapes and test_shacl_fast both validate every shape case. An
+answer is kept under a key made of the sha256 of every input's content and of the libraries'
+versions (:func:`digest`), so that a changed input or library is never answered from the cache
+(tests/test_references.py changes each input and checks that the key changes).
+
+* pySHACL reports are kept in memory for the test session (one per xdist worker: conftest puts
+  the files that share them in one xdist group). A report holds the session's own nodes (the
+  blank nodes of the shapes and of the case files), so it cannot outlive the session.
+* owlrl's entailments of the 10k synthetic sample are also written under pytest's cache dir
+  (``config.cache``, i.e. ``.pytest_cache/``): a second run on the same inputs reads them. They
+  hold no blank node, so N-Triples carries them exactly; the key is taken over the canonical
+  form of the very graph owlrl is given (blank nodes relabelled by rdflib.compare), so a change
+  anywhere between the files and owlrl (generator, loader, filter) is a new key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from rdflib import BNode, Graph
+from rdflib.compare import to_canonical_graph
+
+from kgtools.reference import owlrl as reason
+from kgtools.reference.pyshacl import validate
+from kgtools.validation import ValidationReport
+
+
+def digest(*parts: bytes | str) -> str:
+    """sha256 over ``parts``, each length-prefixed, so that no two lists of parts run together."""
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def versions(*distributions: str) -> str:
+    """``name==version`` of each installed distribution: part of every key."""
+    return " ".join(f"{name}=={version(name)}" for name in distributions)
+
+
+def file_parts(paths: Iterable[Path]) -> list[bytes | str]:
+    """Each file's name and bytes, as key parts."""
+    parts: list[bytes | str] = []
+    for path in paths:
+        parts += [path.name, path.read_bytes()]
+    return parts
+
+
+def graph_digest(graph: Graph) -> str:
+    """sha256 of ``graph``'s content, the same for isomorphic graphs (blank nodes are relabelled
+    canonically first), different for any other graph."""
+    canonical = to_canonical_graph(graph)
+    lines = sorted(canonical.serialize(format="nt").splitlines())
+    return digest(*lines)
+
+
+# -- pySHACL: every shape case validated once per session -----------------------------------------
+
+
+@dataclass(frozen=True)
+class ShapeCase:
+    """A ``tests/shapes/*.ttl`` case: the file as parsed (plain rdflib, since cases hold
+    deliberately ill-typed literals that kg's loader refuses) and the data both validators get,
+    the shared data files plus the case."""
+
+    path: Path
+    graph: Graph
+    data: Graph
+
+
+@dataclass
+class References:
+    """The session's reference answers; one per session (conftest's ``references`` fixture)."""
+
+    shapes_path: Path
+    ontology_path: Path
+    shared_paths: list[Path]
+    context: Graph
+    shapes: Graph
+    ontology: Graph
+    _cases: dict[str, ShapeCase] = field(default_factory=dict)
+    _reports: dict[str, ValidationReport] = field(default_factory=dict)
+    #: how many times pySHACL really ran, by key (tests/test_references.py reads it)
+    runs: dict[str, int] = field(default_factory=dict)
+
+    def case_key(self, path: Path) -> str:
+        """The key of a shape case's pySHACL report: every input's bytes and the versions."""
+        return digest(
+            versions("pyshacl", "rdflib"),
+            *file_parts([self.shapes_path, self.ontology_path, *self.shared_paths, path]),
+        )
+
+    def case(self, path: Path) -> ShapeCase:
+        """The case at ``path``, parsed once per session."""
+        key = self.case_key(path)
+        if key not in self._cases:
+            graph = Graph().parse(path, format="turtle")
+            data = Graph()
+            for triple in self.context:
+                data.add(triple)
+            for triple in graph:
+                data.add(triple)
+            self._cases[key] = ShapeCase(path, graph, data)
+        return self._cases[key]
+
+    def case_report(self, path: Path) -> ValidationReport:
+        """pySHACL's report on :meth:`case` ``(path).data`` (kgtools.reference.pyshacl), once per
+        session. Shared by the tests that ask: read it, do not change it."""
+        key = self.case_key(path)
+        if key not in self._reports:
+            self._reports[key] = validate(self.case(path).data, self.shapes, self.ontology)
+            self.runs[key] = self.runs.get(key, 0) + 1
+        return self._reports[key]
+
+
+# -- owlrl: the closure of the 10k sample, kept on disk between runs ------------------------------
+
+
+def owlrl_key(graph: Graph) -> str:
+    """The key of owlrl's entailments of ``graph``: its content, the versions of owlrl and rdflib,
+    and the source of the module that runs owlrl and filters its answer."""
+    return digest(versions("owlrl", "rdflib"), inspect.getsource(reason), graph_digest(graph))
+
+
+def owlrl_entailments(graph: Graph, cache: Any | None) -> list[Any]:
+    """``list(kgtools.reference.owlrl.entailments(graph))``, read from ``cache`` (a pytest
+    ``Cache``, or None for none) when a run on the same key wrote it."""
+    if cache is None:
+        return list(reason.entailments(graph))
+    path = Path(cache.mkdir("kg-reference")) / f"owlrl-{owlrl_key(graph)}.nt"
+    if path.is_file():
+        return list(Graph().parse(path, format="nt"))
+    found = list(reason.entailments(graph))
+    if any(isinstance(term, BNode) for triple in found for term in triple):
+        return found  # N-Triples would not carry them back as the same nodes: not cached
+    written = Graph()
+    for triple in found:
+        written.add(triple)
+    text = written.serialize(format="nt")
+    if set(Graph().parse(data=text, format="nt")) == set(found):  # carried exactly
+        scratch = path.with_suffix(".part")
+        scratch.write_text(text, encoding="utf-8")
+        scratch.replace(path)
+    return found
