@@ -36,8 +36,8 @@ from kgtools.errors import (
     UnsupportedFormatError,
 )
 from kgtools.export import export
-from kgtools.load.checks import FORMATS
 from kgtools.load import checks as load_module
+from kgtools.load.checks import FORMATS
 from kgtools.load.reference import load_files, parse_file
 from kgtools.namespaces import ALL_GRAPHS, DATA_GRAPH, TIP
 from kgtools.query.library import QueryFile, user_query

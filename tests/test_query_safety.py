@@ -34,10 +34,10 @@ from kgtools.errors import (
     UnsafeQueryError,
     UpdateRefusedError,
 )
+from kgtools.query import run as query_module
 from kgtools.query.library import QueryLibrary, query_from_text, user_query
 from kgtools.query.params import parse_param
 from kgtools.query.run import run
-from kgtools.query import run as query_module
 from kgtools.query.safety import canonical_text, check_query, plainly_safe
 from kgtools.store.base import Store
 from kgtools.store.oxigraph import OxigraphStore
