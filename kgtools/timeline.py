@@ -1,9 +1,10 @@
 """The timeline view of ``kg network``: municipalities × fiscal years, one bar per plan.
 
-Rows come from ``queries/network/timeline.rq`` (each plan's municipality and period: ``tip:period``
-→ ``tip:firstFiscalYear`` / ``tip:lastFiscalYear`` → ``tip:year``); a municipality filter enters
-as the ``?code`` binding. A municipality with plans whose periods overlap gets one lane per
-overlapping plan, so no bar hides another. Outputs (:data:`FORMATS`), byte-for-byte reproducible:
+Rows come from ``queries/network/plan-periods.rq`` (each plan's municipality and period:
+``tip:period`` → ``tip:firstFiscalYear`` / ``tip:lastFiscalYear`` → ``tip:year``); a municipality
+filter enters as the ``?code`` binding. A municipality with plans whose periods overlap gets one
+lane per overlapping plan, so no bar hides another. Outputs (:data:`FORMATS`), byte-for-byte
+reproducible:
 
 * ``html`` — one page with the chart as inline SVG drawn by the template (no script), the
   Japanese glyphs it uses embedded (:mod:`kgtools.glyphs`), nothing fetched;
@@ -87,7 +88,7 @@ def _lanes(bars: list[Bar]) -> list[Bar]:
 
 
 def load_timeline(store: Store, project: Project, *, municipality: str | None = None) -> Timeline:
-    """Run ``timeline.rq`` (a municipality code is checked first, as for the other views)."""
+    """Run ``plan-periods.rq`` (a municipality code is checked first, as for the other views)."""
     from rdflib import Literal
 
     from kgtools.network import _run, load_nodes, resolve_filters
@@ -95,7 +96,7 @@ def load_timeline(store: Store, project: Project, *, municipality: str | None = 
     filters = resolve_filters(load_nodes(store, project), municipality=municipality)
     bindings = {"code": Literal(filters.municipality)} if filters.municipality else {}
     bars = []
-    for row in _run(store, project, "timeline.rq", bindings):
+    for row in _run(store, project, "plan-periods.rq", bindings):
         muni, code, mja, men, plan, pja, pen, fja, fen, first, last = (
             "" if v is None else str(v) for v in row
         )

@@ -38,7 +38,7 @@ from kgtools.namespaces import DATA_GRAPH, ID, TIP
 from kgtools.project import find_project
 from kgtools.store.oxigraph import OxigraphStore, named
 
-from .conftest import ROOT
+from .conftest import ROOT, examples
 
 FIXTURE = ROOT / "tests" / "fixtures" / "diff"
 EARLIER = "plan/131067/2030"
@@ -238,7 +238,9 @@ def test_errors_exit_2_with_a_clear_message(
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(25),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(st.text(max_size=40))
 def test_any_unknown_plan_text_is_a_user_error(fixture_project: Path, text: str) -> None:

@@ -27,7 +27,7 @@ from kgtools.build.pipeline import open_built
 from kgtools.project import Project
 from kgtools.store.base import Store
 
-from .conftest import ROOT, chromium_dom
+from .conftest import ROOT, chromium_dom, examples
 
 _FACE = re.compile(r"@font-face \{[^}]*\}\n", re.S)
 _DATA = re.compile(r"url\(data:(font/[a-z0-9]+);base64,([A-Za-z0-9+/=]+)\)")
@@ -79,7 +79,7 @@ def test_network_page_embeds_exactly_its_japanese_characters(views: dict[str, nx
             assert _modified(page) == source["head"].modified
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=examples(8), deadline=None)
 @given(
     st.text(
         st.characters(

@@ -133,7 +133,7 @@ def cases(path: Path) -> Iterator[Case]:
 
     found = []
     for number, line in enumerate(lines):
-        match = re.search(r'"[^"]*"@(ja|en)', line)
+        match = re.search(r'"(?:[^"\\]|\\.)*"@(ja|en)', line)  # (escapes inside, as Turtle has)
         if match is None or line.lstrip().startswith("#"):
             continue
         lexical, datatype = ILL_TYPED[len(found) % len(ILL_TYPED)]
@@ -162,9 +162,11 @@ def test_every_kind_of_mistake_is_made_in_every_data_file() -> None:
         "ill-typed literal",
     }
     plans = [p for p in DATA_FILES if p.parent.name == "plans"]
-    for path in plans:  # the plan files have every kind, several times
+    for path in plans:  # the plan files have every kind, several times (once at least in a
+        # plan known only by its approval, which has few literals)
+        least = 3 if "tip:Initiative" in path.read_text(encoding="utf-8") else 1
         for kind in kinds:
-            assert made[path.name, kind] >= 3, (path.name, kind)
+            assert made[path.name, kind] >= least, (path.name, kind)
     assert len(ALL_CASES) >= 250
 
 
@@ -190,8 +192,10 @@ def test_toshima_lines_from_the_bug_report_are_exact(tmp_path: Path) -> None:
     source = ROOT / "data/plans/131164-2021-toshima.ttl"
     lines = source.read_text(encoding="utf-8").split("\n")
     target = tmp_path / source.name
-    for number in (17, 57, 72, 82, 95, 107, 118, 131):
-        assert lines[number - 1].endswith(";")
+    # (the report named lines 17 … 131 of an earlier version; every fourth ';' of the file now)
+    numbers = [i + 1 for i, line in enumerate(lines) if line.endswith(";")][::4]
+    assert len(numbers) > 10
+    for number in numbers:
         cut = [*lines[: number - 1], lines[number - 1][:-1], *lines[number:]]
         target.write_text("\n".join(cut), encoding="utf-8")
         expected = _next_token(cut, number - 1)
@@ -296,3 +300,23 @@ def test_generated_files_report_the_true_position(
         with pytest.raises(RDFSyntaxError) as info:
             reader()
         assert (info.value.location.line, info.value.location.column) == expected, kind
+
+
+@pytest.mark.parametrize(
+    "written",
+    ['a\\"b', "a\\u0022b", "a\\U00000022b", "x\\ny", "\\u00e9\\t", "\\\\"],
+)
+def test_an_ill_typed_literal_written_with_escapes_is_located(tmp_path: Path, written: str) -> None:
+    """The position of an ill-typed literal was searched for by its lexical form as stored, which
+    an escape in the file (a quote written \\", a \\u escape) does not match: no line at all."""
+    target = tmp_path / "p.ttl"
+    target.write_text(
+        "@prefix ex: <https://w3id.org/tokyo-industry-plans/test/> .\n"
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+        f'ex:a ex:b "ok" ;\n    ex:c "{written}"^^xsd:decimal .\n',
+        encoding="utf-8",
+    )
+    for reader in (lambda: read_file(target), lambda: parse_file(target, Graph())):
+        with pytest.raises(IllTypedLiteralError) as info:
+            reader()
+        assert (info.value.location.line, info.value.location.column) == (4, 10)

@@ -21,6 +21,8 @@ from kgtools.devtools.synth import SynthSpec, generate
 from kgtools.labels import Box, around, place
 from kgtools.project import Project
 
+from .conftest import examples
+
 LABELS = (kn.NODE_LABEL_JA, kn.NODE_LABEL_EN, kn.EDGE_LABEL)
 
 
@@ -141,7 +143,7 @@ _BOX = st.tuples(st.floats(0, 900), st.floats(0, 900), st.floats(1, 120), st.flo
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.lists(st.tuples(st.floats(0, 1000), st.floats(0, 1000), st.floats(1, 12)), max_size=40),
     st.lists(_BOX, max_size=5),

@@ -14,7 +14,7 @@ from rdflib.plugins.sparql import prepareQuery
 from kgtools.cli import cli
 from kgtools.query.library import QueryLibrary, result_columns
 
-from .conftest import ROOT
+from .conftest import ROOT, examples
 
 LIBRARY = QueryLibrary(ROOT / "queries")
 
@@ -63,7 +63,7 @@ def _projection(draw: st.DrawFn) -> tuple[str, list[str]]:
     return text, names
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(_projection())
 def test_columns_of_generated_projections_equal_rdflibs(case: tuple[str, list[str]]) -> None:
     text, names = case
@@ -104,6 +104,6 @@ def test_describe_prints_the_header_and_columns_without_a_build(tmp_path: Path) 
     assert header[0].startswith("# title: ") and len(header) > 3
     assert result.output.splitlines()[:-1] == header
     assert result.output.splitlines()[-1] == (
-        "# columns: code, municipality, planLevel, initiatives, programmes"
+        "# columns: code, municipality, period, planLevel, initiatives, programmes"
     )
     assert not out.exists()  # nothing was built

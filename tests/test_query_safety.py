@@ -453,7 +453,7 @@ def test_project_prefixes_need_no_declaration(out_dir: str) -> None:
     bare = kg("query", "--out-dir", out_dir, "-", "-f", "csv", stdin=body)
     assert declared.exit_code == 0 and bare.exit_code == 0, bare.output
     assert declared.output == bare.output
-    assert bare.output.split() == ["n", "5"]
+    assert bare.output.split() == ["n", "24"]
 
 
 @pytest.mark.parametrize("prefix", ["foo", "ex", "dc", "Tip"])
@@ -617,7 +617,7 @@ def test_a_library_query_may_leave_out_the_project_prefixes(store: Store, tmp_pa
     )
     query = QueryLibrary(tmp_path).get("bare")
     assert query.title == "bare"
-    assert [int(row[0]) for row in run(store, query, timeout=20).rows] == [5]  # type: ignore[arg-type]
+    assert [int(row[0]) for row in run(store, query, timeout=20).rows] == [24]  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("value", ["<0>", "<a/b>", "<#x>", "<//host/x>", "<:x>"])

@@ -165,7 +165,7 @@ def test_asserted_and_inferred_are_read_apart(pushed: str) -> None:
     inferred = kg("query", "-", "-f", "csv", "--endpoint", pushed, stdin=org_count)
     asserted = kg("query", "-", "-f", "csv", "--asserted", "--endpoint", pushed, stdin=org_count)
     assert inferred.exit_code == 0 and asserted.exit_code == 0, inferred.output + asserted.output
-    assert inferred.output.splitlines()[1:] == ["7"]  # 6 local governments, 1 tip:Organisation
+    assert inferred.output.splitlines()[1:] == ["19"]  # 18 local governments, 1 tip:Organisation
     assert asserted.output.splitlines()[1:] == ["0"]
 
 
@@ -223,7 +223,7 @@ def _params(name: str) -> list[str]:
 
 @pytest.mark.parametrize("name", CQ_NAMES)
 def test_library_query_answers_the_same_on_oxigraph(pushed: str, out_dir: str, name: str) -> None:
-    args = ["query", name, *_params(name), "-f", "json"]
+    args = ["query", f"cq/{name}", *_params(name), "-f", "json"]
     embedded = kg(*args, "--out-dir", out_dir)
     remote = kg(*args, "--endpoint", pushed)
     assert embedded.exit_code == 0 and remote.exit_code == 0, embedded.output + remote.output

@@ -506,7 +506,7 @@ def test_serve_keeps_answering_across_rebuilds(
     captured = cli_source(dist, monkeypatch)
     answers: list[tuple[int, bytes]] = []
     stop = threading.Event()
-    with serving(captured.source, timeout=10.0) as running:
+    with serving(captured.source, timeout=60.0) as running:
         expected = query_count(running)
         assert expected[0] == 200
 

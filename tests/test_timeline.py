@@ -23,6 +23,8 @@ from kgtools.network import MIN_FONT_SIZE
 from kgtools.project import Project
 from kgtools.store.base import Store
 
+from .conftest import examples
+
 
 @pytest.fixture(scope="module")
 def store(project: Project, built: tuple[Path, BuildSummary]) -> Store:
@@ -59,7 +61,7 @@ def _periods(union: Graph) -> dict[str, tuple[int, int]]:
 
 def test_one_bar_per_plan_with_its_period(real: tl.Timeline, store: Store) -> None:
     expected = _periods(store.union(graphs_for(inferred=True)))
-    assert len(expected) == 5
+    assert len(expected) == 24  # every plan of every round
     assert {b.plan: (b.first, b.last) for b in real.bars} == expected
     assert len(real.bars) == len(expected)
     assert {b.municipality_ja for b in real.bars} >= {"豊島区", "台東区"}
@@ -78,7 +80,7 @@ def test_synthetic_rounds_give_several_plans_per_municipality(rounds: tl.Timelin
 _SPAN = st.tuples(st.integers(2015, 2035), st.integers(0, 5))
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(st.lists(st.tuples(st.sampled_from("ab"), _SPAN), max_size=12))
 def test_lanes_never_hold_two_plans_at_once(spans: list[tuple[str, tuple[int, int]]]) -> None:
     bars = [
@@ -132,7 +134,7 @@ def test_cli(project: Project, built: tuple[Path, BuildSummary], tmp_path: Path)
     runner = CliRunner()
     result = runner.invoke(cli, [*base, "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "timeline — 5 plans, 5 municipalities" in result.output
+    assert "timeline — 24 plans, 17 municipalities" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         f"timeline.{fmt}" for fmt in sorted(tl.FORMATS)
     ]

@@ -444,6 +444,24 @@ def test_quirk_integer_division_and_no_library_query_divides(virtuoso: str) -> N
     assert _library_with(_divides) == []
 
 
+def _non_ascii_strings(node: object) -> bool:
+    """A string in the query's text (a literal, not a comment) with a character beyond ASCII.
+
+    Measured: the competency queries that made a plan's period with
+    ``CONCAT("FY", STR(?first), "–FY", STR(?last))`` (in a sub-SELECT, with GROUP_CONCAT lists
+    and ORDER BY) came back from Virtuoso 7.2.5 with "FY2021?FY2023"; a bare CONCAT of the same
+    text, with or without a sub-SELECT, came back intact, so the exact trigger is not narrowed
+    down. The library queries therefore write no such character (the period is read from the
+    period's English label), and this check keeps it so."""
+    if isinstance(node, str):
+        return not node.isascii()
+    if isinstance(node, CompValue):
+        return any(_non_ascii_strings(v) for v in node.values())
+    if isinstance(node, list | tuple | ParseResults):
+        return any(_non_ascii_strings(v) for v in node)
+    return False
+
+
 def test_quirk_booleans_come_back_as_integers(virtuoso: str) -> None:
     """Virtuoso answers boolean expressions with xsd:integer 1 / 0; the query comparison below
     maps booleans to 1 / 0 for that (:func:`_booleans_as_integers`), and only for that."""
@@ -940,6 +958,7 @@ def test_quirk_insert_data_refuses_blank_nodes(virtuoso: str) -> None:
         _unlike_minus,
         _date_times,
         _limited_subselects,
+        _non_ascii_strings,
     ],
     ids=lambda check: check.__name__.strip("_"),
 )
@@ -968,7 +987,7 @@ def test_library_query_answers_the_same_on_virtuoso(
     decimal form) and Virtuoso's booleans as 1/0 (a named quirk), and nothing else. The query
     shapes Virtuoso evaluates wrongly are named by the quirk tests above, which also check that
     no library query has them (so that an answer cannot differ only on data not yet there)."""
-    args = ["query", name, *_params(name), "-f", "json"]
+    args = ["query", f"cq/{name}", *_params(name), "-f", "json"]
     embedded = kg(*args, "--out-dir", out_dir)
     remote = kg(*args, "--endpoint", pushed)
     assert embedded.exit_code == 0 and remote.exit_code == 0, embedded.output + remote.output

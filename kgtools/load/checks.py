@@ -361,6 +361,23 @@ def code_only(text: str, *, strings: bool = False) -> str:
     return _TOKENS.sub(keep, text)
 
 
+_ECHAR = {'"': '"', "'": "'", "\\": "\\", "\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f"}
+
+
+def _as_written_pattern(lexical: str) -> str:
+    """A regular expression for ``lexical`` as Turtle may write it inside quotes: each character
+    as itself, as its escape (``\\"``, ``\\n`` …) or as ``\\uXXXX`` / ``\\UXXXXXXXX``."""
+    parts = []
+    for ch in lexical:
+        forms = [re.escape(ch), rf"\\u{ord(ch):04X}", rf"\\U{ord(ch):08X}"]
+        if ord(ch) <= 0xFFFF:
+            forms.append(rf"\\u{ord(ch):04x}")
+        if ch in _ECHAR:
+            forms.append(re.escape("\\" + _ECHAR[ch]))
+        parts.append("(?:" + "|".join(forms) + ")")
+    return "".join(parts)
+
+
 def _literal_position(path: Path, lexical: str, datatype: str) -> tuple[int | None, int | None]:
     """Line and column of the opening quote of the literal ``lexical``^^``datatype`` as written
     in ``path`` (outside comments); by its lexical form alone when it is written with escapes
@@ -371,7 +388,8 @@ def _literal_position(path: Path, lexical: str, datatype: str) -> tuple[int | No
         return None, None
     code = code_only(text)
     local = re.escape(re.split(r"[#/]", datatype)[-1])
-    quoted = "|".join(re.escape(q + lexical + q) for q in _QUOTES)
+    written = _as_written_pattern(lexical)
+    quoted = "|".join(re.escape(q) + written + re.escape(q) for q in _QUOTES)
     typed = re.compile(
         rf"(?:{quoted})\^\^\s*(?:<{re.escape(datatype)}>|[A-Za-z0-9_.\-]*:{local}(?![\w\-]))"
     )
