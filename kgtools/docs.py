@@ -777,6 +777,8 @@ def _queries_model(project: Project, store: Store, timeout: float | None) -> lis
         query = library.get(name)
         header = parse_header(query.text)
         params = example_params(project, name) if query.parameters else {}
+        if params is None and set(query.parameters) <= query.optional:
+            params = {}  # every parameter optional (e.g. ?asOf): the answer without them
         doc = QueryDoc(
             name=name,
             anchor="q-" + re.sub(r"[^A-Za-z0-9_-]", "-", name),
