@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from click.testing import CliRunner, Result
 from hypothesis import settings
 from rdflib import Graph
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from kgtools.build.layout import BuildSummary
 from kgtools.build.pipeline import build, open_built
+from kgtools.cli import cli
 from kgtools.load.reference import load_files
 from kgtools.namespaces import graphs_for
 from kgtools.project import Project, find_project
@@ -173,12 +175,34 @@ def built_template(project: Project, tmp_path_factory: pytest.TempPathFactory) -
     return folder
 
 
+def kg(*args: str) -> Result:
+    """``kg ARGS`` in this process (click's runner); an exception is raised, not caught."""
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
 def copy_built(template: Path, to: Path) -> tuple[Project, Path]:
     """A copy of :func:`built_template` at ``to/project`` and ``to/dist``: the project and its
     last build, as if built there (the build holds no path of its own; a rebuild reuses it)."""
     shutil.copytree(template / "project", to / "project", symlinks=True)
     shutil.copytree(template / "dist", to / "dist", symlinks=True)
     return Project(to / "project"), to / "dist"
+
+
+@pytest.fixture
+def copy(
+    tmp_path: Path,
+    project: Project,
+    built: tuple[Path, BuildSummary],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Path]:
+    """A copy of the project with its current build in dist/ (no build needed to read it)."""
+    monkeypatch.delenv("KG_PROJECT", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = tmp_path / "project"
+    for folder in ("ontology", "data", "queries"):
+        shutil.copytree(project.root / folder, root / folder)
+    shutil.copytree(built[0], root / "dist")
+    yield root
 
 
 @pytest.fixture(scope="session")

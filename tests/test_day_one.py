@@ -4,10 +4,8 @@ conform, odd parameter values, outputs in unexpected places, and the README's ex
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
@@ -29,29 +27,8 @@ from kgtools.reference.memory import MemoryStore
 from kgtools.store.base import Store
 from kgtools.store.sparql_text import nt_term
 
-from .conftest import ROOT, examples
+from .conftest import ROOT, examples, kg
 from .test_cli import NOT_CONFORMING_PLAN
-
-
-def kg(*args: str) -> click.testing.Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-@pytest.fixture
-def copy(
-    tmp_path: Path,
-    project: Project,
-    built: tuple[Path, BuildSummary],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Path]:
-    """A copy of the project with its current build in dist/ (no build needed to read it)."""
-    monkeypatch.delenv("KG_PROJECT", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    root = tmp_path / "project"
-    for folder in ("ontology", "data", "queries"):
-        shutil.copytree(project.root / folder, root / folder)
-    shutil.copytree(built[0], root / "dist")
-    yield root
 
 
 # -- 2. a command run anywhere inside a project uses the project's dist/ -----------------------

@@ -16,7 +16,6 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kgtools.build.layout import BuildSummary
 from kgtools.cli import cli
 from kgtools.errors import BadEndpointError, BrokenLinkError, ParameterError, UnknownTermError
 from kgtools.load.reference import load_files
@@ -29,7 +28,7 @@ from kgtools.serve import SparqlServer
 from kgtools.store.base import Store
 from kgtools.store.remote import _credentials, check_url
 
-from .conftest import examples, serving
+from .conftest import examples, kg, serving
 from .test_serve_hardening import (
     ASK_PATH,
     LOOPBACK_HOSTS,
@@ -39,28 +38,6 @@ from .test_serve_hardening import (
     get_with,
     one_response,
 )
-
-
-def kg(*args: str) -> click.testing.Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-@pytest.fixture
-def copy(
-    tmp_path: Path,
-    project: Project,
-    built: tuple[Path, BuildSummary],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Path]:
-    """A copy of the project with its current build in dist/ (no build needed to read it)."""
-    monkeypatch.delenv("KG_PROJECT", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    root = tmp_path / "project"
-    for folder in ("ontology", "data", "queries"):
-        shutil.copytree(project.root / folder, root / folder)
-    shutil.copytree(built[0], root / "dist")
-    yield root
-
 
 # -- outputs never in unexpected places: no folder the user did not ask for ------------------
 OUTPUT_OPTIONS = [
