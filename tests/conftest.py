@@ -299,24 +299,31 @@ def serving(
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-def chromium_dom(url: str, tmp_path: Path, *flags: str, budget_ms: int = 5000) -> str:
+def chromium_dom(
+    url: str, tmp_path: Path, *flags: str, budget_ms: int = 5000, proxy_port: int = 1
+) -> str:
     """The DOM headless Chromium has after loading ``url`` for ``budget_ms`` of virtual time.
-    Every host but loopback goes to a closed proxy port, so nothing leaves the machine."""
+    Every host but loopback goes to the proxy at ``proxy_port`` on loopback (by default a
+    closed port), so nothing leaves the machine; ``flags`` are added to Chromium's."""
     import subprocess
 
     if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get update && apt-get install -y chromium`")
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's Chromium — run "
+            "`apt-get update && apt-get install -y chromium` (as root), then pytest again"
+        )
     command = [
         str(CHROMIUM),
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
+        "--disable-quic",
         "--no-first-run",
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
         f"--user-data-dir={tmp_path / 'profile'}",
-        "--proxy-server=http://127.0.0.1:1",
+        f"--proxy-server=http://127.0.0.1:{proxy_port}",
         *flags,
         f"--virtual-time-budget={budget_ms}",
         "--dump-dom",

@@ -13,7 +13,6 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
 from kgtools.build.layout import BuildSummary
-from kgtools.build.pipeline import open_built
 from kgtools.cli import cli
 from kgtools.docs import PAGES, TIPS, example_params, generate_docs, stable_rows
 from kgtools.errors import DocsError
@@ -28,13 +27,6 @@ from kgtools.store.base import Store
 from .test_glyphs import _check_page, _embedded, _without_face
 
 PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
-
-
-@pytest.fixture(scope="module")
-def store(project: Project, built: tuple[Path, BuildSummary]) -> Store:
-    out, _ = built
-    opened, _ = open_built(project, out)
-    return opened
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,6 @@ from hypothesis import strategies as st
 
 from kgtools import glyphs
 from kgtools import network as kn
-from kgtools.build.layout import BuildSummary
-from kgtools.build.pipeline import open_built
 from kgtools.project import Project
 from kgtools.store.base import Store
 
@@ -31,13 +29,6 @@ from .conftest import ROOT, chromium_dom, examples
 
 _FACE = re.compile(r"@font-face \{[^}]*\}\n", re.S)
 _DATA = re.compile(r"url\(data:(font/[a-z0-9]+);base64,([A-Za-z0-9+/=]+)\)")
-
-
-@pytest.fixture(scope="module")
-def store(project: Project, built: tuple[Path, BuildSummary]) -> Store:
-    out, _ = built
-    opened, _ = open_built(project, out)
-    return opened
 
 
 @pytest.fixture(scope="module")

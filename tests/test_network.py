@@ -33,7 +33,8 @@ from kgtools.namespaces import ID, TIP, graphs_for
 from kgtools.project import Project
 from kgtools.store.base import Store
 
-from .conftest import ROOT
+from . import conftest
+from .conftest import ROOT, chromium_dom
 
 TOSHIMA = str(ID["local-government/131164"])
 TOSHIMA_PLAN = str(ID["plan/131164/2021"])
@@ -469,9 +470,6 @@ def test_cli_help_documents_every_option() -> None:
 
 
 # -- the page in a real browser, the network watched ----------------------------------------
-CHROMIUM = Path("/usr/bin/chromium")
-
-
 class _Canary(socketserver.ThreadingTCPServer):
     """An HTTP proxy that answers nothing and records every request it receives."""
 
@@ -509,41 +507,23 @@ def canary() -> Iterator[_Canary]:
 
 
 def _chromium_dom(page: Path, proxy_port: int, tmp: Path) -> str:
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the browser tests need Debian's Chromium — run "
-            "`apt-get update && apt-get install -y chromium` (as root), then pytest again"
-        )
+    """The page's DOM in headless Chromium with every request, loopback included, sent to the
+    canary at ``proxy_port``."""
     empty = tmp / "no-models"
     empty.mkdir(exist_ok=True)
-    command = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp / 'profile'}",
-        # everything, loopback included, goes to the canary
-        f"--proxy-server=http://127.0.0.1:{proxy_port}",
+    return chromium_dom(
+        page.resolve().as_uri(),
+        tmp,
         "--proxy-bypass-list=<-loopback>",
-        # Chromium's own background requests, which the flags above leave on (measured with
+        # Chromium's own background requests, which the common flags leave on (measured with
         # Chromium 156): the network-time query, the on-device-model manifest download, and the
         # Google-account check (ListAccounts) that Debian's API keys enable — pointed at a
         # closed loopback port. None of them is the page's.
         "--disable-features=NetworkTimeServiceQuerying",
         f"--optimization-guide-manifest-override={empty}",
         "--gaia-url=http://127.0.0.1:1/",
-        "--virtual-time-budget=5000",
-        "--dump-dom",
-        page.resolve().as_uri(),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
+        proxy_port=proxy_port,
+    )
 
 
 @pytest.mark.browser
@@ -580,6 +560,6 @@ def test_the_canary_sees_a_page_that_reaches_out(tmp_path: Path, canary: _Canary
 def test_a_missing_chromium_fails_with_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setattr(conftest, "CHROMIUM", tmp_path / "no-chromium")
     with pytest.raises(pytest.fail.Exception, match=r"apt-get install -y chromium"):
         _chromium_dom(tmp_path / "x.html", 9, tmp_path)

@@ -27,13 +27,6 @@ from .conftest import examples
 
 
 @pytest.fixture(scope="module")
-def store(project: Project, built: tuple[Path, BuildSummary]) -> Store:
-    out, _ = built
-    opened, _ = open_built(project, out)
-    return opened
-
-
-@pytest.fixture(scope="module")
 def real(store: Store, project: Project) -> tl.Timeline:
     return tl.load_timeline(store, project)
 
