@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -237,6 +238,29 @@ def assert_isomorphic(expected: Graph, actual: Graph) -> None:
         )
 
 
+def respond(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes = b"",
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Answer a test server's request: status, headers, Content-Length and (but to HEAD) body."""
+    handler.send_response(status)
+    for key, value in (headers or {}).items():
+        handler.send_header(key, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(body)
+
+
+#: A SPARQL JSON answer of one row, ``?n`` = "1": what the stand-in endpoints answer.
+ONE_ROW = json.dumps(
+    {"head": {"vars": ["n"]}, "results": {"bindings": [{"n": {"type": "literal", "value": "1"}}]}}
+).encode()
+SPARQL_JSON = {"Content-Type": "application/sparql-results+json"}
+
+
 # A loopback HTTP server that records every request: network tests assert it saw none.
 class Canary(BaseHTTPRequestHandler):
     hits: ClassVar[list[str]] = []
@@ -244,11 +268,7 @@ class Canary(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.hits.append(self.path)
         body = b'{"@context": {"name": "http://schema.org/name"}}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/ld+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        respond(self, 200, body, {"Content-Type": "application/ld+json"})
 
     do_POST = do_GET
 

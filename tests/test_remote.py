@@ -42,7 +42,7 @@ from kgtools.store.push import STAGING_SUFFIX, chunks, drop_update, move_update,
 from kgtools.store.remote import RemoteStore
 from kgtools.store.remote import request as remote_request
 
-from .conftest import assert_isomorphic, examples, loopback_server
+from .conftest import ONE_ROW, SPARQL_JSON, assert_isomorphic, examples, loopback_server, respond
 
 ROOT = Path(__file__).resolve().parent.parent
 CQ = ROOT / "queries" / "cq"
@@ -317,22 +317,9 @@ class _Guarded(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.seen.append(self.headers.get("Authorization"))
         if self.headers.get("Authorization") != self.expected:
-            self.send_response(401)
-            self.send_header("WWW-Authenticate", 'Basic realm="kg"')
-            self.end_headers()
-            self.wfile.write(b"credentials required")
-            return
-        body = json.dumps(
-            {
-                "head": {"vars": ["n"]},
-                "results": {"bindings": [{"n": {"type": "literal", "value": "1"}}]},
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/sparql-results+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            challenge = {"WWW-Authenticate": 'Basic realm="kg"'}
+            return respond(self, 401, b"credentials required", challenge)
+        return respond(self, 200, ONE_ROW, SPARQL_JSON)
 
     def log_message(self, *_args: object) -> None:
         pass
@@ -385,12 +372,12 @@ class _Faulty(BaseHTTPRequestHandler):
         if self.path.startswith("/store") and self.command in ("PUT", "POST"):
             cls.uploads += 1
             if cls.uploads == cls.fail_store_at:
-                return self._send(500, b"disk full", "text/plain")
+                return respond(self, 500, b"disk full", {"Content-Type": "text/plain"})
         if self.path.startswith("/update") and cls.fail_update and cls.fail_update in body:
             if cls.hang_up:  # the connection drops: did the server apply it? nobody knows
                 self.close_connection = True
                 return None
-            return self._send(500, b"update refused by the test", "text/plain")
+            return respond(self, 500, b"update refused by the test", {"Content-Type": "text/plain"})
         headers = {k: v for k in ("Content-Type", "Accept") if (v := self.headers.get(k))}
         req = urllib.request.Request(
             cls.upstream + self.path, data=body or None, headers=headers, method=self.command
@@ -401,14 +388,7 @@ class _Faulty(BaseHTTPRequestHandler):
                 status, data, kind = answer.status, answer.read(), answer.headers["Content-Type"]
         except urllib.error.HTTPError as exc:
             status, data, kind = exc.code, exc.read(), exc.headers["Content-Type"]
-        return self._send(status, data, kind or "text/plain")
-
-    def _send(self, status: int, data: bytes, kind: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        return respond(self, status, data, {"Content-Type": kind or "text/plain"})
 
     do_GET = do_POST = do_PUT = _forward
 

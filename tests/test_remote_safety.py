@@ -21,7 +21,7 @@ from kgtools.cli import cli
 from kgtools.errors import EndpointRedirectError, InsecureCredentialsWarning, RemoteError
 from kgtools.store.remote import check_url, insecure_credentials, request, resolve_endpoints, shown
 
-from .conftest import examples, loopback_server
+from .conftest import examples, loopback_server, respond
 
 USER, PASSWORD = "alice", "s3cr3t-Zq9/é:x?"
 CREDENTIALS = {"KG_ENDPOINT_USER": USER, "KG_ENDPOINT_PASSWORD": PASSWORD}
@@ -62,19 +62,10 @@ class Recorder(BaseHTTPRequestHandler):
         self.seen.append((self.command, self.path, auth))
         if self.echo:  # a hostile server that quotes the credentials back
             decoded = base64.b64decode((auth or "Basic ").split()[1]).decode()
-            body = f"bad request from {auth} ({decoded})".encode()
-            self.send_response(500)
-        elif self.path == "/final":
-            body = b"ok"
-            self.send_response(200)
-        else:
-            body = b"moved"
-            self.send_response(self.status)
-            self.send_header("Location", self.location)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+            return respond(self, 500, f"bad request from {auth} ({decoded})".encode())
+        if self.path == "/final":
+            return respond(self, 200, b"ok")
+        return respond(self, self.status, b"moved", {"Location": self.location})
 
     do_GET = do_POST = do_PUT = do_HEAD = _answer
 

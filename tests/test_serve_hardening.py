@@ -41,7 +41,7 @@ from kgtools.serve import (
 )
 from kgtools.store.base import Store
 
-from .conftest import chromium_dom, examples, loopback_server, serving
+from .conftest import chromium_dom, examples, loopback_server, respond, serving
 
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 ASK_PLAN = f"ASK {{ ?plan a <{TIP}Plan> }}"
@@ -697,11 +697,7 @@ def attacker_page(endpoint: str) -> Iterator[str]:
 
     class Page(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
+            respond(self, 200, page, {"Content-Type": "text/html"})
 
         def log_message(self, *_args: object) -> None:
             pass

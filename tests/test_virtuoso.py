@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
-import json
 import os
 import shutil
 import subprocess
@@ -54,7 +53,7 @@ from kgtools.store.push import (
 )
 from kgtools.store.remote import VIRTUOSO_STORE, RemoteStore, exchange, resolve_endpoints
 
-from .conftest import assert_isomorphic, examples, loopback_server
+from .conftest import ONE_ROW, SPARQL_JSON, assert_isomorphic, examples, loopback_server, respond
 from .test_remote import (
     CQ,
     CQ_NAMES,
@@ -343,9 +342,9 @@ class _FaultyProxy(BaseHTTPRequestHandler):
         if upload and signed:
             cls.uploads += 1
             if cls.uploads == cls.fail_store_at:
-                return self._send(500, b"disk full", {"Content-Type": "text/plain"})
+                return respond(self, 500, b"disk full", {"Content-Type": "text/plain"})
         if cls.fail_update and signed and cls.fail_update in urllib.parse.unquote_to_bytes(body):
-            return self._send(500, b"update refused by the test", {"Content-Type": "text/plain"})
+            return respond(self, 500, b"update refused by the test", {"Content-Type": "text/plain"})
         headers = {k: v for k, v in self.headers.items() if k.lower() not in cls._HOP}
         req = urllib.request.Request(
             cls.upstream + self.path, data=body or None, headers=headers, method=self.command
@@ -357,16 +356,7 @@ class _FaultyProxy(BaseHTTPRequestHandler):
         except urllib.error.HTTPError as exc:
             status, data, back = exc.code, exc.read(), exc.headers
         kept = {k: v for k, v in back.items() if k.lower() not in cls._HOP}
-        return self._send(status, data, kept)
-
-    def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        return respond(self, status, data, kept)
 
     do_GET = do_POST = do_PUT = do_HEAD = _forward
 
@@ -1262,25 +1252,11 @@ class _DigestGuarded(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.seen.append(self.headers.get("Authorization"))
         if not self._valid(self.headers.get("Authorization")):
-            self.send_response(401)
-            self.send_header(
-                "WWW-Authenticate",
-                f'Digest realm="{self.realm}", nonce="{self.nonce}", qop="auth", algorithm="MD5"',
+            challenge = (
+                f'Digest realm="{self.realm}", nonce="{self.nonce}", qop="auth", algorithm="MD5"'
             )
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        body = json.dumps(
-            {
-                "head": {"vars": ["n"]},
-                "results": {"bindings": [{"n": {"type": "literal", "value": "1"}}]},
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/sparql-results+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            return respond(self, 401, b"", {"WWW-Authenticate": challenge})
+        return respond(self, 200, ONE_ROW, SPARQL_JSON)
 
     do_POST = do_HEAD = do_PUT = _answer
 
