@@ -174,24 +174,9 @@ def _shacl_keys(results: Iterable[Any]) -> list[str]:
 def _pyshacl_results(data: Any, shapes: Any, ontology: Any | None) -> list[Any]:
     """pySHACL with :func:`kgtools.reference.pyshacl.validate`'s options, its report read the
     same way."""
-    import pyshacl
-    from rdflib import Graph
+    from kgtools.reference.pyshacl import _results, report_graph
 
-    from kgtools.namespaces import bind_prefixes
-    from kgtools.reference.pyshacl import _results
-
-    _conforms, report, _text = pyshacl.validate(
-        data,
-        shacl_graph=shapes,
-        ont_graph=ontology,
-        inference="none",
-        abort_on_first=False,
-        allow_warnings=True,
-        advanced=False,
-    )
-    assert isinstance(report, Graph)
-    bind_prefixes(report)
-    return _results(report)
+    return _results(report_graph(data, shapes, ontology))
 
 
 def _oxigraph_store(root: Path) -> Any:

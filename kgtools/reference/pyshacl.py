@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
@@ -61,8 +62,10 @@ def _results(results: Graph) -> list[ValidationResult]:
     return sorted(found)
 
 
-def validate(data: Graph, shapes: Graph, ontology: Graph) -> ValidationReport:
-    """Validate ``data`` (with ``ontology`` mixed in) against ``shapes``."""
+def report_graph(data: Any, shapes: Any, ontology: Any | None) -> Graph:
+    """pySHACL's report graph of ``data`` (an rdflib graph, or whatever else pySHACL takes as a
+    data graph, e.g. a ``pyoxigraph.Store`` for ``kg bench``) against ``shapes``, with
+    ``ontology`` mixed in: the one place that sets pySHACL's options."""
     import pyshacl  # heavy: imported only when validation runs
 
     _conforms, results_graph, _text = pyshacl.validate(
@@ -76,6 +79,12 @@ def validate(data: Graph, shapes: Graph, ontology: Graph) -> ValidationReport:
     )
     assert isinstance(results_graph, Graph)
     bind_prefixes(results_graph)
+    return results_graph
+
+
+def validate(data: Graph, shapes: Graph, ontology: Graph) -> ValidationReport:
+    """Validate ``data`` (with ``ontology`` mixed in) against ``shapes``."""
+    results_graph = report_graph(data, shapes, ontology)
     results = restore_languages(_results(results_graph), shapes)
     labels = focus_labels(results, lambda node: node_label(data, node))
     return ValidationReport(results=results, labels=labels, graph=results_graph)
