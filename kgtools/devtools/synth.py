@@ -56,6 +56,7 @@ from kgtools._tip import TIP
 from kgtools.errors import OutputFolderError, ProjectLayoutError, UsageError
 from kgtools.namespaces import ID
 from kgtools.project import DATA_DIR, ONTOLOGY_FILE, QUERIES_DIR, SHAPES_FILE, Project
+from kgtools.store.sparql_text import nt_string
 
 #: The record of a synthetic project (its presence marks a folder ``generate`` may overwrite).
 MANIFEST = "synth.json"
@@ -98,21 +99,15 @@ _PREFIXES = (
     f"@base <{ID}> .\n"
 )
 
-_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 _FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
-def turtle_string(text: str) -> str:
-    """``text`` as a Turtle short string: quoted, with ``\\ " \\n \\r`` escaped."""
-    return '"' + text.translate(_ESCAPES) + '"'
-
-
 def _lang(text: str, lang: str) -> str:
-    return turtle_string(text) + "@" + lang
+    return nt_string(text) + "@" + lang
 
 
 def _typed(text: str, datatype: str) -> str:
-    return turtle_string(text) + "^^xsd:" + datatype
+    return nt_string(text) + "^^xsd:" + datatype
 
 
 def _ref(relative: str) -> str:
@@ -410,8 +405,8 @@ def _term(node: Node) -> str:
         if node.language:
             return _lang(str(node), node.language)
         if node.datatype is not None:
-            return turtle_string(str(node)) + "^^<" + str(node.datatype) + ">"
-        return turtle_string(str(node))
+            return nt_string(str(node)) + "^^<" + str(node.datatype) + ">"
+        return nt_string(str(node))
     raise ProjectLayoutError(f"unexpected blank node {node!r} in the prefecture's description")
 
 
@@ -419,7 +414,14 @@ def _term(node: Node) -> str:
 
 
 class _Doc:
-    """A Turtle document built from subject blocks; counts the triples it writes."""
+    """A Turtle document built from subject blocks; counts the triples it writes.
+
+    Why not rdflib's or Oxigraph's serializer: the files stand in for the hand-written data
+    files (``data/plans/*.ttl``: one block per subject, comments, IRIs relative to ``@base``),
+    which those serializers do not write, and the bench writes a million triples of them
+    straight from strings, without an rdflib or Oxigraph object per term. Strings go through
+    the project's one string writer (:func:`kgtools.store.sparql_text.nt_string`); the tests
+    read the generated files back with Oxigraph's parser and the project's loader."""
 
     __slots__ = ("parts", "triples")
 
@@ -664,7 +666,7 @@ class _Generator:
             ["tip:SpecialWard" if m.ward else "tip:City"],
             [
                 ("rdfs:label", [_lang(m.ja, "ja"), _lang(m.en, "en")]),
-                ("tip:localGovernmentCode", [turtle_string(m.code)]),
+                ("tip:localGovernmentCode", [nt_string(m.code)]),
                 ("tip:wikidataItem", ["wd:Q0"]),
                 ("tip:prefecture", [_ref(self.prefecture_iri)]),
                 ("dcterms:source", [_ref(SYNTHETIC_SOURCE)]),

@@ -21,24 +21,26 @@ if TYPE_CHECKING:
     from rdflib.plugins.sparql.sparql import Query
 
 
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def nt_string(text: str) -> str:
+    """``text`` as an N-Triples string (also a Turtle and SPARQL short string): quoted, with
+    ``\\ " \\n \\r \\t`` escaped."""
+    return '"' + text.translate(_ESCAPES) + '"'
+
+
 def nt_term(term: Node | None) -> str:
     """A term in N-Triples syntax (SPARQL TSV cells, and SPARQL text for remote bindings)."""
     if term is None:
         return ""
     if isinstance(term, Literal):
-        text = (
-            str(term)
-            .replace("\\", "\\\\")
-            .replace('"', '\\"')
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-            .replace("\t", "\\t")
-        )
+        text = nt_string(str(term))
         if term.language:
-            return f'"{text}"@{term.language}'
+            return f"{text}@{term.language}"
         if term.datatype:
-            return f'"{text}"^^<{term.datatype}>'
-        return f'"{text}"'
+            return f"{text}^^<{term.datatype}>"
+        return text
     if isinstance(term, BNode):
         return f"_:{term}"
     return f"<{term}>"
