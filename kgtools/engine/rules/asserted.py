@@ -59,13 +59,13 @@ def read_asserted(
     used, restated = state.used, state.restated
     lexical_errors: set[str] = set()
     lexical_seen: set[ox.Literal] = set()
-    derived, derived_types, delta = state.derived, state.derived_types, state.delta
-    late, lazy_derived, deferred = state.late, state.lazy_derived, state.deferred
-    known_add, derived_append, delta_append = known.add, derived.append, delta.append
-    lazy_append = lazy_derived.append
+    derived_types, delta = state.derived_types, state.delta
+    late, deferred = state.late, state.deferred
+    known_add, delta_append = known.add, delta.append
     types_get = types.get
     ids_get = ids.get
     add_types = state.add_types
+    apply_unary = state.apply_unary
 
     def object_id(term: Term) -> int:
         oi = ids_get(term)
@@ -176,20 +176,8 @@ def read_asserted(
                         if index[1] is not None:
                             index[1][oi].add(si)
                         delta_append((si, pi, oi))
-                    # emit()'s single-triple steps, inlined (runs once per asserted triple)
-                    for q, flip, q_index, is_lazy in rules_p:
-                        t = (oi, q, si) if flip else (si, q, oi)
-                        if t not in known_:
-                            known_add(t)
-                            derived_append(t)
-                            if q_index is not None:
-                                if q_index[0] is not None:
-                                    q_index[0][t[0]].add(t[2])
-                                if q_index[1] is not None:
-                                    q_index[1][t[2]].add(t[0])
-                                delta_append(t)
-                            elif is_lazy:
-                                lazy_append(t)
+                    if rules_p:
+                        apply_unary(si, oi, rules_p)
                     classes = ocl if oi in literals_ else oc
                     if classes:
                         current = types_get(oi)

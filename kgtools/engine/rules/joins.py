@@ -22,6 +22,7 @@ def run_joins(state: ClosureState, tables: IdTables) -> None:
     known_add, derived_append, delta_append = known.add, derived.append, delta.append
     lazy_append = lazy_derived.append
     add_types = state.add_types
+    apply_unary = state.apply_unary
     literal_keep, heads, steps = tables.literal_keep, tables.heads, tables.steps
     in_idx, out_idx = tables.in_idx, tables.out_idx
     empty = EMPTY
@@ -42,19 +43,8 @@ def run_joins(state: ClosureState, tables: IdTables) -> None:
             delta_append(t)
         elif is_lazy:
             lazy_append(t)
-        for q, flip, q_index, q_lazy in steps:
-            t = (o, q, s) if flip else (s, q, o)
-            if t not in known:
-                known_add(t)
-                derived_append(t)
-                if q_index is not None:
-                    if q_index[0] is not None:
-                        q_index[0][t[0]].add(t[2])
-                    if q_index[1] is not None:
-                        q_index[1][t[2]].add(t[0])
-                    delta_append(t)
-                elif q_lazy:
-                    lazy_append(t)
+        if steps:
+            apply_unary(s, o, steps)
         if sc:
             add_types(s, sc & literal_keep if s in literals else sc)
         classes = ocl if o in literals else oc

@@ -6,7 +6,8 @@ https://www.w3.org/TR/owl2-profiles/#Reasoning_in_OWL_2_RL_and_RDF_Graphs_using_
 T-box's own entailments (``scm-*``) come from owlrl
 (:func:`~kgtools.engine.rules.schema.tbox_closure`); from them, the unary property rules
 (:mod:`~kgtools.engine.rules.properties`), the superclasses (:mod:`~kgtools.engine.rules.classes`),
-chains, transitive properties, disjoint classes and owlrl's datatype tables (:mod:`~kgtools.engine.rules.datatypes`). A construct not implemented raises
+chains, transitive properties, disjoint classes and owlrl's datatype tables
+(:mod:`~kgtools.engine.rules.datatypes`). A construct not implemented raises
 :class:`~kgtools.errors.UnsupportedOntologyError` here.
 """
 

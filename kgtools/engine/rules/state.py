@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -53,6 +54,7 @@ class ClosureState:
         #: The set-aside asserted triples: lazy predicate → [(subject, objects)].
         self.deferred: defaultdict[int, list[tuple[Term, Collection[Term]]]] = defaultdict(list)
         self.add_types = _type_adder(self.types, self.derived_types)
+        self.apply_unary = _unary_applier(self.known, self.derived, self.delta, self.lazy_derived)
 
     def intern(self, term: Term) -> int:
         i = self.ids.get(term)
@@ -90,3 +92,33 @@ def _type_adder(
                 derived_types.append((node, new))
 
     return add_types
+
+
+def _unary_applier(
+    known: set[tuple[int, int, int]],
+    derived: list[tuple[int, int, int]],
+    delta: list[tuple[int, int, int]],
+    lazy_derived: list[tuple[int, int, int]],
+) -> Callable[[int, int, tuple[tuple[int, bool, Any, bool], ...]], None]:
+    """``apply_unary(s, o, steps)``: record what the unary rules ``steps`` of a triple ``s p o``
+    give (``IdTables`` unary steps: ``(q, flipped, join indexes or None, lazy)``), feeding the
+    join indexes and the delta. Shared by the asserted triples and the joins' derived ones."""
+    known_add, derived_append, delta_append = known.add, derived.append, delta.append
+    lazy_append = lazy_derived.append
+
+    def apply_unary(s: int, o: int, steps: tuple[tuple[int, bool, Any, bool], ...]) -> None:
+        for q, flip, q_index, is_lazy in steps:
+            t = (o, q, s) if flip else (s, q, o)
+            if t not in known:
+                known_add(t)
+                derived_append(t)
+                if q_index is not None:
+                    if q_index[0] is not None:
+                        q_index[0][t[0]].add(t[2])
+                    if q_index[1] is not None:
+                        q_index[1][t[2]].add(t[0])
+                    delta_append(t)
+                elif is_lazy:
+                    lazy_append(t)
+
+    return apply_unary

@@ -10,7 +10,14 @@ from collections.abc import Callable
 
 from rdflib.namespace import SH
 
-from kgtools.engine.shacl.model import Constraint, Context, FocusValues, RawResult, Shape
+from kgtools.engine.shacl.model import (
+    Constraint,
+    Context,
+    FocusValues,
+    RawResult,
+    Shape,
+    focus_results,
+)
 from kgtools.engine.terms import Term
 
 
@@ -23,8 +30,8 @@ class MinCount(Constraint):
     def run(self, ctx: Context, shape: Shape, fv: FocusValues, out: list[RawResult]) -> None:
         if self.count == 0:
             return
-        count, component = self.count, self.component
-        out.extend(RawResult(f, None, component, shape) for f, values in fv if len(values) < count)
+        count = self.count
+        focus_results(out, shape, self.component, [f for f, values in fv if len(values) < count])
 
     def value_test(self, ctx: Context) -> Callable[[Term], bool] | None:
         return (lambda v: True) if self.count <= 1 else (lambda v: False)
@@ -37,8 +44,8 @@ class MaxCount(Constraint):
         self.count = count
 
     def run(self, ctx: Context, shape: Shape, fv: FocusValues, out: list[RawResult]) -> None:
-        count, component = self.count, self.component
-        out.extend(RawResult(f, None, component, shape) for f, values in fv if len(values) > count)
+        count = self.count
+        focus_results(out, shape, self.component, [f for f, values in fv if len(values) > count])
 
     def value_test(self, ctx: Context) -> Callable[[Term], bool] | None:
         return (lambda v: True) if self.count >= 1 else (lambda v: False)

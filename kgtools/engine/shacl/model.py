@@ -97,6 +97,14 @@ class FocusValues:
         return len(self.values)
 
 
+def focus_results(
+    out: list[RawResult], shape: Shape, component: URIRef, focus: Iterable[Term]
+) -> None:
+    """One result without a value for each of ``focus`` (a constraint on the value nodes as a
+    whole: a count, a required value)."""
+    out.extend(RawResult(f, None, component, shape) for f in focus)
+
+
 class Constraint:
     """One constraint component of one shape."""
 

@@ -10,7 +10,15 @@ from collections.abc import Callable
 
 from rdflib.namespace import SH
 
-from kgtools.engine.shacl.model import Constraint, Context, FocusValues, PerValue, RawResult, Shape
+from kgtools.engine.shacl.model import (
+    Constraint,
+    Context,
+    FocusValues,
+    PerValue,
+    RawResult,
+    Shape,
+    focus_results,
+)
 from kgtools.engine.terms import Term
 
 
@@ -31,8 +39,8 @@ class HasValue(Constraint):
         self.value = value
 
     def run(self, ctx: Context, shape: Shape, fv: FocusValues, out: list[RawResult]) -> None:
-        value, component = self.value, self.component
-        out.extend(RawResult(f, None, component, shape) for f, values in fv if value not in values)
+        value = self.value
+        focus_results(out, shape, self.component, [f for f, values in fv if value not in values])
 
     def value_test(self, ctx: Context) -> Callable[[Term], bool] | None:
         value = self.value

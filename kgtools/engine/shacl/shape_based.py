@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from rdflib.namespace import SH
 
-from kgtools.engine.shacl.model import Constraint, Context, FocusValues, RawResult, Shape
+from kgtools.engine.shacl.model import (
+    Constraint,
+    Context,
+    FocusValues,
+    RawResult,
+    Shape,
+    focus_results,
+)
 
 
 class QualifiedValueShape(Constraint):
@@ -37,10 +44,8 @@ class QualifiedValueShape(Constraint):
             ok = {v for v in ctx.distinct_values(fv) if conforms(v)}
         low, high = self.low, self.high
         if high is None and low == 1:  # "at least one": no count needed
-            component = SH.QualifiedMinCountConstraintComponent
-            out.extend(
-                RawResult(f, None, component, shape) for f, values in fv if ok.isdisjoint(values)
-            )
+            failing = [f for f, values in fv if ok.isdisjoint(values)]
+            focus_results(out, shape, SH.QualifiedMinCountConstraintComponent, failing)
             return
         for focus, values in fv:
             count = len(ok.intersection(values)) if values else 0

@@ -41,41 +41,6 @@ class CompiledShapes:
 
     # validation ---------------------------------------------------------------------------
 
-    def validate_raw(
-        self,
-        data: TripleSource,
-        ontology: TripleSource,
-        *,
-        focus: set[Term] | None = None,
-        sparql_store: ox.Store | None = None,
-        sparql_graphs: list[ox.NamedNode] | None = None,
-    ) -> list[RawResult]:
-        onto = inoculate(ontology)
-        view = DataView(data, onto)
-
-        def build_store() -> ox.Store:
-            store = ox.Store()
-            store.bulk_extend(
-                ox.Quad(s, p, o, ox.DefaultGraph())  # type: ignore[arg-type]
-                for source in (data, onto)
-                for s, p, o in source.match(None, None, None)
-            )
-            return store
-
-        # Triples held in memory can be copied cheaply for a SPARQL constraint with many focus
-        # nodes (see Run.sparql): from the sources the store was made of.
-        copy_from: tuple[TripleSource, ...] = ()
-        if isinstance(data, MemoryIndex):
-            copy_from = (data, ontology if sparql_store is not None else onto)
-        run = Run(view, sparql_store, sparql_graphs, build_store, copy_from)
-        out: list[RawResult] = []
-        for shape in self._top:
-            run.evaluate(shape, focus_nodes(view, shape, focus), out)
-            run.forget()
-        if focus is not None:
-            out = [r for r in out if r.focus in focus]
-        return out
-
     def validate(
         self,
         data: TripleSource,
@@ -94,14 +59,36 @@ class CompiledShapes:
         the store's default graph), which must hold the same data and ontology. When ``data`` is
         a :class:`~kgtools.engine.terms.MemoryIndex`, a constraint runs instead on an in-memory copy
         of the triples (of ``data`` and the ontology) whose predicates it reads — with a store
-        given, when it has many focus nodes; without one, always (see ``Run.sparql``).
+        given, when it has many focus nodes; without one, always (see
+        :meth:`~kgtools.engine.shacl.store.SparqlStore.sparql`).
         Otherwise, without a store, one is built in memory from ``data`` and the ontology the
         first time a SPARQL constraint has focus nodes.
         """
-        raws = self.validate_raw(
-            data, ontology, focus=focus, sparql_store=sparql_store, sparql_graphs=sparql_graphs
-        )
-        return sorted(self._result(r) for r in raws)
+        onto = inoculate(ontology)
+        view = DataView(data, onto)
+
+        def build_store() -> ox.Store:
+            store = ox.Store()
+            store.bulk_extend(
+                ox.Quad(s, p, o, ox.DefaultGraph())  # type: ignore[arg-type]
+                for source in (data, onto)
+                for s, p, o in source.match(None, None, None)
+            )
+            return store
+
+        # Triples held in memory can be copied cheaply for a SPARQL constraint with many focus
+        # nodes (see SparqlStore.sparql): from the sources the store was made of.
+        copy_from: tuple[TripleSource, ...] = ()
+        if isinstance(data, MemoryIndex):
+            copy_from = (data, ontology if sparql_store is not None else onto)
+        run = Run(view, sparql_store, sparql_graphs, build_store, copy_from)
+        out: list[RawResult] = []
+        for shape in self._top:
+            run.evaluate(shape, focus_nodes(view, shape, focus), out)
+            run.forget()
+        if focus is not None:
+            out = [r for r in out if r.focus in focus]
+        return sorted(self._result(r) for r in out)
 
     def _result(self, raw: RawResult) -> ValidationResult:
         from kgtools.validation import ValidationResult

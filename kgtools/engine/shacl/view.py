@@ -28,6 +28,11 @@ def _match_subjects(data: TripleSource, p: ox.NamedNode, o: Term) -> set[Term]:
     return {t[0] for t in data.match(None, p, o)}
 
 
+def _union(found: set[Term], extra: set[Term]) -> set[Term]:
+    """The data's values and the ontology's (``found`` itself when the ontology has none)."""
+    return found | extra if extra else found
+
+
 class DataView:
     """Data ∪ inoculated ontology, with memoised class membership."""
 
@@ -64,17 +69,13 @@ class DataView:
     def objects(self, s: Term, p: ox.NamedNode) -> set[Term]:
         found = self.data_objects(s, p)
         if s in self.onto_subjects:
-            extra = self.ontology.objects(s, p)
-            if extra:
-                return found | extra
+            return _union(found, self.ontology.objects(s, p))
         return found
 
     def subjects(self, p: ox.NamedNode, o: Term) -> set[Term]:
         found = self.data_subjects(p, o)
         if o in self.onto_objects:
-            extra = self.ontology.subjects(p, o)
-            if extra:
-                return found | extra
+            return _union(found, self.ontology.subjects(p, o))
         return found
 
     def match(self, s: Term | None, p: ox.NamedNode | None, o: Term | None) -> set[tuple]:
