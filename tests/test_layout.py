@@ -1,6 +1,7 @@
 """The package's layout holds (README "Layout"): no import cycles, readers never import the
-builder, every module imports on its own, every typed error lives in ``kgtools.errors``, and no
-ontology IRI is typed out in code (they come from the generated namespace).
+builder, every typed error lives in ``kgtools.errors``, and no ontology IRI is typed out in code
+(they come from the generated namespace). That every module imports on its own, each in a fresh
+interpreter, is in ``tests/test_engine_layout.py``.
 
 Imports are read from the source (every ``import`` statement, also those inside functions), so a
 cycle hidden in a function is a cycle too.
@@ -13,8 +14,6 @@ import importlib
 import inspect
 import pkgutil
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import networkx as nx
@@ -89,28 +88,6 @@ def test_readers_never_import_the_builder() -> None:
     offenders = {m: b for m, b in offenders.items() if b}
     assert not offenders, f"modules that reach the builder: {offenders}"
     assert BUILDER & nx.descendants(GRAPH, "kgtools.cli")  # (control: the CLI does)
-
-
-def test_every_module_imports_on_its_own() -> None:
-    """Each module imported first, in a fresh set of kgtools modules: an import that works only
-    because another module happened to be imported before would fail here."""
-    script = (
-        "import importlib, sys\n"
-        "failed = []\n"
-        f"for name in {sorted(MODULES)!r}:\n"
-        "    for loaded in [m for m in sys.modules if m.split('.')[0] == 'kgtools']:\n"
-        "        del sys.modules[loaded]\n"
-        "    try:\n"
-        "        importlib.import_module(name)\n"
-        "    except Exception as exc:\n"
-        "        failed.append(f'{name}: {type(exc).__name__}: {exc}')\n"
-        "print('\\n'.join(failed))\n"
-        "sys.exit(1 if failed else 0)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def _all_modules() -> list[object]:

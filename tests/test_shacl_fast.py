@@ -19,6 +19,10 @@ from rdflib.namespace import RDFS
 from rdflib.term import Node
 
 from kgtools.engine import shacl
+from kgtools.engine.shacl import sparql as shacl_sparql
+from kgtools.engine.shacl import value_type
+from kgtools.engine.shacl.sparql import query_predicates
+from kgtools.engine.shacl.value_range import compare_literal
 from kgtools.engine.terms import MemoryIndex, StoreSource, triple_from_rdflib
 from kgtools.errors import KGError, UnsupportedShapeError
 from kgtools.namespaces import DATA_GRAPH, ID, ONTOLOGY_GRAPH, TIP
@@ -321,8 +325,8 @@ def test_shortcuts_give_the_same_results(
     onto_index = MemoryIndex(StoreSource(store, [onto_graph]).match(None, None, None))
     runs = []
     for threshold in (10**9, 0):
-        monkeypatch.setattr(shacl, "_SUBSET_MIN_FOCUS", threshold)
-        monkeypatch.setattr(shacl, "_MANY_VALUES", threshold)
+        monkeypatch.setattr(shacl_sparql, "_SUBSET_MIN_FOCUS", threshold)
+        monkeypatch.setattr(value_type, "_MANY_VALUES", threshold)
         runs.append(
             compiled.validate(
                 data_index, onto_index, sparql_store=store, sparql_graphs=[data_graph, onto_graph]
@@ -342,7 +346,7 @@ def test_query_predicates() -> None:
     def nn(name: str) -> ox.NamedNode:
         return ox.NamedNode("http://example.org/" + name)
 
-    found = shacl._query_predicates(
+    found = query_predicates(
         head + "{ $this ex:p/ex:q ?x ; ^ex:r ?y ; a ?c . FILTER NOT EXISTS { ?x (ex:s|ex:t)+ ?z } }"
     )
     rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -355,14 +359,14 @@ def test_query_predicates() -> None:
         "{ GRAPH ?g { $this ex:p ?x } }",
         "{ $this ex:p ?x . FILTER EXISTS { ?x ?q ?y } }",
     ):
-        assert shacl._query_predicates(head + body) is None, body
+        assert query_predicates(head + body) is None, body
     assert (
-        shacl._query_predicates(
+        query_predicates(
             "PREFIX ex: <http://example.org/>\nSELECT $this FROM ex:g WHERE { $this ex:p ?x }"
         )
         is None
     )
-    assert shacl._query_predicates("not SPARQL") is None
+    assert query_predicates("not SPARQL") is None
 
 
 # -- unsupported features -------------------------------------------------------------------
@@ -411,7 +415,7 @@ def test_compiles_project_shapes_with_every_targeted_shape(
 
 
 def test_compare_literal_is_pyshacls() -> None:
-    """kgtools.engine.shacl.compare_literal is a copy of pySHACL's (to keep pySHACL's import out of
+    """kgtools.engine.compare_literal is a copy of pySHACL's (to keep pySHACL's import out of
     the build): the same order, and the same refusals, on literals of every kind the shapes
     compare (numbers, dates, date-times with and without a zone, times, strings, ill-typed)."""
     from pyshacl.rdfutil.compare import compare_literal as theirs
@@ -439,6 +443,6 @@ def test_compare_literal_is_pyshacls() -> None:
             return type(exc)
 
     pairs = [(a, b) for a in values for b in values]
-    assert [outcome(shacl.compare_literal, a, b) for a, b in pairs] == [
+    assert [outcome(compare_literal, a, b) for a, b in pairs] == [
         outcome(theirs, a, b) for a, b in pairs
     ]

@@ -1,0 +1,51 @@
+"""SHACL §4.2 cardinality constraints: ``sh:minCount``, ``sh:maxCount``.
+
+https://www.w3.org/TR/shacl/#core-components-count — one count per focus node; as a test of a
+node shape's focus node alone they are constant (the node is its own single value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rdflib.namespace import SH
+
+from kgtools.engine.shacl.model import (
+    Constraint,
+    Context,
+    FocusValues,
+    RawResult,
+    Shape,
+    focus_results,
+)
+from kgtools.engine.terms import Term
+
+
+class MinCount(Constraint):
+    component = SH.MinCountConstraintComponent
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def run(self, ctx: Context, shape: Shape, fv: FocusValues, out: list[RawResult]) -> None:
+        if self.count == 0:
+            return
+        count = self.count
+        focus_results(out, shape, self.component, [f for f, values in fv if len(values) < count])
+
+    def value_test(self, ctx: Context) -> Callable[[Term], bool] | None:
+        return (lambda v: True) if self.count <= 1 else (lambda v: False)
+
+
+class MaxCount(Constraint):
+    component = SH.MaxCountConstraintComponent
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def run(self, ctx: Context, shape: Shape, fv: FocusValues, out: list[RawResult]) -> None:
+        count = self.count
+        focus_results(out, shape, self.component, [f for f, values in fv if len(values) > count])
+
+    def value_test(self, ctx: Context) -> Callable[[Term], bool] | None:
+        return (lambda v: True) if self.count >= 1 else (lambda v: False)
