@@ -25,7 +25,9 @@ Why this way:
 * Hinting is dropped (screen text at these sizes does not need it; it is a third of the bytes),
   and so are the OpenType layout tables and vertical metrics, which horizontal text does not
   use: a subset of the real network page's ~240 characters is about 26 KB of WOFF2 and takes
-  a few tenths of a second.
+  a few tenths of a second. Subsets are kept in the per-user cache (:mod:`kgtools.usercache`;
+  clear it with ``rm -rf ~/.cache/kgtools/derived``), so a build into a fresh folder does not
+  cut the same subset again.
 
 Licence: the IPA Font License lets a document embed the font for its own display (Article 2.5:
 "Embedded Fonts … used only for rendering the Digital Content within such Digital Document
@@ -35,6 +37,7 @@ File"); the subset keeps the font's name table, with its copyright and licence n
 from __future__ import annotations
 
 import base64
+import hashlib
 import importlib.util
 import io
 from collections.abc import Callable, Iterable
@@ -113,12 +116,24 @@ def covered(path: Path | None = None) -> frozenset[int]:
 
 def subset_font(chars: str, path: Path | None = None, flavor: str | None = None) -> bytes:
     """IPAexGothic cut to ``chars`` (plus the ``.notdef`` glyph), as ``flavor`` (``woff2``,
-    ``woff``; default :func:`font_format`). Results are kept for the process (a subset takes
-    about half a second, and a build or a test run renders the same pages again)."""
-    return _subset(chars, str(path or font_path()), flavor or font_format()[0])
+    ``woff``; default :func:`font_format`). Results are kept for the process and in the
+    per-user cache (:mod:`kgtools.usercache`), keyed by the font's bytes, the characters, the
+    flavor, the toolkit's code and fontTools' and Brotli's versions: a subset takes about half a
+    second, and every build into a fresh folder renders the same pages again."""
+    return _cached_subset(chars, str(path or font_path()), flavor or font_format()[0])
 
 
 @lru_cache(maxsize=32)
+def _cached_subset(chars: str, path: str, flavor: str) -> bytes:
+    from kgtools import usercache
+
+    font_hash = hashlib.sha256(_font_bytes(path)).hexdigest()
+    entry = usercache.key(
+        "glyphs", font_hash, chars, flavor, usercache.versions("fonttools", "brotli")
+    )
+    return usercache.cached("glyphs", entry, lambda: _subset(chars, path, flavor))
+
+
 def _subset(chars: str, path: str, flavor: str) -> bytes:
     from fontTools import subset
     from fontTools.ttLib import TTFont

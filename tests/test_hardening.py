@@ -192,13 +192,26 @@ def _counts(store: MemoryStore) -> list[int]:
 
 def _expected(store: MemoryStore, value: str) -> list[tuple[str, str]]:
     """The literal search, done in Python: plans whose label contains ``value``."""
-    graph = store.union(list(ALL_GRAPHS))
-    return sorted(
-        (str(plan), str(label))
-        for plan in graph.subjects(RDF.type, TIP.Plan)
-        for label in graph.objects(plan, RDFS.label)
-        if value in str(label)
-    )
+    return [(plan, label) for plan, label in _plan_labels(store) if value in label]
+
+
+#: store -> its (plan, label) pairs; the tests that use it check that the store is unchanged
+_PLAN_LABELS: dict[int, tuple[object, list[tuple[str, str]]]] = {}
+
+
+def _plan_labels(store: MemoryStore) -> list[tuple[str, str]]:
+    """Every plan and each of its labels, sorted: read once per store (a property test asks
+    for it once per example, and the union of the graphs is the slow part)."""
+    kept = _PLAN_LABELS.get(id(store))
+    if kept is None or kept[0] is not store:  # (the store itself is kept: its id stays its own)
+        graph = store.union(list(ALL_GRAPHS))
+        pairs = sorted(
+            (str(plan), str(label))
+            for plan in graph.subjects(RDF.type, TIP.Plan)
+            for label in graph.objects(plan, RDFS.label)
+        )
+        kept = _PLAN_LABELS[id(store)] = (store, pairs)
+    return kept[1]
 
 
 def _digest(folder: Path) -> dict[str, str]:

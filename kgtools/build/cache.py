@@ -25,19 +25,25 @@ if TYPE_CHECKING:
 _TERM_LINE = "<urn:kgtools:term> <urn:kgtools:is> "
 
 
-def write_terms(path: Path, triples: Iterable[OxTriple]) -> None:
+def terms_bytes(triples: Iterable[OxTriple]) -> bytes:
+    """``triples`` (generalized ones too) as sorted lines of N-Triples, one term per line."""
     lines = sorted(f"{s}\n{p}\n{o}" for s, p, o in triples)
     text = "".join(
         "".join(f"{_TERM_LINE}{term} .\n" for term in block.split("\n")) for block in lines
     )
-    atomic_write_text(path, text)
+    return text.encode("utf-8")
+
+
+def parse_terms(data: bytes) -> list[OxTriple]:
+    """The triples of :func:`terms_bytes`."""
+    import pyoxigraph as ox
+
+    terms = [q.object for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
+    return [(terms[i], terms[i + 1], terms[i + 2]) for i in range(0, len(terms), 3)]
 
 
 def read_terms(path: Path) -> list[OxTriple]:
-    import pyoxigraph as ox
-
-    terms = [q.object for q in ox.parse(path=path, format=ox.RdfFormat.N_TRIPLES)]
-    return [(terms[i], terms[i + 1], terms[i + 2]) for i in range(0, len(terms), 3)]
+    return parse_terms(path.read_bytes())
 
 
 class SourceCopy:

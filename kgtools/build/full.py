@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kgtools import usercache
 from kgtools.build import layout
-from kgtools.build.cache import SourceCopy, read_terms, stage_cache, write_terms
+from kgtools.build.cache import SourceCopy, parse_terms, read_terms, stage_cache, terms_bytes
 from kgtools.build.inputs import read_shapes, relative_path
 from kgtools.build.layout import CACHE, MANIFEST, OUTPUTS, BuildSummary, new_store_name
 from kgtools.build.staging import (
@@ -28,6 +29,7 @@ from kgtools.build.stats import (
 from kgtools.errors import (
     NonConformingDataError,
 )
+from kgtools.files import atomic_write_bytes
 from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.progress import Progress
 from kgtools.project import Project
@@ -149,7 +151,10 @@ def full_build(
 def build_ruleset(
     out_dir: Path, project: Project, ontology: Iterable[OxTriple], hashes: dict[str, str]
 ) -> Any:
-    """The compiled rules, with owlrl's closure of the ontology cached by the ontology's hash."""
+    """The compiled rules, with owlrl's closure of the ontology cached by the ontology's hash in
+    ``out_dir/cache/``, and in the per-user cache (:mod:`kgtools.usercache`) by the ontology's
+    triples, the toolkit's code and the reasoning libraries' versions, so that a build into a
+    fresh folder does not run owlrl again either."""
 
     from kgtools.engine import rules
 
@@ -157,10 +162,15 @@ def build_ruleset(
     cached = out_dir / CACHE / f"tbox-{hashes[relative_path(project, project.ontology)][:16]}.nt"
     if cached.is_file():
         return rules.compile(ontology, tbox=read_terms(cached))
-    closure = rules.tbox_closure(ontology)
+    entry = usercache.key(
+        "tbox", terms_bytes(ontology), usercache.versions("owlrl", "rdflib", "pyoxigraph")
+    )
+    text = usercache.cached("tbox", entry, lambda: terms_bytes(rules.tbox_closure(ontology)))
+    closure = parse_terms(text)
     for old in cached.parent.glob("tbox-*.nt"):
         old.unlink()
-    write_terms(cached, closure)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(cached, text)
     return rules.compile(ontology, tbox=closure)
 
 
