@@ -463,17 +463,23 @@ class SearchIndex:
         if fy is not None:
             where.append("t.first <= ? AND t.last >= ?")
             args.extend([fy, fy])
-        sql = "SELECT t.* FROM texts t"
-        if fts:
-            sql += " JOIN fts ON fts.rowid = t.id"
-            where.insert(0, "fts MATCH ?")
-            args.insert(0, " AND ".join(fts))
-        if where:
-            sql += " WHERE " + " AND ".join(where)
         # Rows are stored in rank order (index_bytes), so the row id is the order of the answer:
         # SQLite yields matches in that order without sorting them, and a common word stops
-        # after `limit` hits instead of reading every match.
-        sql += " ORDER BY t.id"
+        # after `limit` hits instead of reading every match. With the full-text table, the
+        # order must be its own rowid's: FTS5 then hands out matches in rowid order, where
+        # ``ORDER BY t.id`` made SQLite collect and sort every match first (a temporary
+        # B-tree; ~0.1 s for a common word at 1M triples).
+        if fts:
+            sql = "SELECT t.* FROM fts JOIN texts t ON t.id = fts.rowid"
+            where.insert(0, "fts MATCH ?")
+            args.insert(0, " AND ".join(fts))
+            order = " ORDER BY fts.rowid"
+        else:
+            sql = "SELECT t.* FROM texts t"
+            order = " ORDER BY t.id"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += order
         patterns = [_pattern(t) for t in words]
         hits: list[Hit] = []
         seen: set[tuple[str, str, str, str]] = set()
