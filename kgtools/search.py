@@ -10,7 +10,11 @@ from the whole store, as long again after a one-file incremental build, which wo
 incremental build's time target; the first search after a build pays that once instead. A store
 folder is never changed after its build, so an index made from it stays right, and an
 incremental build's index equals a full build's (both are made from a store of the same
-triples). Which texts are indexed comes from the ontology,
+triples). At 1M triples making it takes longer than the build itself (~100 s on the loaded
+development machine: about half in the two SPARQL queries, a third in SQLite's inserts and
+FTS5 rebuild), so it stays out of ``kg build`` (see docs/performance.md, "Search").
+The type names ``--type`` accepts are stored in the ``meta`` table when the index is made, so
+opening one reads no rows. Which texts are indexed comes from the ontology,
 through ``kgtools/sparql/search-texts.rq``: ``rdfs:label`` and ``dcterms:title`` rank as titles,
 every ``owl:DatatypeProperty`` whose range is ``rdf:langString`` or ``xsd:string`` as body text.
 
