@@ -10,7 +10,11 @@ from the whole store, as long again after a one-file incremental build, which wo
 incremental build's time target; the first search after a build pays that once instead. A store
 folder is never changed after its build, so an index made from it stays right, and an
 incremental build's index equals a full build's (both are made from a store of the same
-triples). Which texts are indexed comes from the ontology,
+triples). At 1M triples making it takes longer than the build itself (~100 s on the loaded
+development machine: about half in the two SPARQL queries, a third in SQLite's inserts and
+FTS5 rebuild), so it stays out of ``kg build`` (see docs/performance.md, "Search").
+The type names ``--type`` accepts are stored in the ``meta`` table when the index is made, so
+opening one reads no rows. Which texts are indexed comes from the ontology,
 through ``kgtools/sparql/search-texts.rq``: ``rdfs:label`` and ``dcterms:title`` rank as titles,
 every ``owl:DatatypeProperty`` whose range is ``rdf:langString`` or ``xsd:string`` as body text.
 
@@ -53,7 +57,7 @@ from kgtools.query.library import SYSTEM_QUERIES
 #: The folder in ``dist/`` that holds the index of each build's store (``STORE.sqlite``).
 INDEX_DIR = "search"
 #: Format of the index (a reader refuses another).
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 #: Marks put around each hit in :attr:`Hit.match`.
 MARK_OPEN = "«"
 MARK_CLOSE = "»"
@@ -269,8 +273,13 @@ def index_bytes(rows: Iterable[Row]) -> bytes:
     db = sqlite3.connect(":memory:")
     db.executescript(_SCHEMA)
     db.execute("INSERT INTO meta VALUES ('version', ?)", (str(INDEX_VERSION),))
+    ordered = sorted(rows, key=rank_key)
+    # The type names --type accepts, stored once: reading them from every row cost ~0.5 s of
+    # each `kg search` process at 1M triples.
+    names = sorted({t for row in ordered for t in row.types.split()})
+    db.execute("INSERT INTO meta VALUES ('types', ?)", (" ".join(names),))
     records = []
-    for row in sorted(rows, key=rank_key):
+    for row in ordered:
         norm = normalise(row.text)
         records.append(
             (
@@ -391,13 +400,12 @@ class SearchIndex:
             raise SearchError(
                 f"{path}: search index of another version — delete it and search again"
             )
-        self._types = sorted(
-            {
-                t
-                for (ts,) in self._db.execute("SELECT DISTINCT types FROM texts")
-                for t in ts.split()
-            }
-        )
+        stored = self._db.execute("SELECT value FROM meta WHERE key='types'").fetchone()
+        if stored is None:
+            raise SearchError(
+                f"{path}: search index without its type list — delete it and search again"
+            )
+        self._types = stored[0].split()
 
     def close(self) -> None:
         self._db.close()
@@ -459,17 +467,23 @@ class SearchIndex:
         if fy is not None:
             where.append("t.first <= ? AND t.last >= ?")
             args.extend([fy, fy])
-        sql = "SELECT t.* FROM texts t"
-        if fts:
-            sql += " JOIN fts ON fts.rowid = t.id"
-            where.insert(0, "fts MATCH ?")
-            args.insert(0, " AND ".join(fts))
-        if where:
-            sql += " WHERE " + " AND ".join(where)
         # Rows are stored in rank order (index_bytes), so the row id is the order of the answer:
         # SQLite yields matches in that order without sorting them, and a common word stops
-        # after `limit` hits instead of reading every match.
-        sql += " ORDER BY t.id"
+        # after `limit` hits instead of reading every match. With the full-text table, the
+        # order must be its own rowid's: FTS5 then hands out matches in rowid order, where
+        # ``ORDER BY t.id`` made SQLite collect and sort every match first (a temporary
+        # B-tree; ~0.1 s for a common word at 1M triples).
+        if fts:
+            sql = "SELECT t.* FROM fts JOIN texts t ON t.id = fts.rowid"
+            where.insert(0, "fts MATCH ?")
+            args.insert(0, " AND ".join(fts))
+            order = " ORDER BY fts.rowid"
+        else:
+            sql = "SELECT t.* FROM texts t"
+            order = " ORDER BY t.id"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += order
         patterns = [_pattern(t) for t in words]
         hits: list[Hit] = []
         seen: set[tuple[str, str, str, str]] = set()

@@ -27,6 +27,7 @@ from kgtools.project import Project
 from kgtools.query.library import load_query
 from kgtools.search import (
     INDEX_DIR,
+    INDEX_VERSION,
     MARK_CLOSE,
     MARK_OPEN,
     Row,
@@ -275,6 +276,44 @@ def test_unknown_type_lists_the_valid_ones(filtered: SearchIndex) -> None:
         filtered.search("北区", type="facilty")
 
 
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["plan", "initiative", "trade-fair", "event", "facility"]),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+@settings(max_examples=25, deadline=None)
+def test_the_stored_type_list_is_every_rows_types(typings: list[list[str]]) -> None:
+    import tempfile
+
+    rows = [row(f"e{i}", f"北区{i}", types=tuple(ts)) for i, ts in enumerate(typings)]
+    with tempfile.TemporaryDirectory() as tmp:
+        index = index_of(Path(tmp), rows)
+        try:
+            assert index.types == sorted({t for ts in typings for t in ts})
+        finally:
+            index.close()
+
+
+def test_an_index_without_its_type_list_is_a_clear_error(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    path.write_bytes(index_bytes([row("a", "北区")]))
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM meta WHERE key='types'")
+    db.commit()
+    db.close()
+    with pytest.raises(SearchError, match="without its type list"):
+        SearchIndex(path)
+
+
 @pytest.mark.parametrize("query", ["", " ", "\u3000\u3000", "\t\n"])
 def test_an_empty_query_is_refused(filtered: SearchIndex, query: str) -> None:
     with pytest.raises(SearchError, match="the search text is empty"):
@@ -422,4 +461,6 @@ def test_the_index_after_an_incremental_build_equals_a_fresh_one(
     full = index_for(tmp_path / "full", fresh.store)
     assert index_rows(index_for(out, summary.store)) == index_rows(full)
     # (the first build's index was removed when the new one was made)
-    assert [p.name for p in (out / INDEX_DIR).iterdir()] == [f"{summary.store}.v1.sqlite"]
+    assert [p.name for p in (out / INDEX_DIR).iterdir()] == [
+        f"{summary.store}.v{INDEX_VERSION}.sqlite"
+    ]
