@@ -338,6 +338,13 @@ def _remote_store(endpoint: str, timeout: float) -> Any:
     "declares is refused with the valid ones; a label parameter matches in any language.",
 )
 @click.option(
+    "--lang",
+    metavar="ja|en",
+    help="Answer in this language: labels (a query's ?lang parameter, default ja), the column "
+    "titles of a table or Markdown (csv, tsv and json keep the variable names) and the titles "
+    "of --list.",
+)
+@click.option(
     "-f",
     "--format",
     "fmt",
@@ -369,6 +376,7 @@ def query(
     list_queries: bool,
     describe: bool,
     params: tuple[str, ...],
+    lang: str | None,
     fmt: str,
     inferred: bool,
     timeout: float,
@@ -388,14 +396,17 @@ def query(
       kg query cashless --describe
       kg query cashless
       kg query municipality --param code=131172 --format csv
+      kg query plans --lang en
       echo 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }' | kg query -
     """
     from kgtools.namespaces import graphs_for
     from kgtools.query.domains import bind_labels, check_domains
     from kgtools.query.library import QueryLibrary, decode_query, read_query_file, user_query
-    from kgtools.query.params import parse_params
+    from kgtools.query.params import check_language, parse_params, with_language
     from kgtools.query.run import run
 
+    if lang is not None:
+        check_language(lang)
     project = _project(ctx)
     library = QueryLibrary(project.queries_dir)
     if list_queries:
@@ -404,8 +415,9 @@ def query(
         for name in names:
             entry = library.get(name)
             params_text = " ".join(f"?{p}" for p in entry.parameters)
+            title = entry.title if lang is None else entry.title_in(lang)
             click.echo(
-                f"{name:<{width}}  {entry.title}" + (f"  [{params_text}]" if params_text else "")
+                f"{name:<{width}}  {title}" + (f"  [{params_text}]" if params_text else "")
             )
             click.echo(f"{'':<{width}}  → {_columns_text(entry.columns)}")
         return
@@ -421,7 +433,7 @@ def query(
     if describe:
         click.echo(_describe(prepared), nl=False)
         return
-    bindings = parse_params(params)
+    bindings = with_language(prepared, parse_params(params), lang)
     if endpoint:
         store = _remote_store(endpoint, timeout)
     else:
@@ -431,7 +443,8 @@ def query(
         bindings = bind_labels(store, prepared, bindings, graphs=graphs)
         check_domains(store, prepared, bindings, library, graphs=graphs)
     result = run(store, prepared, bindings, graphs=graphs, timeout=timeout)
-    click.echo(result.serialize(fmt), nl=False)
+    headers = None if lang is None else prepared.headers(result.variables, lang)
+    click.echo(result.serialize(fmt, headers), nl=False)
 
 
 def _columns_text(columns: tuple[str, ...] | None) -> str:
