@@ -692,6 +692,12 @@ def export_command(
     help="Print every node's degree, weighted degree, betweenness and community as a table.",
 )
 @click.option(
+    "--lang",
+    metavar="ja|en",
+    help="Label the nodes of the PNG and SVG in this language only, and open the HTML page in "
+    "it (default: Japanese with the English below; the page can switch).",
+)
+@click.option(
     "--csv",
     "csv_path",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -725,6 +731,7 @@ def network_command(
     heading: int | None,
     theme: str | None,
     stats: bool,
+    lang: str | None,
     csv_path: Path | None,
     formats: tuple[str, ...],
     output_dir: Path | None,
@@ -748,6 +755,7 @@ def network_command(
       kg network --municipality 131164 --format html --format png
       kg network --view partners --theme startups --csv partners.csv
       kg network --view timeline --format png
+      kg network --lang en --format png
     """
     from kgtools.files import atomic_write_text, check_output_file, check_output_folder
     from kgtools.network import (
@@ -759,6 +767,10 @@ def network_command(
         write_view,
     )
 
+    if lang is not None:
+        from kgtools.query.params import check_language
+
+        check_language(lang)
     if view == "timeline" and (heading is not None or theme or stats or csv_path):
         raise click.UsageError(
             "the timeline view takes --municipality only (not --heading, --theme, --stats or "
@@ -779,6 +791,8 @@ def network_command(
         return
     data = load_data(store, project, municipality=municipality, heading=heading, theme=theme)
     graph = build_view(data, view)
+    if lang is not None:
+        graph.graph["lang"] = lang
     click.echo(
         f"kg network: {view} — {graph.number_of_nodes()} nodes, {graph.number_of_edges()} "
         f"edges (filters: {data.filters.describe()})",
