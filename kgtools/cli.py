@@ -416,9 +416,7 @@ def query(
             entry = library.get(name)
             params_text = " ".join(f"?{p}" for p in entry.parameters)
             title = entry.title if lang is None else entry.title_in(lang)
-            click.echo(
-                f"{name:<{width}}  {title}" + (f"  [{params_text}]" if params_text else "")
-            )
+            click.echo(f"{name:<{width}}  {title}" + (f"  [{params_text}]" if params_text else ""))
             click.echo(f"{'':<{width}}  → {_columns_text(entry.columns)}")
         return
     if not query:
@@ -843,10 +841,20 @@ def _suffix(municipality: str | None) -> str:
     help="Folder to write the HTML pages to (index.html, ontology.html, shapes.html, "
     "queries.html). Default: OUT_DIR/docs, i.e. dist/docs.",
 )
+@click.option(
+    "--lang",
+    metavar="ja|en",
+    help="The query library's titles, column headers and answers in this language (default: "
+    "Japanese labels; the ontology and shapes pages show both languages either way).",
+)
 @OUT_DIR_OPTION
 @click.pass_context
 def docs_command(
-    ctx: click.Context, output_dir: Path | None, out_dir: Path | None, strict: bool
+    ctx: click.Context,
+    output_dir: Path | None,
+    lang: str | None,
+    out_dir: Path | None,
+    strict: bool,
 ) -> None:
     """Write HTML documentation of the ontology, the shapes and the query library.
 
@@ -861,12 +869,16 @@ def docs_command(
     from kgtools.docs import generate_docs
     from kgtools.files import check_output_folder
 
+    if lang is not None:
+        from kgtools.query.params import check_language
+
+        check_language(lang)
     if output_dir is not None:  # before anything is read or built
         check_output_folder(output_dir)
     project = _project(ctx)
     store, out_dir = _open_built(project, out_dir, strict)
     target = output_dir if output_dir is not None else out_dir / "docs"
-    written = generate_docs(project, store, target)
+    written = generate_docs(project, store, target, lang=lang)
     click.echo(f"kg docs: wrote {target}/: {', '.join(p.name for p in written)}")
 
 
