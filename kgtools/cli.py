@@ -414,7 +414,8 @@ def query(
         width = max((len(n) for n in names), default=0)
         for name in names:
             entry = library.get(name)
-            params_text = " ".join(f"?{p}" for p in entry.parameters)
+            # ?lang is bound by the tool (--lang), not listed among what the user gives
+            params_text = " ".join(f"?{p}" for p in entry.parameters if p not in entry.languages)
             title = entry.title if lang is None else entry.title_in(lang)
             click.echo(f"{name:<{width}}  {title}" + (f"  [{params_text}]" if params_text else ""))
             click.echo(f"{'':<{width}}  → {_columns_text(entry.columns)}")

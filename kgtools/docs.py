@@ -779,8 +779,10 @@ def _queries_model(
     for name in library.names():
         query = library.get(name)
         header = parse_header(query.text)
-        params = example_params(project, name) if query.parameters else {}
-        if params is None and set(query.parameters) <= query.optional:
+        # ?lang is bound by the tool (kg docs --lang), never an example value
+        asked = [p for p in query.parameters if p not in query.languages]
+        params = example_params(project, name) if asked else {}
+        if params is None and set(asked) <= query.optional:
             params = {}  # every parameter optional (e.g. ?asOf): the answer without them
         doc = QueryDoc(
             name=name,
@@ -791,13 +793,13 @@ def _queries_model(
             title=query.title if lang is None else query.title_in(lang),
             description=query.description,
             parameters=header.get("parameters", ""),
-            parameter_names=list(query.parameters),
+            parameter_names=asked,
             example=sorted((k, _cli_value(v)) for k, v in (params or {}).items()),
             text=query.text,
         )
         given = [shlex.quote(f"{k}={v}") for k, v in doc.example]
         if params is None:  # placeholders, not values: left unquoted
-            given = [f"{p}=…" for p in query.parameters]
+            given = [f"{p}=…" for p in asked]
         doc.command = " ".join(["kg query", shlex.quote(name), *(f"--param {g}" for g in given)])
         if params is not None:
             params = with_language(query, params, lang)  # the labels in --lang (default: ja)
