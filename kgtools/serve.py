@@ -72,7 +72,7 @@ from kgtools.errors import (
     UpdateRefusedError,
 )
 from kgtools.load.checks import quiet_rdflib_term_warnings
-from kgtools.query.library import QueryLibrary, system_query_path, user_query
+from kgtools.query.library import DEFAULT_LANGUAGE, QueryLibrary, system_query_path, user_query
 from kgtools.query.params import check_language, parse_param, with_language
 from kgtools.query.results import QueryResult
 from kgtools.query.run import DEFAULT_TIMEOUT, isolate_network, run_here
@@ -539,9 +539,12 @@ def _query_job(
         except QueryError as exc:  # refused by the check: the client's to fix
             raise _Failed(_status_for(exc), str(exc)) from None
         try:
-            result = run_here(
-                store, prepared, with_language(prepared, bindings, lang), graphs=graphs
-            )
+            bound = with_language(prepared, bindings, lang)
+            if not prepared.parameters and re.search(r"[?$]lang\b", prepared.body):
+                # a library query whose header the client dropped (rdflib's SPARQLStore sends
+                # the text without its comments): ?lang gets the asked or the default language
+                bound.setdefault("lang", Literal(lang or DEFAULT_LANGUAGE))
+            result = run_here(store, prepared, bound, graphs=graphs)
         except (ParameterError, QuerySyntaxError, UnsafeQueryError) as exc:
             raise _Failed(_status_for(exc), str(exc)) from None
         return truncate(result, max_rows)
