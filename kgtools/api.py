@@ -6,11 +6,15 @@
 >>> rows = graph.query("municipality", code="131172")
 >>> rows = graph.query(Path("my-question.rq").read_text())  # SPARQL text
 >>> frame = graph.dataframe("plans")  # needs pandas (pip install pandas)
+>>> rows = graph.query("plans", lang="en")  # labels in English (default: Japanese)
+>>> rows = kg.query("plans", lang="en")     # the same, on the current checkout
 
 Parameters are bound as RDF terms: a string is a plain literal, an ``rdflib`` term is used as it
 is, ``"<https://…>"`` is an IRI and ``'"…"@ja'`` a quoted literal (as ``kg query --param``). A
 value outside the domain a query declares raises :class:`~kgtools.query.run.UnknownValueError`; a
-label parameter matches labels in any language. Errors are the library's typed errors.
+label parameter matches labels in any language. ``lang`` ("ja" or "en") binds a library query's
+``?lang``, the language of its labels; another language raises
+:class:`~kgtools.errors.UnknownLanguageError`. Errors are the library's typed errors.
 
 While the data on disk does not conform to the shapes, :func:`load` (like ``kg query``) answers
 from the last good build and says so in ``graph.stale`` (``strict=True`` raises
@@ -32,7 +36,7 @@ from kgtools.namespaces import graphs_for
 from kgtools.project import Project, find_project
 from kgtools.query.domains import bind_labels, check_domains
 from kgtools.query.library import QueryLibrary, user_query
-from kgtools.query.params import parse_param
+from kgtools.query.params import parse_param, with_language
 from kgtools.query.results import QueryResult
 from kgtools.query.run import DEFAULT_TIMEOUT, run
 from kgtools.store.base import Store
@@ -61,12 +65,15 @@ class KnowledgeGraph:
         *,
         inferred: bool = True,
         timeout: float | None = DEFAULT_TIMEOUT,
+        lang: str | None = None,
         **params: Any,
     ) -> QueryResult:
-        """Run a library query (by name) or SPARQL text; return the full result object."""
+        """Run a library query (by name) or SPARQL text; return the full result object.
+        ``lang``: the language of the labels ("ja", the default, or "en")."""
         looks_like_sparql = any(ch.isspace() for ch in query.strip())
         prepared = user_query(query, "<api>") if looks_like_sparql else self.library.get(query)
         bindings = dict(_term(name, value) for name, value in params.items())
+        bindings = with_language(prepared, bindings, lang)
         graphs = graphs_for(inferred=inferred)
         if bindings:
             bindings = bind_labels(self.store, prepared, bindings, graphs=graphs)
@@ -129,3 +136,11 @@ def load(
     folder = found.out_dir(Path(out_dir) if out_dir is not None else None)
     store, summary, stale = open_graph(found, folder, strict=strict)
     return KnowledgeGraph(store, summary, QueryLibrary(found.queries_dir), stale)
+
+
+def query(
+    name: str, *, project: str | Path | None = None, **kwargs: Any
+) -> list[dict[str, Node | None]]:
+    """``load(project).query(name, **kwargs)``: one query on the current checkout, e.g.
+    ``query("plans", lang="en")``."""
+    return load(project).query(name, **kwargs)

@@ -338,6 +338,13 @@ def _remote_store(endpoint: str, timeout: float) -> Any:
     "declares is refused with the valid ones; a label parameter matches in any language.",
 )
 @click.option(
+    "--lang",
+    metavar="ja|en",
+    help="Answer in this language: labels (a query's ?lang parameter, default ja), the column "
+    "titles of a table or Markdown (csv, tsv and json keep the variable names) and the titles "
+    "of --list.",
+)
+@click.option(
     "-f",
     "--format",
     "fmt",
@@ -369,6 +376,7 @@ def query(
     list_queries: bool,
     describe: bool,
     params: tuple[str, ...],
+    lang: str | None,
     fmt: str,
     inferred: bool,
     timeout: float,
@@ -388,14 +396,17 @@ def query(
       kg query cashless --describe
       kg query cashless
       kg query municipality --param code=131172 --format csv
+      kg query plans --lang en
       echo 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }' | kg query -
     """
     from kgtools.namespaces import graphs_for
     from kgtools.query.domains import bind_labels, check_domains
     from kgtools.query.library import QueryLibrary, decode_query, read_query_file, user_query
-    from kgtools.query.params import parse_params
+    from kgtools.query.params import check_language, parse_params, with_language
     from kgtools.query.run import run
 
+    if lang is not None:
+        check_language(lang)
     project = _project(ctx)
     library = QueryLibrary(project.queries_dir)
     if list_queries:
@@ -403,10 +414,10 @@ def query(
         width = max((len(n) for n in names), default=0)
         for name in names:
             entry = library.get(name)
-            params_text = " ".join(f"?{p}" for p in entry.parameters)
-            click.echo(
-                f"{name:<{width}}  {entry.title}" + (f"  [{params_text}]" if params_text else "")
-            )
+            # ?lang is bound by the tool (--lang), not listed among what the user gives
+            params_text = " ".join(f"?{p}" for p in entry.parameters if p not in entry.languages)
+            title = entry.title if lang is None else entry.title_in(lang)
+            click.echo(f"{name:<{width}}  {title}" + (f"  [{params_text}]" if params_text else ""))
             click.echo(f"{'':<{width}}  → {_columns_text(entry.columns)}")
         return
     if not query:
@@ -421,7 +432,7 @@ def query(
     if describe:
         click.echo(_describe(prepared), nl=False)
         return
-    bindings = parse_params(params)
+    bindings = with_language(prepared, parse_params(params), lang)
     if endpoint:
         store = _remote_store(endpoint, timeout)
     else:
@@ -431,7 +442,8 @@ def query(
         bindings = bind_labels(store, prepared, bindings, graphs=graphs)
         check_domains(store, prepared, bindings, library, graphs=graphs)
     result = run(store, prepared, bindings, graphs=graphs, timeout=timeout)
-    click.echo(result.serialize(fmt), nl=False)
+    headers = None if lang is None else prepared.headers(result.variables, lang)
+    click.echo(result.serialize(fmt, headers), nl=False)
 
 
 def _columns_text(columns: tuple[str, ...] | None) -> str:
@@ -679,6 +691,12 @@ def export_command(
     help="Print every node's degree, weighted degree, betweenness and community as a table.",
 )
 @click.option(
+    "--lang",
+    metavar="ja|en",
+    help="Label the nodes of the PNG and SVG in this language only, and open the HTML page in "
+    "it (default: Japanese with the English below; the page can switch).",
+)
+@click.option(
     "--csv",
     "csv_path",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -712,6 +730,7 @@ def network_command(
     heading: int | None,
     theme: str | None,
     stats: bool,
+    lang: str | None,
     csv_path: Path | None,
     formats: tuple[str, ...],
     output_dir: Path | None,
@@ -735,6 +754,7 @@ def network_command(
       kg network --municipality 131164 --format html --format png
       kg network --view partners --theme startups --csv partners.csv
       kg network --view timeline --format png
+      kg network --lang en --format png
     """
     from kgtools.files import atomic_write_text, check_output_file, check_output_folder
     from kgtools.network import (
@@ -746,6 +766,10 @@ def network_command(
         write_view,
     )
 
+    if lang is not None:
+        from kgtools.query.params import check_language
+
+        check_language(lang)
     if view == "timeline" and (heading is not None or theme or stats or csv_path):
         raise click.UsageError(
             "the timeline view takes --municipality only (not --heading, --theme, --stats or "
@@ -766,6 +790,8 @@ def network_command(
         return
     data = load_data(store, project, municipality=municipality, heading=heading, theme=theme)
     graph = build_view(data, view)
+    if lang is not None:
+        graph.graph["lang"] = lang
     click.echo(
         f"kg network: {view} — {graph.number_of_nodes()} nodes, {graph.number_of_edges()} "
         f"edges (filters: {data.filters.describe()})",
@@ -816,10 +842,20 @@ def _suffix(municipality: str | None) -> str:
     help="Folder to write the HTML pages to (index.html, ontology.html, shapes.html, "
     "queries.html). Default: OUT_DIR/docs, i.e. dist/docs.",
 )
+@click.option(
+    "--lang",
+    metavar="ja|en",
+    help="The query library's titles, column headers and answers in this language (default: "
+    "Japanese labels; the ontology and shapes pages show both languages either way).",
+)
 @OUT_DIR_OPTION
 @click.pass_context
 def docs_command(
-    ctx: click.Context, output_dir: Path | None, out_dir: Path | None, strict: bool
+    ctx: click.Context,
+    output_dir: Path | None,
+    lang: str | None,
+    out_dir: Path | None,
+    strict: bool,
 ) -> None:
     """Write HTML documentation of the ontology, the shapes and the query library.
 
@@ -834,12 +870,16 @@ def docs_command(
     from kgtools.docs import generate_docs
     from kgtools.files import check_output_folder
 
+    if lang is not None:
+        from kgtools.query.params import check_language
+
+        check_language(lang)
     if output_dir is not None:  # before anything is read or built
         check_output_folder(output_dir)
     project = _project(ctx)
     store, out_dir = _open_built(project, out_dir, strict)
     target = output_dir if output_dir is not None else out_dir / "docs"
-    written = generate_docs(project, store, target)
+    written = generate_docs(project, store, target, lang=lang)
     click.echo(f"kg docs: wrote {target}/: {', '.join(p.name for p in written)}")
 
 

@@ -768,16 +768,21 @@ def _cell(term: Node | None) -> Cell:
     return Cell(text)
 
 
-def _queries_model(project: Project, store: Store, timeout: float | None) -> list[QueryDoc]:
+def _queries_model(
+    project: Project, store: Store, timeout: float | None, lang: str | None = None
+) -> list[QueryDoc]:
     from kgtools.namespaces import graphs_for
+    from kgtools.query.params import with_language
 
     library = QueryLibrary(project.queries_dir)
     docs = []
     for name in library.names():
         query = library.get(name)
         header = parse_header(query.text)
-        params = example_params(project, name) if query.parameters else {}
-        if params is None and set(query.parameters) <= query.optional:
+        # ?lang is bound by the tool (kg docs --lang), never an example value
+        asked = [p for p in query.parameters if p not in query.languages]
+        params = example_params(project, name) if asked else {}
+        if params is None and set(asked) <= query.optional:
             params = {}  # every parameter optional (e.g. ?asOf): the answer without them
         doc = QueryDoc(
             name=name,
@@ -785,18 +790,19 @@ def _queries_model(project: Project, store: Store, timeout: float | None) -> lis
             path=query.path.relative_to(project.root).as_posix()
             if query.path.is_relative_to(project.root)
             else query.path.name,
-            title=query.title,
+            title=query.title if lang is None else query.title_in(lang),
             description=query.description,
             parameters=header.get("parameters", ""),
-            parameter_names=list(query.parameters),
+            parameter_names=asked,
             example=sorted((k, _cli_value(v)) for k, v in (params or {}).items()),
             text=query.text,
         )
         given = [shlex.quote(f"{k}={v}") for k, v in doc.example]
         if params is None:  # placeholders, not values: left unquoted
-            given = [f"{p}=…" for p in query.parameters]
+            given = [f"{p}=…" for p in asked]
         doc.command = " ".join(["kg query", shlex.quote(name), *(f"--param {g}" for g in given)])
         if params is not None:
+            params = with_language(query, params, lang)  # the labels in --lang (default: ja)
             result = run(store, query, params, graphs=graphs_for(inferred=True), timeout=timeout)
             doc.answered = True
             doc.kind = result.kind
@@ -806,7 +812,11 @@ def _queries_model(project: Project, store: Store, timeout: float | None) -> lis
                 doc.turtle = result.serialize()
             else:
                 rows, doc.order_note = stable_rows(query, result)
-                doc.variables = list(result.variables)
+                doc.variables = (
+                    list(result.variables)
+                    if lang is None
+                    else query.headers(list(result.variables), lang)
+                )
                 doc.rows = [[_cell(t) for t in row] for row in rows]
         docs.append(doc)
     return docs
@@ -846,8 +856,12 @@ def generate_docs(
     out_dir: Path,
     *,
     timeout: float | None = DEFAULT_TIMEOUT,
+    lang: str | None = None,
 ) -> list[Path]:
     """Write the HTML pages for ``project`` into ``out_dir``; return their paths.
+
+    ``lang`` (``kg docs --lang``): the query library's titles, column headers and answers (their
+    labels) in that language; the ontology and shapes pages show both languages either way.
 
     ``store`` is the built graph (:func:`kgtools.build.pipeline.open_built`): the ontology is read
     from its ontology graph, the shapes from ``project.shapes``, and the library's queries run over
@@ -867,7 +881,7 @@ def generate_docs(
 
     ontology_model = _ontology_model(ontology, shapes, names, anchors, _instance_counts(store))
     shapes_model = _shapes_model(shapes, names, kinds)
-    queries = _queries_model(project, store, timeout)
+    queries = _queries_model(project, store, timeout, lang)
     site = {
         "version": __version__,
         "title": ontology_model["title"],
@@ -901,7 +915,8 @@ def generate_docs(
         template = env.get_template(name.replace(".html", ".html.j2"))
 
         def page(face: Markup, t: Any = template, c: dict[str, Any] = context) -> str:
-            return str(t.render(site=site, font_face=face, **c))
+            page_lang = (lang or "ja") if c["page"] == "queries" else "ja"
+            return str(t.render(site=site, font_face=face, lang=page_lang, **c))
 
         pages[name] = with_glyphs(page)
     written = []

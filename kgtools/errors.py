@@ -303,6 +303,11 @@ class UnknownValueError(ParameterError):
     """A parameter's value is outside the domain its query declares."""
 
 
+class UnknownLanguageError(ParameterError):
+    """``--lang`` (or a query's ``?lang`` parameter) names a language the graph has no labels
+    in: every node is labelled in Japanese (``ja``) and English (``en``)."""
+
+
 # -- Remote endpoints (``--endpoint``, ``kg push``) ------------------------------------------------
 class RemoteError(KGError):
     """A remote SPARQL endpoint cannot be used as asked."""

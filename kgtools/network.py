@@ -817,7 +817,8 @@ def label_note(shown: int, total: int, *, widest: bool = False) -> str:
 def _figure(graph: nx.Graph) -> Any:
     """The matplotlib figure of a view (no pyplot: no global state).
 
-    Labels (Japanese, with the English below in grey) are placed by :mod:`kgtools.labels`:
+    Labels (Japanese, with the English below in grey; in one language only where the graph's
+    ``lang`` attribute says so, ``kg network --lang``) are placed by :mod:`kgtools.labels`:
     nodes by :func:`label_order`, each label beside its node where it touches no other label,
     node or the legend (further out, with a leader line, where the node is crowded); a view of
     more than :data:`LABEL_ALL_UP_TO` nodes labels only its :data:`LABEL_TOP` nodes of highest
@@ -933,12 +934,15 @@ def _figure(graph: nx.Graph) -> Any:
     texts: list[tuple[str, Any, Any]] = []
     candidates: list[list[Box]] = []
     line_gap = 1.0 * px_per_pt
+    only = graph.graph.get("lang")  # kg network --lang: one language, at the main size
     for node in order:
         data = graph.nodes[node]
-        ja = ax.text(0, 0, "\n".join(_wrap(data["label_ja"], 14)), ha="center", va="top",
-                     fontproperties=prop[_SIZE_JA], zorder=3, label=NODE_LABEL_JA)  # fmt: skip
-        en = ax.text(0, 0, "\n".join(_wrap(data["label_en"], 26)), ha="center", va="top",
-                     fontproperties=prop[_SIZE_EN], color="#444444", zorder=3,
+        main, wrap = (data["label_en"], 26) if only == "en" else (data["label_ja"], 14)
+        ja = ax.text(0, 0, "\n".join(_wrap(main, wrap)), ha="center", va="top",
+                     fontproperties=prop[_SIZE_JA], zorder=3,
+                     label=NODE_LABEL_EN if only == "en" else NODE_LABEL_JA)  # fmt: skip
+        en = ax.text(0, 0, "" if only else "\n".join(_wrap(data["label_en"], 26)), ha="center",
+                     va="top", fontproperties=prop[_SIZE_EN], color="#444444", zorder=3,
                      label=NODE_LABEL_EN)  # fmt: skip
         (wj, hj), (we, he) = extent(ja), extent(en)
         width, height = max(wj, we), hj + line_gap + he
@@ -1096,6 +1100,7 @@ def render_html(graph: nx.Graph) -> str:
         "network.html.j2",
         title=f"{graph.graph['title_ja']} / {graph.graph['title_en']}",
         filters=graph.graph.get("filters", "none"),
+        lang=graph.graph.get("lang") or "both",
         data=_html_payload(graph),
     )
 

@@ -72,8 +72,8 @@ from kgtools.errors import (
     UpdateRefusedError,
 )
 from kgtools.load.checks import quiet_rdflib_term_warnings
-from kgtools.query.library import QueryLibrary, system_query_path, user_query
-from kgtools.query.params import parse_param
+from kgtools.query.library import DEFAULT_LANGUAGE, QueryLibrary, system_query_path, user_query
+from kgtools.query.params import check_language, parse_param, with_language
 from kgtools.query.results import QueryResult
 from kgtools.query.run import DEFAULT_TIMEOUT, isolate_network, run_here
 from kgtools.store.base import Store
@@ -341,7 +341,7 @@ def library_examples(library: QueryLibrary | None) -> list[dict[str, Any]]:
     Only the headers are read (preparing every query would add seconds to the start); a query
     is checked when it is sent, like any other.
     """
-    from kgtools.query.library import parse_header
+    from kgtools.query.library import _in_language, column_titles, parse_header
 
     if library is None:
         return []
@@ -350,13 +350,19 @@ def library_examples(library: QueryLibrary | None) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
         header = parse_header(text)
         declared = re.findall(r"\?([A-Za-z_]\w*)\s*(\([^)]*\))?", header.get("parameters", ""))
+        title = header.get("title", path.stem)
         examples.append(
             {
                 "name": name,
-                "title": header.get("title", path.stem),
+                "title": title,
+                "titles": {lang: _in_language(title, lang) for lang in ("ja", "en")},
+                "columns": column_titles(text),
                 "description": header.get("description", ""),
                 "text": text,
-                "parameters": list(dict.fromkeys(p for p, _ in declared)),
+                # the language parameter (?lang) is bound by the page's language switch
+                "parameters": list(
+                    dict.fromkeys(p for p, note in declared if "(language" not in note)
+                ),
                 "optional": sorted({p for p, note in declared if "optional" in note}),
             }
         )
@@ -521,9 +527,11 @@ def _query_job(
     bindings: Mapping[str, Node],
     graphs: Sequence[URIRef] | None,
     max_rows: int,
+    lang: str | None = None,
 ) -> Callable[[Store], tuple[QueryResult, bool]]:
     """The work of one query, for a child process: check and parse (rdflib's parser is slow
-    on long queries, so this is inside the time limit), run, cut at ``max_rows``."""
+    on long queries, so this is inside the time limit), run, cut at ``max_rows``. ``lang``
+    binds a library query's ``?lang`` (``/sparql?lang=en``)."""
 
     def job(store: Store) -> tuple[QueryResult, bool]:
         try:
@@ -531,7 +539,12 @@ def _query_job(
         except QueryError as exc:  # refused by the check: the client's to fix
             raise _Failed(_status_for(exc), str(exc)) from None
         try:
-            result = run_here(store, prepared, bindings, graphs=graphs)
+            bound = with_language(prepared, bindings, lang)
+            if not prepared.parameters and re.search(r"[?$]lang\b", prepared.body):
+                # a library query whose header the client dropped (rdflib's SPARQLStore sends
+                # the text without its comments): ?lang gets the asked or the default language
+                bound.setdefault("lang", Literal(lang or DEFAULT_LANGUAGE))
+            result = run_here(store, prepared, bound, graphs=graphs)
         except (ParameterError, QuerySyntaxError, UnsafeQueryError) as exc:
             raise _Failed(_status_for(exc), str(exc)) from None
         return truncate(result, max_rows)
@@ -1317,6 +1330,9 @@ class SparqlHandler(BaseHTTPRequestHandler):
             raise HTTPProblem(HTTPStatus.BAD_REQUEST, "the query is empty")
         try:
             bindings = dict(parse_param(p) for p in params.get("param", []))
+            lang = params["lang"][-1] if params.get("lang") else None
+            if lang is not None:
+                check_language(lang)
         except ParameterError as exc:
             raise HTTPProblem(HTTPStatus.BAD_REQUEST, str(exc)) from None
         accept = self.headers.get("Accept")
@@ -1331,7 +1347,9 @@ class SparqlHandler(BaseHTTPRequestHandler):
         # the answer's literals are made again on unpickling and serializing: an ill-typed one
         # ("2021-02-30"^^xsd:date) is data, not a reason for rdflib to log a traceback here
         with quiet_rdflib_term_warnings():
-            cut, truncated = self._in_slot(_query_job(text, bindings, graphs, config.max_rows))
+            cut, truncated = self._in_slot(
+                _query_job(text, bindings, graphs, config.max_rows, lang)
+            )
         kind = cut.kind
         offers = list(GRAPH_TYPES if kind in ("CONSTRUCT", "DESCRIBE") else RESULT_TYPES)
         media = negotiate(accept, offers)

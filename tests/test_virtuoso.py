@@ -1144,19 +1144,22 @@ def test_no_library_query_has_a_shape_virtuoso_evaluates_unlike_sparql(
 
 
 # -- the competency questions and the network views, embedded vs. Virtuoso ----------------------
+@pytest.mark.parametrize("lang", ["ja", "en"])
 @pytest.mark.parametrize("name", CQ_NAMES)
 def test_library_query_answers_the_same_on_virtuoso(
     pushed: str,
     out_dir: str,  # noqa: F811
     name: str,
+    lang: str,
 ) -> None:
     """Every query in queries/cq, with no list of exceptions: ``CQ_NAMES`` is read from the folder,
     so a query added later is compared too. Compared as result sets, with what Oxigraph's
     comparison normalises (GROUP_CONCAT order, language-tag case, integer-derived datatypes,
     decimal form) and Virtuoso's booleans as 1/0 (a named quirk), and nothing else. The query
     shapes Virtuoso evaluates wrongly are named by the quirk tests above, which also check that
-    no library query has them (so that an answer cannot differ only on data not yet there)."""
-    args = ["query", f"cq/{name}", *_params(name), "-f", "json"]
+    no library query has them (so that an answer cannot differ only on data not yet there).
+    In both languages: ``--lang`` binds the query's ``?lang`` on either store."""
+    args = ["query", f"cq/{name}", *_params(name), "--lang", lang, "-f", "json"]
     embedded = kg(*args, "--out-dir", out_dir)
     remote = kg(*args, "--endpoint", pushed)
     assert embedded.exit_code == 0 and remote.exit_code == 0, embedded.output + remote.output

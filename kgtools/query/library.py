@@ -12,6 +12,14 @@ Each file starts with a comment header::
     #   ?q (literal, optional) — an optional parameter may be left unbound
     #   ?code (literal; domain: domains/municipality-codes) — a value the graph must hold
     #   ?name (label) — a label: "北区" matches "北区"@ja
+    #   ?lang (language) — the language of the labels in the answer, bound by the tool
+    # column titles:
+    #   ?code — 団体コード / Code
+
+A ``language`` parameter (by convention ``?lang``) is how a query shows labels in the asked
+language: the tool binds it to ``"ja"`` (the default) or ``"en"`` (``kg query --lang``), and the
+query keeps a label where ``LANG(?label) = ?lang``. ``column titles`` name the columns for people
+(``kg query --lang`` headers in a table or Markdown; machine formats keep the variable names).
 
 A parameter's note names its kind (``literal``, ``IRI`` or ``label``) and, where its values
 are known, a *domain*: a library query whose first column lists them (``kg query`` refuses a
@@ -44,7 +52,12 @@ from kgtools.query.safety import (
 if TYPE_CHECKING:  # rdflib's SPARQL engine takes ~0.1 s to import: only where a query is prepared
     from rdflib.plugins.sparql.sparql import Query
 
-_HEADER_KEYS = ("title", "description", "parameters")
+_HEADER_KEYS = ("title", "description", "parameters", "column titles")
+
+#: The languages every node has a label in; a ``language`` parameter takes one of them.
+LANGUAGES = ("ja", "en")
+#: The language of the answer when none is asked for (the sources are Japanese).
+DEFAULT_LANGUAGE = "ja"
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,26 @@ class QueryFile:
     kinds: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
     #: Declared parameters with a known domain: the library query (by name) that lists it.
     domains: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    #: Each column's title for people, ``{variable: (Japanese, English)}`` (``# column titles:``).
+    column_titles: Mapping[str, tuple[str, str]] = field(
+        default_factory=dict, hash=False, compare=False
+    )
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """Declared parameters of kind ``language`` (``?lang``): bound by the tool, never
+        required of the user."""
+        return frozenset(name for name, kind in self.kinds.items() if kind.lower() == "language")
+
+    def title_in(self, lang: str) -> str:
+        """The title in one language: ``日本語 / English`` split at its slash (the whole title
+        when it has no such split)."""
+        return _in_language(self.title, lang)
+
+    def headers(self, variables: list[str], lang: str) -> list[str]:
+        """Column headers in ``lang``: each variable's title, or the variable where none."""
+        index = LANGUAGES.index(lang)
+        return [self.column_titles[v][index] if v in self.column_titles else v for v in variables]
 
     @property
     def prepared(self) -> Query:
@@ -137,6 +170,36 @@ def _prepare_parsed(text: str, parsed: Any) -> Query:
     return query
 
 
+def _in_language(text: str, lang: str) -> str:
+    japanese, sep, english = text.partition(" / ")
+    if not sep:
+        return text
+    return japanese.strip() if lang == "ja" else english.strip()
+
+
+#: ``?col — 日本語 / English`` (one per line; the dash may be an em dash or a hyphen).
+_COLUMN_TITLE = re.compile(r"\?([A-Za-z_]\w*)\s+(?:\u2014|--?)\s+(.+?)\s+/\s+(.+?)\s*$")
+
+
+def column_titles(text: str) -> dict[str, tuple[str, str]]:
+    """The ``# column titles:`` block of a query's header, one ``?col — 日本語 / English`` a
+    line, as ``{col: (Japanese, English)}``."""
+    titles: dict[str, tuple[str, str]] = {}
+    inside = False
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        body = line[1:].strip()
+        key, sep, _ = body.partition(":")
+        if sep and key in _HEADER_KEYS:
+            inside = key == "column titles"
+            continue
+        match = _COLUMN_TITLE.match(body) if inside else None
+        if match:
+            titles[match.group(1)] = (match.group(2), match.group(3))
+    return titles
+
+
 _KIND = re.compile(r"\(\s*([A-Za-z]+)")
 _DOMAIN = re.compile(r"\bdomain:\s*([\w./-]+)")
 
@@ -161,6 +224,7 @@ def query_from_text(text: str, path: Path, *, parsed: Any = None) -> QueryFile:
         optional=optional,
         kinds=kinds,
         domains=domains,
+        column_titles=column_titles(text) if "column titles:" in text else {},
     )
 
 

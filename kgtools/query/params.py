@@ -17,9 +17,12 @@ from rdflib.term import Node
 
 from kgtools.errors import (
     ParameterError,
+    UnknownLanguageError,
 )
 from kgtools.load.checks import ill_typed, quiet_rdflib_term_warnings
 from kgtools.query.library import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
     QueryFile,
 )
 from kgtools.query.safety import _SURROGATE
@@ -160,6 +163,46 @@ def check_term(name: str, term: Node) -> None:
         ) from None
 
 
+def check_language(lang: str) -> str:
+    """``lang`` if the graph has labels in it (``ja``, ``en``); otherwise an
+    :class:`~kgtools.errors.UnknownLanguageError` naming the ones it has."""
+    if lang not in LANGUAGES:
+        raise UnknownLanguageError(
+            f"no labels in language {shorten(repr(lang))}: every node has labels in "
+            f"{', '.join(LANGUAGES)}; ask for one of them (e.g. --lang en)"
+        )
+    return lang
+
+
+def with_language(
+    query: QueryFile, params: Mapping[str, Node], lang: str | None = None
+) -> dict[str, Node]:
+    """``params`` with the query's ``language`` parameter (``?lang``) bound: to ``lang`` when
+    given (``--lang``), else to the value given as a parameter (``-p lang=en``), else to
+    :data:`~kgtools.query.library.DEFAULT_LANGUAGE`. The value is bound as a plain literal like
+    any other parameter (a ``VALUES`` block, never written into the text); a language other
+    than ``ja`` or ``en`` is refused. A query without a language parameter is left as it is
+    (``lang`` is still checked)."""
+    if lang is not None:
+        check_language(lang)
+    bound = dict(params)
+    for name in sorted(query.languages):
+        given = bound.get(name)
+        if given is not None:
+            if not isinstance(given, Literal) or given.language or given.datatype:
+                raise UnknownLanguageError(
+                    f"--param {name}: {shorten(nt_term(given))} is not a language code; give "
+                    f"one of {', '.join(LANGUAGES)} (e.g. --param {name}=en)"
+                )
+            check_language(str(given))
+            if lang is not None and str(given) != lang:
+                raise ParameterError(
+                    f"--lang {lang} and --param {name}={given} ask for two languages; give one"
+                )
+        bound[name] = Literal(lang or (str(given) if given is not None else DEFAULT_LANGUAGE))
+    return bound
+
+
 def check_params(query: QueryFile, params: Mapping[str, Node]) -> None:
     """Every required parameter given; none given that the query does not declare or use;
     every value an RDF term the store can read (:func:`check_term`)."""
@@ -173,7 +216,7 @@ def check_params(query: QueryFile, params: Mapping[str, Node]) -> None:
         raise ParameterError(
             f"unknown parameter(s) {', '.join(unknown)} for {query.path.name}: {hint}"
         )
-    missing = sorted(declared - query.optional - set(params))
+    missing = sorted(declared - query.optional - query.languages - set(params))
     if missing:
         raise ParameterError(
             f"{query.path.name} needs --param {' --param '.join(m + '=…' for m in missing)}"

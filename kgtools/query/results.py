@@ -50,11 +50,13 @@ class QueryResult:
             graph.add(triple)
         return graph
 
-    def serialize(self, fmt: str = "table") -> str:
+    def serialize(self, fmt: str = "table", headers: Sequence[str] | None = None) -> str:
+        """The answer in ``fmt``; ``headers``: column titles for people, used by the table and
+        Markdown (CSV, TSV and JSON keep the variable names, which programs read)."""
         with quiet_rdflib_term_warnings():  # rdflib's serializers copy ill-typed literals
-            return self._serialize(fmt)
+            return self._serialize(fmt, list(headers) if headers is not None else self.variables)
 
-    def _serialize(self, fmt: str) -> str:
+    def _serialize(self, fmt: str, headers: list[str]) -> str:
         if self.kind in ("CONSTRUCT", "DESCRIBE"):
             return self.graph().serialize(format="longturtle")
         if fmt not in FORMATS:
@@ -71,8 +73,8 @@ class QueryResult:
         if fmt == "tsv":
             return _tsv(self)
         if fmt == "md":
-            return _markdown(self)
-        return _table(self)
+            return _markdown(self, headers)
+        return _table(self, headers)
 
 
 def _rdflib_result(result: QueryResult) -> Any:
@@ -132,8 +134,8 @@ def _cells(result: QueryResult) -> list[list[str]]:
     return [[display(t).replace("\n", " ") for t in row] for row in result.rows]
 
 
-def _table(result: QueryResult) -> str:
-    return text_table(result.variables, _cells(result)) + f"{len(result.rows)} row(s)\n"
+def _table(result: QueryResult, headers: list[str]) -> str:
+    return text_table(headers, _cells(result)) + f"{len(result.rows)} row(s)\n"
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -158,11 +160,11 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _markdown(result: QueryResult) -> str:
+def _markdown(result: QueryResult, headers: list[str]) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 
-    out = ["| " + " | ".join(result.variables) + " |", "|" + "---|" * len(result.variables)]
+    out = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "---|" * len(headers)]
     for row in _cells(result):
         out.append("| " + " | ".join(cell(c) for c in row) + " |")
     return "\n".join(out) + "\n"

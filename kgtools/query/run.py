@@ -32,7 +32,7 @@ from kgtools.errors import (
 )
 from kgtools.load.checks import bad_iri, quiet_rdflib_term_warnings
 from kgtools.query.library import QueryFile
-from kgtools.query.params import check_params
+from kgtools.query.params import check_params, with_language
 from kgtools.query.results import QueryResult, Row
 from kgtools.query.safety import checked_text
 from kgtools.store.base import Store
@@ -163,8 +163,9 @@ def run(
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> QueryResult:
     """Run a checked library or user query with bound parameters, stopped at ``timeout`` s
-    (``None``: no limit), in a forked child cut off the network (:func:`isolate_network`)."""
-    bindings = dict(params or {})
+    (``None``: no limit), in a forked child cut off the network (:func:`isolate_network`).
+    A query's ``?lang`` is bound to the default language unless given (:func:`with_language`)."""
+    bindings = with_language(query, params or {})
     check_params(query, bindings)
     check_timeout(timeout)
     if "fork" not in multiprocessing.get_all_start_methods():
@@ -208,7 +209,7 @@ def run_here(
     """:func:`run` in this process, with no time limit and no network isolation of its own:
     for a caller that is already a time-limited child cut off the network (``kg serve``'s
     query processes), or where ``fork`` is missing."""
-    bindings = dict(params or {})
+    bindings = with_language(query, params or {})
     check_params(query, bindings)
     try:
         answer = _execute(store, query, bindings, graphs)
