@@ -76,7 +76,8 @@ def full_build(
     # The store fills on a worker thread, from the Turtle the exports are made of (Oxigraph
     # parses it natively, so RocksDB's work overlaps reasoning, validation and the network
     # statistics without taking the GIL). Nothing before the end reads the store: SHACL-SPARQL
-    # constraints run on in-memory copies of the predicates they read (shacl.store.SparqlStore.sparql).
+    # constraints run on in-memory copies of the predicates they read
+    # (shacl.store.SparqlStore.sparql).
     loader = BackgroundLoader(store)
     copy = SourceCopy(project, out_dir / CACHE, data_files)
     turtle = StagedFiles(out_dir)  # written on a worker thread while the build goes on
