@@ -288,7 +288,7 @@ def test_unknown_type_lists_the_valid_ones(filtered: SearchIndex) -> None:
         max_size=6,
     )
 )
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 def test_the_stored_type_list_is_every_rows_types(typings: list[list[str]]) -> None:
     import tempfile
 
@@ -368,7 +368,8 @@ def test_search_rq_gives_the_same_initiatives_for_what_it_can_express(
     query = load_query(project.queries_dir / "cq" / "search.rq")
     checked = 0
     for term in ["支援", "事業", "産業フェア", "連携", "キャッシュレス", "北区", "創業"]:
-        result = store.query(query.text, {"q": Literal(term)}, graphs=graphs_for(inferred=True))  # type: ignore[attr-defined]
+        bindings = {"q": Literal(term), "lang": Literal("ja")}  # ?lang: the labels shown
+        result = store.query(query.text, bindings, graphs=graphs_for(inferred=True))  # type: ignore[attr-defined]
         by_sparql = {str(r[0]) for r in result}
         by_index = {
             h.entity
