@@ -118,21 +118,25 @@ class QueryFile:
         )
 
 
-def parse_header(text: str) -> dict[str, str]:
-    """The ``# key: value`` header fields; continuation lines are joined to the last key."""
-    fields: dict[str, str] = {}
-    current = None
+def _header_blocks(text: str) -> list[tuple[str, list[str]]]:
+    """The header's ``# key: value`` fields in order, each with its lines: the value on the
+    key's line, then each non-empty continuation line (comment marker and spaces stripped)."""
+    blocks: list[tuple[str, list[str]]] = []
     for line in text.splitlines():
         if not line.startswith("#"):
             break
         body = line[1:].strip()
         key, sep, rest = body.partition(":")
         if sep and key in _HEADER_KEYS:
-            current = key
-            fields[key] = rest.strip()
-        elif current and body:
-            fields[current] = (fields[current] + " " + body).strip()
-    return fields
+            blocks.append((key, [rest.strip()]))
+        elif blocks and body:
+            blocks[-1][1].append(body)
+    return blocks
+
+
+def parse_header(text: str) -> dict[str, str]:
+    """The ``# key: value`` header fields; continuation lines are joined to the last key."""
+    return {key: " ".join(lines).strip() for key, lines in _header_blocks(text)}
 
 
 _PREPARED: dict[str, Query] = {}
@@ -185,18 +189,11 @@ def column_titles(text: str) -> dict[str, tuple[str, str]]:
     """The ``# column titles:`` block of a query's header, one ``?col — 日本語 / English`` a
     line, as ``{col: (Japanese, English)}``."""
     titles: dict[str, tuple[str, str]] = {}
-    inside = False
-    for line in text.splitlines():
-        if not line.startswith("#"):
-            break
-        body = line[1:].strip()
-        key, sep, _ = body.partition(":")
-        if sep and key in _HEADER_KEYS:
-            inside = key == "column titles"
-            continue
-        match = _COLUMN_TITLE.match(body) if inside else None
-        if match:
-            titles[match.group(1)] = (match.group(2), match.group(3))
+    for key, lines in _header_blocks(text):
+        if key == "column titles":
+            for line in lines[1:]:
+                if match := _COLUMN_TITLE.match(line):
+                    titles[match.group(1)] = (match.group(2), match.group(3))
     return titles
 
 
