@@ -44,18 +44,22 @@ def folder() -> Path:
     return user_cache_dir() / "derived"
 
 
-def key(*parts: bytes | str) -> str:
-    """sha256 over ``parts`` (each length-prefixed, so no two lists run together), the toolkit's
-    code digest and nothing else: callers add the versions of the libraries they use
-    (:func:`versions`)."""
-    from kgtools.build.layout import code_digest
-
-    digest = hashlib.sha256(code_digest())
+def digest(*parts: bytes | str) -> str:
+    """sha256 over ``parts``, each length-prefixed, so that no two lists of parts run together."""
+    h = hashlib.sha256()
     for part in parts:
         data = part.encode("utf-8") if isinstance(part, str) else part
-        digest.update(len(data).to_bytes(8, "big"))
-        digest.update(data)
-    return digest.hexdigest()
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def key(*parts: bytes | str) -> str:
+    """:func:`digest` of the toolkit's code digest and ``parts``, nothing else: callers add the
+    versions of the libraries they use (:func:`versions`)."""
+    from kgtools.build.layout import code_digest
+
+    return digest(code_digest(), *parts)
 
 
 def versions(*distributions: str) -> str:

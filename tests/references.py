@@ -18,7 +18,6 @@ versions (:func:`digest`), so that a changed input or library is never answered 
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,17 +30,8 @@ from rdflib.compare import to_canonical_graph
 
 from kgtools.reference import owlrl as reason
 from kgtools.reference.pyshacl import validate
+from kgtools.usercache import digest
 from kgtools.validation import ValidationReport
-
-
-def digest(*parts: bytes | str) -> str:
-    """sha256 over ``parts``, each length-prefixed, so that no two lists of parts run together."""
-    h = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8") if isinstance(part, str) else part
-        h.update(len(data).to_bytes(8, "big"))
-        h.update(data)
-    return h.hexdigest()
 
 
 def versions(*distributions: str) -> str:
