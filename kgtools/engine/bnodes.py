@@ -169,6 +169,11 @@ def _tree_labels(
             f"{p.n3()} {'_' + content[o] if isinstance(o, BNode) else o.n3()}"
             for _, p, o in out[node]
         )
+        # the triples from IRIs into the node belong to its subtree's content too: without them
+        # two nodes whose children differ only there tied, and their numbering followed the input
+        lines += sorted(
+            f"^ {s.n3()} {p.n3()}" for s, p, _ in into[node] if not isinstance(s, BNode)
+        )
         content[node] = _h("\n".join(lines))
     labels: dict[BNode, BNode] = {}
     for node in order:  # parents first
