@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rdflib import Graph, Literal, URIRef
-from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 
 from kgtools.cli import cli
@@ -43,6 +42,7 @@ from kgtools.namespaces import ID, TIP
 from kgtools.project import Project
 
 from .conftest import ROOT, SOURCE_TEXT, examples
+from .conftest import assert_isomorphic as _assert_isomorphic
 
 FIXTURES = ROOT / "tests" / "ingest"
 FY2015 = FIXTURES / "fy2015-besshi-taito.txt"
@@ -115,17 +115,7 @@ def structure(graph: Graph, plans: list[URIRef]) -> Graph:
 
 
 def assert_isomorphic(expected: Graph, actual: Graph) -> None:
-    # Without blank nodes two graphs are isomorphic exactly when their triples are equal (the
-    # set comparison is the fast path; rdflib's isomorphic decides when blank nodes are present).
-    if set(expected) == set(actual) or isomorphic(expected, actual):
-        return
-    _, only_expected, only_actual = graph_diff(to_isomorphic(expected), to_isomorphic(actual))
-    pytest.fail(
-        "graphs differ\n--- only in the hand-made data:\n"
-        + only_expected.serialize(format="nt")
-        + "--- only in the drafts:\n"
-        + only_actual.serialize(format="nt")
-    )
+    _assert_isomorphic(expected, actual, ("in the hand-made data", "in the drafts"))
 
 
 def overview_plans(data: Graph) -> list[URIRef]:
