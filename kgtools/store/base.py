@@ -26,6 +26,12 @@ if TYPE_CHECKING:  # rdflib's SPARQL engine takes ~0.15 s to import: only where 
 
 #: One RDF statement.
 Triple: TypeAlias = tuple[Node, Node, Node]
+#: What :meth:`Store.query` takes, named once for every store: the query (SPARQL text or an
+#: rdflib prepared query), its parameters' terms by variable name, and the named graphs to run
+#: over (``None``: all of them).
+QueryInput: TypeAlias = "Query | str"
+Bindings: TypeAlias = "Mapping[str, Node] | None"
+Graphs: TypeAlias = "Sequence[URIRef] | None"
 
 
 class Store(Protocol):
@@ -46,11 +52,6 @@ class Store(Protocol):
     def count(self, name: URIRef) -> int:
         """Number of triples in one named graph."""
 
-    def query(
-        self,
-        query: Query | str,
-        bindings: Mapping[str, Node] | None = None,
-        graphs: Sequence[URIRef] | None = None,
-    ) -> Result:
+    def query(self, query: QueryInput, bindings: Bindings = None, graphs: Graphs = None) -> Result:
         """Run a query — SPARQL text, or an rdflib prepared query — over ``graphs`` (default:
         all), with initial bindings."""
