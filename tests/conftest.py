@@ -263,6 +263,27 @@ def _relabelled_one_to_one(*graphs: Graph) -> bool:
     return True
 
 
+#: The network views a remote endpoint must draw exactly as the embedded store does.
+NETWORK_VIEWS_COMPARED = pytest.mark.parametrize(
+    "args",
+    [
+        ("--view", "bipartite"),
+        ("--view", "municipalities"),
+        ("--view", "partners", "--municipality", "131164"),
+        ("--view", "bipartite", "--theme", "ec", "--heading", "2"),
+    ],
+    ids=["bipartite", "municipalities", "partners-toshima", "bipartite-ec-heading2"],
+)
+
+
+def assert_same_network(out_dir: str, endpoint: str, args: tuple[str, ...]) -> None:
+    """``kg network … --stats`` prints the same from ``endpoint`` as from the built store."""
+    embedded = kg("network", *args, "--stats", "--out-dir", out_dir)
+    remote = kg("network", *args, "--stats", "--endpoint", endpoint)
+    assert embedded.exit_code == 0 and remote.exit_code == 0, embedded.output + remote.output
+    assert remote.output == embedded.output
+
+
 def respond(
     handler: BaseHTTPRequestHandler,
     status: int,
