@@ -320,12 +320,7 @@ def write_timeline(
     timeline: Timeline, out_dir: Path, name: str, formats: tuple[str, ...] | list[str] = FORMATS
 ) -> list[Path]:
     """Write ``out_dir/name.{fmt}`` for each format, atomically; return the paths written."""
-    from kgtools.files import atomic_write_bytes
+    from kgtools.files import write_formats
 
     check_formats(formats)
-    written = []
-    for fmt in dict.fromkeys(formats):
-        path = out_dir / f"{name}.{fmt}"
-        atomic_write_bytes(path, render(timeline, fmt))
-        written.append(path)
-    return written
+    return write_formats(out_dir, name, formats, lambda fmt: render(timeline, fmt))
