@@ -331,16 +331,24 @@ def canary() -> Iterator[str]:
 
 
 @contextmanager
-def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """Run ``handler`` on a free 127.0.0.1 port in a thread; yield its base URL (no slash)."""
-    server = HTTPServer(("127.0.0.1", 0), handler)
+def running(server: Any) -> Iterator[Any]:
+    """Serve ``server`` (any ``socketserver`` server) in a thread while the block runs; then
+    shut it down and close its socket."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield server
     finally:
         server.shutdown()
         server.server_close()
+        thread.join(5)
+
+
+@contextmanager
+def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Run ``handler`` on a free 127.0.0.1 port in a thread; yield its base URL (no slash)."""
+    with running(HTTPServer(("127.0.0.1", 0), handler)) as server:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
 
 
 @contextmanager
@@ -350,15 +358,8 @@ def serving(
     """``kg serve`` over ``source`` (asserted + inferred) on a free loopback port, in a thread;
     ``limits`` are :class:`ServeConfig` fields."""
     config = ServeConfig(graphs=tuple(graphs_for(inferred=True)), **limits)
-    server = make_server(source, "127.0.0.1", 0, config=config, library=library)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(make_server(source, "127.0.0.1", 0, config=config, library=library)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 #: Debian's Chromium, for the browser tests (``pytest -m browser``).

@@ -11,7 +11,6 @@ import re
 import socketserver
 import subprocess
 import sys
-import threading
 import time
 import warnings
 from collections import defaultdict
@@ -34,7 +33,7 @@ from kgtools.project import Project
 from kgtools.store.base import Store
 
 from . import conftest
-from .conftest import ROOT, chromium_dom
+from .conftest import ROOT, chromium_dom, running
 
 TOSHIMA = str(ID["local-government/131164"])
 TOSHIMA_PLAN = str(ID["plan/131164/2021"])
@@ -496,14 +495,8 @@ class _CanaryHandler(socketserver.BaseRequestHandler):
 
 @pytest.fixture
 def canary() -> Iterator[_Canary]:
-    server = _Canary()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(_Canary()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _chromium_dom(page: Path, proxy_port: int, tmp: Path) -> str:
