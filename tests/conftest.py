@@ -263,6 +263,18 @@ def _relabelled_one_to_one(*graphs: Graph) -> bool:
     return True
 
 
+def synthetic_build(
+    project: Project, folder: Path, municipalities: int, rounds: int, seed: int
+) -> tuple[Store, Project]:
+    """``kg synth`` into ``folder``, built; its opened store and its project."""
+    from kgtools.devtools.synth import SynthSpec, generate
+
+    generate(SynthSpec(municipalities, rounds=rounds, seed=seed), folder, source_project=project)
+    synthetic = Project(folder)
+    build(synthetic, folder / "dist")
+    return open_built(synthetic, folder / "dist")[0], synthetic
+
+
 #: The network views a remote endpoint must draw exactly as the embedded store does.
 NETWORK_VIEWS_COMPARED = pytest.mark.parametrize(
     "args",

@@ -15,16 +15,14 @@ from rdflib import Graph
 
 from kgtools import timeline as tl
 from kgtools.build.layout import BuildSummary
-from kgtools.build.pipeline import build, open_built
 from kgtools.cli import cli
-from kgtools.devtools.synth import SynthSpec, generate
 from kgtools.errors import NetworkError, UnknownFilterError
 from kgtools.namespaces import TIP, graphs_for
 from kgtools.network import MIN_FONT_SIZE
 from kgtools.project import Project
 from kgtools.store.base import Store
 
-from .conftest import examples
+from .conftest import examples, synthetic_build
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +34,7 @@ def real(store: Store, project: Project) -> tl.Timeline:
 def rounds(project: Project, tmp_path_factory: pytest.TempPathFactory) -> tl.Timeline:
     """``kg synth -n 3 --rounds 3``: three plans per municipality, one after another."""
     root = tmp_path_factory.mktemp("timeline") / "synth"
-    generate(SynthSpec(municipalities=3, rounds=3, seed=2), root, source_project=project)
-    synthetic = Project(root)
-    build(synthetic, root / "dist")
-    opened, _ = open_built(synthetic, root / "dist")
-    return tl.load_timeline(opened, synthetic)
+    return tl.load_timeline(*synthetic_build(project, root, 3, rounds=3, seed=2))
 
 
 def _periods(union: Graph) -> dict[str, tuple[int, int]]:
