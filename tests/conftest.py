@@ -204,16 +204,29 @@ def copy_built(template: Path, to: Path) -> tuple[Project, Path]:
     return Project(to / "project"), to / "dist"
 
 
+@pytest.fixture(scope="session")
+def derived_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder of derived values (kgtools.usercache: owlrl's closure of the ontology, font
+    subsets) for the session's own cache homes: each entry is keyed by its inputs, the toolkit's
+    code and the library versions, and checked when read, so sharing it only spares computing the
+    same value again (tests/test_usercache.py tests the cache itself, with homes of its own)."""
+    return tmp_path_factory.mktemp("derived")
+
+
 @pytest.fixture
 def copy(
     tmp_path: Path,
     project: Project,
     built: tuple[Path, BuildSummary],
+    derived_cache: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Path]:
-    """A copy of the project with its current build in dist/ (no build needed to read it)."""
+    """A copy of the project with its current build in dist/ (no build needed to read it), and a
+    cache home of its own (``tmp_path/cache``) whose derived values are the session's."""
     monkeypatch.delenv("KG_PROJECT", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "kgtools").mkdir(parents=True)
+    (tmp_path / "cache" / "kgtools" / "derived").symlink_to(derived_cache, target_is_directory=True)
     root = tmp_path / "project"
     for folder in ("ontology", "data", "queries"):
         shutil.copytree(project.root / folder, root / folder)
