@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -28,7 +28,7 @@ from kgtools.query.library import QueryLibrary
 from kgtools.serve import BuildFolder, ServeConfig, SparqlServer, make_server
 from kgtools.store.base import Store
 
-from .references import References
+from .references import References, share_prepared_queries
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_TEXT = ROOT / "sources" / "approved-plans-overview-r3-r5.txt"
@@ -53,6 +53,21 @@ def examples(full: int) -> int:
     under the ``ci`` profile, scaled like the loaded profile's count otherwise (at least 1). Read
     when the test module is imported, i.e. after ``--hypothesis-profile`` took effect."""
     return max(1, full * settings.default.max_examples // FULL_STRENGTH)
+
+
+# -- rdflib parses each SPARQL text once per session (tests/references.py) -------------------------
+_UNDO: list[Callable[[], None]] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """pySHACL gives rdflib its SPARQL constraints as text on every run, and rdflib parsed them
+    again each time: in the session each text is prepared once (share_prepared_queries)."""
+    _UNDO.append(share_prepared_queries())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _UNDO:
+        _UNDO.pop()()
 
 
 # -- scheduling across xdist workers (pyproject: --dist loadgroup --no-loadscope-reorder) ----------
@@ -189,16 +204,29 @@ def copy_built(template: Path, to: Path) -> tuple[Project, Path]:
     return Project(to / "project"), to / "dist"
 
 
+@pytest.fixture(scope="session")
+def derived_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder of derived values (kgtools.usercache: owlrl's closure of the ontology, font
+    subsets) for the session's own cache homes: each entry is keyed by its inputs, the toolkit's
+    code and the library versions, and checked when read, so sharing it only spares computing the
+    same value again (tests/test_usercache.py tests the cache itself, with homes of its own)."""
+    return tmp_path_factory.mktemp("derived")
+
+
 @pytest.fixture
 def copy(
     tmp_path: Path,
     project: Project,
     built: tuple[Path, BuildSummary],
+    derived_cache: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Path]:
-    """A copy of the project with its current build in dist/ (no build needed to read it)."""
+    """A copy of the project with its current build in dist/ (no build needed to read it), and a
+    cache home of its own (``tmp_path/cache``) whose derived values are the session's."""
     monkeypatch.delenv("KG_PROJECT", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "kgtools").mkdir(parents=True)
+    (tmp_path / "cache" / "kgtools" / "derived").symlink_to(derived_cache, target_is_directory=True)
     root = tmp_path / "project"
     for folder in ("ontology", "data", "queries"):
         shutil.copytree(project.root / folder, root / folder)

@@ -14,12 +14,18 @@ versions (:func:`digest`), so that a changed input or library is never answered 
   hold no blank node, so N-Triples carries them exactly; the key is taken over the canonical
   form of the very graph owlrl is given (blank nodes relabelled by rdflib.compare), so a change
   anywhere between the files and owlrl (generator, loader, filter) is a new key.
+* rdflib's prepared SPARQL queries (:func:`share_prepared_queries`): pySHACL hands rdflib each
+  SPARQL constraint as text, and rdflib parses it again on every run (pyparsing, about a tenth of
+  a second a query: two thirds of a pySHACL run on a shape case). In the test session a text is
+  parsed and translated once, under a key of everything the translation reads (the text, the
+  base and the namespaces given); the prepared query is rdflib's own reusable ``Query`` (what
+  ``prepareQuery`` gives, which kgtools.query.library also reuses), evaluated as before.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -143,3 +149,46 @@ def owlrl_entailments(graph: Graph, cache: Any | None) -> list[Any]:
         scratch.write_text(text, encoding="utf-8")
         scratch.replace(path)
     return found
+
+
+# -- rdflib: a SPARQL text parsed once per session ------------------------------------------------
+
+
+def share_prepared_queries() -> Callable[[], None]:
+    """Make rdflib's SPARQL processor parse and translate each query text once in this process:
+    the same text, base and namespaces give the same ``Query``, which is then evaluated with the
+    bindings of each call (rdflib's ``evalQuery`` reads a prepared query and never changes it).
+    A text that does not parse raises as before, on every call (nothing is kept). Returns the
+    function that puts rdflib's own method back."""
+    from rdflib.plugins.sparql import processor
+
+    original = processor.SPARQLProcessor.query
+    prepared: dict[Hashable, Any] = {}
+
+    def query(
+        self: processor.SPARQLProcessor,
+        strOrQuery: Any,  # rdflib's parameter names (callers may pass them by keyword)
+        initBindings: Any = None,
+        initNs: Any = None,
+        base: str | None = None,
+        DEBUG: bool = False,
+    ) -> Any:
+        if isinstance(strOrQuery, str):
+            try:
+                key: Hashable = (strOrQuery, base, frozenset((initNs or {}).items()))
+                found = prepared.get(key)
+            except TypeError:  # a namespace that cannot be hashed: prepared by rdflib each time
+                pass
+            else:
+                if found is None:
+                    found = processor.translateQuery(processor.parseQuery(strOrQuery), base, initNs)
+                    prepared[key] = found
+                strOrQuery = found
+        return original(self, strOrQuery, initBindings, initNs, base, DEBUG)
+
+    processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
+
+    def undo() -> None:
+        processor.SPARQLProcessor.query = original  # type: ignore[method-assign]
+
+    return undo

@@ -36,7 +36,7 @@ from kgtools.files import staged_file
 from kgtools.namespaces import DATA_GRAPH
 from kgtools.project import Project
 
-from .conftest import ROOT, examples
+from .conftest import ROOT, copy_built, examples
 
 ID = "https://w3id.org/tokyo-industry-plans/id/"
 THEMES = ["networking", "promotion", "startups", "ec", "sdgs", "learning", "consultation"]
@@ -207,14 +207,10 @@ def test_incremental_build_equals_full_build(
 
 # -- one build at a time; readers answer from the last complete build -------------------------
 @pytest.fixture()
-def built_copy(tmp_path: Path) -> tuple[Project, Path]:
-    """A copy of the project, built once into ``dist/``."""
-    root = tmp_path / "project"
-    for name in ("ontology", "data", "queries"):
-        shutil.copytree(ROOT / name, root / name)
-    project = Project(root)
-    build(project, root / "dist")
-    return project, root / "dist"
+def built_copy(built_template: Path, tmp_path: Path) -> tuple[Project, Path]:
+    """A copy of the project and its build in ``dist/``: the session's build of the unchanged
+    project (conftest.built_template), copied instead of built again for every test."""
+    return copy_built(built_template, tmp_path)
 
 
 def test_a_build_by_other_code_is_not_reused(

@@ -7,11 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rdflib import BNode, Graph, Literal, Namespace
 from rdflib.namespace import RDF, RDFS
 
 from . import references
-from .conftest import ROOT
+from .conftest import ROOT, examples
 from .references import References, digest, owlrl_key
 
 EX = Namespace("https://w3id.org/tokyo-industry-plans/test/")
@@ -174,3 +176,67 @@ def test_owlrl_answers_are_read_back_from_the_cache_dir(
     graph.add((EX.kita, RDF.type, EX.Ward))  # a new input: a new key, so owlrl runs
     with pytest.raises(AssertionError, match="owlrl ran"):
         references.owlrl_entailments(graph, cache)
+
+
+# -- rdflib's prepared queries (references.share_prepared_queries, installed for the session) -----
+OTHER = Namespace("https://w3id.org/tokyo-industry-plans/test/other/")
+#: a text no other test asks (the session's prepared queries are shared by every test)
+NAMED = "# test_references\nSELECT ?s WHERE { ?s ex:name ?n } ORDER BY ?s"
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every text rdflib's SPARQL processor parses during the test."""
+    from rdflib.plugins.sparql import processor
+
+    seen: list[str] = []
+    real = processor.parseQuery
+
+    def counted(text: str) -> object:
+        seen.append(text)
+        return real(text)
+
+    monkeypatch.setattr(processor, "parseQuery", counted)
+    return seen
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(names=st.lists(st.text(max_size=6), min_size=1, max_size=4), asked=st.text(max_size=6))
+def test_a_query_text_is_parsed_once_and_answers_with_each_calls_bindings(
+    names: list[str], asked: str
+) -> None:
+    from rdflib.plugins.sparql import processor
+
+    graph = _graph(*((EX[f"n{i}"], EX.name, Literal(name)) for i, name in enumerate(names)))
+    graph.add((EX.other, OTHER.name, Literal(asked)))
+    real, parsed = processor.parseQuery, []
+    processor.parseQuery = lambda text: parsed.append(text) or real(text)
+    try:
+        for value in [*names, asked]:
+            rows = graph.query(NAMED, initNs={"ex": EX}, initBindings={"n": Literal(value)})
+            expected = sorted(EX[f"n{i}"] for i, name in enumerate(names) if name == value)
+            assert [row.s for row in rows] == expected  # type: ignore[union-attr]
+        # other namespaces are another translation of the same text
+        rows = graph.query(NAMED, initNs={"ex": OTHER}, initBindings={"n": Literal(asked)})
+        assert [row.s for row in rows] == [EX.other]  # type: ignore[union-attr]
+    finally:
+        processor.parseQuery = real
+    assert len(parsed) <= 2  # at most once per namespace mapping (none when an example ran it)
+
+
+def test_another_base_is_another_prepared_query(parses: list[str]) -> None:
+    graph = _graph((EX.a, RDF.type, EX.Thing), (OTHER.a, RDF.type, OTHER.Thing))
+    text = "# test_references: base\nSELECT ?s WHERE { ?s a <Thing> }"
+    assert [row.s for row in graph.query(text, base=str(EX))] == [EX.a]  # type: ignore[union-attr]
+    assert [row.s for row in graph.query(text, base=str(OTHER))] == [OTHER.a]  # type: ignore[union-attr]
+    assert [row.s for row in graph.query(text, base=str(EX))] == [EX.a]  # type: ignore[union-attr]
+    assert parses == [text, text]
+
+
+def test_a_text_that_does_not_parse_fails_on_every_call(parses: list[str]) -> None:
+    from pyparsing import ParseException
+
+    for _ in range(2):
+        with pytest.raises(ParseException):
+            Graph().query("# test_references: broken\nSELECT ?s WHERE {")
+    assert len(parses) == 2
