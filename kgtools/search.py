@@ -188,9 +188,15 @@ def _value(term: Any) -> str:
     return "" if term is None else str(term.value)
 
 
+#: One indexed text before assembly: entity, property, text, language, rank, plan, code, first
+#: and last fiscal year (what ``search-texts.rq`` answers).
+_Found = tuple[str, str, str, str, int, str, str, "int | None", "int | None"]
+
+
 def rows_of(store: Any, data_graph: Any, all_graphs: Sequence[Any]) -> list[Row]:
     """The index's rows from an Oxigraph store: texts over ``all_graphs``, the type shown from
-    ``data_graph`` (asserted), the types to filter by from all of them."""
+    ``data_graph`` (asserted), the types to filter by from all of them (the reference for
+    :func:`rows_from`, which a build uses)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from kgtools.namespaces import TIP
@@ -203,37 +209,178 @@ def rows_of(store: Any, data_graph: Any, all_graphs: Sequence[Any]) -> list[Row]
         )
         texts = list(_select(store, "search-texts.rq", all_graphs))
         typings = typed.result()
-    shown: dict[str, list[str]] = {}
+    keys: dict[str, str] = {}
+    shown: dict[str, set[str]] = {}
     every: dict[str, set[str]] = {}
     for entity, cls, graph in typings:
-        key = type_key(cls.value)
+        key = keys.get(cls.value) or keys.setdefault(cls.value, type_key(cls.value))
         every.setdefault(entity.value, set()).add(key)
         if graph == data_graph:
-            shown.setdefault(entity.value, []).append(key)
-    types = {e: f" {' '.join(sorted(keys))} " for e, keys in every.items()}
-    type_shown = {e: ",".join(sorted(shown.get(e) or keys)) for e, keys in every.items()}
-    found = []
-    for entity, prop, text, rank, plan, code, first, last in texts:
-        if entity.value in every:
-            found.append(
-                (
-                    entity.value,
-                    prop.value,
-                    text.value,
-                    text.language or "",
-                    int(rank.value),
-                    _value(plan),
-                    _value(code),
-                    None if first is None else int(first.value),
-                    None if last is None else int(last.value),
-                )
-            )
-    label = str(RDFS_LABEL)
-    names = {
-        code: text
-        for _, prop, text, lang, _, plan, code, _, _ in found
-        if code and not plan and lang == "ja" and prop == label
-    }
+            shown.setdefault(entity.value, set()).add(key)
+    found = [
+        (
+            entity.value,
+            prop.value,
+            text.value,
+            text.language or "",
+            int(rank.value),
+            _value(plan),
+            _value(code),
+            None if first is None else int(first.value),
+            None if last is None else int(last.value),
+        )
+        for entity, prop, text, rank, plan, code, first, last in texts
+        if entity.value in every
+    ]
+    return _assemble(found, every, shown)
+
+
+def rows_from(every: Any, data: Any) -> list[Row]:
+    """The rows :func:`rows_of` makes from a store, made in Python from triples in memory:
+    ``every`` is a :class:`~kgtools.engine.terms.TripleSource` over the ontology, data and
+    inferred graphs, ``data`` one over the data graph (the asserted types). The same reading of
+    the ontology as ``search-texts.rq`` and ``search-types.rq``, without the store: a build
+    makes the index from the triples it holds (tests hold the two paths to the same rows)."""
+    from kgtools.engine.terms import collector_paused
+
+    with collector_paused():
+        return _rows_from(every, data)
+
+
+def _rows_from(every: Any, data: Any) -> list[Row]:
+    import pyoxigraph as ox
+
+    from kgtools.engine import vocab
+    from kgtools.namespaces import TIP
+
+    namespace = str(TIP)
+    keys: dict[str, str] = {}
+
+    def typings(source: Any) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for s, _, c in source.match(None, vocab.RDF_TYPE, None):
+            if not isinstance(s, ox.NamedNode) or isinstance(c, ox.BlankNode):
+                continue
+            name = c.value
+            if name.startswith(namespace):
+                key = keys.get(name) or keys.setdefault(name, type_key(name))
+                out.setdefault(s.value, set()).add(key)
+        return out
+
+    types = typings(every)
+    shown = typings(data)
+
+    def pairs(p: Any) -> dict[Any, list[Any]]:
+        """``subject → objects`` of ``p``, from one scan (a look-up per plan is slower)."""
+        out: dict[Any, list[Any]] = {}
+        for s, _, o in every.match(None, p, None):
+            out.setdefault(s, []).append(o)
+        return out
+
+    properties = [(vocab.RDFS_LABEL, 0), (vocab.DCTERMS_TITLE, 0)]
+    ranges = (vocab.RDF_LANG_STRING, vocab.XSD_STRING)
+    seen: set[Any] = set()
+    for p, _, _ in every.match(None, vocab.RDF_TYPE, vocab.OWL_DATATYPE_PROPERTY):
+        if isinstance(p, ox.NamedNode) and p not in seen:
+            seen.add(p)
+            if any((p, vocab.RDFS_RANGE, r) in every for r in ranges):
+                properties.append((p, 1))
+    plans = {s for s, _, _ in every.match(None, vocab.RDF_TYPE, vocab.PLAN)}
+    plans_of: dict[Any, set[Any]] = {p: {p} for p in plans}
+    for e, _, plan in every.match(None, vocab.PART_OF_PLAN, None):
+        if plan in plans:
+            plans_of.setdefault(e, set()).add(plan)
+    for link in (vocab.PERIOD, vocab.HAS_ILLUSTRATION, vocab.MENTIONS):
+        for plan, _, e in every.match(None, link, None):
+            if plan in plans:
+                plans_of.setdefault(e, set()).add(plan)
+    own: dict[Any, set[str]] = {}
+    for e, _, code in every.match(None, vocab.LOCAL_GOVERNMENT_CODE, None):
+        own.setdefault(e, set()).add(code.value)
+    plan_codes: dict[Any, list[str | None]] = {}
+    years: dict[Any, list[tuple[int | None, int | None]]] = {}
+    municipality, period, year = (
+        pairs(vocab.MUNICIPALITY),
+        pairs(vocab.PERIOD),
+        pairs(vocab.YEAR),
+    )
+    first_year, last_year = pairs(vocab.FIRST_FISCAL_YEAR), pairs(vocab.LAST_FISCAL_YEAR)
+    for plan in plans:
+        codes = {c for m in municipality.get(plan, ()) for c in own.get(m, ())}
+        plan_codes[plan] = list(codes) or [None]
+        spans = {
+            (_integer(fy), _integer(ly))
+            for span in period.get(plan, ())
+            for f in first_year.get(span, ())
+            for last in last_year.get(span, ())
+            for fy in year.get(f, ())
+            for ly in year.get(last, ())
+        }
+        years[plan] = list(spans) or [(None, None)]
+    none: list[Any] = [None]
+    found: set[_Found] = set()
+    for prop, rank in properties:
+        for e, _, text in every.match(None, prop, None):
+            if not isinstance(e, ox.NamedNode) or not isinstance(text, ox.Literal):
+                continue
+            entity = e.value
+            if entity not in types:
+                continue
+            base = (entity, prop.value, text.value, text.language or "", rank)
+            owns = own.get(e) or none
+            for plan in plans_of.get(e) or none:
+                if plan is None:
+                    for code in owns:
+                        found.add((*base, "", code or "", None, None))
+                    continue
+                for pc in plan_codes[plan]:
+                    for first, last in years[plan]:
+                        for code in [pc] if pc is not None else owns:
+                            found.add((*base, plan.value, code or "", first, last))
+    return _assemble(list(found), types, shown)
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _integer(term: Any) -> int | None:
+    """``xsd:integer(STR(term))``: ``None`` where SPARQL leaves the cast unbound."""
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.BlankNode) or not _INTEGER.fullmatch(term.value):
+        return None
+    return int(term.value)
+
+
+def _assemble(
+    found: list[_Found], every: dict[str, set[str]], shown: dict[str, set[str]]
+) -> list[Row]:
+    """The rows of the texts ``found``, with their entities' types (``every``: to filter by;
+    ``shown``: asserted, shown when there are any) and municipalities' names, in answer order
+    (:func:`rank_key`)."""
+    spelt: dict[frozenset[str], tuple[str, str]] = {}  # (a few dozen sets of types in all)
+
+    def spell(keys: set[str]) -> tuple[str, str]:
+        key = frozenset(keys)
+        if key not in spelt:
+            ordered = sorted(key)
+            spelt[key] = (f" {' '.join(ordered)} ", ",".join(ordered))
+        return spelt[key]
+
+    types = {e: spell(keys)[0] for e, keys in every.items()}
+    type_shown = {e: spell(shown.get(e) or keys)[1] for e, keys in every.items()}
+    label = RDFS_LABEL
+    # a municipality's name: its Japanese label (the least, if it had two)
+    names: dict[str, str] = {}
+    for _, prop, text, lang, _, plan, code, _, _ in found:
+        if (
+            code
+            and not plan
+            and lang == "ja"
+            and prop == label
+            and text < names.get(code, text + "\0")
+        ):
+            names[code] = text
     rows = {
         Row(
             entity=entity,
@@ -251,7 +398,7 @@ def rows_of(store: Any, data_graph: Any, all_graphs: Sequence[Any]) -> list[Row]
         )
         for entity, prop, text, lang, rank, plan, code, first, last in found
     }
-    return sorted(rows, key=_row_key)
+    return sorted(rows, key=rank_key)
 
 
 RDFS_LABEL = str(RDFS.label)
@@ -263,8 +410,19 @@ def _row_key(row: Row) -> tuple[Any, ...]:
 
 def rank_key(row: Row) -> tuple[Any, ...]:
     """The order of an answer: titles and labels first, then by municipality (texts of no
-    municipality last), entity, property, language and text."""
-    return (row.rank, row.code == "", row.code, *_row_key(row))
+    municipality last), entity, property, language and text (and, so that the order is total,
+    the rest of the row)."""
+    return (
+        row.rank,
+        row.code == "",
+        row.code,
+        *_row_key(row),
+        -1 if row.first is None else row.first,
+        -1 if row.last is None else row.last,
+        row.type,
+        row.types,
+        row.municipality,
+    )
 
 
 def index_bytes(rows: Iterable[Row]) -> bytes:
