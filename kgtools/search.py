@@ -478,6 +478,38 @@ def build_index(store: Any) -> bytes:
     return index_bytes(rows_of(store, named(DATA_GRAPH), every))
 
 
+def index_path(out_dir: Path, store_name: str) -> Path:
+    """Where the index of the build whose store is ``out_dir/store_name`` is kept."""
+    return out_dir / INDEX_DIR / f"{store_name}.v{INDEX_VERSION}.sqlite"
+
+
+def stale_indexes(out_dir: Path, keep: Path) -> list[Path]:
+    """The index files in ``out_dir`` other than ``keep`` (of older stores or versions)."""
+    return [p for p in (out_dir / INDEX_DIR).glob("*.sqlite") if p != keep]
+
+
+def source_predicates() -> frozenset[Any]:
+    """The predicates :func:`rows_from` reads other than the texts' (whose objects are
+    literals): a build gives it only these of the inferred triples, and those with a literal."""
+    from kgtools.engine import vocab
+
+    return frozenset(
+        (
+            vocab.RDF_TYPE,
+            vocab.RDFS_RANGE,
+            vocab.PART_OF_PLAN,
+            vocab.PERIOD,
+            vocab.HAS_ILLUSTRATION,
+            vocab.MENTIONS,
+            vocab.MUNICIPALITY,
+            vocab.LOCAL_GOVERNMENT_CODE,
+            vocab.FIRST_FISCAL_YEAR,
+            vocab.LAST_FISCAL_YEAR,
+            vocab.YEAR,
+        )
+    )
+
+
 def index_for(out_dir: Path, store_name: str) -> Path:
     """The index of the build whose store is ``out_dir/store_name``, made from that store if it
     is not there yet (written atomically: a concurrent search sees the old file or the new),
@@ -486,8 +518,7 @@ def index_for(out_dir: Path, store_name: str) -> Path:
 
     from kgtools.files import atomic_write_bytes
 
-    folder = out_dir / INDEX_DIR
-    path = folder / f"{store_name}.v{INDEX_VERSION}.sqlite"
+    path = index_path(out_dir, store_name)
     if path.is_file():
         return path
     try:
@@ -496,11 +527,10 @@ def index_for(out_dir: Path, store_name: str) -> Path:
         raise SearchError(f"{out_dir}: the build's store cannot be read ({exc})") from None
     data = build_index(store)
     del store
-    folder.mkdir(exist_ok=True)
+    path.parent.mkdir(exist_ok=True)
     atomic_write_bytes(path, data)
-    for old in folder.glob("*.sqlite"):
-        if old != path:
-            old.unlink(missing_ok=True)
+    for old in stale_indexes(out_dir, path):
+        old.unlink(missing_ok=True)
     return path
 
 
