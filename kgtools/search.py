@@ -1,22 +1,25 @@
 """Full-text search over every text in the built graph: titles, labels in both languages,
 backgrounds, initiatives' original text, captions, programme and facility names.
 
-The index is made from a built store the first time it is searched (:func:`index_for`):
-``dist/search/STORE.vN.sqlite`` (N: :data:`INDEX_VERSION`), one file per build's store folder,
-written atomically, older ones removed. ``kg search`` and ``GET /search`` read it
-(:class:`SearchIndex`). It is not made by
-``kg build``: remaking it takes about a third of a full build at 100k triples and, as it is made
-from the whole store, as long again after a one-file incremental build, which would break the
-incremental build's time target; the first search after a build pays that once instead. A store
-folder is never changed after its build, so an index made from it stays right, and an
-incremental build's index equals a full build's (both are made from a store of the same
-triples). At 1M triples making it takes longer than the build itself (~100 s on the loaded
-development machine: about half in the two SPARQL queries, a third in SQLite's inserts and
-FTS5 rebuild), so it stays out of ``kg build`` (see docs/performance.md, "Search").
+A full ``kg build`` writes the index, ``dist/search/STORE.vN.sqlite`` (N:
+:data:`INDEX_VERSION`), one file per build's store folder, with its other outputs (older ones
+removed): the rows are made in Python from the triples the build holds in memory
+(:func:`rows_from`), on the build's writer thread while the store loads, instead of querying the
+finished store. An incremental build does not write one: re-making the index from the whole
+graph would cost it more than its time target, and the rows are stored in answer order (which
+searches rely on), so a change cannot be patched in place; the first search after it makes the
+index from the build's store (:func:`index_for`, through the SPARQL queries: :func:`rows_of`),
+as it does for a build made before the index was part of ``kg build``. ``kg search`` and
+``GET /search`` read it (:class:`SearchIndex`). A store folder is never changed after its
+build, so an index made for it stays right; both paths give the same rows (a test holds them
+together), so an incremental build's index equals a full build's. Timings: docs/performance.md,
+"Search".
+
 The type names ``--type`` accepts are stored in the ``meta`` table when the index is made, so
-opening one reads no rows. Which texts are indexed comes from the ontology,
-through ``kgtools/sparql/search-texts.rq``: ``rdfs:label`` and ``dcterms:title`` rank as titles,
-every ``owl:DatatypeProperty`` whose range is ``rdf:langString`` or ``xsd:string`` as body text.
+opening one reads no rows. Which texts are indexed comes from the ontology, through
+``kgtools/sparql/search-texts.rq`` (and :func:`rows_from`, which reads the ontology the same
+way): ``rdfs:label`` and ``dcterms:title`` rank as titles, every ``owl:DatatypeProperty`` whose
+range is ``rdf:langString`` or ``xsd:string`` as body text.
 
 Matching works on a normalised copy of each text, never on the stored data (:func:`normalise`):
 NFKC (``ＳＤＧｓ`` = ``SDGs``, half-width katakana = full-width), casefold (Latin case), katakana
