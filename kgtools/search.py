@@ -251,6 +251,31 @@ def rows_from(graphs: Sequence[Any], data: Any) -> list[Row]:
         return _rows_from(_Graphs(graphs), data)
 
 
+class ByPredicate:
+    """Triples grouped by predicate, for :func:`rows_from` (which asks only for patterns with a
+    predicate): cheaper to fill than a :class:`~kgtools.engine.terms.MemoryIndex`, which a
+    build's inferred triples are not in."""
+
+    def __init__(self, triples: Iterable[Any]) -> None:
+        self._lists: dict[Any, list[Any]] = {}
+        for triple in triples:
+            found = self._lists.get(triple[1])
+            if found is None:
+                self._lists[triple[1]] = [triple]
+            else:
+                found.append(triple)
+
+    def match(self, s: Any = None, p: Any = None, o: Any = None) -> Iterator[Any]:
+        if p is None:
+            raise ValueError("ByPredicate answers patterns with a predicate only")
+        for triple in self._lists.get(p, ()):
+            if (s is None or triple[0] == s) and (o is None or triple[2] == o):
+                yield triple
+
+    def __contains__(self, triple: object) -> bool:
+        return isinstance(triple, tuple) and triple in self._lists.get(triple[1], ())
+
+
 class _Graphs:
     """Several triple sources read as one, a triple in two of them reported twice (cheaper than
     :class:`~kgtools.engine.terms.UnionSource`; :func:`rows_from` gathers into sets)."""

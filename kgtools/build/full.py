@@ -161,10 +161,8 @@ def search_index(ontology: MemoryIndex, data: MemoryIndex, inferred: list[OxTrip
     asserted ones, and of the inferred ones those the index reads (types, plan links, texts)."""
     import pyoxigraph as ox
 
-    from kgtools.engine.terms import MemoryIndex
-
     read = search.source_predicates()
-    extra = MemoryIndex(t for t in inferred if t[1] in read or isinstance(t[2], ox.Literal))
+    extra = search.ByPredicate(t for t in inferred if t[1] in read or isinstance(t[2], ox.Literal))
     return search.index_bytes(search.rows_from([ontology, data, extra], data))
 
 
