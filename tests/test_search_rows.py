@@ -7,6 +7,8 @@ holds them."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -18,6 +20,7 @@ from kgtools.engine import vocab
 from kgtools.engine.terms import MemoryIndex, OxTriple
 from kgtools.namespaces import DATA_GRAPH, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, TIP
 from kgtools.search import (
+    INDEX_DIR,
     ByPredicate,
     index_bytes,
     index_path,
@@ -28,7 +31,7 @@ from kgtools.search import (
 )
 from kgtools.store.oxigraph import named
 
-from .conftest import examples
+from .conftest import copy_built, examples, kg
 
 GRAPHS = [named(g) for g in (ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH)]
 TEXT = ox.NamedNode(str(TIP) + "background")  # declared (or not) by the generated triples
@@ -133,3 +136,21 @@ def test_the_build_writes_the_index_with_the_sparql_rows(
     rows = index_rows(written)
     assert len(rows) > 100
     assert rows == index_rows(reference)
+
+
+def test_a_build_without_its_index_is_searched_all_the_same(
+    built_template: Path, tmp_path: Path
+) -> None:
+    """A build made before the index was part of ``kg build`` (here: its index deleted): the
+    first ``kg search`` makes it from the store, with the rows the build would have written."""
+    project, out = copy_built(built_template, tmp_path)
+    manifest = json.loads((out / "build.json").read_text(encoding="utf-8"))
+    written = index_path(out, manifest["store"])
+    rows = index_rows(written)
+    shutil.rmtree(out / INDEX_DIR)
+    result = kg(
+        "--project", str(project.root), "search", "--out-dir", str(out), "北区", "-f", "json"
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)
+    assert index_rows(written) == rows
