@@ -5,11 +5,12 @@ A full ``kg build`` writes the index, ``dist/search/STORE.vN.sqlite`` (N:
 :data:`INDEX_VERSION`), one file per build's store folder, with its other outputs (older ones
 removed): the rows are made in Python from the triples the build holds in memory
 (:func:`rows_from`), on the build's writer thread while the store loads, instead of querying the
-finished store. An incremental build does not write one: re-making the index from the whole
-graph would cost it more than its time target, and the rows are stored in answer order (which
-searches rely on), so a change cannot be patched in place; the first search after it makes the
-index from the build's store (:func:`index_for`, through the SPARQL queries: :func:`rows_of`),
-as it does for a build made before the index was part of ``kg build``. ``kg search`` and
+finished store. An incremental build does not write one (it removes the last build's):
+re-making the index from the whole graph would cost it more than its time target, and the rows
+are stored in answer order (which searches rely on), so a change cannot be patched in place;
+the first search after it makes the index from the build's store (:func:`index_for`, through
+the SPARQL queries: :func:`rows_of`), as it does for a build made before the index was part of
+``kg build``. ``kg search`` and
 ``GET /search`` read it (:class:`SearchIndex`). A store folder is never changed after its
 build, so an index made for it stays right; both paths give the same rows (a test holds them
 together), so an incremental build's index equals a full build's. Timings: docs/performance.md,
