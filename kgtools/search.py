@@ -10,11 +10,10 @@ re-making the index from the whole graph would cost it more than its time target
 are stored in answer order (which searches rely on), so a change cannot be patched in place;
 the first search after it makes the index from the build's store (:func:`index_for`, through
 the SPARQL queries: :func:`rows_of`), as it does for a build made before the index was part of
-``kg build``. ``kg search`` and
-``GET /search`` read it (:class:`SearchIndex`). A store folder is never changed after its
-build, so an index made for it stays right; both paths give the same rows (a test holds them
-together), so an incremental build's index equals a full build's. Timings: docs/performance.md,
-"Search".
+``kg build``. ``kg search`` and ``GET /search`` read it (:class:`SearchIndex`). A store folder
+is never changed after its build, so an index made for it stays right; both paths give the same
+rows (tests hold them together), so an incremental build's index equals a full build's.
+Timings: docs/performance.md, "Search index in `kg build`".
 
 The type names ``--type`` accepts are stored in the ``meta`` table when the index is made, so
 opening one reads no rows. Which texts are indexed comes from the ontology, through
