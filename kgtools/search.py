@@ -1,22 +1,25 @@
 """Full-text search over every text in the built graph: titles, labels in both languages,
 backgrounds, initiatives' original text, captions, programme and facility names.
 
-The index is made from a built store the first time it is searched (:func:`index_for`):
-``dist/search/STORE.vN.sqlite`` (N: :data:`INDEX_VERSION`), one file per build's store folder,
-written atomically, older ones removed. ``kg search`` and ``GET /search`` read it
-(:class:`SearchIndex`). It is not made by
-``kg build``: remaking it takes about a third of a full build at 100k triples and, as it is made
-from the whole store, as long again after a one-file incremental build, which would break the
-incremental build's time target; the first search after a build pays that once instead. A store
-folder is never changed after its build, so an index made from it stays right, and an
-incremental build's index equals a full build's (both are made from a store of the same
-triples). At 1M triples making it takes longer than the build itself (~100 s on the loaded
-development machine: about half in the two SPARQL queries, a third in SQLite's inserts and
-FTS5 rebuild), so it stays out of ``kg build`` (see docs/performance.md, "Search").
+A full ``kg build`` writes the index, ``dist/search/STORE.vN.sqlite`` (N:
+:data:`INDEX_VERSION`), one file per build's store folder, with its other outputs (older ones
+removed): the rows are made in Python from the triples the build holds in memory
+(:func:`rows_from`), on the build's writer thread while the store loads, instead of querying the
+finished store. An incremental build does not write one (it removes the last build's):
+re-making the index from the whole graph would cost it more than its time target, and the rows
+are stored in answer order (which searches rely on), so a change cannot be patched in place;
+the first search after it makes the index from the build's store (:func:`index_for`, through
+the SPARQL queries: :func:`rows_of`), as it does for a build made before the index was part of
+``kg build``. ``kg search`` and ``GET /search`` read it (:class:`SearchIndex`). A store folder
+is never changed after its build, so an index made for it stays right; both paths give the same
+rows (tests hold them together), so an incremental build's index equals a full build's.
+Timings: docs/performance.md, "Search index in `kg build`".
+
 The type names ``--type`` accepts are stored in the ``meta`` table when the index is made, so
-opening one reads no rows. Which texts are indexed comes from the ontology,
-through ``kgtools/sparql/search-texts.rq``: ``rdfs:label`` and ``dcterms:title`` rank as titles,
-every ``owl:DatatypeProperty`` whose range is ``rdf:langString`` or ``xsd:string`` as body text.
+opening one reads no rows. Which texts are indexed comes from the ontology, through
+``kgtools/sparql/search-texts.rq`` (and :func:`rows_from`, which reads the ontology the same
+way): ``rdfs:label`` and ``dcterms:title`` rank as titles, every ``owl:DatatypeProperty`` whose
+range is ``rdf:langString`` or ``xsd:string`` as body text.
 
 Matching works on a normalised copy of each text, never on the stored data (:func:`normalise`):
 NFKC (``ＳＤＧｓ`` = ``SDGs``, half-width katakana = full-width), casefold (Latin case), katakana
@@ -47,7 +50,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rdflib.namespace import RDFS
 
@@ -152,9 +155,9 @@ CREATE VIRTUAL TABLE fts USING fts5(
 """
 
 
-@dataclass(frozen=True)
-class Row:
-    """One indexed text (what ``search-texts.rq`` answers, with the entity's types)."""
+class Row(NamedTuple):
+    """One indexed text (what ``search-texts.rq`` answers, with the entity's types; a named
+    tuple: cheaper to make than a frozen dataclass, and a build makes 290k at 1M triples)."""
 
     entity: str
     type: str
@@ -188,9 +191,15 @@ def _value(term: Any) -> str:
     return "" if term is None else str(term.value)
 
 
+#: One indexed text before assembly: entity, property, text, language, rank, plan, code, first
+#: and last fiscal year (what ``search-texts.rq`` answers).
+_Found = tuple[str, str, str, str, int, str, str, "int | None", "int | None"]
+
+
 def rows_of(store: Any, data_graph: Any, all_graphs: Sequence[Any]) -> list[Row]:
     """The index's rows from an Oxigraph store: texts over ``all_graphs``, the type shown from
-    ``data_graph`` (asserted), the types to filter by from all of them."""
+    ``data_graph`` (asserted), the types to filter by from all of them (the reference for
+    :func:`rows_from`, which a build uses), in no particular order."""
     from concurrent.futures import ThreadPoolExecutor
 
     from kgtools.namespaces import TIP
@@ -203,38 +212,220 @@ def rows_of(store: Any, data_graph: Any, all_graphs: Sequence[Any]) -> list[Row]
         )
         texts = list(_select(store, "search-texts.rq", all_graphs))
         typings = typed.result()
-    shown: dict[str, list[str]] = {}
+    keys: dict[str, str] = {}
+    shown: dict[str, set[str]] = {}
     every: dict[str, set[str]] = {}
     for entity, cls, graph in typings:
-        key = type_key(cls.value)
+        key = keys.get(cls.value) or keys.setdefault(cls.value, type_key(cls.value))
         every.setdefault(entity.value, set()).add(key)
         if graph == data_graph:
-            shown.setdefault(entity.value, []).append(key)
-    types = {e: f" {' '.join(sorted(keys))} " for e, keys in every.items()}
-    type_shown = {e: ",".join(sorted(shown.get(e) or keys)) for e, keys in every.items()}
-    found = []
-    for entity, prop, text, rank, plan, code, first, last in texts:
-        if entity.value in every:
-            found.append(
-                (
-                    entity.value,
-                    prop.value,
-                    text.value,
-                    text.language or "",
-                    int(rank.value),
-                    _value(plan),
-                    _value(code),
-                    None if first is None else int(first.value),
-                    None if last is None else int(last.value),
-                )
-            )
-    label = str(RDFS_LABEL)
-    names = {
-        code: text
-        for _, prop, text, lang, _, plan, code, _, _ in found
-        if code and not plan and lang == "ja" and prop == label
+            shown.setdefault(entity.value, set()).add(key)
+    found = {
+        (
+            entity.value,
+            prop.value,
+            text.value,
+            text.language or "",
+            int(rank.value),
+            _value(plan),
+            _value(code),
+            None if first is None else int(first.value),
+            None if last is None else int(last.value),
+        )
+        for entity, prop, text, rank, plan, code, first, last in texts
+        if entity.value in every
     }
-    rows = {
+    return _assemble(found, every, shown)
+
+
+def rows_from(graphs: Sequence[Any], data: Any) -> list[Row]:
+    """The rows :func:`rows_of` makes from a store, made in Python from triples in memory:
+    ``graphs`` are :class:`~kgtools.engine.terms.TripleSource` s of the ontology, data and
+    inferred graphs (a triple may be in several), ``data`` the data graph's (the asserted
+    types). The same reading of the ontology as ``search-texts.rq`` and ``search-types.rq``,
+    without the store: a build makes the index from the triples it holds (tests hold the two
+    paths to the same rows). In no particular order (:func:`index_bytes` sorts them)."""
+    from kgtools.engine.terms import collector_paused
+
+    with collector_paused():
+        return _rows_from(_Graphs(graphs), data)
+
+
+class ByPredicate:
+    """Triples grouped by predicate, for :func:`rows_from` (which asks only for patterns with a
+    predicate): cheaper to fill than a :class:`~kgtools.engine.terms.MemoryIndex`, which a
+    build's inferred triples are not in."""
+
+    def __init__(self, triples: Iterable[Any]) -> None:
+        self._lists: dict[Any, list[Any]] = {}
+        for triple in triples:
+            found = self._lists.get(triple[1])
+            if found is None:
+                self._lists[triple[1]] = [triple]
+            else:
+                found.append(triple)
+
+    def match(self, s: Any = None, p: Any = None, o: Any = None) -> Iterator[Any]:
+        if p is None:
+            raise ValueError("ByPredicate answers patterns with a predicate only")
+        for triple in self._lists.get(p, ()):
+            if (s is None or triple[0] == s) and (o is None or triple[2] == o):
+                yield triple
+
+    def __contains__(self, triple: object) -> bool:
+        return isinstance(triple, tuple) and triple in self._lists.get(triple[1], ())
+
+
+class _Graphs:
+    """Several triple sources read as one, a triple in two of them reported twice (cheaper than
+    :class:`~kgtools.engine.terms.UnionSource`; :func:`rows_from` gathers into sets)."""
+
+    def __init__(self, graphs: Sequence[Any]) -> None:
+        self._graphs = graphs
+
+    def match(self, s: Any = None, p: Any = None, o: Any = None) -> Iterator[Any]:
+        for graph in self._graphs:
+            yield from graph.match(s, p, o)
+
+    def __contains__(self, triple: object) -> bool:
+        return any(triple in graph for graph in self._graphs)
+
+
+def _rows_from(every: _Graphs, data: Any) -> list[Row]:
+    import pyoxigraph as ox
+
+    from kgtools.engine import vocab
+    from kgtools.namespaces import TIP
+
+    namespace = str(TIP)
+    keys: dict[str, str] = {}
+
+    def typings(source: Any) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for s, _, c in source.match(None, vocab.RDF_TYPE, None):
+            if not isinstance(s, ox.NamedNode) or isinstance(c, ox.BlankNode):
+                continue
+            name = c.value
+            if name.startswith(namespace):
+                key = keys.get(name) or keys.setdefault(name, type_key(name))
+                out.setdefault(s.value, set()).add(key)
+        return out
+
+    types = typings(every)
+    shown = typings(data)
+
+    def pairs(p: Any) -> dict[Any, list[Any]]:
+        """``subject → objects`` of ``p``, from one scan (a look-up per plan is slower)."""
+        out: dict[Any, list[Any]] = {}
+        for s, _, o in every.match(None, p, None):
+            out.setdefault(s, []).append(o)
+        return out
+
+    properties = [(vocab.RDFS_LABEL, 0), (vocab.DCTERMS_TITLE, 0)]
+    ranges = (vocab.RDF_LANG_STRING, vocab.XSD_STRING)
+    seen: set[Any] = set()
+    for p, _, _ in every.match(None, vocab.RDF_TYPE, vocab.OWL_DATATYPE_PROPERTY):
+        if isinstance(p, ox.NamedNode) and p not in seen:
+            seen.add(p)
+            if any((p, vocab.RDFS_RANGE, r) in every for r in ranges):
+                properties.append((p, 1))
+    plans = {s for s, _, _ in every.match(None, vocab.RDF_TYPE, vocab.PLAN)}
+    plans_of: dict[Any, set[Any]] = {p: {p} for p in plans}
+    for e, _, plan in every.match(None, vocab.PART_OF_PLAN, None):
+        if plan in plans:
+            plans_of.setdefault(e, set()).add(plan)
+    for link in (vocab.PERIOD, vocab.HAS_ILLUSTRATION, vocab.MENTIONS):
+        for plan, _, e in every.match(None, link, None):
+            if plan in plans:
+                plans_of.setdefault(e, set()).add(plan)
+    own: dict[Any, set[str]] = {}
+    for e, _, code in every.match(None, vocab.LOCAL_GOVERNMENT_CODE, None):
+        own.setdefault(e, set()).add(code.value)
+    plan_codes: dict[Any, list[str | None]] = {}
+    years: dict[Any, list[tuple[int | None, int | None]]] = {}
+    municipality, period, year = (
+        pairs(vocab.MUNICIPALITY),
+        pairs(vocab.PERIOD),
+        pairs(vocab.YEAR),
+    )
+    first_year, last_year = pairs(vocab.FIRST_FISCAL_YEAR), pairs(vocab.LAST_FISCAL_YEAR)
+    for plan in plans:
+        codes = {c for m in municipality.get(plan, ()) for c in own.get(m, ())}
+        plan_codes[plan] = list(codes) or [None]
+        spans = {
+            (_integer(fy), _integer(ly))
+            for span in period.get(plan, ())
+            for f in first_year.get(span, ())
+            for last in last_year.get(span, ())
+            for fy in year.get(f, ())
+            for ly in year.get(last, ())
+        }
+        years[plan] = list(spans) or [(None, None)]
+    none: list[Any] = [None]
+    found: set[_Found] = set()
+    for prop, rank in properties:
+        for e, _, text in every.match(None, prop, None):
+            if not isinstance(e, ox.NamedNode) or not isinstance(text, ox.Literal):
+                continue
+            entity = e.value
+            if entity not in types:
+                continue
+            base = (entity, prop.value, text.value, text.language or "", rank)
+            owns = own.get(e) or none
+            for plan in plans_of.get(e) or none:
+                if plan is None:
+                    for code in owns:
+                        found.add((*base, "", code or "", None, None))
+                    continue
+                for pc in plan_codes[plan]:
+                    for first, last in years[plan]:
+                        for code in [pc] if pc is not None else owns:
+                            found.add((*base, plan.value, code or "", first, last))
+    return _assemble(found, types, shown)
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _integer(term: Any) -> int | None:
+    """``xsd:integer(STR(term))``: ``None`` where SPARQL leaves the cast unbound."""
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.BlankNode) or not _INTEGER.fullmatch(term.value):
+        return None
+    return int(term.value)
+
+
+def _assemble(
+    found: set[_Found], every: dict[str, set[str]], shown: dict[str, set[str]]
+) -> list[Row]:
+    """The rows of the texts ``found``, with their entities' types (``every``: to filter by;
+    ``shown``: asserted, shown when there are any) and municipalities' names (in no particular
+    order)."""
+    spelt: dict[frozenset[str], tuple[str, str]] = {}  # (a few dozen sets of types in all)
+
+    def spell(keys: set[str]) -> tuple[str, str]:
+        key = frozenset(keys)
+        if key not in spelt:
+            ordered = sorted(key)
+            spelt[key] = (f" {' '.join(ordered)} ", ",".join(ordered))
+        return spelt[key]
+
+    types = {e: spell(keys)[0] for e, keys in every.items()}
+    type_shown = {e: spell(shown.get(e) or keys)[1] for e, keys in every.items()}
+    label = RDFS_LABEL
+    # a municipality's name: its Japanese label (the least, if it had two)
+    names: dict[str, str] = {}
+    for _, prop, text, lang, _, plan, code, _, _ in found:
+        if (
+            code
+            and not plan
+            and lang == "ja"
+            and prop == label
+            and text < names.get(code, text + "\0")
+        ):
+            names[code] = text
+    rows = [
         Row(
             entity=entity,
             type=type_shown[entity],
@@ -250,8 +441,8 @@ def rows_of(store: Any, data_graph: Any, all_graphs: Sequence[Any]) -> list[Row]
             last=last,
         )
         for entity, prop, text, lang, rank, plan, code, first, last in found
-    }
-    return sorted(rows, key=_row_key)
+    ]
+    return rows
 
 
 RDFS_LABEL = str(RDFS.label)
@@ -263,8 +454,19 @@ def _row_key(row: Row) -> tuple[Any, ...]:
 
 def rank_key(row: Row) -> tuple[Any, ...]:
     """The order of an answer: titles and labels first, then by municipality (texts of no
-    municipality last), entity, property, language and text."""
-    return (row.rank, row.code == "", row.code, *_row_key(row))
+    municipality last), entity, property, language and text (and, so that the order is total,
+    the rest of the row)."""
+    return (
+        row.rank,
+        row.code == "",
+        row.code,
+        *_row_key(row),
+        -1 if row.first is None else row.first,
+        -1 if row.last is None else row.last,
+        row.type,
+        row.types,
+        row.municipality,
+    )
 
 
 def index_bytes(rows: Iterable[Row]) -> bytes:
@@ -279,8 +481,11 @@ def index_bytes(rows: Iterable[Row]) -> bytes:
     names = sorted({t for row in ordered for t in row.types.split()})
     db.execute("INSERT INTO meta VALUES ('types', ?)", (" ".join(names),))
     records = []
+    folded: dict[str, tuple[str, str]] = {}  # a text in several rows is normalised once
     for row in ordered:
-        norm = normalise(row.text)
+        if (forms := folded.get(row.text)) is None:
+            norm = normalise(row.text)
+            forms = folded[row.text] = (norm, ascii_words(norm))
         records.append(
             (
                 row.entity,
@@ -290,8 +495,7 @@ def index_bytes(rows: Iterable[Row]) -> bytes:
                 row.rank,
                 row.lang,
                 row.text,
-                norm,
-                ascii_words(norm),
+                *forms,
                 row.plan,
                 row.code,
                 row.municipality,
@@ -320,6 +524,38 @@ def build_index(store: Any) -> bytes:
     return index_bytes(rows_of(store, named(DATA_GRAPH), every))
 
 
+def index_path(out_dir: Path, store_name: str) -> Path:
+    """Where the index of the build whose store is ``out_dir/store_name`` is kept."""
+    return out_dir / INDEX_DIR / f"{store_name}.v{INDEX_VERSION}.sqlite"
+
+
+def stale_indexes(out_dir: Path, keep: Path) -> list[Path]:
+    """The index files in ``out_dir`` other than ``keep`` (of older stores or versions)."""
+    return [p for p in (out_dir / INDEX_DIR).glob("*.sqlite") if p != keep]
+
+
+def source_predicates() -> frozenset[Any]:
+    """The predicates :func:`rows_from` reads other than the texts' (whose objects are
+    literals): a build gives it only these of the inferred triples, and those with a literal."""
+    from kgtools.engine import vocab
+
+    return frozenset(
+        (
+            vocab.RDF_TYPE,
+            vocab.RDFS_RANGE,
+            vocab.PART_OF_PLAN,
+            vocab.PERIOD,
+            vocab.HAS_ILLUSTRATION,
+            vocab.MENTIONS,
+            vocab.MUNICIPALITY,
+            vocab.LOCAL_GOVERNMENT_CODE,
+            vocab.FIRST_FISCAL_YEAR,
+            vocab.LAST_FISCAL_YEAR,
+            vocab.YEAR,
+        )
+    )
+
+
 def index_for(out_dir: Path, store_name: str) -> Path:
     """The index of the build whose store is ``out_dir/store_name``, made from that store if it
     is not there yet (written atomically: a concurrent search sees the old file or the new),
@@ -328,8 +564,7 @@ def index_for(out_dir: Path, store_name: str) -> Path:
 
     from kgtools.files import atomic_write_bytes
 
-    folder = out_dir / INDEX_DIR
-    path = folder / f"{store_name}.v{INDEX_VERSION}.sqlite"
+    path = index_path(out_dir, store_name)
     if path.is_file():
         return path
     try:
@@ -338,11 +573,10 @@ def index_for(out_dir: Path, store_name: str) -> Path:
         raise SearchError(f"{out_dir}: the build's store cannot be read ({exc})") from None
     data = build_index(store)
     del store
-    folder.mkdir(exist_ok=True)
+    path.parent.mkdir(exist_ok=True)
     atomic_write_bytes(path, data)
-    for old in folder.glob("*.sqlite"):
-        if old != path:
-            old.unlink(missing_ok=True)
+    for old in stale_indexes(out_dir, path):
+        old.unlink(missing_ok=True)
     return path
 
 

@@ -432,8 +432,9 @@ _SEARCH_PARAMS = frozenset({"q", "lang", "type", "municipality", "fy", "limit"})
 
 
 class SearchFile:
-    """The search index of the current build: made on the first search after a build
-    (:func:`kgtools.search.index_for`, under a lock, so one request makes it), then kept open
+    """The search index of the current build: written by a full build, else made on the first
+    search after it (:func:`kgtools.search.index_for`, under a lock, so one request makes it),
+    then kept open
     until a rebuild names another store — a warm server answers from an open SQLite handle.
     ``fixed``: one index file for the server's whole life instead (tests, the Python API)."""
 
@@ -782,7 +783,7 @@ def make_server(
     ``store`` is one store, or a :class:`BuildFolder` (what ``kg serve`` gives: every query
     opens the build current when it starts, so the server keeps answering across rebuilds).
     ``GET /search`` reads ``search_index`` (default: the index of the build folder's current
-    store, made on the first search).
+    store, made on the first search when the build did not write it).
     Call ``serve_forever()`` on the result (in a thread, or the main one), ``shutdown()`` from
     another thread to stop, and ``server_close()`` to release the port.
     """

@@ -14,6 +14,7 @@ from kgtools.files import atomic_write_text
 from kgtools.load.reference import load_files
 from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kgtools.project import Project
+from kgtools.search import index_path
 from kgtools.store.oxigraph import OxigraphStore
 
 from .conftest import assert_isomorphic
@@ -40,11 +41,14 @@ def test_store_holds_three_named_graphs(built: tuple[Path, BuildSummary]) -> Non
 def test_outputs_are_byte_identical_across_builds(
     project: Project, built: tuple[Path, BuildSummary], tmp_path: Path
 ) -> None:
-    first, _ = built
+    first, summary = built
     second = tmp_path / "again"
-    build(project, second, force=True)
+    again = build(project, second, force=True)
     for name in ("asserted.ttl", "inferred.ttl", "validation.txt", "build.json"):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    # the search index the build writes, too
+    index = index_path(first, summary.store).read_bytes()
+    assert index == index_path(second, again.store).read_bytes()
 
 
 def test_interrupted_write_keeps_the_previous_file(

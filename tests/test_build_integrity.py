@@ -35,6 +35,7 @@ from kgtools.errors import BuildRunningError, DiskFullError, NonConformingDataEr
 from kgtools.files import staged_file
 from kgtools.namespaces import DATA_GRAPH
 from kgtools.project import Project
+from kgtools.search import index_for
 
 from .conftest import ROOT, copy_built, examples
 
@@ -113,6 +114,9 @@ _STAT_FILES = {"cache/file-stats.json", "cache/export/files.json"}
 
 
 def _dist_files(out: Path, summary: BuildSummary) -> dict[str, bytes]:
+    # the search index: written by a full build, made on the first search after an incremental
+    # one (the same bytes either way)
+    index_for(out, summary.store)
     found = {}
     for path in out.rglob("*"):
         name = path.relative_to(out).as_posix()

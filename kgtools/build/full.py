@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kgtools import usercache
+from kgtools import search, usercache
 from kgtools.build import layout
 from kgtools.build.cache import SourceCopy, parse_terms, read_terms, stage_cache, terms_bytes
 from kgtools.build.inputs import read_shapes, relative_path
@@ -38,7 +38,7 @@ from kgtools.store.oxigraph import BackgroundLoader, OxigraphStore
 if TYPE_CHECKING:
     from rdflib import URIRef
 
-    from kgtools.engine.terms import OxTriple
+    from kgtools.engine.terms import MemoryIndex, OxTriple
     from kgtools.validation import ValidationReport, ValidationResult
 
 
@@ -125,6 +125,16 @@ def full_build(
             )
             links = degree.table(union, degree.municipalities(union))
             degree_csv = degree.csv_bytes(links) if draws_degree_csv(summary) else None
+            index_seconds: list[float] = []
+            turtle.put_made(
+                search.index_path(out_dir, store_name),
+                functools.partial(
+                    search_index, ontology_index, data_index, inferred, index_seconds
+                ),
+            )
+            turtle.remove_at_end(
+                search.stale_indexes(out_dir, search.index_path(out_dir, store_name))
+            )
         del inferred, union
         with progress.stage("store"):
             loader.close()
@@ -145,8 +155,32 @@ def full_build(
         store.close()
         raise
     drop_old_stores(out_dir, keep=store_name)
-    summary.timings = dict(progress.timings)
+    # (the index is made on the writer thread, inside the stages above: its own seconds, apart)
+    summary.timings = {**progress.timings, SEARCH_INDEX_TIMING: sum(index_seconds)}
     return summary
+
+
+#: The key of :attr:`BuildSummary.timings` that holds the seconds the search index took to make
+#: (on the writer thread, while the stages ran; not a stage of its own).
+SEARCH_INDEX_TIMING = "search index"
+
+
+def search_index(
+    ontology: MemoryIndex, data: MemoryIndex, inferred: list[OxTriple], seconds: list[float]
+) -> bytes:
+    """The search index's bytes (:mod:`kgtools.search`), made from the triples in memory: the
+    asserted ones, and of the inferred ones those the index reads (types, plan links, texts);
+    the seconds it took are appended to ``seconds``."""
+    import time
+
+    import pyoxigraph as ox
+
+    start = time.perf_counter()
+    read = search.source_predicates()
+    extra = search.ByPredicate(t for t in inferred if t[1] in read or isinstance(t[2], ox.Literal))
+    data_bytes = search.index_bytes(search.rows_from([ontology, data, extra], data))
+    seconds.append(time.perf_counter() - start)
+    return data_bytes
 
 
 def build_ruleset(

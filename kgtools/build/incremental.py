@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kgtools import search
 from kgtools.build import layout
 from kgtools.build.cache import load_results, load_shared, stage_cache
 from kgtools.build.full import build_ruleset, conforming_report, finish_build, ox_graph
@@ -223,6 +224,11 @@ def incremental_build(
                 if name in current:
                     turtle.put(sources / name, (project.root / name).read_bytes())
             stage_cache(turtle, cache, shared, results)
+            # The last build's search index is of the old store: removed with it, and made for
+            # the new store on the first search (kgtools.search: why not here).
+            turtle.remove_at_end(
+                search.stale_indexes(out_dir, search.index_path(out_dir, store_name))
+            )
         finish_build(project, out_dir, store, work, summary, report, degree_csv, progress, turtle)
         with progress.stage("cache"):
             for name in set(changed) - current:

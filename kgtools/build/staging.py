@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,12 @@ class StagedFiles:
         """Write ``data`` to ``path`` with the others (in place at :meth:`commit`)."""
         self._jobs.put((path, data))
 
+    def put_made(self, path: Path, make: Callable[[], bytes]) -> None:
+        """Write what ``make()`` returns to ``path`` with the others, calling it on the worker
+        thread when the files queued before it are written (the search index: made while the
+        build goes on)."""
+        self._jobs.put((path, make))
+
     def put_turtle(self, out_dir: Path, file: str, sections: Mapping[str, Any]) -> None:
         """Write the Turtle ``file`` (one of ``_SECTION_FILES``) from its ``sections``."""
         self._jobs.put((out_dir / file, [sections[part] for part in _SECTION_FILES[file]]))
@@ -67,6 +73,8 @@ class StagedFiles:
                 continue  # drain the queue; commit() re-raises the first error
             path, content = job
             try:
+                if callable(content):
+                    content = content()
                 if isinstance(content, bytes):
                     with staged_file(path) as (handle, tmp):
                         handle.write(content)
