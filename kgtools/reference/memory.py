@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING
 
 from rdflib import Dataset, Graph, URIRef
 from rdflib.graph import ReadOnlyGraphAggregate
-from rdflib.term import Node
 
 from kgtools.namespaces import bind_prefixes
-from kgtools.store.base import Triple
+from kgtools.store.base import Binding, Triple
 
 if TYPE_CHECKING:
     from rdflib.plugins.sparql.sparql import Query
@@ -58,12 +57,21 @@ class MemoryStore:
     def query(
         self,
         query: Query | str,
-        bindings: Mapping[str, Node] | None = None,
+        bindings: Mapping[str, Binding] | None = None,
         graphs: Sequence[URIRef] | None = None,
     ) -> Result:
-        if isinstance(query, str):
-            from kgtools.query.library import prepared_query
+        """rdflib's answer; the bindings are ``initBindings``, except where a ``list`` parameter
+        has several values: then all of them are a ``VALUES`` block in the text, as the other
+        stores bind them (``initBindings`` holds one row)."""
+        from kgtools.query.library import prepared_query
 
+        given = dict(bindings or {})
+        if any(isinstance(v, tuple) for v in given.values()):
+            from kgtools.store.sparql_text import bind_text, query_text
+
+            text = query if isinstance(query, str) else query_text(query)
+            query, given = bind_text(text, given), {}
+        if isinstance(query, str):
             query = prepared_query(query)
         target = self.union(graphs if graphs is not None else self.graph_names())
-        return target.query(query, initBindings=dict(bindings or {}))  # type: ignore[arg-type]
+        return target.query(query, initBindings=given)  # type: ignore[arg-type]

@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # rdflib's SPARQL engine takes ~0.15 s to import: only where 
 
 #: One RDF statement.
 Triple: TypeAlias = tuple[Node, Node, Node]
+#: A parameter's value: one term, or the terms of a ``list`` parameter (one ``VALUES`` row each).
+Binding: TypeAlias = Node | tuple[Node, ...]
 
 
 class Store(Protocol):
@@ -49,7 +51,7 @@ class Store(Protocol):
     def query(
         self,
         query: Query | str,
-        bindings: Mapping[str, Node] | None = None,
+        bindings: Mapping[str, Binding] | None = None,
         graphs: Sequence[URIRef] | None = None,
     ) -> Result:
         """Run a query — SPARQL text, or an rdflib prepared query — over ``graphs`` (default:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from rdflib.term import Node
 
     from kgtools.build.turtle import StoreFeed
-    from kgtools.store.base import Triple
+    from kgtools.store.base import Binding, Triple
 
 
 def named(graph: URIRef | str) -> ox.NamedNode:
@@ -153,7 +153,7 @@ class OxigraphStore:
     def query(
         self,
         query: Query | str,
-        bindings: Mapping[str, Node] | None = None,
+        bindings: Mapping[str, Binding] | None = None,
         graphs: Sequence[URIRef] | None = None,
     ) -> Result:
         """Run SPARQL text (or a prepared rdflib query's text) on Oxigraph; parameters are

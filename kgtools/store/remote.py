@@ -91,9 +91,8 @@ if TYPE_CHECKING:
     from rdflib import Graph, URIRef
     from rdflib.plugins.sparql.sparql import Query
     from rdflib.query import Result
-    from rdflib.term import Node
 
-    from kgtools.store.base import Triple
+    from kgtools.store.base import Binding, Triple
 
 DEFAULT_TIMEOUT = 60.0
 USER_ENV = "KG_ENDPOINT_USER"
@@ -624,7 +623,7 @@ class RemoteStore:
     def query(
         self,
         query: Query | str,
-        bindings: Mapping[str, Node] | None = None,
+        bindings: Mapping[str, Binding] | None = None,
         graphs: Sequence[URIRef] | None = None,
     ) -> Result:
         if isinstance(query, str):
