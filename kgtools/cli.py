@@ -319,7 +319,8 @@ def _remote_store(endpoint: str, timeout: float) -> Any:
     "--list",
     "list_queries",
     is_flag=True,
-    help="List the query library: each query's title, parameters and result columns.",
+    help="List the query library: each query's title, parameters and result columns; an alias "
+    "(an old name with parameters fixed, e.g. fy2023) says what it stands for.",
 )
 @click.option(
     "--describe",
@@ -335,7 +336,9 @@ def _remote_store(endpoint: str, timeout: float) -> Any:
     metavar="NAME=VALUE",
     help="Bind a parameter, once each: VALUE is plain text, an absolute IRI written <…>, or "
     'a literal quoted as in N-Triples ("<EC>", "北区"@ja). A value outside the domain the query '
-    "declares is refused with the valid ones; a label parameter matches in any language.",
+    "declares is refused with the valid ones; a label parameter matches in any language; an "
+    "integer parameter takes the digits 0-9 only; a list parameter takes values separated by "
+    "commas (-p codes=131067,131113), each once, each checked as a single value.",
 )
 @click.option(
     "--lang",
@@ -396,6 +399,8 @@ def query(
       kg query cashless --describe
       kg query cashless
       kg query municipality --param code=131172 --format csv
+      kg query fiscal-year -p fy=2023      (kg query fy2023 is its alias)
+      kg query compare -p codes=131067,131113
       kg query plans --lang en
       echo 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }' | kg query -
     """
