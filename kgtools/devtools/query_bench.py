@@ -6,7 +6,7 @@ ratio to the first query's.
         old-fy2023.rq fiscal-year:fy=2023
 
 A query is a library name (``fiscal-year``, an alias such as ``fy2023``) or a ``.rq`` file,
-optionally followed by ``:name=value,name=value`` parameters; each is bound as ``kg query``
+optionally followed by parameters, each after a colon (``compare:codes=131067,131113:lang=en``); each is bound as ``kg query``
 binds it (``?lang`` and an alias's values included, a ``VALUES`` block in the text) and run in
 this process on the build's Oxigraph store over the asserted and inferred graphs. A file may be
 a query as it was in an earlier commit (``git show main:queries/cq/fy2023.rq > old-fy2023.rq``),
@@ -30,16 +30,16 @@ from kgtools.store.sparql_text import bind_text
 
 
 def bound_query(spec: str, library: QueryLibrary) -> tuple[QueryFile, str]:
-    """``NAME|FILE[:p=v,…]`` → the query and its text with the parameters bound."""
-    name, _, given = spec.partition(":")
+    """``NAME|FILE[:p=v…]`` → the query and its text with the parameters bound."""
+    name, *given = spec.split(":")
     query = load_query(Path(name)) if name.endswith(".rq") else library.get(name)
-    params = dict(parse_param(p) for p in given.split(",") if p) if given else {}
+    params = dict(parse_param(p) for p in given)
     return query, bind_text(query.text, bound_params(query, params))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("queries", nargs="+", metavar="NAME|FILE[:p=v,...]")
+    parser.add_argument("queries", nargs="+", metavar="NAME|FILE[:p=v...]")
     parser.add_argument("--out-dir", type=Path, required=True, help="a kg build folder")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each query (default 5)")
     args = parser.parse_args(argv)
