@@ -60,17 +60,20 @@ class MemoryStore:
         bindings: Mapping[str, Binding] | None = None,
         graphs: Sequence[URIRef] | None = None,
     ) -> Result:
-        """rdflib's answer; the bindings are ``initBindings``, except where a ``list`` parameter
-        has several values: then all of them are a ``VALUES`` block in the text, as the other
-        stores bind them (``initBindings`` holds one row)."""
+        """rdflib's answer; single values are ``initBindings``, a ``list`` parameter's values a
+        ``VALUES`` block in the text, as the other stores bind every parameter (``initBindings``
+        holds one row). Only the lists go into the text: rdflib joins a ``VALUES`` block opening
+        the ``WHERE`` group after the group's ``OPTIONAL``s, whose ``FILTER(… = ?lang)`` would then
+        not see ``?lang`` (measured: compare's lists all empty)."""
         from kgtools.query.library import prepared_query
 
-        given = dict(bindings or {})
-        if any(isinstance(v, tuple) for v in given.values()):
+        given = {n: v for n, v in (bindings or {}).items() if not isinstance(v, tuple)}
+        lists = {n: v for n, v in (bindings or {}).items() if isinstance(v, tuple)}
+        if lists:
             from kgtools.store.sparql_text import bind_text, query_text
 
             text = query if isinstance(query, str) else query_text(query)
-            query, given = bind_text(text, given), {}
+            query = bind_text(text, lists)
         if isinstance(query, str):
             query = prepared_query(query)
         target = self.union(graphs if graphs is not None else self.graph_names())
