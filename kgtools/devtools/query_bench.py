@@ -6,11 +6,12 @@ ratio to the first query's.
         old-fy2023.rq fiscal-year:fy=2023
 
 A query is a library name (``fiscal-year``, an alias such as ``fy2023``) or a ``.rq`` file,
-optionally followed by parameters, each after a colon (``compare:codes=131067,131113:lang=en``); each is bound as ``kg query``
-binds it (``?lang`` and an alias's values included, a ``VALUES`` block in the text) and run in
-this process on the build's Oxigraph store over the asserted and inferred graphs. A file may be
-a query as it was in an earlier commit (``git show main:queries/cq/fy2023.rq > old-fy2023.rq``),
-to compare a rewrite with what it replaced.
+optionally followed by parameters, each after a colon (``compare:codes=131067,131113:lang=en``);
+each is bound as ``kg query`` binds it (``?lang`` and an alias's values included, a ``VALUES``
+block in the text) and run in this process on the build's Oxigraph store over the asserted and
+inferred graphs. A file may be a query as it was in an earlier commit
+(``git show 61f24a8:queries/cq/fy2023.rq > old-fy2023.rq``), to compare a rewrite with what it
+replaced.
 """
 
 from __future__ import annotations
