@@ -710,8 +710,9 @@ def export_command(
 @click.option(
     "--lang",
     metavar="ja|en",
-    help="Label the nodes of the PNG and SVG in this language only, and open the HTML page in "
-    "it (default: Japanese with the English below; the page can switch).",
+    help="Label the PNG and SVG in this language only (the nodes, or the timeline's "
+    "municipalities, bars and titles), and open the HTML page in it (default: Japanese with "
+    "the English below; the page can switch).",
 )
 @click.option(
     "--csv",
@@ -772,6 +773,7 @@ def network_command(
       kg network --view partners --theme startups --csv partners.csv
       kg network --view timeline --format png
       kg network --lang en --format png
+      kg network --view timeline --lang en --format svg
     """
     from kgtools.files import atomic_write_text, check_output_file, check_output_folder
     from kgtools.network import (
@@ -803,7 +805,7 @@ def network_command(
     else:
         store, out_dir = _open_built(project, out_dir, strict)
     if view == "timeline":
-        _timeline(store, project, municipality, formats, output_dir or out_dir / "network")
+        _timeline(store, project, municipality, lang, formats, output_dir or out_dir / "network")
         return
     data = load_data(store, project, municipality=municipality, heading=heading, theme=theme)
     graph = build_view(data, view)
@@ -829,14 +831,19 @@ def network_command(
 
 
 def _timeline(
-    store: Any, project: Project, municipality: str | None, formats: tuple[str, ...], target: Path
+    store: Any,
+    project: Project,
+    municipality: str | None,
+    lang: str | None,
+    formats: tuple[str, ...],
+    target: Path,
 ) -> None:
     """``kg network --view timeline``: load, say what it holds, write the formats asked for."""
     from kgtools.timeline import FORMATS, check_formats, load_timeline, write_timeline
 
     chosen = formats or FORMATS
     check_formats(chosen)
-    timeline = load_timeline(store, project, municipality=municipality)
+    timeline = load_timeline(store, project, municipality=municipality, lang=lang)
     click.echo(
         f"kg network: timeline — {len(timeline.bars)} plans, {len(timeline.rows())} "
         f"municipalities (filters: {timeline.filters})",

@@ -124,6 +124,20 @@ class ClassDoc:
     instances: int
 
 
+def _term_texts(
+    ontology: Graph, term: URIRef, names: _Names, anchors: dict[URIRef, str]
+) -> dict[str, Any]:
+    """What every term's entry starts with: its reference, anchor, and its label, definition
+    and comment in both languages."""
+    return {
+        "ref": names.ref(term),
+        "anchor": anchors[term],
+        "label": _bi(ontology, term, RDFS.label),
+        "definition": _bi(ontology, term, SKOS.definition),
+        "comment": _bi(ontology, term, RDFS.comment),
+    }
+
+
 @dataclass
 class PropertyDoc:
     ref: Ref
@@ -444,11 +458,7 @@ def _ontology_model(
 
     class_docs = [
         ClassDoc(
-            ref=names.ref(cls),
-            anchor=anchors[cls],
-            label=_bi(ontology, cls, RDFS.label),
-            definition=_bi(ontology, cls, SKOS.definition),
-            comment=_bi(ontology, cls, RDFS.comment),
+            **_term_texts(ontology, cls, names, anchors),
             superclasses=expressions(ontology.objects(cls, RDFS.subClassOf)),
             subclasses=refs(ontology.subjects(RDFS.subClassOf, cls)),
             domain_of=refs(domain_of.get(cls, ())),
@@ -472,11 +482,7 @@ def _ontology_model(
         )
         property_docs.append(
             PropertyDoc(
-                ref=names.ref(prop),
-                anchor=anchors[prop],
-                label=_bi(ontology, prop, RDFS.label),
-                definition=_bi(ontology, prop, SKOS.definition),
-                comment=_bi(ontology, prop, RDFS.comment),
+                **_term_texts(ontology, prop, names, anchors),
                 kinds=[names.ref(k) for k in kinds],
                 domain=expressions(ontology.objects(prop, RDFS.domain)),
                 range=expressions(ontology.objects(prop, RDFS.range)),

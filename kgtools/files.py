@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -62,6 +62,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Bytes version of :func:`atomic_write_text`."""
     with atomic_file(path) as handle:
         handle.write(data)
+
+
+def write_formats(
+    out_dir: Path, name: str, formats: Iterable[str], render: Callable[[str], bytes]
+) -> list[Path]:
+    """Write ``out_dir/name.FORMAT`` for each format (repeats once), each atomically, from
+    ``render(format)``; return the paths written, in order."""
+    written = []
+    for fmt in dict.fromkeys(formats):
+        path = out_dir / f"{name}.{fmt}"
+        atomic_write_bytes(path, render(fmt))
+        written.append(path)
+    return written
 
 
 @contextmanager

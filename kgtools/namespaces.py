@@ -25,25 +25,17 @@ IC = Namespace("http://imi.go.jp/ns/core/rdf#")
 WD = Namespace("http://www.wikidata.org/entity/")
 DASH = Namespace("http://datashapes.org/dash#")
 
+# fmt: off
 #: Prefixes bound on every graph the toolkit writes, in this order.
 PREFIXES: dict[str, Namespace] = {
-    "tip": Namespace(str(TIP)),
-    "id": ID,
-    "org": Namespace(str(ORG)),
-    "schema": Namespace(str(SDO)),
-    "dcterms": Namespace(str(DCTERMS)),
-    "skos": Namespace(str(SKOS)),
-    "time": Namespace(str(TIME)),
-    "prov": Namespace(str(PROV)),
-    "foaf": Namespace(str(FOAF)),
-    "ic": IC,
-    "wd": WD,
-    "owl": Namespace(str(OWL)),
-    "rdf": Namespace(str(RDF)),
-    "rdfs": Namespace(str(RDFS)),
-    "xsd": Namespace(str(XSD)),
-    "sh": Namespace(str(SH)),
+    prefix: Namespace(str(namespace))  # rdflib's closed namespaces, as open ones
+    for prefix, namespace in (
+        ("tip", TIP), ("id", ID), ("org", ORG), ("schema", SDO), ("dcterms", DCTERMS),
+        ("skos", SKOS), ("time", TIME), ("prov", PROV), ("foaf", FOAF), ("ic", IC), ("wd", WD),
+        ("owl", OWL), ("rdf", RDF), ("rdfs", RDFS), ("xsd", XSD), ("sh", SH),
+    )
 }
+# fmt: on
 
 
 def bind_prefixes(graph: Graph) -> Graph:

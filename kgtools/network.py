@@ -1129,17 +1129,12 @@ def write_view(
     graph: nx.Graph, out_dir: Path, name: str, formats: Sequence[str] = FORMATS
 ) -> list[Path]:
     """Write ``out_dir/name.{fmt}`` for each format, atomically; return the paths written."""
-    from kgtools.files import atomic_write_bytes
+    from kgtools.files import write_formats
 
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise NetworkError(f"unknown format {unknown[0]!r}: choose from {', '.join(FORMATS)}")
-    written = []
-    for fmt in dict.fromkeys(formats):
-        path = out_dir / f"{name}.{fmt}"
-        atomic_write_bytes(path, render(graph, fmt))
-        written.append(path)
-    return written
+    return write_formats(out_dir, name, formats, lambda fmt: render(graph, fmt))
 
 
 def write_stats_csv(graph: nx.Graph, path: Path) -> Path:

@@ -11,6 +11,12 @@ reproducible:
 * ``png`` / ``svg`` — matplotlib, text in IPAexGothic by path (as the network drawings), at
   least :data:`kgtools.network.MIN_FONT_SIZE` points;
 * ``json`` — the bars.
+
+Languages (``kg network --view timeline --lang ja|en``): by default the drawings name each
+municipality in Japanese with the English below and label bars in Japanese; with a language,
+every text of the PNG and SVG is in that language only. The page has both and a switch
+(three radio buttons and CSS, so the page stays script-free); ``--lang`` picks the one checked
+when it opens, and the ``<html lang>``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,13 @@ if TYPE_CHECKING:
 #: The timeline's output formats.
 FORMATS = ("html", "png", "svg", "json")
 TITLE = ("地域産業活性化計画の期間", "Plan periods by municipality")
+#: The legend line under the title, per language.
+LEGEND = {
+    "ja": "{plans}計画・{rows}自治体 — 絞り込み: {filters} — 計画ごとに1本",
+    "en": "{plans} plans, {rows} municipalities — filters: {filters} — one bar per plan",
+}
+#: What ``Timeline.lang`` may be: both languages (the default) or one.
+LANGS = ("both", "ja", "en")
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,25 @@ class Bar:
 class Timeline:
     bars: list[Bar]
     filters: str = "none"
+    lang: str = "both"
+
+    def title(self) -> str:
+        return " / ".join(TITLE) if self.lang == "both" else TITLE[self.lang == "en"]
+
+    def legend(self) -> str:
+        fields = {"plans": len(self.bars), "rows": len(self.rows()), "filters": self.filters}
+        if self.lang == "both":
+            return LEGEND["en"].format(**fields) + " (計画ごとに1本)"
+        return _legend(self.lang, fields)
+
+    def row_label(self, ja: str, en: str) -> str:
+        return {"both": f"{ja}\n{en}", "ja": ja, "en": en}[self.lang]
+
+    def bar_texts(self, bar: Bar) -> list[str]:
+        """What a bar may say, longest first (the drawing takes the first that fits)."""
+        if self.lang == "en":
+            return [f"{bar.plan_en} ({bar.period_en})", bar.plan_en, bar.period_en]
+        return [f"{bar.plan_ja}（{bar.period_ja}）", bar.plan_ja, bar.period_ja, bar.period_en]
 
     def rows(self) -> list[tuple[str, str, str, int]]:
         """(municipality IRI, ja, en, lanes) in code order."""
@@ -72,6 +104,12 @@ class Timeline:
         return list(range(min(b.first for b in self.bars), max(b.last for b in self.bars) + 1))
 
 
+def _legend(lang: str, fields: dict[str, Any]) -> str:
+    if lang == "ja" and fields["filters"] == "none":
+        fields = {**fields, "filters": "なし"}
+    return LEGEND[lang].format(**fields)
+
+
 def _lanes(bars: list[Bar]) -> list[Bar]:
     """Bars with lanes: per municipality, each bar takes the first lane free in its years."""
     out: list[Bar] = []
@@ -87,11 +125,17 @@ def _lanes(bars: list[Bar]) -> list[Bar]:
     return out
 
 
-def load_timeline(store: Store, project: Project, *, municipality: str | None = None) -> Timeline:
-    """Run ``plan-periods.rq`` (a municipality code is checked first, as for the other views)."""
+def load_timeline(
+    store: Store, project: Project, *, municipality: str | None = None, lang: str | None = None
+) -> Timeline:
+    """Run ``plan-periods.rq`` (a municipality code is checked first, as for the other views);
+    ``lang`` (``ja``/``en``, default both) is the language the drawings are labelled in."""
     from rdflib import Literal
 
     from kgtools.network import _run, load_nodes, resolve_filters
+
+    if lang is not None and lang not in LANGS[1:]:
+        raise NetworkError(f"the timeline has no language {lang!r}: choose ja or en")
 
     filters = resolve_filters(load_nodes(store, project), municipality=municipality)
     bindings = {"code": Literal(filters.municipality)} if filters.municipality else {}
@@ -104,7 +148,7 @@ def load_timeline(store: Store, project: Project, *, municipality: str | None = 
             Bar(muni, code, mja or men or muni, men or mja or muni, plan, pja or pen or plan,
                 pen or pja or plan, fja or fen, fen or fja, int(first[:4]), int(last[:4]))
         )  # fmt: skip
-    return Timeline(_lanes(bars), filters.describe())
+    return Timeline(_lanes(bars), filters.describe(), lang or "both")
 
 
 # ------------------------------------------------------------------------------- drawing
@@ -132,12 +176,10 @@ def _figure(timeline: Timeline) -> Any:
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     top = 1 - 0.9 / height
     ax = fig.add_axes((0.17, 0.45 / height, 0.80, top - 0.45 / height - 0.05 / height))
-    fig.text(0.5, 1 - 0.35 / height, f"{TITLE[0]} / {TITLE[1]}", ha="center", va="center",
+    fig.text(0.5, 1 - 0.35 / height, timeline.title(), ha="center", va="center",
              fontproperties=title)  # fmt: skip
-    fig.text(0.5, 1 - 0.65 / height,
-             f"{len(timeline.bars)} plans, {len(rows)} municipalities — filters: "
-             f"{timeline.filters} — one bar per plan (計画ごとに1本)",
-             ha="center", va="center", fontproperties=small)  # fmt: skip
+    fig.text(0.5, 1 - 0.65 / height, timeline.legend(), ha="center", va="center",
+             fontproperties=small)  # fmt: skip
     ax.set_xlim(years[0], years[-1] + 1)
     ax.set_ylim(lanes, 0)
     ax.set_xticks([y + 0.5 for y in years])
@@ -151,7 +193,7 @@ def _figure(timeline: Timeline) -> Any:
     for iri, ja, en, n in rows:
         offsets[iri] = position
         ticks.append(position + n / 2)
-        names.append(f"{ja}\n{en}")
+        names.append(timeline.row_label(ja, en))
         position += n
         ax.axhline(position, color="#cccccc", lw=0.8, zorder=0)
     ax.set_yticks(ticks)
@@ -173,8 +215,7 @@ def _figure(timeline: Timeline) -> Any:
             ax.transData.transform((bar.first + width - 0.12, 0))[0]
             - ax.transData.transform((bar.first, 0))[0]
         )
-        text.set_text(_fit(text, renderer, [f"{bar.plan_ja}（{bar.period_ja}）", bar.plan_ja,
-                                            bar.period_ja, bar.period_en], room))  # fmt: skip
+        text.set_text(_fit(text, renderer, timeline.bar_texts(bar), room))
     return fig
 
 
@@ -232,11 +273,13 @@ def _svg_geometry(timeline: Timeline) -> dict[str, Any]:
 def render_html(timeline: Timeline) -> str:
     from kgtools.pages import render_with_glyphs
 
+    both = Timeline(timeline.bars, timeline.filters)
+    fields = {"plans": len(both.bars), "rows": len(both.rows()), "filters": both.filters}
     return render_with_glyphs(
         "timeline.html.j2",
-        title=f"{TITLE[0]} / {TITLE[1]}",
-        filters=timeline.filters,
-        count=len(timeline.bars),
+        title=TITLE,
+        legend={lang: _legend(lang, fields) for lang in LEGEND},
+        lang=timeline.lang,
         chart=_svg_geometry(timeline),
     )
 
@@ -277,12 +320,7 @@ def write_timeline(
     timeline: Timeline, out_dir: Path, name: str, formats: tuple[str, ...] | list[str] = FORMATS
 ) -> list[Path]:
     """Write ``out_dir/name.{fmt}`` for each format, atomically; return the paths written."""
-    from kgtools.files import atomic_write_bytes
+    from kgtools.files import write_formats
 
     check_formats(formats)
-    written = []
-    for fmt in dict.fromkeys(formats):
-        path = out_dir / f"{name}.{fmt}"
-        atomic_write_bytes(path, render(timeline, fmt))
-        written.append(path)
-    return written
+    return write_formats(out_dir, name, formats, lambda fmt: render(timeline, fmt))

@@ -263,6 +263,39 @@ def _relabelled_one_to_one(*graphs: Graph) -> bool:
     return True
 
 
+def synthetic_build(
+    project: Project, folder: Path, municipalities: int, rounds: int, seed: int
+) -> tuple[Store, Project]:
+    """``kg synth`` into ``folder``, built; its opened store and its project."""
+    from kgtools.devtools.synth import SynthSpec, generate
+
+    generate(SynthSpec(municipalities, rounds=rounds, seed=seed), folder, source_project=project)
+    synthetic = Project(folder)
+    build(synthetic, folder / "dist")
+    return open_built(synthetic, folder / "dist")[0], synthetic
+
+
+#: The network views a remote endpoint must draw exactly as the embedded store does.
+NETWORK_VIEWS_COMPARED = pytest.mark.parametrize(
+    "args",
+    [
+        ("--view", "bipartite"),
+        ("--view", "municipalities"),
+        ("--view", "partners", "--municipality", "131164"),
+        ("--view", "bipartite", "--theme", "ec", "--heading", "2"),
+    ],
+    ids=["bipartite", "municipalities", "partners-toshima", "bipartite-ec-heading2"],
+)
+
+
+def assert_same_network(out_dir: str, endpoint: str, args: tuple[str, ...]) -> None:
+    """``kg network … --stats`` prints the same from ``endpoint`` as from the built store."""
+    embedded = kg("network", *args, "--stats", "--out-dir", out_dir)
+    remote = kg("network", *args, "--stats", "--endpoint", endpoint)
+    assert embedded.exit_code == 0 and remote.exit_code == 0, embedded.output + remote.output
+    assert remote.output == embedded.output
+
+
 def respond(
     handler: BaseHTTPRequestHandler,
     status: int,
@@ -310,16 +343,24 @@ def canary() -> Iterator[str]:
 
 
 @contextmanager
-def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """Run ``handler`` on a free 127.0.0.1 port in a thread; yield its base URL (no slash)."""
-    server = HTTPServer(("127.0.0.1", 0), handler)
+def running(server: Any) -> Iterator[Any]:
+    """Serve ``server`` (any ``socketserver`` server) in a thread while the block runs; then
+    shut it down and close its socket."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield server
     finally:
         server.shutdown()
         server.server_close()
+        thread.join(5)
+
+
+@contextmanager
+def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Run ``handler`` on a free 127.0.0.1 port in a thread; yield its base URL (no slash)."""
+    with running(HTTPServer(("127.0.0.1", 0), handler)) as server:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
 
 
 @contextmanager
@@ -329,15 +370,8 @@ def serving(
     """``kg serve`` over ``source`` (asserted + inferred) on a free loopback port, in a thread;
     ``limits`` are :class:`ServeConfig` fields."""
     config = ServeConfig(graphs=tuple(graphs_for(inferred=True)), **limits)
-    server = make_server(source, "127.0.0.1", 0, config=config, library=library)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(make_server(source, "127.0.0.1", 0, config=config, library=library)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 #: Debian's Chromium, for the browser tests (``pytest -m browser``).

@@ -382,18 +382,49 @@ def test_cli_label_parameter_from_a_user_query(
 def test_readme_examples_match_what_kg_prints(project: Project) -> None:
     """The README's example outputs are generated (python -m kgtools.devtools.readme --write);
     they once showed an author's absolute path and a JSON-LD size that had changed."""
-    from kgtools.devtools.readme import examples, normalise, regenerate
+    from kgtools.devtools.readme import (
+        examples,
+        normalise,
+        pictures,
+        regenerate_all,
+        stale_pictures,
+    )
 
     readme = (project.root / "README.md").read_text(encoding="utf-8")
     found = examples(readme)
     # the sessions: the query library, Answers in English, Search
     assert [e.spec for e in found] == ["kg build", "session", "session", "session"]
     assert len(found[1].commands()) >= 6
-    fresh = regenerate(readme, project.root)
+    # the pictures: the partner network, the timeline in English
+    assert sorted(pictures(readme)) == [
+        "docs/images/partner-network.png",
+        "docs/images/plan-timeline-en.png",
+    ]
+    fresh, drawn = regenerate_all(readme, project.root)
     assert normalise(fresh) == normalise(readme), (
         "README examples are stale: run python -m kgtools.devtools.readme --write"
     )
+    assert all(data.startswith(b"\x89PNG") for data in drawn.values())
+    assert stale_pictures(project.root, drawn) == [], (
+        "README pictures are stale: run python -m kgtools.devtools.readme --write"
+    )
     assert str(project.root) not in readme  # relative paths only
+
+
+def test_a_readme_picture_that_differs_or_is_missing_is_stale(tmp_path: Path) -> None:
+    from kgtools.devtools.readme import pictures, stale_pictures
+
+    (tmp_path / "same.png").write_bytes(b"\x89PNG same")
+    (tmp_path / "other.png").write_bytes(b"\x89PNG before")
+    drawn = {"same.png": b"\x89PNG same", "other.png": b"\x89PNG after", "gone.png": b"x"}
+    assert stale_pictures(tmp_path, drawn) == ["other.png", "gone.png"]
+    # only a comment right above an image line names a picture, and only a kg command
+    text = (
+        "<!-- picture: kg network -f png -->\n![a](a.png)\n<!-- picture: rm -rf / -->\n![b](b.png)"
+    )
+    assert pictures(text + "\n<!-- picture: kg x -->\n\n![c](c.png)") == {
+        "a.png": "kg network -f png"
+    }
 
 
 def test_readme_normalises_only_timings() -> None:

@@ -31,6 +31,16 @@ from kgtools.namespaces import TIP
 RDF_NS = Namespace(str(RDF))
 # A plain Namespace, not rdflib's closed XSD: any name, and no warning when pytest collects.
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
+# OWL 2 Structural Specification §4: the XML Schema datatypes of the OWL 2 datatype map
+# fmt: off
+_OWL2_XSD = [
+    "decimal", "integer", "nonNegativeInteger", "nonPositiveInteger", "positiveInteger",
+    "negativeInteger", "long", "int", "short", "byte", "unsignedLong", "unsignedInt",
+    "unsignedShort", "unsignedByte", "double", "float", "string", "normalizedString", "token",
+    "language", "Name", "NCName", "NMTOKEN", "boolean", "hexBinary", "base64Binary", "anyURI",
+    "dateTime", "dateTimeStamp",
+]
+# fmt: on
 DATATYPE_MAP = {
     RDF_NS.PlainLiteral,
     RDF_NS.XMLLiteral,
@@ -38,40 +48,7 @@ DATATYPE_MAP = {
     RDFS.Literal,
     OWL.real,
     OWL.rational,
-    *(
-        XSD[name]
-        for name in [
-            "decimal",
-            "integer",
-            "nonNegativeInteger",
-            "nonPositiveInteger",
-            "positiveInteger",
-            "negativeInteger",
-            "long",
-            "int",
-            "short",
-            "byte",
-            "unsignedLong",
-            "unsignedInt",
-            "unsignedShort",
-            "unsignedByte",
-            "double",
-            "float",
-            "string",
-            "normalizedString",
-            "token",
-            "language",
-            "Name",
-            "NCName",
-            "NMTOKEN",
-            "boolean",
-            "hexBinary",
-            "base64Binary",
-            "anyURI",
-            "dateTime",
-            "dateTimeStamp",
-        ]
-    ),
+    *(XSD[name] for name in _OWL2_XSD),
 }
 # Outside the map, and mapped to xsd:string for the reasoner (see the module docstring).
 MAPPED_AWAY = {XSD.date, XSD.gYear, XSD.gYearMonth}

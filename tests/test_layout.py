@@ -133,3 +133,50 @@ def test_the_iri_check_sees_a_typed_iri() -> None:
     assert _TYPED_IRI.search('X = "https://w3id.org/tokyo-industry-plans/ontology#Plan"')
     assert _TYPED_IRI.search("t = 'http://www.w3.org/2000/01/rdf-schema#label'")
     assert not _TYPED_IRI.search("RDFS.label")
+
+
+def _layout_block() -> list[str]:
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Layout\n", 1)[1]
+    return section.split("```\n", 2)[1].splitlines()
+
+
+def _package_text(lines: list[str], package: str) -> str:
+    """The lines of ``package/``'s part of the drawn tree: from its header line to the next
+    header at its indentation or less (the top level, ``kgtools``: its whole block)."""
+    header = re.compile(r"^(\s*)(\w+)/(\s|$)")
+    start = next(i for i, line in enumerate(lines) if (m := header.match(line)) and m[2] == package)
+    indent = len(header.match(lines[start])[1])  # type: ignore[index]
+    end = next(
+        (
+            i
+            for i in range(start + 1, len(lines))
+            if (m := header.match(lines[i])) and len(m[1]) <= indent
+        ),
+        len(lines),
+    )
+    if package == "kgtools":
+        end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("tests/"))
+    return "\n".join(lines[start:end])
+
+
+def test_the_readme_layout_names_every_module_and_template() -> None:
+    """The README's tree is where a maintainer looks first: each module and template is named
+    in the part of the tree of the package that holds it."""
+    lines = _layout_block()
+    missing = []
+    files = [*PACKAGE.rglob("*.py"), *(PACKAGE / "templates").glob("*.j2")]
+    for path in sorted(files):
+        if path.name == "__init__.py" or "__pycache__" in path.parts:
+            continue
+        package = path.parent.name
+        if not re.search(rf"(?<![\w.]){re.escape(path.name)}\b", _package_text(lines, package)):
+            missing.append(str(path.relative_to(PACKAGE)))
+    assert missing == [], f"README's Layout does not name: {missing}"
+
+
+def test_the_layout_check_sees_a_module_the_readme_does_not_name() -> None:
+    lines = _layout_block()
+    assert re.search(r"(?<![\w.])checks\.py\b", _package_text(lines, "load"))
+    assert not re.search(r"(?<![\w.])checks\.py\b", _package_text(lines, "store"))
+    assert not re.search(r"(?<![\w.])closure\.py\b", _package_text(lines, "shacl"))

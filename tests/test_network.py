@@ -11,7 +11,6 @@ import re
 import socketserver
 import subprocess
 import sys
-import threading
 import time
 import warnings
 from collections import defaultdict
@@ -34,7 +33,7 @@ from kgtools.project import Project
 from kgtools.store.base import Store
 
 from . import conftest
-from .conftest import ROOT, chromium_dom
+from .conftest import ROOT, chromium_dom, running
 
 TOSHIMA = str(ID["local-government/131164"])
 TOSHIMA_PLAN = str(ID["plan/131164/2021"])
@@ -496,14 +495,8 @@ class _CanaryHandler(socketserver.BaseRequestHandler):
 
 @pytest.fixture
 def canary() -> Iterator[_Canary]:
-    server = _Canary()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(_Canary()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _chromium_dom(page: Path, proxy_port: int, tmp: Path) -> str:
@@ -563,3 +556,49 @@ def test_a_missing_chromium_fails_with_how_to_install_it(
     monkeypatch.setattr(conftest, "CHROMIUM", tmp_path / "no-chromium")
     with pytest.raises(pytest.fail.Exception, match=r"apt-get install -y chromium"):
         _chromium_dom(tmp_path / "x.html", 9, tmp_path)
+
+
+#: Injected into a copy of the page: once it has drawn, picks each language in the page's
+#: switch in turn and reports the node labels' lines as drawn (text, and whether English).
+_SWITCH_PROBE = """
+<script>
+window.addEventListener("load", function () {
+  setTimeout(function () {
+    var select = document.getElementById("lang"), seen = {};
+    ["en", "ja", "both"].forEach(function (lang) {
+      select.value = lang;
+      select.dispatchEvent(new Event("change"));
+      seen[lang] = Array.from(document.querySelectorAll("g.node text tspan")).map(
+        function (t) { return [t.textContent, t.getAttribute("class") === "en"]; });
+    });
+    document.body.setAttribute("data-switch-report", JSON.stringify(seen));
+  }, 300);
+});
+</script>
+"""
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+
+
+@pytest.mark.browser
+def test_page_language_switch_relabels_every_node(
+    views: dict[str, nx.Graph], tmp_path: Path, canary: _Canary
+) -> None:
+    """The page's language switch, run in Chromium: English shows only English lines on every
+    node, Japanese only Japanese lines, both shows each node's Japanese with the English."""
+    from html import unescape
+
+    graph = views["bipartite"]
+    page = tmp_path / "bipartite.html"
+    page.write_text(
+        kn.render_html(graph).replace("</body>", _SWITCH_PROBE + "</body>"), encoding="utf-8"
+    )
+    dom = _chromium_dom(page, canary.server_address[1], tmp_path)
+    found = re.search(r'data-switch-report="([^"]*)"', dom)
+    assert found, dom[:2000]
+    seen = json.loads(unescape(found.group(1)))
+    en, ja, both = seen["en"], seen["ja"], seen["both"]
+    assert len(en) >= graph.number_of_nodes() and len(ja) >= graph.number_of_nodes()
+    assert all(is_en for _, is_en in en) and not any(_JAPANESE.search(t) for t, _ in en)
+    assert not any(is_en for _, is_en in ja)
+    assert sum(1 for t, _ in ja if _JAPANESE.search(t)) >= graph.number_of_nodes() // 2
+    assert sorted(both) == sorted([*ja, *en])

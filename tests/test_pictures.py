@@ -16,12 +16,11 @@ from hypothesis import strategies as st
 
 from kgtools import network as kn
 from kgtools.build.layout import BuildSummary
-from kgtools.build.pipeline import build, open_built
-from kgtools.devtools.synth import SynthSpec, generate
+from kgtools.build.pipeline import open_built
 from kgtools.labels import Box, around, place
 from kgtools.project import Project
 
-from .conftest import examples
+from .conftest import examples, synthetic_build
 
 LABELS = (kn.NODE_LABEL_JA, kn.NODE_LABEL_EN, kn.EDGE_LABEL)
 
@@ -38,11 +37,7 @@ def real_views(project: Project, built: tuple[Path, BuildSummary]) -> dict[str, 
 def synthetic_view(project: Project, tmp_path_factory: pytest.TempPathFactory) -> nx.Graph:
     """The bipartite view of ``kg synth -n 8 --rounds 1 --seed 1`` (more than 60 nodes)."""
     root = tmp_path_factory.mktemp("pictures") / "synth"
-    generate(SynthSpec(municipalities=8, rounds=1, seed=1), root, source_project=project)
-    synthetic = Project(root)
-    build(synthetic, root / "dist")
-    store, _ = open_built(synthetic, root / "dist")
-    return kn.network(store, synthetic, "bipartite")
+    return kn.network(*synthetic_build(project, root, 8, rounds=1, seed=1), "bipartite")
 
 
 def _drawn(graph: nx.Graph) -> tuple[Any, list[Any]]:

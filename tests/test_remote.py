@@ -42,7 +42,16 @@ from kgtools.store.push import STAGING_SUFFIX, chunks, drop_update, move_update,
 from kgtools.store.remote import RemoteStore
 from kgtools.store.remote import request as remote_request
 
-from .conftest import ONE_ROW, SPARQL_JSON, assert_isomorphic, examples, loopback_server, respond
+from .conftest import (
+    NETWORK_VIEWS_COMPARED,
+    ONE_ROW,
+    SPARQL_JSON,
+    assert_isomorphic,
+    assert_same_network,
+    examples,
+    loopback_server,
+    respond,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CQ = ROOT / "queries" / "cq"
@@ -263,23 +272,11 @@ def test_library_query_answers_the_same_on_oxigraph(pushed: str, out_dir: str, n
                 )
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("--view", "bipartite"),
-        ("--view", "municipalities"),
-        ("--view", "partners", "--municipality", "131164"),
-        ("--view", "bipartite", "--theme", "ec", "--heading", "2"),
-    ],
-    ids=["bipartite", "municipalities", "partners-toshima", "bipartite-ec-heading2"],
-)
+@NETWORK_VIEWS_COMPARED
 def test_network_views_are_the_same_from_oxigraph(
     pushed: str, out_dir: str, args: tuple[str, ...]
 ) -> None:
-    embedded = kg("network", *args, "--stats", "--out-dir", out_dir)
-    remote = kg("network", *args, "--stats", "--endpoint", pushed)
-    assert embedded.exit_code == 0 and remote.exit_code == 0, embedded.output + remote.output
-    assert remote.output == embedded.output
+    assert_same_network(out_dir, pushed, args)
 
 
 # -- failures -----------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from kgtools.serve import (
 )
 from kgtools.store.base import Store
 
-from .conftest import chromium_dom, examples, loopback_server, respond, serving
+from .conftest import chromium_dom, examples, loopback_server, respond, running, serving
 
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 ASK_PLAN = f"ASK {{ ?plan a <{TIP}Plan> }}"
@@ -714,18 +714,11 @@ def test_a_page_of_another_origin_cannot_query_from_a_browser(store: Store, tmp_
     lines: list[str] = []
     config = ServeConfig(graphs=tuple(graphs_for(inferred=True)))
     endpoint = make_server(store, "127.0.0.1", 0, config=config, log=lines.append)
-    thread = threading.Thread(target=endpoint.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with attacker_page(endpoint.url + "sparql") as origin:
-            dom = chromium_dom(origin + "/", tmp_path)
-            assert 'data-result="blocked"' in dom, dom[-2000:]
-            posts = [line for line in lines if '"POST /sparql' in line]
-            assert posts and all('" 403 ' in line for line in posts), lines
-            endpoint.config = replace(endpoint.config, allow_origins=(origin,))
-            dom = chromium_dom(origin + "/", tmp_path)
-            assert "read:" in dom and "boolean" in dom, dom[-2000:]
-    finally:
-        endpoint.shutdown()
-        endpoint.server_close()
-        thread.join(5)
+    with running(endpoint), attacker_page(endpoint.url + "sparql") as origin:
+        dom = chromium_dom(origin + "/", tmp_path)
+        assert 'data-result="blocked"' in dom, dom[-2000:]
+        posts = [line for line in lines if '"POST /sparql' in line]
+        assert posts and all('" 403 ' in line for line in posts), lines
+        endpoint.config = replace(endpoint.config, allow_origins=(origin,))
+        dom = chromium_dom(origin + "/", tmp_path)
+        assert "read:" in dom and "boolean" in dom, dom[-2000:]

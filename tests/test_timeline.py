@@ -4,6 +4,7 @@ every output format, and the CLI — on the real graph and on synthetic rounds."
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,16 +15,14 @@ from rdflib import Graph
 
 from kgtools import timeline as tl
 from kgtools.build.layout import BuildSummary
-from kgtools.build.pipeline import build, open_built
 from kgtools.cli import cli
-from kgtools.devtools.synth import SynthSpec, generate
 from kgtools.errors import NetworkError, UnknownFilterError
 from kgtools.namespaces import TIP, graphs_for
 from kgtools.network import MIN_FONT_SIZE
 from kgtools.project import Project
 from kgtools.store.base import Store
 
-from .conftest import examples
+from .conftest import examples, synthetic_build
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +34,7 @@ def real(store: Store, project: Project) -> tl.Timeline:
 def rounds(project: Project, tmp_path_factory: pytest.TempPathFactory) -> tl.Timeline:
     """``kg synth -n 3 --rounds 3``: three plans per municipality, one after another."""
     root = tmp_path_factory.mktemp("timeline") / "synth"
-    generate(SynthSpec(municipalities=3, rounds=3, seed=2), root, source_project=project)
-    synthetic = Project(root)
-    build(synthetic, root / "dist")
-    opened, _ = open_built(synthetic, root / "dist")
-    return tl.load_timeline(opened, synthetic)
+    return tl.load_timeline(*synthetic_build(project, root, 3, rounds=3, seed=2))
 
 
 def _periods(union: Graph) -> dict[str, tuple[int, int]]:
@@ -137,3 +132,112 @@ def test_cli(project: Project, built: tuple[Path, BuildSummary], tmp_path: Path)
         assert "Traceback" not in bad.output
     help_text = runner.invoke(cli, ["network", "--help"]).output
     assert "timeline" in help_text
+
+
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+
+
+def _drawn_texts(timeline: tl.Timeline) -> list[str]:
+    fig = tl._figure(timeline)
+    fig.canvas.draw()
+    axes = fig.axes[0]
+    texts = [*fig.texts, *axes.texts, *axes.get_xticklabels(), *axes.get_yticklabels()]
+    return [t.get_text() for t in texts if t.get_text()]
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_pictures_in_one_language(rounds: tl.Timeline, real: tl.Timeline, lang: str) -> None:
+    """With --lang every text of the drawing is in that language: in English not one Japanese
+    character (the labels come from the graph's @en labels), in Japanese each municipality by
+    its Japanese name alone; the default keeps both."""
+    for timeline in (rounds, real):
+        one = tl.Timeline(timeline.bars, timeline.filters, lang)
+        texts = _drawn_texts(one)
+        rows = {ja if lang == "ja" else en for _, ja, en, _ in timeline.rows()}
+        assert rows <= set(texts), rows - set(texts)
+        japanese = [t for t in texts if _JAPANESE.search(t)]
+        if lang == "en":
+            assert japanese == [], japanese
+        else:
+            assert all(_JAPANESE.search(name) for name in rows)
+            assert not any(en in texts for _, _, en, _ in timeline.rows())
+        both = _drawn_texts(timeline)
+        assert {f"{ja}\n{en}" for _, ja, en, _ in timeline.rows()} <= set(both)
+    assert tl.render(one, "png") != tl.render(real, "png")
+
+
+def test_page_opens_in_the_language_asked_and_has_both(real: tl.Timeline) -> None:
+    for lang in tl.LANGS:
+        page = tl.render_html(tl.Timeline(real.bars, real.filters, lang))
+        assert re.findall(r'id="lang-(\w+)" checked', page) == [lang]
+        assert f'<html lang="{"en" if lang == "en" else "ja"}">' in page
+        assert "<script" not in page and "default-src 'none'" in page
+        for bar in real.bars:  # both languages are on the page whichever is shown first
+            assert f">{bar.plan_en} ({bar.period_en})</text>" in page
+            assert f">{bar.plan_ja}（{bar.period_ja}）</text>" in page
+
+
+def test_cli_lang(project: Project, built: tuple[Path, BuildSummary], tmp_path: Path) -> None:
+    out, _ = built
+    base = ["--project", str(project.root), "network", "--out-dir", str(out), "--view", "timeline"]
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, [*base, "--lang", "en", "-f", "json", "-f", "html", "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert 'id="lang-en" checked' in (tmp_path / "timeline.html").read_text(encoding="utf-8")
+    for bad in ("fr", "EN", "", "ja,en"):
+        refused = runner.invoke(cli, [*base, "--lang", bad, "-o", str(tmp_path)])
+        assert refused.exit_code == 2, (bad, refused.output)
+        assert "Traceback" not in refused.output and "ja" in refused.output
+    with pytest.raises(NetworkError, match="choose ja or en"):
+        tl.load_timeline(None, project, lang="de")  # type: ignore[arg-type]
+
+
+#: Injected into a copy of the page: checks each language button in turn and reports the text
+#: the browser then draws (elements laid out and not hidden) in the page's title and chart.
+_SWITCH_PROBE = """
+<script>
+(function () {
+  var seen = {};
+  ["both", "ja", "en"].forEach(function (lang) {
+    document.getElementById("lang-" + lang).checked = true;
+    var shown = [];
+    document.querySelectorAll("h1 span, .meta span, svg text").forEach(function (el) {
+      if (getComputedStyle(el).display !== "none" && el.getClientRects().length) {
+        shown.push(el.textContent);
+      }
+    });
+    seen[lang] = shown;
+  });
+  document.body.setAttribute("data-switch-report", JSON.stringify(seen));
+})();
+</script>
+"""
+
+
+@pytest.mark.browser
+def test_page_language_switch_in_chromium(real: tl.Timeline, tmp_path: Path) -> None:
+    """The radio buttons and CSS really switch what Chromium draws: English only, Japanese only,
+    or Japanese names with the English below."""
+    from html import unescape
+
+    from .conftest import chromium_dom
+
+    page = tl.render_html(real)
+    page = page.replace("default-src 'none';", "default-src 'none'; script-src 'unsafe-inline';")
+    path = tmp_path / "timeline.html"
+    path.write_text(page.replace("</body>", _SWITCH_PROBE + "</body>"), encoding="utf-8")
+    dom = chromium_dom(path.as_uri(), tmp_path)
+    found = re.search(r'data-switch-report="([^"]*)"', dom)
+    assert found, dom[:1500]
+    shown = json.loads(unescape(found.group(1)))
+    names = {(ja, en) for _, ja, en, _ in real.rows()}
+    assert len(shown["en"]) > len(names) and not any(_JAPANESE.search(t) for t in shown["en"])
+    assert {en for _, en in names} <= set(shown["en"])
+    assert {ja for ja, _ in names} <= set(shown["ja"])
+    assert not {en for _, en in names} & set(shown["ja"])
+    assert {t for pair in names for t in pair} <= set(shown["both"])
+    bars_ja = {f"{b.plan_ja}（{b.period_ja}）" for b in real.bars}
+    assert bars_ja <= set(shown["both"]) and bars_ja <= set(shown["ja"])
+    assert {f"{b.plan_en} ({b.period_en})" for b in real.bars} <= set(shown["en"])

@@ -53,7 +53,16 @@ from kgtools.store.push import (
 )
 from kgtools.store.remote import VIRTUOSO_STORE, RemoteStore, exchange, resolve_endpoints
 
-from .conftest import ONE_ROW, SPARQL_JSON, assert_isomorphic, examples, loopback_server, respond
+from .conftest import (
+    NETWORK_VIEWS_COMPARED,
+    ONE_ROW,
+    SPARQL_JSON,
+    assert_isomorphic,
+    assert_same_network,
+    examples,
+    loopback_server,
+    respond,
+)
 from .test_remote import (
     CQ,
     CQ_NAMES,
@@ -1191,25 +1200,13 @@ def test_every_library_query_is_compared() -> None:
     assert len(CQ_NAMES) == len(list(CQ.glob("*.rq"))) >= 19
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("--view", "bipartite"),
-        ("--view", "municipalities"),
-        ("--view", "partners", "--municipality", "131164"),
-        ("--view", "bipartite", "--theme", "ec", "--heading", "2"),
-    ],
-    ids=["bipartite", "municipalities", "partners-toshima", "bipartite-ec-heading2"],
-)
+@NETWORK_VIEWS_COMPARED
 def test_network_views_are_the_same_from_virtuoso(
     pushed: str,
     out_dir: str,  # noqa: F811
     args: tuple[str, ...],
 ) -> None:
-    embedded = kg("network", *args, "--stats", "--out-dir", out_dir)
-    remote = kg("network", *args, "--stats", "--endpoint", pushed)
-    assert embedded.exit_code == 0 and remote.exit_code == 0, embedded.output + remote.output
-    assert remote.output == embedded.output
+    assert_same_network(out_dir, pushed, args)
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])

@@ -154,6 +154,14 @@ def _rdflib_graphs(root: Path) -> tuple[Any, Any, Any]:
     return Graph().parse(project.ontology), data, Graph().parse(project.shapes)
 
 
+def _rdflib_merged(root: Path) -> Any:
+    """The ontology and the data in one rdflib graph, as the OWL RL reasoners read them."""
+    ontology, data, _shapes = _rdflib_graphs(root)
+    for triple in ontology:
+        data.add(triple)
+    return data
+
+
 # -- the engines -------------------------------------------------------------------------------
 def _shacl_keys(results: Iterable[Any]) -> list[str]:
     """(focus, path, component, severity, value) of each result, one tab-separated line each;
@@ -328,10 +336,7 @@ def _rules(root: Path) -> tuple[Callable[[], Any], Callable[[Any], list[str]]]:
 
 def _owlrl(root: Path) -> tuple[Callable[[], Any], Callable[[Any], list[str]]]:
     def load() -> Any:
-        ontology, data, _shapes = _rdflib_graphs(root)
-        for triple in ontology:
-            data.add(triple)
-        return data
+        return _rdflib_merged(root)
 
     def run(graph: Any) -> list[str]:
         from kgtools.reference import owlrl as reason
@@ -343,10 +348,7 @@ def _owlrl(root: Path) -> tuple[Callable[[], Any], Callable[[Any], list[str]]]:
 
 def _reasonable(root: Path) -> tuple[Callable[[], Any], Callable[[Any], list[str]]]:
     def load() -> Any:
-        ontology, data, _shapes = _rdflib_graphs(root)
-        for triple in ontology:
-            data.add(triple)
-        return data
+        return _rdflib_merged(root)
 
     def run(graph: Any) -> list[str]:
         import reasonable

@@ -6,6 +6,11 @@ A fenced block in ``README.md`` preceded by an HTML comment is an example:
 * ``<!-- example: session -->`` — the block is a session: each ``$ …`` line is a command and
   the lines after it, up to the next ``$``, are what it printed.
 
+A picture preceded by ``<!-- picture: kg network … -->`` is what that command draws: the
+command runs after the examples, in the same copy, with ``-o`` a temporary folder, and must
+write exactly one file, which becomes the image the Markdown line after the comment names
+(``docs/images/…``). The images are compared byte for byte: the drawings are reproducible.
+
 A command is ``kg ARGS``, optionally fed by ``echo 'TEXT' |`` and cut by ``| head -N``. Every
 example runs in README order, in one fresh copy of the project (ontology, data, queries) in a
 temporary folder, with ``kg`` run in-process (click's runner: what a terminal shows, standard
@@ -14,7 +19,7 @@ really builds. Timings (``3.8 s``) are the only figures that differ between runs
 :func:`normalise` replaces them, and the test compares the rest exactly.
 
     python -m kgtools.devtools.readme           # exit 1 and a diff if the README is stale
-    python -m kgtools.devtools.readme --write   # rewrite the blocks in place
+    python -m kgtools.devtools.readme --write   # rewrite the blocks (and pictures) in place
 
 Written here rather than with a documentation tool (cog, mdx) because the commands run
 in-process against a throwaway copy of the project: a few lines, no new dependency.
@@ -38,6 +43,7 @@ _BLOCK = re.compile(
     r"(?P<head><!-- example: (?P<spec>[^>]*?) -->\n```text\n)(?P<body>.*?)(?P<tail>^```$)",
     re.DOTALL | re.MULTILINE,
 )
+_PICTURE = re.compile(r"<!-- picture: (?P<spec>kg [^>]*?) -->\n!\[[^\]]*\]\((?P<path>[^)\s]+)\)")
 _TIMING = re.compile(r"\b\d+(?:\.\d+)? s\b")
 PROJECT_FOLDERS = ("ontology", "data", "queries")
 
@@ -131,12 +137,44 @@ def project_copy(root: Path) -> Iterator[Path]:
                     os.environ[key] = value
 
 
-def regenerate(readme: str, root: Path) -> str:
-    """The README's text with every example block regenerated."""
+def pictures(readme: str) -> dict[str, str]:
+    """The README's generated pictures: image path (relative to the README) → command."""
+    return {m.group("path"): m.group("spec").strip() for m in _PICTURE.finditer(readme)}
+
+
+def draw(command: str) -> bytes:
+    """The one file ``command`` (a ``kg`` command that writes files) writes, as bytes."""
+    with tempfile.TemporaryDirectory(prefix="kg-readme-picture-") as out:
+        run_command(f"{command} -o {shlex.quote(out)}")
+        written = sorted(Path(out).iterdir())
+        if len(written) != 1:
+            names = ", ".join(p.name for p in written) or "nothing"
+            raise SystemExit(f"README picture `{command}` wrote {names}, not one file")
+        return written[0].read_bytes()
+
+
+def regenerate_all(readme: str, root: Path) -> tuple[str, dict[str, bytes]]:
+    """The README's text with every example block regenerated, and every picture's bytes."""
     with project_copy(root):
         rendered = [render(example) for example in examples(readme)]
+        drawn = {path: draw(command) for path, command in pictures(readme).items()}
     chunks = iter(rendered)
-    return _BLOCK.sub(lambda m: m.group("head") + next(chunks) + m.group("tail"), readme)
+    text = _BLOCK.sub(lambda m: m.group("head") + next(chunks) + m.group("tail"), readme)
+    return text, drawn
+
+
+def regenerate(readme: str, root: Path) -> str:
+    """The README's text with every example block regenerated."""
+    return regenerate_all(readme, root)[0]
+
+
+def stale_pictures(root: Path, drawn: dict[str, bytes]) -> list[str]:
+    """The pictures whose file differs from what the command draws now (or is missing)."""
+    return [
+        path
+        for path, data in drawn.items()
+        if not (root / path).is_file() or (root / path).read_bytes() != data
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,14 +182,23 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(__file__).resolve().parents[2]
     path = root / "README.md"
     current = path.read_text(encoding="utf-8")
-    fresh = regenerate(current, root)
+    fresh, drawn = regenerate_all(current, root)
     if "--write" in args:
         if fresh != current:
             path.write_text(fresh, encoding="utf-8")
-        print(f"{path.name}: {len(examples(current))} example blocks regenerated")
+        for name in stale_pictures(root, drawn):
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(drawn[name])
+        print(
+            f"{path.name}: {len(examples(current))} example blocks and {len(drawn)} pictures "
+            "regenerated"
+        )
         return 0
-    if normalise(fresh) == normalise(current):
+    stale = stale_pictures(root, drawn)
+    if normalise(fresh) == normalise(current) and not stale:
         return 0
+    if stale:
+        print(f"README pictures are stale: {', '.join(stale)}")
     sys.stdout.writelines(
         difflib.unified_diff(
             current.splitlines(keepends=True), fresh.splitlines(keepends=True), "README.md", "now"

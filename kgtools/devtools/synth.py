@@ -106,6 +106,11 @@ def _lang(text: str, lang: str) -> str:
     return nt_string(text) + "@" + lang
 
 
+def _both(ja: str, en: str) -> list[str]:
+    """A text in Japanese and in English: the two literals of a bilingual property."""
+    return [_lang(ja, "ja"), _lang(en, "en")]
+
+
 def _typed(text: str, datatype: str) -> str:
     return nt_string(text) + "^^xsd:" + datatype
 
@@ -614,10 +619,10 @@ class _Generator:
                 [
                     (
                         "dcterms:title",
-                        [_lang("合成データ（実在しない）", "ja"), _lang(_SYN_EN, "en")],
+                        _both("合成データ（実在しない）", _SYN_EN),
                     ),
-                    ("rdfs:label", [_lang("合成データ（実在しない）", "ja"), _lang(_SYN_EN, "en")]),
-                    ("rdfs:comment", [_lang(_SYN_COMMENT_JA, "ja"), _lang(_SYN_COMMENT_EN, "en")]),
+                    ("rdfs:label", _both("合成データ（実在しない）", _SYN_EN)),
+                    ("rdfs:comment", _both(_SYN_COMMENT_JA, _SYN_COMMENT_EN)),
                 ],
             )
             sources = _joined(sources, doc.text())
@@ -632,7 +637,7 @@ class _Generator:
                     f"fiscal-year/{fy}",
                     ["tip:FiscalYear"],
                     [
-                        ("rdfs:label", [_lang(_fiscal_year_ja(fy), "ja"), _lang(f"FY{fy}", "en")]),
+                        ("rdfs:label", _both(_fiscal_year_ja(fy), f"FY{fy}")),
                         ("tip:year", [_typed(str(fy), "gYear")]),
                         ("tip:startDate", [_typed(f"{fy}-04-01", "date")]),
                         ("tip:endDate", [_typed(f"{fy + 1}-03-31", "date")]),
@@ -665,7 +670,7 @@ class _Generator:
             m.iri,
             ["tip:SpecialWard" if m.ward else "tip:City"],
             [
-                ("rdfs:label", [_lang(m.ja, "ja"), _lang(m.en, "en")]),
+                ("rdfs:label", _both(m.ja, m.en)),
                 ("tip:localGovernmentCode", [nt_string(m.code)]),
                 ("tip:wikidataItem", ["wd:Q0"]),
                 ("tip:prefecture", [_ref(self.prefecture_iri)]),
@@ -918,8 +923,8 @@ class _Generator:
             base,
             ["tip:Plan"],
             [
-                ("rdfs:label", [_lang(label_ja, "ja"), _lang(title_en, "en")]),
-                ("dcterms:title", [_lang(title_ja, "ja"), _lang(title_en, "en")]),
+                ("rdfs:label", _both(label_ja, title_en)),
+                ("dcterms:title", _both(title_ja, title_en)),
                 ("tip:edition", [str(edition)] if edition >= 2 else []),
                 (
                     "tip:editionLabel",
@@ -954,10 +959,7 @@ class _Generator:
             [
                 (
                     "rdfs:label",
-                    [
-                        _lang(f"{_fiscal_year_ja(fy1)}～{_fiscal_year_ja(fy3)}", "ja"),
-                        _lang(f"FY{fy1}–FY{fy3}", "en"),
-                    ],
+                    _both(f"{_fiscal_year_ja(fy1)}～{_fiscal_year_ja(fy3)}", f"FY{fy1}–FY{fy3}"),
                 ),
                 ("tip:firstFiscalYear", [_ref(f"fiscal-year/{fy1}")]),
                 ("tip:lastFiscalYear", [_ref(f"fiscal-year/{fy3}")]),
@@ -977,7 +979,7 @@ class _Generator:
                 f"{base}/future-vision",
                 ["tip:FutureVision"],
                 [
-                    ("rdfs:label", [_lang(ja, "ja"), _lang(en, "en")]),
+                    ("rdfs:label", _both(ja, en)),
                     ("tip:timeHorizonYears", [str(horizon)]),
                     ("dcterms:source", src),
                 ],
@@ -992,7 +994,7 @@ class _Generator:
             en = form_en.format(item.themes[0].en)
             detail = "、".join(t.ja for t in item.themes[1:]) or item.themes[0].ja
             original = f"{ja}（{m.ja}の合成データ：{detail}）"
-            labels = [_lang(ja, "ja"), _lang(en, "en")]
+            labels = _both(ja, en)
             ordinal = str(item.ordinal)
             themes = [_ref(t.iri) for t in item.themes]
             if position == 0 and violation == "missing-en-label":
@@ -1038,7 +1040,7 @@ class _Generator:
                 iri,
                 ["tip:Subsidy" if kind == "subsidy" else "tip:SupportProgramme"],
                 [
-                    ("rdfs:label", [_lang(ja, "ja"), _lang(en, "en")]),
+                    ("rdfs:label", _both(ja, en)),
                     ("tip:operatedBy", [_ref(m.iri)]),
                     ("tip:fundedExpense", expense),
                     ("dcterms:source", src),
@@ -1053,7 +1055,7 @@ class _Generator:
                 iri,
                 [cls],
                 [
-                    ("rdfs:label", [_lang(ja, "ja"), _lang(en, "en")]),
+                    ("rdfs:label", _both(ja, en)),
                     ("tip:superEvent", _refs(super_event)),
                     ("tip:organizer", organizer),
                     ("dcterms:source", src),
@@ -1066,7 +1068,7 @@ class _Generator:
                 iri,
                 ["tip:ConsultationDesk" if kind == "desk" else "tip:Facility"],
                 [
-                    ("rdfs:label", [_lang(ja, "ja"), _lang(en, "en")]),
+                    ("rdfs:label", _both(ja, en)),
                     ("tip:operatedBy", [_ref(m.iri)]),
                     ("tip:locatedIn", [_ref(places[0][0] if places else m.iri)]),
                     ("tip:scheduledFor", _refs(f"fiscal-year/{year_of}" if year_of else "")),
@@ -1082,7 +1084,7 @@ class _Generator:
                 iri,
                 ["tip:PartnerGroup"],
                 [
-                    ("rdfs:label", [_lang(ja, "ja"), _lang(en, "en")]),
+                    ("rdfs:label", _both(ja, en)),
                     ("tip:partnerKind", [_ref(k.iri) for k in kinds]),
                     ("dcterms:source", src),
                 ],
@@ -1094,7 +1096,7 @@ class _Generator:
                 iri,
                 ["tip:Place"],
                 [
-                    ("rdfs:label", [_lang(ja, "ja"), _lang(en, "en")]),
+                    ("rdfs:label", _both(ja, en)),
                     ("tip:locatedIn", [_ref(m.iri)]),
                     ("dcterms:source", src),
                 ],
@@ -1106,10 +1108,7 @@ class _Generator:
                 [
                     (
                         "rdfs:label",
-                        [
-                            _lang(f"合成人物{m.code}", "ja"),
-                            _lang(f"Synthetic Person {m.code}", "en"),
-                        ],
+                        _both(f"合成人物{m.code}", f"Synthetic Person {m.code}"),
                     ),
                     ("dcterms:source", src),
                 ],
@@ -1121,7 +1120,7 @@ class _Generator:
                 iri,
                 ["tip:Illustration"],
                 [
-                    ("rdfs:label", [_lang(ja, "ja"), _lang(en, "en")]),
+                    ("rdfs:label", _both(ja, en)),
                     ("tip:caption", [_lang(ja, "ja")]),
                     ("tip:depicts", [_ref(depicts)]),
                     ("dcterms:source", src),

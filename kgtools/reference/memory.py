@@ -6,18 +6,19 @@ the default.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from rdflib import Dataset, Graph, URIRef
 from rdflib.graph import ReadOnlyGraphAggregate
 
 from kgtools.namespaces import bind_prefixes
-from kgtools.store.base import Binding, Triple
+from kgtools.store.base import Triple
 
 if TYPE_CHECKING:
-    from rdflib.plugins.sparql.sparql import Query
     from rdflib.query import Result
+
+    from kgtools.store.base import Bindings, Graphs, QueryInput
 
 
 class MemoryStore:
@@ -54,12 +55,7 @@ class MemoryStore:
     def count(self, name: URIRef) -> int:
         return len(self._dataset.graph(name))
 
-    def query(
-        self,
-        query: Query | str,
-        bindings: Mapping[str, Binding] | None = None,
-        graphs: Sequence[URIRef] | None = None,
-    ) -> Result:
+    def query(self, query: QueryInput, bindings: Bindings = None, graphs: Graphs = None) -> Result:
         """rdflib's answer; single values are ``initBindings``, a ``list`` parameter's values a
         ``VALUES`` block in the text, as the other stores bind every parameter (``initBindings``
         holds one row). Only the lists go into the text: rdflib joins a ``VALUES`` block opening

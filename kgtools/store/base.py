@@ -27,7 +27,13 @@ if TYPE_CHECKING:  # rdflib's SPARQL engine takes ~0.15 s to import: only where 
 #: One RDF statement.
 Triple: TypeAlias = tuple[Node, Node, Node]
 #: A parameter's value: one term, or the terms of a ``list`` parameter (one ``VALUES`` row each).
-Binding: TypeAlias = Node | tuple[Node, ...]
+Binding: TypeAlias = "Node | tuple[Node, ...]"
+#: What :meth:`Store.query` takes, named once for every store: the query (SPARQL text or an
+#: rdflib prepared query), its parameters' values by variable name, and the named graphs to run
+#: over (``None``: all of them).
+QueryInput: TypeAlias = "Query | str"
+Bindings: TypeAlias = "Mapping[str, Binding] | None"
+Graphs: TypeAlias = "Sequence[URIRef] | None"
 
 
 class Store(Protocol):

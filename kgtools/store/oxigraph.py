@@ -31,12 +31,11 @@ from kgtools.engine.terms import OxTriple, from_rdflib, to_rdflib
 
 if TYPE_CHECKING:
     from rdflib import Graph, URIRef
-    from rdflib.plugins.sparql.sparql import Query
     from rdflib.query import Result
     from rdflib.term import Node
 
     from kgtools.build.turtle import StoreFeed
-    from kgtools.store.base import Binding, Triple
+    from kgtools.store.base import Bindings, Graphs, QueryInput, Triple
 
 
 def named(graph: URIRef | str) -> ox.NamedNode:
@@ -150,12 +149,7 @@ class OxigraphStore:
         assert isinstance(count, ox.Literal)
         return int(count.value)
 
-    def query(
-        self,
-        query: Query | str,
-        bindings: Mapping[str, Binding] | None = None,
-        graphs: Sequence[URIRef] | None = None,
-    ) -> Result:
+    def query(self, query: QueryInput, bindings: Bindings = None, graphs: Graphs = None) -> Result:
         """Run SPARQL text (or a prepared rdflib query's text) on Oxigraph; parameters are
         bound as terms in a ``VALUES`` block. Oxigraph's ``SyntaxError`` passes through."""
         from kgtools.store.sparql_text import bind_text, query_text

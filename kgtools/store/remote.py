@@ -89,10 +89,9 @@ from kgtools.store.sparql_text import bind_text, query_text
 
 if TYPE_CHECKING:
     from rdflib import Graph, URIRef
-    from rdflib.plugins.sparql.sparql import Query
     from rdflib.query import Result
 
-    from kgtools.store.base import Binding, Triple
+    from kgtools.store.base import Bindings, Graphs, QueryInput, Triple
 
 DEFAULT_TIMEOUT = 60.0
 USER_ENV = "KG_ENDPOINT_USER"
@@ -287,17 +286,17 @@ def _server_message(body: bytes) -> str:
     return text[:500] + ("…" if len(text) > 500 else "")
 
 
+#: urllib's handler methods all take (request, body, status, reason, headers).
+Request = urllib.request.Request
+Headers = HTTPMessage
+
+
 class _RedirectPolicy(urllib.request.HTTPRedirectHandler):
     """Follows a redirect only for GET and HEAD and only within the same origin; carries the
     credentials (an unredirected header, which urllib never copies) only there."""
 
     def http_error_302(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: HTTPMessage,
+        self, req: Request, fp: IO[bytes], code: int, msg: str, headers: Headers
     ) -> Any:
         method = req.get_method()
         location = headers.get("Location") or headers.get("URI")
@@ -334,14 +333,8 @@ class _RedirectPolicy(urllib.request.HTTPRedirectHandler):
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
     def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: HTTPMessage,
-        newurl: str,
-    ) -> urllib.request.Request | None:
+        self, req: Request, fp: IO[bytes], code: int, msg: str, headers: Headers, newurl: str
+    ) -> Request | None:
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
         if new is None:
             return None
@@ -376,12 +369,7 @@ class _DigestAuth(urllib.request.HTTPDigestAuthHandler):
         return h, kd
 
     def http_error_401(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: HTTPMessage,
+        self, req: Request, fp: IO[bytes], code: int, msg: str, headers: Headers
     ) -> Any:
         challenges = [
             c for c in headers.get_all("WWW-Authenticate") or () if c[:7].lower() == "digest "
@@ -620,12 +608,7 @@ class RemoteStore:
                 f"{_server_message(answer[:300])}"
             ) from None
 
-    def query(
-        self,
-        query: Query | str,
-        bindings: Mapping[str, Binding] | None = None,
-        graphs: Sequence[URIRef] | None = None,
-    ) -> Result:
+    def query(self, query: QueryInput, bindings: Bindings = None, graphs: Graphs = None) -> Result:
         if isinstance(query, str):
             from kgtools.query.library import prepared_query
 
