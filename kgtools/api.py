@@ -8,9 +8,11 @@
 >>> frame = graph.dataframe("plans")  # needs pandas (pip install pandas)
 >>> rows = graph.query("plans", lang="en")  # labels in English (default: Japanese)
 >>> rows = kg.query("plans", lang="en")     # the same, on the current checkout
+>>> rows = graph.query("compare", codes=["131067", "131113"])  # a list parameter
 
 Parameters are bound as RDF terms: a string is a plain literal, an ``rdflib`` term is used as it
-is, ``"<https://…>"`` is an IRI and ``'"…"@ja'`` a quoted literal (as ``kg query --param``). A
+is, ``"<https://…>"`` is an IRI and ``'"…"@ja'`` a quoted literal (as ``kg query --param``); a
+list or tuple gives a ``list`` parameter its values (as does ``"131067,131113"``). A
 value outside the domain a query declares raises :class:`~kgtools.query.run.UnknownValueError`; a
 label parameter matches labels in any language. ``lang`` ("ja" or "en") binds a library query's
 ``?lang``, the language of its labels; another language raises
