@@ -434,3 +434,19 @@ def test_list_errors_exit_2_through_the_cli(built: tuple[Path, BuildSummary]) ->
     for value, message in cases.items():
         result = kg("query", "--out-dir", str(built[0]), "compare", "-p", f"codes={value}")
         assert result.exit_code == 2 and message in result.output, (value, result.output)
+
+
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_the_api_takes_a_python_list_as_a_list_parameters_values(
+    store: Store, built: tuple[Path, BuildSummary], codes: list[str], data: st.DataObject
+) -> None:
+    from kgtools.api import KnowledgeGraph
+
+    chosen = data.draw(st.lists(st.sampled_from(codes), min_size=1, max_size=3, unique=True))
+    graph = KnowledgeGraph(store, built[1], LIBRARY)
+    as_list = graph.query("compare", codes=chosen)
+    assert as_list == graph.query("compare", codes=",".join(chosen))
+    assert {str(row["code"]) for row in as_list} == set(chosen)
+    with pytest.raises(DuplicateValueError):
+        graph.query("compare", codes=[*chosen, chosen[0]])

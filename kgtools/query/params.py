@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from rdflib import Literal, URIRef
+from rdflib import XSD, Literal, URIRef
 from rdflib.term import Node
 
 from kgtools.errors import (
@@ -228,7 +228,7 @@ def check_params(query: QueryFile, params: Mapping[str, Binding]) -> None:
         )
 
 
-XSD_INTEGER = URIRef("http://www.w3.org/2001/XMLSchema#integer")
+XSD_INTEGER = XSD.integer
 #: A whole number as the ``integer`` kind takes it: ASCII digits only (``int()`` and ``\\d``
 #: would also take ``２０２３``, full-width digits, which the graph never holds).
 _INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
