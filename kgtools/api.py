@@ -8,9 +8,11 @@
 >>> frame = graph.dataframe("plans")  # needs pandas (pip install pandas)
 >>> rows = graph.query("plans", lang="en")  # labels in English (default: Japanese)
 >>> rows = kg.query("plans", lang="en")     # the same, on the current checkout
+>>> rows = graph.query("compare", codes=["131067", "131113"])  # a list parameter
 
 Parameters are bound as RDF terms: a string is a plain literal, an ``rdflib`` term is used as it
-is, ``"<https://…>"`` is an IRI and ``'"…"@ja'`` a quoted literal (as ``kg query --param``). A
+is, ``"<https://…>"`` is an IRI and ``'"…"@ja'`` a quoted literal (as ``kg query --param``); a
+list or tuple gives a ``list`` parameter its values (as does ``"131067,131113"``). A
 value outside the domain a query declares raises :class:`~kgtools.query.run.UnknownValueError`; a
 label parameter matches labels in any language. ``lang`` ("ja" or "en") binds a library query's
 ``?lang``, the language of its labels; another language raises
@@ -36,10 +38,10 @@ from kgtools.namespaces import graphs_for
 from kgtools.project import Project, find_project
 from kgtools.query.domains import bind_labels, check_domains
 from kgtools.query.library import QueryLibrary, user_query
-from kgtools.query.params import parse_param, with_language
+from kgtools.query.params import bound_params, parse_param
 from kgtools.query.results import QueryResult
 from kgtools.query.run import DEFAULT_TIMEOUT, run
-from kgtools.store.base import Store
+from kgtools.store.base import Binding, Store
 from kgtools.store.oxigraph import OxigraphStore
 
 
@@ -72,8 +74,8 @@ class KnowledgeGraph:
         ``lang``: the language of the labels ("ja", the default, or "en")."""
         looks_like_sparql = any(ch.isspace() for ch in query.strip())
         prepared = user_query(query, "<api>") if looks_like_sparql else self.library.get(query)
-        bindings = dict(_term(name, value) for name, value in params.items())
-        bindings = with_language(prepared, bindings, lang)
+        given = dict(_term(name, value) for name, value in params.items())
+        bindings = bound_params(prepared, given, lang)
         graphs = graphs_for(inferred=inferred)
         if bindings:
             bindings = bind_labels(self.store, prepared, bindings, graphs=graphs)
@@ -103,9 +105,13 @@ def _python(term: Node | None) -> Any:
     return str(term)
 
 
-def _term(name: str, value: Any) -> tuple[str, Node]:
+def _term(name: str, value: Any) -> tuple[str, Binding]:
+    """A keyword argument as a binding: a term as it is, a list or tuple (a ``list``
+    parameter's values) as a tuple of terms, anything else as ``--param`` text."""
     if isinstance(value, Node):
         return name, value
+    if isinstance(value, (list, tuple)):
+        return name, tuple(_term(name, item)[1] for item in value)  # type: ignore[misc]
     return parse_param(f"{name}={value}")
 
 

@@ -319,7 +319,8 @@ def _remote_store(endpoint: str, timeout: float) -> Any:
     "--list",
     "list_queries",
     is_flag=True,
-    help="List the query library: each query's title, parameters and result columns.",
+    help="List the query library: each query's title, parameters and result columns; an alias "
+    "(an old name with parameters fixed, e.g. fy2023) says what it stands for.",
 )
 @click.option(
     "--describe",
@@ -335,7 +336,9 @@ def _remote_store(endpoint: str, timeout: float) -> Any:
     metavar="NAME=VALUE",
     help="Bind a parameter, once each: VALUE is plain text, an absolute IRI written <…>, or "
     'a literal quoted as in N-Triples ("<EC>", "北区"@ja). A value outside the domain the query '
-    "declares is refused with the valid ones; a label parameter matches in any language.",
+    "declares is refused with the valid ones; a label parameter matches in any language; an "
+    "integer parameter takes the digits 0-9 only; a list parameter takes values separated by "
+    "commas (-p codes=131067,131113), each once, each checked as a single value.",
 )
 @click.option(
     "--lang",
@@ -396,13 +399,15 @@ def query(
       kg query cashless --describe
       kg query cashless
       kg query municipality --param code=131172 --format csv
+      kg query fiscal-year -p fy=2023      (kg query fy2023 is its alias)
+      kg query compare -p codes=131067,131113
       kg query plans --lang en
       echo 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }' | kg query -
     """
     from kgtools.namespaces import graphs_for
     from kgtools.query.domains import bind_labels, check_domains
     from kgtools.query.library import QueryLibrary, decode_query, read_query_file, user_query
-    from kgtools.query.params import check_language, parse_params, with_language
+    from kgtools.query.params import bound_params, check_language, parse_params
     from kgtools.query.run import run
 
     if lang is not None:
@@ -410,15 +415,18 @@ def query(
     project = _project(ctx)
     library = QueryLibrary(project.queries_dir)
     if list_queries:
-        names = library.names()
+        # an alias (`# aliases:` in a query's header) is listed under its own name too
+        names = sorted([*library.names(), *library.aliases()])
         width = max((len(n) for n in names), default=0)
         for name in names:
             entry = library.get(name)
-            # ?lang is bound by the tool (--lang), not listed among what the user gives
-            params_text = " ".join(f"?{p}" for p in entry.parameters if p not in entry.languages)
+            # ?lang is bound by the tool (--lang), and an alias's fixed values are not asked for
+            asked = [p for p in entry.parameters if p not in entry.languages | set(entry.preset)]
+            params_text = " ".join(f"?{p}" for p in asked)
             title = entry.title if lang is None else entry.title_in(lang)
             click.echo(f"{name:<{width}}  {title}" + (f"  [{params_text}]" if params_text else ""))
-            click.echo(f"{'':<{width}}  → {_columns_text(entry.columns)}")
+            alias = f"= {_alias_text(library, entry)} " if entry.alias else ""
+            click.echo(f"{'':<{width}}  {alias}→ {_columns_text(entry.columns)}")
         return
     if not query:
         raise click.UsageError("give a query NAME, a .rq FILE or - for stdin (or --list)")
@@ -430,9 +438,9 @@ def query(
     else:
         prepared = library.get(query)
     if describe:
-        click.echo(_describe(prepared), nl=False)
+        click.echo(_describe(prepared, library), nl=False)
         return
-    bindings = with_language(prepared, parse_params(params), lang)
+    bindings = bound_params(prepared, parse_params(params), lang)
     if endpoint:
         store = _remote_store(endpoint, timeout)
     else:
@@ -450,9 +458,18 @@ def _columns_text(columns: tuple[str, ...] | None) -> str:
     return ", ".join(columns) if columns is not None else "a graph, a boolean, or every variable"
 
 
-def _describe(query: Any) -> str:
-    """``kg query NAME --describe``: the query's header comment as written, then its columns."""
+def _alias_text(library: Any, query: Any) -> str:
+    """What an alias stands for: ``cq/fiscal-year -p fy=2023``."""
+    name = query.path.relative_to(library.root).with_suffix("").as_posix()
+    return " ".join([name, *(f"-p {k}={v}" for k, v in query.preset.items())])
+
+
+def _describe(query: Any, library: Any = None) -> str:
+    """``kg query NAME --describe``: the query's header comment as written, then its columns
+    (for an alias, first what it stands for)."""
     header = []
+    if query.alias and library is not None:
+        header.append(f"# {query.alias} is an alias: kg query {_alias_text(library, query)}")
     for line in query.text.splitlines():
         if not line.lstrip().startswith("#"):
             break

@@ -778,7 +778,7 @@ def _queries_model(
     project: Project, store: Store, timeout: float | None, lang: str | None = None
 ) -> list[QueryDoc]:
     from kgtools.namespaces import graphs_for
-    from kgtools.query.params import with_language
+    from kgtools.query.params import bound_params
 
     library = QueryLibrary(project.queries_dir)
     docs = []
@@ -808,8 +808,8 @@ def _queries_model(
             given = [f"{p}=…" for p in asked]
         doc.command = " ".join(["kg query", shlex.quote(name), *(f"--param {g}" for g in given)])
         if params is not None:
-            params = with_language(query, params, lang)  # the labels in --lang (default: ja)
-            result = run(store, query, params, graphs=graphs_for(inferred=True), timeout=timeout)
+            bound = bound_params(query, params, lang)  # the labels in --lang (default: ja)
+            result = run(store, query, bound, graphs=graphs_for(inferred=True), timeout=timeout)
             doc.answered = True
             doc.kind = result.kind
             if result.kind == "ASK":

@@ -303,6 +303,18 @@ class UnknownValueError(ParameterError):
     """A parameter's value is outside the domain its query declares."""
 
 
+class ParameterTypeError(ParameterError):
+    """A value is not of its parameter's declared kind (``integer``: ``fy=abc``, ``２０２３``)."""
+
+
+class EmptyListError(ParameterError):
+    """A ``list`` parameter was given no value (``codes=``), or an empty one between commas."""
+
+
+class DuplicateValueError(ParameterError):
+    """A ``list`` parameter names the same value twice (``codes=131067,131067``)."""
+
+
 class UnknownLanguageError(ParameterError):
     """``--lang`` (or a query's ``?lang`` parameter) names a language the graph has no labels
     in: every node is labelled in Japanese (``ja``) and English (``en``)."""

@@ -73,7 +73,7 @@ from kgtools.errors import (
 )
 from kgtools.load.checks import quiet_rdflib_term_warnings
 from kgtools.query.library import DEFAULT_LANGUAGE, QueryLibrary, system_query_path, user_query
-from kgtools.query.params import check_language, parse_param, with_language
+from kgtools.query.params import bound_params, check_language, parse_param
 from kgtools.query.results import QueryResult
 from kgtools.query.run import DEFAULT_TIMEOUT, isolate_network, run_here
 from kgtools.store.base import Store
@@ -540,7 +540,7 @@ def _query_job(
         except QueryError as exc:  # refused by the check: the client's to fix
             raise _Failed(_status_for(exc), str(exc)) from None
         try:
-            bound = with_language(prepared, bindings, lang)
+            bound = bound_params(prepared, bindings, lang)
             if not prepared.parameters and re.search(r"[?$]lang\b", prepared.body):
                 # a library query whose header the client dropped (rdflib's SPARQLStore sends
                 # the text without its comments): ?lang gets the asked or the default language

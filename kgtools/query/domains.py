@@ -23,7 +23,7 @@ from kgtools.query.library import QueryFile, QueryLibrary, system_query_path
 from kgtools.query.params import shorten
 from kgtools.query.results import display
 from kgtools.query.run import run
-from kgtools.store.base import Store
+from kgtools.store.base import Binding, Store
 from kgtools.store.sparql_text import nt_term
 
 #: Predicates whose objects are labels: a ``label`` parameter is matched in any language.
@@ -66,10 +66,10 @@ def label_parameters(query: QueryFile) -> set[str]:
 def bind_labels(
     store: Store,
     query: QueryFile,
-    params: Mapping[str, Node],
+    params: Mapping[str, Binding],
     *,
     graphs: Sequence[URIRef] | None = None,
-) -> dict[str, Node]:
+) -> dict[str, Binding]:
     """``params`` with each plain-text value of a label parameter replaced by the label the
     graph holds with that text (``"北区"`` → ``"北区"@ja``), so that labels match whatever their
     language. A text the graph holds in several forms is refused, naming them (give one of
@@ -100,7 +100,7 @@ def bind_labels(
 def check_domains(
     store: Store,
     query: QueryFile,
-    params: Mapping[str, Node],
+    params: Mapping[str, Binding],
     library: QueryLibrary,
     *,
     graphs: Sequence[URIRef] | None = None,
@@ -108,18 +108,23 @@ def check_domains(
     """Refuse a value outside its parameter's declared domain (the first column of the domain
     query named in the header), listing the valid values, as ``kg network --municipality``
     does. Values are compared as text (``"131172"`` and ``"131172"^^xsd:token`` are one code);
-    an IRI only with an IRI."""
+    an IRI only with an IRI. Each value of a ``list`` parameter is checked the same way."""
+
+    def key(term: Node | None) -> tuple[bool, str]:
+        return isinstance(term, URIRef), str(term)
+
     for name in sorted(set(query.domains) & set(params)):
         domain_query = library.get(query.domains[name])
         result = run(store, domain_query, {}, graphs=graphs, timeout=None)
         rows = [row for row in result.rows if row and row[0] is not None]
-        value = params[name]
-
-        def key(term: Node | None) -> tuple[bool, str]:
-            return isinstance(term, URIRef), str(term)
-
-        if key(value) in {key(row[0]) for row in rows}:
+        given = params[name]
+        valid = {key(row[0]) for row in rows}
+        outside = [
+            v for v in (given if isinstance(given, tuple) else (given,)) if key(v) not in valid
+        ]
+        if not outside:
             continue
+        value = outside[0]
         shown = [" ".join(display(t) for t in row if t is not None) for row in rows[:_SHOWN_VALUES]]
         more = (
             f", … ({len(rows)} in all: `kg query {query.domains[name]}` lists them)"
@@ -127,7 +132,9 @@ def check_domains(
             else ""
         )
         known = ", ".join(shown) + more if rows else "none"
+        text = display(value)
+        shown_value = repr(text) if text != text.strip() else text  # a space is easy to miss
         raise UnknownValueError(
-            f"--param {name}={shorten(display(value))}: no such value for ?{name} of "
+            f"--param {name}={shorten(shown_value)}: no such value for ?{name} of "
             f"{query.path.name}; the graph has {known}"
         )

@@ -13,18 +13,27 @@ Each file starts with a comment header::
     #   ?code (literal; domain: domains/municipality-codes) — a value the graph must hold
     #   ?name (label) — a label: "北区" matches "北区"@ja
     #   ?lang (language) — the language of the labels in the answer, bound by the tool
+    #   ?fy (integer) — a whole number in ASCII digits, bound as an xsd:integer
+    #   ?codes (list; domain: domains/municipality-codes) — comma-separated values, each
+    #     checked as a single value would be, bound as the rows of a VALUES block
     # column titles:
     #   ?code — 団体コード / Code
+    # aliases: fy2023 (fy=2023)
 
 A ``language`` parameter (by convention ``?lang``) is how a query shows labels in the asked
 language: the tool binds it to ``"ja"`` (the default) or ``"en"`` (``kg query --lang``), and the
 query keeps a label where ``LANG(?label) = ?lang``. ``column titles`` name the columns for people
 (``kg query --lang`` headers in a table or Markdown; machine formats keep the variable names).
 
-A parameter's note names its kind (``literal``, ``IRI`` or ``label``) and, where its values
-are known, a *domain*: a library query whose first column lists them (``kg query`` refuses a
-value outside it and lists the valid ones). A ``label`` parameter matches labels in any
-language.
+A parameter's note names its kind (``literal``, ``IRI``, ``label``, ``integer`` or ``list``)
+and, where its values are known, a *domain*: a library query whose first column lists them
+(``kg query`` refuses a value outside it and lists the valid ones). A ``label`` parameter
+matches labels in any language; an ``integer`` one takes ASCII digits only; a ``list`` one takes
+comma-separated values, each checked like a single value of the parameter (domain included).
+
+``aliases`` gives other names the query answers to with some parameters fixed: ``fy2023
+(fy=2023)`` makes ``kg query fy2023`` the query with ``-p fy=2023``, so that a fixed query replaced
+by a parameterised one keeps its name without a second copy of its text.
 
 Values always enter through bindings (``initBindings``), never through string formatting.
 """
@@ -34,7 +43,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +61,7 @@ from kgtools.query.safety import (
 if TYPE_CHECKING:  # rdflib's SPARQL engine takes ~0.1 s to import: only where a query is prepared
     from rdflib.plugins.sparql.sparql import Query
 
-_HEADER_KEYS = ("title", "description", "parameters", "column titles")
+_HEADER_KEYS = ("title", "description", "parameters", "column titles", "aliases")
 
 #: The languages every node has a label in; a ``language`` parameter takes one of them.
 LANGUAGES = ("ja", "en")
@@ -83,6 +92,14 @@ class QueryFile:
     column_titles: Mapping[str, tuple[str, str]] = field(
         default_factory=dict, hash=False, compare=False
     )
+    #: ``# aliases:``: each other name of the query, with the parameter values it fixes (as
+    #: ``--param`` text), ``{"fy2023": {"fy": "2023"}}``.
+    aliases: Mapping[str, Mapping[str, str]] = field(
+        default_factory=dict, hash=False, compare=False
+    )
+    #: The alias this query was asked for by (``None``: its own name) and the values it fixes.
+    alias: str | None = None
+    preset: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def languages(self) -> frozenset[str]:
@@ -197,6 +214,22 @@ def column_titles(text: str) -> dict[str, tuple[str, str]]:
     return titles
 
 
+#: ``name (p=v, q=w)``, one alias a line (or several on one line).
+_ALIAS = re.compile(r"([A-Za-z0-9_.-]+)\s*\(([^)]*)\)")
+
+
+def aliases(text: str) -> dict[str, dict[str, str]]:
+    """The ``# aliases:`` field of a query's header: ``fy2023 (fy=2023)`` →
+    ``{"fy2023": {"fy": "2023"}}`` (the values as ``--param`` text)."""
+    found: dict[str, dict[str, str]] = {}
+    for key, lines in _header_blocks(text):
+        if key == "aliases":
+            for name, given in _ALIAS.findall(" ".join(lines)):
+                pairs = (p.strip().partition("=") for p in given.split(",") if p.strip())
+                found[name] = {k.strip(): v.strip() for k, _, v in pairs}
+    return found
+
+
 _KIND = re.compile(r"\(\s*([A-Za-z]+)")
 _DOMAIN = re.compile(r"\bdomain:\s*([\w./-]+)")
 
@@ -222,6 +255,7 @@ def query_from_text(text: str, path: Path, *, parsed: Any = None) -> QueryFile:
         kinds=kinds,
         domains=domains,
         column_titles=column_titles(text) if "column titles:" in text else {},
+        aliases=aliases(text) if "aliases:" in text else {},
     )
 
 
@@ -268,8 +302,33 @@ class QueryLibrary:
             f"no query named '{name}' in {self.root}: `kg query --list` shows the library"
         )
 
+    def aliases(self) -> dict[str, tuple[str, Mapping[str, str]]]:
+        """Every alias (``# aliases:``), named in its query's folder (``cq/fy2023``): the
+        query's name and the parameter values the alias fixes."""
+        found: dict[str, tuple[str, Mapping[str, str]]] = {}
+        for path in self.files():
+            text = read_query_file(path)
+            if "aliases:" not in text:
+                continue
+            name = path.relative_to(self.root).with_suffix("").as_posix()
+            folder = name.rpartition("/")[0]
+            for alias, preset in aliases(text).items():
+                found[f"{folder}/{alias}" if folder else alias] = (name, preset)
+        return found
+
     def get(self, name: str) -> QueryFile:
-        path = self.path(name)
+        """The query named ``name`` (a file's stem or relative path), or the query an alias
+        names, with the alias and the values it fixes (:attr:`QueryFile.preset`)."""
+        try:
+            path = self.path(name)
+        except UnknownQueryError:
+            wanted = name.removesuffix(".rq")
+            known = self.aliases()
+            matches = [a for a in known if a == wanted or a.rpartition("/")[2] == wanted]
+            if len(matches) != 1:
+                raise
+            target, preset = known[matches[0]]
+            return replace(self.get(target), alias=matches[0], preset=preset)
         text = canonical_text(read_query_file(path), str(path))
         if plainly_safe(text) and not _may_use_undeclared_prefixes(text):
             return query_from_text(text, path)

@@ -12,11 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from rdflib import Literal, URIRef
+from rdflib import XSD, Literal, URIRef
 from rdflib.term import Node
 
 from kgtools.errors import (
+    DuplicateValueError,
+    EmptyListError,
     ParameterError,
+    ParameterTypeError,
     UnknownLanguageError,
 )
 from kgtools.load.checks import ill_typed, quiet_rdflib_term_warnings
@@ -26,6 +29,7 @@ from kgtools.query.library import (
     QueryFile,
 )
 from kgtools.query.safety import _SURROGATE
+from kgtools.store.base import Binding
 from kgtools.store.sparql_text import nt_term
 
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -203,11 +207,12 @@ def with_language(
     return bound
 
 
-def check_params(query: QueryFile, params: Mapping[str, Node]) -> None:
+def check_params(query: QueryFile, params: Mapping[str, Binding]) -> None:
     """Every required parameter given; none given that the query does not declare or use;
     every value an RDF term the store can read (:func:`check_term`)."""
-    for name, term in params.items():
-        check_term(name, term)
+    for name, value in params.items():
+        for term in value if isinstance(value, tuple) else (value,):
+            check_term(name, term)
     declared = set(query.parameters)
     known = declared or _query_variables(query)
     unknown = sorted(set(params) - known)
@@ -221,3 +226,103 @@ def check_params(query: QueryFile, params: Mapping[str, Node]) -> None:
         raise ParameterError(
             f"{query.path.name} needs --param {' --param '.join(m + '=…' for m in missing)}"
         )
+
+
+XSD_INTEGER = XSD.integer
+#: A whole number as the ``integer`` kind takes it: ASCII digits only (``int()`` and ``\\d``
+#: would also take ``２０２３``, full-width digits, which the graph never holds).
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－", "0123456789+-")
+
+
+def typed_value(query: QueryFile, name: str, value: Binding) -> Binding:
+    """``value`` as its parameter's declared kind takes it: an ``integer`` parameter's text
+    bound as an ``xsd:integer`` (ASCII digits only, else :class:`ParameterTypeError`); a
+    ``list`` parameter's comma-separated text as a tuple of plain literals, one ``VALUES`` row
+    each (none: :class:`EmptyListError`; one twice: :class:`DuplicateValueError`); each value
+    is then checked as a single value would be. Any other kind is left as it is. A value given
+    already typed (an ``xsd:integer``, a tuple) is checked and kept, so that binding twice
+    changes nothing."""
+    kind = query.kinds.get(name, "").lower()
+    where = f"?{name} of {query.path.name}"
+    if kind == "list":
+        if isinstance(value, tuple):
+            items = list(value)
+        elif isinstance(value, Literal) and not value.language and not value.datatype:
+            items = [Literal(part) for part in str(value).split(",")]
+        else:
+            raise ParameterTypeError(
+                f"--param {name}={shorten(nt_term(value))}: {where} is a list: give its values "
+                f"as plain text separated by commas, e.g. --param {name}=131067,131113"
+            )
+        if not items or items == [Literal("")]:
+            raise EmptyListError(
+                f"--param {name}= gives no value: {where} is a list of one or more values "
+                f"separated by commas, e.g. --param {name}=131067,131113"
+            )
+        if any(str(item) == "" for item in items):
+            raise EmptyListError(
+                f"--param {name}={shorten(str(value))}: an empty value between commas; {where} "
+                "takes values separated by single commas, with nothing before the first or after "
+                "the last"
+            )
+        seen: set[Node] = set()
+        for item in items:
+            if item in seen:
+                raise DuplicateValueError(
+                    f"--param {name}={shorten(str(value))}: {shorten(display_text(item))} is "
+                    f"given twice; {where} takes each value once"
+                )
+            seen.add(item)
+        return tuple(items)
+    if kind == "integer":
+        if isinstance(value, tuple) or not isinstance(value, Literal) or value.language:
+            raise ParameterTypeError(
+                f"--param {name}: {where} is an integer, e.g. --param {name}=2023; "
+                f"{shorten(_shown(value))} is not"
+            )
+        if value.datatype not in (None, XSD_INTEGER) or not _INTEGER.fullmatch(str(value)):
+            text = str(value)
+            hint = ""
+            if text.translate(_FULL_WIDTH) != text and _INTEGER.fullmatch(
+                text.translate(_FULL_WIDTH)
+            ):
+                hint = f" (it has full-width digits: write {text.translate(_FULL_WIDTH)})"
+            raise ParameterTypeError(
+                f"--param {name}={shorten(text)}: {where} is an integer written in the digits "
+                f"0-9, e.g. --param {name}=2023; {shorten(repr(text))} is not{hint}"
+            )
+        return Literal(str(value), datatype=XSD_INTEGER)
+    return value
+
+
+def display_text(term: Node) -> str:
+    return str(term) if isinstance(term, Literal) else nt_term(term)
+
+
+def _shown(value: Binding) -> str:
+    if isinstance(value, tuple):
+        return ",".join(display_text(t) for t in value)
+    return nt_term(value)
+
+
+def bound_params(
+    query: QueryFile, params: Mapping[str, Binding], lang: str | None = None
+) -> dict[str, Binding]:
+    """The bindings a query runs with: the values its alias fixes (:attr:`QueryFile.preset`;
+    giving another value for one of them is refused), ``?lang`` (:func:`with_language`) and
+    each value as its parameter's kind takes it (:func:`typed_value`). Binding twice changes
+    nothing (the CLI binds before checking domains, and :func:`~kgtools.query.run.run` again)."""
+    given = dict(params)
+    for name, text in query.preset.items():
+        fixed = typed_value(query, name, parse_param(f"{name}={text}")[1])
+        if name in given and typed_value(query, name, given[name]) != fixed:
+            target = query.path.stem
+            raise ParameterError(
+                f"{query.alias} is {target} with {name}={text}; for another value run "
+                f"kg query {target} --param {name}=…"
+            )
+        given[name] = fixed
+    single = {n: v for n, v in given.items() if not isinstance(v, tuple)}
+    bound: dict[str, Binding] = {**given, **with_language(query, single, lang)}
+    return {name: typed_value(query, name, value) for name, value in bound.items()}

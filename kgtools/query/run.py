@@ -32,10 +32,10 @@ from kgtools.errors import (
 )
 from kgtools.load.checks import bad_iri, quiet_rdflib_term_warnings
 from kgtools.query.library import QueryFile
-from kgtools.query.params import check_params, with_language
+from kgtools.query.params import bound_params, check_params
 from kgtools.query.results import QueryResult, Row
 from kgtools.query.safety import checked_text
-from kgtools.store.base import Store
+from kgtools.store.base import Binding, Store
 
 DEFAULT_TIMEOUT = 30.0
 #: The longest time limit a query may be given (a day): larger values, ``inf`` and ``nan`` are
@@ -58,7 +58,7 @@ def _is_syntax_error(exc: Exception) -> bool:
 
 
 def _execute(
-    store: Store, query: QueryFile, bindings: Mapping[str, Node], graphs: Sequence[URIRef] | None
+    store: Store, query: QueryFile, bindings: Mapping[str, Binding], graphs: Sequence[URIRef] | None
 ) -> QueryResult:
     # An answer may hold an ill-typed literal ("x"^^xsd:integer, "2021-02-30"^^xsd:date): it is
     # data, and rdflib's log of a traceback each time it makes one is not for the user.
@@ -83,7 +83,7 @@ def _child(
     conn: Any,
     store: Store,
     query: QueryFile,
-    bindings: Mapping[str, Node],
+    bindings: Mapping[str, Binding],
     graphs: Sequence[URIRef] | None,
 ) -> None:
     try:
@@ -157,15 +157,16 @@ def _reads_over_http(store: Store) -> bool:
 def run(
     store: Store,
     query: QueryFile,
-    params: Mapping[str, Node] | None = None,
+    params: Mapping[str, Binding] | None = None,
     *,
     graphs: Sequence[URIRef] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> QueryResult:
     """Run a checked library or user query with bound parameters, stopped at ``timeout`` s
     (``None``: no limit), in a forked child cut off the network (:func:`isolate_network`).
-    A query's ``?lang`` is bound to the default language unless given (:func:`with_language`)."""
-    bindings = with_language(query, params or {})
+    A query's ``?lang`` is bound to the default language unless given, and values take their
+    parameters' kinds (:func:`~kgtools.query.params.bound_params`)."""
+    bindings = bound_params(query, params or {})
     check_params(query, bindings)
     check_timeout(timeout)
     if "fork" not in multiprocessing.get_all_start_methods():
@@ -202,14 +203,14 @@ def run(
 def run_here(
     store: Store,
     query: QueryFile,
-    params: Mapping[str, Node] | None = None,
+    params: Mapping[str, Binding] | None = None,
     *,
     graphs: Sequence[URIRef] | None = None,
 ) -> QueryResult:
     """:func:`run` in this process, with no time limit and no network isolation of its own:
     for a caller that is already a time-limited child cut off the network (``kg serve``'s
     query processes), or where ``fork`` is missing."""
-    bindings = with_language(query, params or {})
+    bindings = bound_params(query, params or {})
     check_params(query, bindings)
     try:
         answer = _execute(store, query, bindings, graphs)

@@ -56,9 +56,21 @@ class MemoryStore:
         return len(self._dataset.graph(name))
 
     def query(self, query: QueryInput, bindings: Bindings = None, graphs: Graphs = None) -> Result:
-        if isinstance(query, str):
-            from kgtools.query.library import prepared_query
+        """rdflib's answer; single values are ``initBindings``, a ``list`` parameter's values a
+        ``VALUES`` block in the text, as the other stores bind every parameter (``initBindings``
+        holds one row). Only the lists go into the text: rdflib joins a ``VALUES`` block opening
+        the ``WHERE`` group after the group's ``OPTIONAL``s, whose ``FILTER(… = ?lang)`` would then
+        not see ``?lang`` (measured: compare's lists all empty)."""
+        from kgtools.query.library import prepared_query
 
+        given = {n: v for n, v in (bindings or {}).items() if not isinstance(v, tuple)}
+        lists = {n: v for n, v in (bindings or {}).items() if isinstance(v, tuple)}
+        if lists:
+            from kgtools.store.sparql_text import bind_text, query_text
+
+            text = query if isinstance(query, str) else query_text(query)
+            query = bind_text(text, lists)
+        if isinstance(query, str):
             query = prepared_query(query)
         target = self.union(graphs if graphs is not None else self.graph_names())
-        return target.query(query, initBindings=dict(bindings or {}))  # type: ignore[arg-type]
+        return target.query(query, initBindings=given)  # type: ignore[arg-type]

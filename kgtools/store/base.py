@@ -26,11 +26,13 @@ if TYPE_CHECKING:  # rdflib's SPARQL engine takes ~0.15 s to import: only where 
 
 #: One RDF statement.
 Triple: TypeAlias = tuple[Node, Node, Node]
+#: A parameter's value: one term, or the terms of a ``list`` parameter (one ``VALUES`` row each).
+Binding: TypeAlias = "Node | tuple[Node, ...]"
 #: What :meth:`Store.query` takes, named once for every store: the query (SPARQL text or an
-#: rdflib prepared query), its parameters' terms by variable name, and the named graphs to run
+#: rdflib prepared query), its parameters' values by variable name, and the named graphs to run
 #: over (``None``: all of them).
 QueryInput: TypeAlias = "Query | str"
-Bindings: TypeAlias = "Mapping[str, Node] | None"
+Bindings: TypeAlias = "Mapping[str, Binding] | None"
 Graphs: TypeAlias = "Sequence[URIRef] | None"
 
 
@@ -52,6 +54,11 @@ class Store(Protocol):
     def count(self, name: URIRef) -> int:
         """Number of triples in one named graph."""
 
-    def query(self, query: QueryInput, bindings: Bindings = None, graphs: Graphs = None) -> Result:
+    def query(
+        self,
+        query: Query | str,
+        bindings: Mapping[str, Binding] | None = None,
+        graphs: Sequence[URIRef] | None = None,
+    ) -> Result:
         """Run a query — SPARQL text, or an rdflib prepared query — over ``graphs`` (default:
         all), with initial bindings."""

@@ -8,6 +8,7 @@ out of the query's syntax: a value is always one term, never SPARQL.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -19,6 +20,8 @@ from kgtools.errors import RemoteError
 
 if TYPE_CHECKING:
     from rdflib.plugins.sparql.sparql import Query
+
+    from kgtools.store.base import Binding
 
 
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
@@ -71,14 +74,19 @@ def _term(node: Node) -> str:
     return nt_term(node)
 
 
-def bind_text(text: str, bindings: Mapping[str, Node]) -> str:
-    """``text`` with a ``VALUES`` block of the bindings opening its outermost ``WHERE`` group."""
+def bind_text(text: str, bindings: Mapping[str, Binding]) -> str:
+    """``text`` with a ``VALUES`` block of the bindings opening its outermost ``WHERE`` group:
+    one row, or one row per value of a ``list`` parameter (a tuple of terms; with two lists,
+    every combination)."""
     if not bindings:
         return text
     names = sorted(bindings)
     variables = " ".join(f"?{n}" for n in names)
-    terms = " ".join(_term(bindings[n]) for n in names)
-    values = f"VALUES ({variables}) {{ ({terms}) }} "
+    columns = [v if isinstance(v, tuple) else (v,) for v in (bindings[n] for n in names)]
+    rows = " ".join(
+        "(" + " ".join(_term(t) for t in row) + ")" for row in itertools.product(*columns)
+    )
+    values = f"VALUES ({variables}) {{ {rows} }} "
     construct = False
     for match in _TOKENS.finditer(text):
         token = match.group()
