@@ -73,10 +73,14 @@ class Timeline:
         return " / ".join(TITLE) if self.lang == "both" else TITLE[self.lang == "en"]
 
     def legend(self) -> str:
-        fields = {"plans": len(self.bars), "rows": len(self.rows()), "filters": self.filters}
         if self.lang == "both":
-            return LEGEND["en"].format(**fields) + " (計画ごとに1本)"
-        return _legend(self.lang, fields)
+            return self.legend_in("en") + " (計画ごとに1本)"
+        return self.legend_in(self.lang)
+
+    def legend_in(self, lang: str) -> str:
+        """The legend line in ``lang`` (``ja`` or ``en``), whatever the drawing's language."""
+        filters = "なし" if lang == "ja" and self.filters == "none" else self.filters
+        return LEGEND[lang].format(plans=len(self.bars), rows=len(self.rows()), filters=filters)
 
     def row_label(self, ja: str, en: str) -> str:
         return {"both": f"{ja}\n{en}", "ja": ja, "en": en}[self.lang]
@@ -102,12 +106,6 @@ class Timeline:
         if not self.bars:
             return []
         return list(range(min(b.first for b in self.bars), max(b.last for b in self.bars) + 1))
-
-
-def _legend(lang: str, fields: dict[str, Any]) -> str:
-    if lang == "ja" and fields["filters"] == "none":
-        fields = {**fields, "filters": "なし"}
-    return LEGEND[lang].format(**fields)
 
 
 def _lanes(bars: list[Bar]) -> list[Bar]:
@@ -273,12 +271,10 @@ def _svg_geometry(timeline: Timeline) -> dict[str, Any]:
 def render_html(timeline: Timeline) -> str:
     from kgtools.pages import render_with_glyphs
 
-    both = Timeline(timeline.bars, timeline.filters)
-    fields = {"plans": len(both.bars), "rows": len(both.rows()), "filters": both.filters}
     return render_with_glyphs(
         "timeline.html.j2",
         title=TITLE,
-        legend={lang: _legend(lang, fields) for lang in LEGEND},
+        legend={lang: timeline.legend_in(lang) for lang in LEGEND},
         lang=timeline.lang,
         chart=_svg_geometry(timeline),
     )

@@ -386,7 +386,7 @@ def test_readme_examples_match_what_kg_prints(project: Project) -> None:
         examples,
         normalise,
         pictures,
-        regenerate_all,
+        regenerate,
         stale_pictures,
     )
 
@@ -400,7 +400,7 @@ def test_readme_examples_match_what_kg_prints(project: Project) -> None:
         "docs/images/partner-network.png",
         "docs/images/plan-timeline-en.png",
     ]
-    fresh, drawn = regenerate_all(readme, project.root)
+    fresh, drawn = regenerate(readme, project.root)
     assert normalise(fresh) == normalise(readme), (
         "README examples are stale: run python -m kgtools.devtools.readme --write"
     )

@@ -63,12 +63,16 @@ def owlrl_entailments(
 ) -> list:
     """owlrl's entailments of ontology + data (the slow part: computed once, and kept under
     pytest's cache dir keyed by the graph's content and the versions: tests/references.py)."""
-    ontology, _shapes, data = reference
+    return _owlrl(reference, request)
+
+
+def _owlrl(graphs: tuple[Graph, Graph, Graph], request: pytest.FixtureRequest) -> list:
+    """owlrl's entailments of ontology + data, through the content-keyed reference cache."""
+    ontology, _shapes, data = graphs
     graph = Graph()
-    for triple in ontology:
-        graph.add(triple)
-    for triple in data:
-        graph.add(triple)
+    for part in (ontology, data):
+        for triple in part:
+            graph.add(triple)
     return references.owlrl_entailments(graph, getattr(request.config, "cache", None))
 
 
@@ -171,10 +175,6 @@ def test_slow_on_rdflib_queries_equal_rdflib_on_a_smaller_sample(
     generate(spec, root, source_project=project)
     small = Project(root)
     graphs = load_project(small)
-    graph = Graph()
-    for part in (graphs[0], graphs[2]):
-        for triple in part:
-            graph.add(triple)
-    inferred = references.owlrl_entailments(graph, getattr(request.config, "cache", None))
+    inferred = _owlrl(graphs, request)
     assert set(QueryLibrary(small.queries_dir).names()) >= SMALLER_SAMPLE
     assert _compare_with_rdflib(small, graphs, inferred, sorted(SMALLER_SAMPLE)) == 1

@@ -153,7 +153,7 @@ def draw(command: str) -> bytes:
         return written[0].read_bytes()
 
 
-def regenerate_all(readme: str, root: Path) -> tuple[str, dict[str, bytes]]:
+def regenerate(readme: str, root: Path) -> tuple[str, dict[str, bytes]]:
     """The README's text with every example block regenerated, and every picture's bytes."""
     with project_copy(root):
         rendered = [render(example) for example in examples(readme)]
@@ -161,11 +161,6 @@ def regenerate_all(readme: str, root: Path) -> tuple[str, dict[str, bytes]]:
     chunks = iter(rendered)
     text = _BLOCK.sub(lambda m: m.group("head") + next(chunks) + m.group("tail"), readme)
     return text, drawn
-
-
-def regenerate(readme: str, root: Path) -> str:
-    """The README's text with every example block regenerated."""
-    return regenerate_all(readme, root)[0]
 
 
 def stale_pictures(root: Path, drawn: dict[str, bytes]) -> list[str]:
@@ -182,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(__file__).resolve().parents[2]
     path = root / "README.md"
     current = path.read_text(encoding="utf-8")
-    fresh, drawn = regenerate_all(current, root)
+    fresh, drawn = regenerate(current, root)
     if "--write" in args:
         if fresh != current:
             path.write_text(fresh, encoding="utf-8")
