@@ -34,6 +34,9 @@ from typing import Any
 from rdflib import BNode, Graph
 from rdflib.compare import to_canonical_graph
 
+from kgtools.load.reference import load_files
+from kgtools.load.schema import schema_terms
+from kgtools.project import Project
 from kgtools.reference import owlrl as reason
 from kgtools.reference.pyshacl import validate
 from kgtools.usercache import digest
@@ -192,3 +195,18 @@ def share_prepared_queries() -> Callable[[], None]:
         processor.SPARQLProcessor.query = original  # type: ignore[method-assign]
 
     return undo
+
+
+# -- a project read by rdflib ---------------------------------------------------------------------
+
+
+def load_project(project: Project) -> tuple[Graph, Graph, Graph]:
+    """Ontology, shapes and data of ``project``, each parsed by rdflib (the reference path's
+    reading, which the equivalence tests give pySHACL, owlrl and rdflib's SPARQL)."""
+    ontology = Graph()
+    shapes = Graph()
+    data = Graph()
+    load_files([project.ontology], ontology)
+    load_files([project.shapes], shapes)
+    load_files(project.data_files(), data, schema=schema_terms(ontology))
+    return ontology, shapes, data

@@ -16,7 +16,6 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kgtools.build.inputs import load_project
 from kgtools.devtools.synth import generate, spec_for_triples
 from kgtools.engine import rules, shacl
 from kgtools.engine.terms import MemoryIndex, triple_from_rdflib
@@ -45,7 +44,7 @@ def sample(project: Project, tmp_path_factory: pytest.TempPathFactory) -> Projec
 
 @pytest.fixture(scope="module")
 def reference(sample: Project) -> tuple[Graph, Graph, Graph]:
-    return load_project(sample)
+    return references.load_project(sample)
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +173,7 @@ def test_slow_on_rdflib_queries_equal_rdflib_on_a_smaller_sample(
     spec = spec_for_triples(2_500, seed=7, violation_rate=0.05, source_project=project)
     generate(spec, root, source_project=project)
     small = Project(root)
-    graphs = load_project(small)
+    graphs = references.load_project(small)
     inferred = _owlrl(graphs, request)
     assert set(QueryLibrary(small.queries_dir).names()) >= SMALLER_SAMPLE
     assert _compare_with_rdflib(small, graphs, inferred, sorted(SMALLER_SAMPLE)) == 1

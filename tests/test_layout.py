@@ -1,7 +1,8 @@
 """The package's layout holds (README "Layout"): no import cycles, readers never import the
-builder, every typed error lives in ``kgtools.errors``, and no ontology IRI is typed out in code
-(they come from the generated namespace). That every module imports on its own, each in a fresh
-interpreter, is in ``tests/test_engine_layout.py``.
+builder, every typed error lives in ``kgtools.errors``, no ontology IRI is typed out in code
+(they come from the generated namespace), and every module says what it is for in its docstring.
+That every module imports on its own, each in a fresh interpreter, is in
+``tests/test_engine_layout.py``.
 
 Imports are read from the source (every ``import`` statement, also those inside functions), so a
 cycle hidden in a function is a cycle too.
@@ -133,6 +134,35 @@ def test_the_iri_check_sees_a_typed_iri() -> None:
     assert _TYPED_IRI.search('X = "https://w3id.org/tokyo-industry-plans/ontology#Plan"')
     assert _TYPED_IRI.search("t = 'http://www.w3.org/2000/01/rdf-schema#label'")
     assert not _TYPED_IRI.search("RDFS.label")
+
+
+#: A docstring left to be written: a module must say what it is for and why.
+_PLACEHOLDER = re.compile(r"\b(?:TODO|FIXME|TBD|XXX)\b|^\W*$")
+
+
+def docstring_problem(source: str) -> str | None:
+    """What is wrong with the module docstring of ``source``, or None: every module (a package's
+    ``__init__`` too) opens with a docstring of at least one sentence, not a placeholder."""
+    text = ast.get_docstring(ast.parse(source))
+    if text is None:
+        return "has no module docstring"
+    if _PLACEHOLDER.search(text) or len(text) < 40:
+        return f"has a placeholder for a docstring: {text!r}"
+    return None
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_every_module_says_what_it_is_for(module: str) -> None:
+    problem = docstring_problem(MODULES[module].read_text(encoding="utf-8"))
+    assert problem is None, f"{module} {problem}"
+
+
+@pytest.mark.parametrize(
+    "source",
+    ['"""TODO docstring."""\n', "import os\n", "", '"""Tools."""\n', '"""FIXME: say why."""\n'],
+)
+def test_the_docstring_check_sees_a_missing_one(source: str) -> None:
+    assert docstring_problem(source) is not None
 
 
 def _layout_block() -> list[str]:

@@ -20,7 +20,6 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
 from kgtools._tip import TIP
-from kgtools.build.inputs import load_project
 from kgtools.devtools.synth import (
     MANIFEST,
     MAX_MUNICIPALITIES,
@@ -41,6 +40,7 @@ from kgtools.reference.pyshacl import validate
 from kgtools.store.sparql_text import nt_string
 
 from .conftest import examples
+from .references import load_project
 
 SMALL = SynthSpec(municipalities=4, rounds=2, seed=7)
 

@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""``dist/cache/``: what an incremental build needs from the last build — a copy of each data
+file as it was built (:class:`SourceCopy`, made on a thread during a full build), the triples
+asserted by more than one file (``shared``), the validation results that are not violations
+(``results.json``), and owlrl's closure of the ontology as lines of N-Triples (generalized triples
+included: :func:`terms_bytes`). Every file is written through :class:`StagedFiles`, with the
+build's other outputs."""
 
 from __future__ import annotations
 

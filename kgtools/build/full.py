@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""The full build: every input parsed into memory, the Turtle outputs written while the store
+fills on a worker thread, then reasoning, validation, class counts, degree statistics and the
+search index (made on the writer thread from the triples in memory), and everything moved in place
+only when all of it succeeded (:func:`finish_build`, which the incremental build shares, with
+:func:`build_ruleset` and :func:`conforming_report`). The stages and the order of ``dist/`` are
+described in :mod:`kgtools.build.pipeline`."""
 
 from __future__ import annotations
 

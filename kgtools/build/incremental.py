@@ -1,4 +1,12 @@
-"""TODO docstring."""
+"""The incremental build: when only data files changed, the last build's store is copied and
+patched instead of made again. The changed files' old triples (read from their copies in
+``cache/sources/``) and new ones give the added and removed asserted triples (a triple that
+another file also asserts stays: ``cache/shared.tsv``); the rules update the entailments from
+them (:meth:`~kgtools.engine.rules.ruleset.RuleSet.update`, which refuses a change it cannot
+maintain: then :class:`~kgtools.build.staging.FullBuildNeeded` makes the pipeline run a full
+build); the Turtle files are patched by subject block; only the focus nodes the change can reach
+are validated again (:func:`_affected`); class counts and degree statistics are patched. The
+result equals a full build of the same inputs (``tests/test_build_integrity.py``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""TODO docstring."""
+"""The build's inputs: which files a build reads (the ontology, the shapes and every data file,
+a link out of the project refused), their sha256 hashes (a file whose size and time are those of
+the last build is not read again: ``cache/file-stats.json``), the fingerprint that says whether
+``dist/`` is current, and the shapes graph the validator compiles."""
 
 from __future__ import annotations
 
@@ -114,19 +117,3 @@ def read_shapes(project: Project) -> Graph:
 
 def relative_path(project: Project, path: Path) -> str:
     return path.relative_to(project.root).as_posix()
-
-
-def load_project(project: Project) -> tuple[Graph, Graph, Graph]:
-    """Parse ontology, shapes and data with rdflib (the reference path: tests, ``kg bench``)."""
-    from rdflib import Graph
-
-    from kgtools.load.reference import load_files
-    from kgtools.load.schema import schema_terms
-
-    ontology = Graph()
-    shapes = Graph()
-    data = Graph()
-    load_files([project.ontology], ontology)
-    load_files([project.shapes], shapes)
-    load_files(project.data_files(), data, schema=schema_terms(ontology))
-    return ontology, shapes, data

@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""What ``dist/`` holds and how a reader finds it: the output file names, the format version
+(:data:`LAYOUT`: a change forces a full build), the manifest ``build.json``
+(:class:`BuildSummary`, :func:`read_manifest`), the name of a new store folder, and the digest of
+the toolkit's own code that a build was made with (:func:`code_digest`: a build made by other
+code is made again). Readers (``kg query``, ``export``, ``network``, ``docs``, ``serve``) import
+this module, never the builder."""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""How a build's outputs reach ``dist/`` safely: :class:`StagedFiles` writes them under temporary
+names on a worker thread and moves them in place only when the build has succeeded (a failed or
+interrupted build leaves the previous files as they were); the incremental build's patching of
+the Turtle files by subject block (:func:`patch_turtle`, with the block indexes kept in
+``cache/export/``); the manifest's bytes; and the removal of old store folders in the background.
+:class:`FullBuildNeeded` is how the incremental build asks for a full one."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""TODO docstring."""
+"""The counts a build writes beside the graph: instances per class (``build.json``'s
+``instances``; counted in memory in a full build, patched from the changed triples in an
+incremental one) and the partner-network degree statistics (``network/bipartite-degree.csv`` and
+its cache), which an incremental build recounts only for the municipalities a change touches."""
 
 from __future__ import annotations
 
