@@ -86,9 +86,6 @@ GROUPS = {
     # the other (each group makes the sample itself, a few seconds)
     "test_equivalence.py": "equivalence-owlrl",
     "test_equivalence.py::test_validation_equals_pyshacl": "equivalence-pyshacl",
-    "test_equivalence.py::test_slow_on_rdflib_queries_equal_rdflib_on_a_smaller_sample": (
-        "equivalence-pyshacl"
-    ),
 }
 SLOWEST_FIRST = (
     "equivalence-owlrl",

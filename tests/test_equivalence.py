@@ -109,14 +109,6 @@ def _cell(term: Node | None) -> Hashable:
     return term
 
 
-#: Library queries compared with rdflib on a smaller sample than the others: rdflib evaluates
-#: an OPTIONAL's grouped sub-query once per row on its left, and fiscal-year's sub-queries build
-#: their lists for every fiscal year (a parameter cannot reach a sub-query), which took rdflib
-#: 553 s on the 10k sample (Oxigraph: milliseconds) and 28 s on a 2.5k one. Every answer is
-#: still held to rdflib's; fiscal-year is also held to a walk over the triples for every year
-#: of the real graph in tests/test_parameterised.py.
-SMALLER_SAMPLE = {"cq/fiscal-year"}
-
 PARAMS: dict[str, dict[str, Node]] = {
     "cq/municipality": {"code": Literal("990019")},
     "cq/search": {"q": Literal("合成")},
@@ -162,18 +154,5 @@ def _compare_with_rdflib(
 def test_queries_equal_rdflib(
     sample: Project, reference: tuple[Graph, Graph, Graph], owlrl_entailments: list
 ) -> None:
-    names = [n for n in QueryLibrary(sample.queries_dir).names() if n not in SMALLER_SAMPLE]
-    assert _compare_with_rdflib(sample, reference, owlrl_entailments, names) >= 26
-
-
-def test_slow_on_rdflib_queries_equal_rdflib_on_a_smaller_sample(
-    project: Project, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> None:
-    root = tmp_path_factory.mktemp("synth-2500") / "project"
-    spec = spec_for_triples(2_500, seed=7, violation_rate=0.05, source_project=project)
-    generate(spec, root, source_project=project)
-    small = Project(root)
-    graphs = references.load_project(small)
-    inferred = _owlrl(graphs, request)
-    assert set(QueryLibrary(small.queries_dir).names()) >= SMALLER_SAMPLE
-    assert _compare_with_rdflib(small, graphs, inferred, sorted(SMALLER_SAMPLE)) == 1
+    names = QueryLibrary(sample.queries_dir).names()
+    assert _compare_with_rdflib(sample, reference, owlrl_entailments, names) >= 31
