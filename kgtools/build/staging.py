@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kgtools.build.layout import CACHE, BuildSummary
 from kgtools.errors import (
@@ -61,6 +61,12 @@ class StagedFiles:
         build goes on)."""
         self._jobs.put((path, make))
 
+    def put_edited(self, path: Path, edit: Callable[[Path], bool]) -> None:
+        """Have ``edit`` write the new ``path`` (a file it is given the name of: the search index,
+        copied and patched in place by SQLite) on the worker thread, when the files queued
+        before it are written; if it returns ``False``, nothing is written for ``path``."""
+        self._jobs.put((path, _Edit(edit)))
+
     def put_turtle(self, out_dir: Path, file: str, sections: Mapping[str, Any]) -> None:
         """Write the Turtle ``file`` (one of ``_SECTION_FILES``) from its ``sections``."""
         self._jobs.put((out_dir / file, [sections[part] for part in _SECTION_FILES[file]]))
@@ -73,6 +79,14 @@ class StagedFiles:
                 continue  # drain the queue; commit() re-raises the first error
             path, content = job
             try:
+                if isinstance(content, _Edit):
+                    with staged_file(path) as (_, tmp):
+                        made = content.edit(tmp)
+                    if made:
+                        self._staged.append((tmp, path))
+                    else:
+                        tmp.unlink()
+                    continue
                 if callable(content):
                     content = content()
                 if isinstance(content, bytes):
@@ -140,6 +154,12 @@ class StagedFiles:
             tmp.unlink(missing_ok=True)
         self._staged = []
         self._last = []
+
+
+class _Edit(NamedTuple):
+    """A job of :meth:`StagedFiles.put_edited`."""
+
+    edit: Callable[[Path], bool]
 
 
 #: The Turtle sections kept for incremental builds (see :mod:`kgtools.build.turtle`).
