@@ -927,12 +927,15 @@ def _hit(row: sqlite3.Row, patterns: Sequence[re.Pattern[str]]) -> Hit:
 
 
 def index_rows(path: Path) -> list[tuple[Any, ...]]:
-    """Every row of an index file, sorted, without the row ids (to compare two builds)."""
+    """Every row of an index file in answer (row-id) order without the row ids, then the rows of
+    its ``meta`` table (to compare two builds' indexes: an incremental build's is patched, so its
+    row ids and bytes differ from a full build's, but not its rows, their order or its meta)."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         cols = "entity, type, types, property, rank, lang, text, norm, words, plan, code,"
         cols += " municipality, first, last"
-        return sorted(db.execute(f"SELECT {cols} FROM texts"))
+        rows = db.execute(f"SELECT {cols} FROM texts ORDER BY id").fetchall()
+        return rows + db.execute("SELECT 'meta', key, value FROM meta ORDER BY key").fetchall()
     finally:
         db.close()
 

@@ -35,9 +35,9 @@ from kgtools.errors import BuildRunningError, DiskFullError, NonConformingDataEr
 from kgtools.files import staged_file
 from kgtools.namespaces import DATA_GRAPH
 from kgtools.project import Project
-from kgtools.search import index_for
+from kgtools.search import INDEX_DIR, index_path
 
-from .conftest import ROOT, copy_built, examples
+from .conftest import ROOT, assert_same_search_index, copy_built, examples
 
 ID = "https://w3id.org/tokyo-industry-plans/id/"
 THEMES = ["networking", "promotion", "startups", "ec", "sdgs", "learning", "consultation"]
@@ -114,9 +114,9 @@ _STAT_FILES = {"cache/file-stats.json", "cache/export/files.json"}
 
 
 def _dist_files(out: Path, summary: BuildSummary) -> dict[str, bytes]:
-    # the search index: written by a full build, made on the first search after an incremental
-    # one (the same bytes either way)
-    index_for(out, summary.store)
+    """The files under ``out`` as bytes, but the search index (an incremental build patches the
+    last one, so its bytes differ from a full build's: compared by ``assert_same_search_index``),
+    the stores and the files that hold times."""
     found = {}
     for path in out.rglob("*"):
         name = path.relative_to(out).as_posix()
@@ -125,7 +125,7 @@ def _dist_files(out: Path, summary: BuildSummary) -> dict[str, bytes]:
             continue  # the stores, and what earlier builds moved aside to delete in the background
         if name.startswith("cache/.sources-old-"):
             continue
-        if name in _STAT_FILES or name == "build.json":
+        if name in _STAT_FILES or name == "build.json" or top == INDEX_DIR:
             continue
         found[name] = path.read_bytes()
     return found
@@ -206,6 +206,10 @@ def test_incremental_build_equals_full_build(
         assert summary.mode in ("incremental", "full", "reuse")
         assert _quads(out, summary) == _quads(reference_out, reference)
         assert _dist_files(out, summary) == _dist_files(reference_out, reference)
+        assert_same_search_index(out, summary.store, reference_out, reference.store)
+        assert [p.name for p in (out / INDEX_DIR).iterdir()] == [
+            index_path(out, summary.store).name
+        ]
         assert _manifest(out) == _manifest(reference_out)
 
 
@@ -447,3 +451,4 @@ def test_a_full_disk_is_a_clear_error_and_keeps_the_last_build(
     assert reference is not None
     assert _quads(out, summary) == _quads(out.parent / "full", reference)
     assert _dist_files(out, summary) == _dist_files(out.parent / "full", reference)
+    assert_same_search_index(out, summary.store, out.parent / "full", reference.store)
