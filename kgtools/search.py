@@ -5,14 +5,18 @@ A full ``kg build`` writes the index, ``dist/search/STORE.vN.sqlite`` (N:
 :data:`INDEX_VERSION`), one file per build's store folder, with its other outputs (older ones
 removed): the rows are made in Python from the triples the build holds in memory
 (:func:`rows_from`), on the build's writer thread while the store loads, instead of querying the
-finished store. An incremental build does not write one (it removes the last build's):
-re-making the index from the whole graph would cost it more than its time target, and the rows
-are stored in answer order (which searches rely on), so a change cannot be patched in place;
-the first search after it makes the index from the build's store (:func:`index_for`, through
-the SPARQL queries: :func:`rows_of`), as it does for a build made before the index was part of
-``kg build``. ``kg search`` and ``GET /search`` read it (:class:`SearchIndex`). A store folder
-is never changed after its build, so an index made for it stays right; both paths give the same
-rows (tests hold them together), so an incremental build's index equals a full build's.
+finished store. An incremental build patches the last build's index: the rows of the entities
+the change reaches, made before and after from the two stores (:func:`rows_for`), their
+difference applied to a copy (:mod:`kgtools.build.search_patch`). Rows are stored in answer
+order (which searches rely on to stop after ``--limit`` hits), with row ids spaced
+:data:`SPACING` apart so that a patch can insert rows in order. When there is no index to patch
+(or the change alters which properties are indexed), none is written, and the first search
+makes it from the build's store (:func:`index_for`, through the SPARQL queries:
+:func:`rows_of`), as it does for a build made before the index was part of ``kg build``.
+``kg search`` and ``GET /search`` read it (:class:`SearchIndex`). A store folder is never
+changed after its build, so an index made for it stays right; every path gives the same rows
+in the same order (tests hold them together), so an incremental build's index answers as a full
+build's does.
 Timings: docs/performance.md, "Search index in `kg build`".
 
 The type names ``--type`` accepts are stored in the ``meta`` table when the index is made, so

@@ -134,37 +134,47 @@ def _ja(text: str) -> ox.Literal:
     return ox.Literal(text, language="ja")
 
 
+def _plan(
+    plan: ox.NamedNode,
+    title: str,
+    municipality: ox.NamedNode,
+    span: ox.NamedNode,
+    years: tuple[ox.NamedNode, ox.NamedNode],
+    initiative: tuple[ox.NamedNode, ox.Literal],
+) -> list[OxTriple]:
+    """A plan with its title, municipality, period and an initiative with a label."""
+    return [
+        (plan, TYPE, vocab.PLAN),
+        (plan, vocab.DCTERMS_TITLE, _ja(title)),
+        (plan, vocab.MUNICIPALITY, municipality),
+        (plan, vocab.PERIOD, span),
+        (span, vocab.FIRST_FISCAL_YEAR, years[0]),
+        (span, vocab.LAST_FISCAL_YEAR, years[1]),
+        (initiative[0], TYPE, vocab.INITIATIVE),
+        (initiative[0], vocab.PART_OF_PLAN, plan),
+        (initiative[0], LABEL, initiative[1]),
+    ]
+
+
+def _ward(node: ox.NamedNode, code: str, name: str) -> list[OxTriple]:
+    return [
+        (node, TYPE, _t("SpecialWard")),
+        (node, vocab.LOCAL_GOVERNMENT_CODE, ox.Literal(code)),
+        (node, LABEL, _ja(name)),
+    ]
+
+
 #: Two plans in two municipalities, with periods that share a year, an initiative each, a
 #: facility one mentions and an illustration of the other: every link a row depends on.
 BASE: list[OxTriple] = [
-    (P1, TYPE, vocab.PLAN),
-    (P1, vocab.DCTERMS_TITLE, _ja("北区の観光計画")),
-    (P1, vocab.MUNICIPALITY, M1),
-    (P1, vocab.PERIOD, S1),
-    (S1, vocab.FIRST_FISCAL_YEAR, Y1),
-    (S1, vocab.LAST_FISCAL_YEAR, Y2),
+    *_plan(P1, "北区の観光計画", M1, S1, (Y1, Y2), (I1, ox.Literal("Kita tourism", language="en"))),
+    *_plan(P2, "大田区の計画", M2, S2, (Y1, Y3), (I2, _ja("観光の取組"))),
+    *_ward(M1, "131172", "北区"),
+    *_ward(M2, "131113", "大田区"),
     (Y1, vocab.YEAR, ox.Literal("2021")),
     (Y2, vocab.YEAR, ox.Literal("2023")),
     (Y3, vocab.YEAR, ox.Literal("2024")),
-    (I1, TYPE, vocab.INITIATIVE),
-    (I1, vocab.PART_OF_PLAN, P1),
-    (I1, LABEL, ox.Literal("Kita tourism", language="en")),
     (I1, TEXT, _ja("産業フェア")),
-    (M1, TYPE, _t("SpecialWard")),
-    (M1, vocab.LOCAL_GOVERNMENT_CODE, ox.Literal("131172")),
-    (M1, LABEL, _ja("北区")),
-    (M2, TYPE, _t("SpecialWard")),
-    (M2, vocab.LOCAL_GOVERNMENT_CODE, ox.Literal("131113")),
-    (M2, LABEL, _ja("大田区")),
-    (P2, TYPE, vocab.PLAN),
-    (P2, vocab.DCTERMS_TITLE, _ja("大田区の計画")),
-    (P2, vocab.MUNICIPALITY, M2),
-    (P2, vocab.PERIOD, S2),
-    (S2, vocab.FIRST_FISCAL_YEAR, Y1),
-    (S2, vocab.LAST_FISCAL_YEAR, Y3),
-    (I2, TYPE, vocab.INITIATIVE),
-    (I2, vocab.PART_OF_PLAN, P2),
-    (I2, LABEL, _ja("観光の取組")),
     (X, TYPE, _t("Facility")),
     (X, LABEL, _ja("北区の施設")),
     (P1, vocab.MENTIONS, X),
@@ -177,30 +187,20 @@ BASE: list[OxTriple] = [
 #: Triples a change may add: other labels (a municipality's name among them), codes,
 #: municipalities, periods, years, plan links and types.
 EXTRA: list[OxTriple] = [
-    (M1, LABEL, _ja("あ区")),
-    (M1, LABEL, _ja("北区役所")),
-    (M2, LABEL, _ja("大田")),
-    (M1, vocab.LOCAL_GOVERNMENT_CODE, ox.Literal("131113")),
-    (M2, vocab.LOCAL_GOVERNMENT_CODE, ox.Literal("131199")),
-    (P1, vocab.MUNICIPALITY, M2),
-    (P2, vocab.MUNICIPALITY, M1),
+    *[(m, LABEL, _ja(name)) for m, name in [(M1, "あ区"), (M1, "北区役所"), (M2, "大田")]],
+    *[(m, vocab.LOCAL_GOVERNMENT_CODE, ox.Literal(c)) for m, c in [(M1, "131113"), (M2, "131199")]],
+    *[(y, vocab.YEAR, ox.Literal(v)) for y, v in [(Y1, "2020"), (Y2, "FY2023")]],
+    *[(p, vocab.MUNICIPALITY, m) for p, m in [(P1, M2), (P2, M1)]],
     (S1, vocab.LAST_FISCAL_YEAR, Y3),
     (S2, vocab.FIRST_FISCAL_YEAR, Y2),
-    (Y1, vocab.YEAR, ox.Literal("2020")),
-    (Y2, vocab.YEAR, ox.Literal("FY2023")),
-    (P2, vocab.PERIOD, S1),
-    (I1, vocab.PART_OF_PLAN, P2),
+    *[(p, vocab.PERIOD, span) for p, span in [(P2, S1), (P1, I2)]],
+    *[(e, vocab.PART_OF_PLAN, p) for e, p in [(I1, P2), (M1, P1), (X, P1)]],
     (P2, vocab.MENTIONS, X),
     (P1, vocab.HAS_ILLUSTRATION, G),
-    (P1, vocab.PERIOD, I2),
-    (X, TYPE, vocab.PLAN),
-    (I1, TYPE, vocab.PLAN),
-    (M1, vocab.PART_OF_PLAN, P1),
-    (X, vocab.PART_OF_PLAN, P1),
+    *[(e, TYPE, c) for e, c in [(X, vocab.PLAN), (I1, vocab.PLAN), (G, _t("Caption"))]],
+    (I2, TYPE, ox.NamedNode("http://example.org/Other")),
     (I2, LABEL, _ja("観光の新しい取組")),
     (I1, TEXT, ox.Literal("EC サイト")),
-    (G, TYPE, _t("Caption")),
-    (I2, TYPE, ox.NamedNode("http://example.org/Other")),
 ]
 _edit = st.one_of(
     st.tuples(st.just("remove"), st.integers(0, len(BASE) - 1), st.just(0)),
