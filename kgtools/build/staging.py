@@ -55,16 +55,11 @@ class StagedFiles:
         """Write ``data`` to ``path`` with the others (in place at :meth:`commit`)."""
         self._jobs.put((path, data))
 
-    def put_made(self, path: Path, make: Callable[[], bytes]) -> None:
-        """Write what ``make()`` returns to ``path`` with the others, calling it on the worker
-        thread when the files queued before it are written (the search index: made while the
-        build goes on)."""
-        self._jobs.put((path, make))
-
     def put_edited(self, path: Path, edit: Callable[[Path], bool]) -> None:
-        """Have ``edit`` write the new ``path`` (a file it is given the name of: the search index,
-        copied and patched in place by SQLite) on the worker thread, when the files queued
-        before it are written; if it returns ``False``, nothing is written for ``path``."""
+        """Have ``edit`` write the new ``path`` into the staged file it is given the name of (the
+        search index, which SQLite writes itself: made whole, or copied and patched) on the worker
+        thread, when the files queued before it are written, while the build goes on; if it
+        returns ``False``, nothing is written for ``path``."""
         self._jobs.put((path, _Edit(edit)))
 
     def put_turtle(self, out_dir: Path, file: str, sections: Mapping[str, Any]) -> None:
@@ -87,8 +82,6 @@ class StagedFiles:
                     else:
                         tmp.unlink()
                     continue
-                if callable(content):
-                    content = content()
                 if isinstance(content, bytes):
                     with staged_file(path) as (handle, tmp):
                         handle.write(content)
