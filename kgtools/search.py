@@ -285,14 +285,14 @@ class GraphUnion:
     :class:`~kgtools.engine.terms.UnionSource`; :func:`rows_from` gathers into sets)."""
 
     def __init__(self, graphs: Sequence[Any]) -> None:
-        self._graphs = graphs
+        self.graphs = graphs
 
     def match(self, s: Any = None, p: Any = None, o: Any = None) -> Iterator[Any]:
-        for graph in self._graphs:
+        for graph in self.graphs:
             yield from graph.match(s, p, o)
 
     def __contains__(self, triple: object) -> bool:
-        return any(triple in graph for graph in self._graphs)
+        return any(triple in graph for graph in self.graphs)
 
 
 def _rows_from(every: GraphUnion, data: Any) -> list[Row]:
@@ -302,21 +302,32 @@ def _rows_from(every: GraphUnion, data: Any) -> list[Row]:
     from kgtools.namespaces import TIP
 
     namespace = str(TIP)
-    keys: dict[str, str] = {}
+    key_of: dict[Any, str | None] = {}  # a class term's type name (None: not one of ours)
 
     def typings(source: Any) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
         for s, _, c in source.match(None, vocab.RDF_TYPE, None):
-            if not isinstance(s, ox.NamedNode) or isinstance(c, ox.BlankNode):
-                continue
-            name = c.value
-            if name.startswith(namespace):
-                key = keys.get(name) or keys.setdefault(name, type_key(name))
+            key = key_of.get(c, "")
+            if key == "":
+                name = None if isinstance(c, ox.BlankNode) else c.value
+                ours = name is not None and name.startswith(namespace)
+                key = key_of[c] = type_key(name) if ours else None  # type: ignore[arg-type]
+            if key is not None and isinstance(s, ox.NamedNode):
                 out.setdefault(s.value, set()).add(key)
         return out
 
-    types = typings(every)
-    shown = typings(data)
+    # each graph scanned once: the data graph's types are also the ones shown
+    per_graph = [typings(graph) for graph in every.graphs]
+    shown = next((t for g, t in zip(every.graphs, per_graph, strict=True) if g is data), None)
+    if shown is None:
+        shown = typings(data)
+    types: dict[str, set[str]] = {}
+    for typed in per_graph:
+        for entity, keys in typed.items():
+            if (known := types.get(entity)) is None:
+                types[entity] = set(keys)
+            else:
+                known |= keys
 
     def pairs(p: Any) -> dict[Any, list[Any]]:
         """``subject → objects`` of ``p``, from one scan (a look-up per plan is slower)."""
