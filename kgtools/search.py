@@ -879,7 +879,7 @@ class SearchIndex:
         if fy is not None:
             where.append("t.first <= ? AND t.last >= ?")
             args.extend([fy, fy])
-        # Rows are stored in rank order (index_bytes), so the row id is the order of the answer:
+        # Row ids follow rank order (made whole or patched), so they are the answer's order:
         # SQLite yields matches in that order without sorting them, and a common word stops
         # after `limit` hits instead of reading every match. With the full-text table, the
         # order must be its own rowid's: FTS5 then hands out matches in rowid order, where

@@ -22,9 +22,12 @@ it; and every member of a plan (before and after the change) when the plan's typ
 period, the municipality's code, the period's first or last fiscal year or such a year's number
 changes. Their rows are made before and after (:func:`kgtools.search.rows_for`, from the old
 and the new store) and only the difference is applied. A change to which properties are indexed
-(an ``owl:DatatypeProperty`` or its range in the data) gives no patch: the index is removed and
-the first search makes it again, as for an index that cannot be patched for any other reason
-(the last build's index missing, or not what the old store's rows say it holds).
+(an ``owl:DatatypeProperty`` or its range in the data) gives no patch: the build writes no
+index (the last one goes with its store) and the first search makes it from the store, as for
+an index that cannot be patched for any other reason (the last build's index missing, not an
+index, or not holding the rows the old store says the patch removes: only the rows a patch
+touches are checked, not the whole file). Most of a patch's time is copying the last index
+(docs/performance.md, "Search index in `kg build`").
 
 A municipality's name is in every row of its code, and it is the least Japanese label among the
 rows of that code that have no plan: when the patch changes such rows, the name is read again
