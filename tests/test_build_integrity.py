@@ -1,11 +1,13 @@
 """The build's integrity: an incremental build equals a full one, whatever the change.
 
 The property: for any sequence of edits, additions, renames and deletions of data files, an
-incremental build gives the same store (as quads), the same files under ``dist/`` (as bytes)
-and the same ``build.json`` as ``kg build --force`` of the same inputs. The generated files use
-relative IRIs (against an ``@base``, as the real plans do: without one they are refused at load),
-blank nodes, triples shared with other files and with the real plans, and changes that reach
-the entailments (a plan's themes).
+incremental build gives the same store (as quads), the same files under ``dist/`` (as bytes;
+the search index, which it patches, by its rows in order and its answers) and the same
+``build.json`` as ``kg build --force`` of the same inputs. The generated files use relative IRIs
+(against an ``@base``, as the real plans do: without one they are refused at load), blank
+nodes, triples shared with other files and with the real plans, changes that reach the
+entailments (a plan's themes) and the search index's rows (a plan's municipality, last fiscal
+year, a Japanese text).
 """
 
 from __future__ import annotations
@@ -65,13 +67,29 @@ FIRST = [
     f"<{ID}plan/131113/2021> tip:theme <{ID}theme/sdgs> .",
 ]
 
-#: One change: write a generated file, move or delete any data file, or change a plan's theme.
+#: Municipalities and fiscal years a plan may be moved to (all in the data).
+CODES = ["131067", "131172", "132012"]
+YEARS = ["2014", "2023", "2027"]
+
+#: One change: write a generated file, move or delete any data file, or change a plan's theme,
+#: municipality, last fiscal year or first Japanese text (what the search index's rows hold).
 _change = st.one_of(
     st.tuples(st.just("put"), st.sampled_from(NAMES), _body),
     st.tuples(st.just("move"), st.integers(0, 50), st.sampled_from(NAMES)),
     st.tuples(st.just("delete"), st.integers(0, 50)),
     st.tuples(st.just("retheme"), st.integers(0, 50), _theme),
+    st.tuples(st.just("municipality"), st.integers(0, 50), st.sampled_from(CODES)),
+    st.tuples(st.just("period"), st.integers(0, 50), st.sampled_from(YEARS)),
+    st.tuples(st.just("relabel"), st.integers(0, 50), _word),
 )
+
+#: Where each plan-editing change writes: the text before the value, the text after it.
+_EDITS = {
+    "retheme": ("<theme/", ">"),
+    "municipality": ("tip:municipality <local-government/", ">"),
+    "period": ("tip:lastFiscalYear <fiscal-year/", ">"),
+    "relabel": ("", '"@ja'),
+}
 _steps = st.lists(st.lists(_change, min_size=1, max_size=3), min_size=1, max_size=2)
 
 PREFIXES = (
@@ -97,15 +115,19 @@ def _apply(data: Path, change: tuple[object, ...]) -> None:
             source.rename(target)
     elif kind == "delete":
         files[int(change[1]) % len(files)].unlink()  # type: ignore[call-overload]
-    else:
-        _, index, theme = change
-        plans = [p for p in files if "<theme/" in p.read_text(encoding="utf-8")]
+    else:  # one of _EDITS: the first value after its marker, in a file that has one
+        _, index, value = change
+        before, after = _EDITS[str(kind)]
+        texts = {p: p.read_text(encoding="utf-8") for p in files}
+        plans = [p for p in files if before in texts[p] and after in texts[p]]
         if plans:
             plan = plans[int(index) % len(plans)]  # type: ignore[call-overload]
-            text = plan.read_text(encoding="utf-8")
-            start = text.index("<theme/")
-            end = text.index(">", start)
-            plan.write_text(text[:start] + f"<theme/{theme}" + text[end:], encoding="utf-8")
+            text = texts[plan]
+            start = text.index(before) + len(before)
+            end = text.index(after, start)
+            if kind == "relabel":  # (a Japanese text: the value is added to it)
+                start = end
+            plan.write_text(text[:start] + str(value) + text[end:], encoding="utf-8")
 
 
 # -- comparison ---------------------------------------------------------------------------------
@@ -185,6 +207,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @example(steps=[[("delete", 0)]])  # data/concepts.ttl (sorted first), then extra/a.ttl
 @example(steps=[[("delete", 1)]])
 @example(steps=[[("move", 1, "plans/moved.ttl")], [("put", "d.ttl", FIRST)]])
+@example(steps=[[("municipality", 3, "131172")], [("period", 3, "2027")]])
+@example(steps=[[("relabel", 3, "東京")], [("relabel", 2, "a b")]])
 def test_incremental_build_equals_full_build(
     workspace: Path, steps: list[list[tuple[object, ...]]]
 ) -> None:
