@@ -248,7 +248,8 @@ def rows_from(graphs: Sequence[Any], data: Any) -> list[Row]:
     inferred graphs (a triple may be in several), ``data`` the data graph's (the asserted
     types). The same reading of the ontology as ``search-texts.rq`` and ``search-types.rq``,
     without the store: a build makes the index from the triples it holds (tests hold the two
-    paths to the same rows). In no particular order (:func:`index_bytes` sorts them)."""
+    paths to the same rows). In no particular order (:func:`write_index` and
+    :func:`index_bytes` sort them)."""
     from kgtools.engine.terms import collector_paused
 
     with collector_paused():
