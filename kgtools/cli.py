@@ -529,8 +529,8 @@ def search_command(
     Matching ignores width (ＳＤＧｓ = SDGs), Latin case and katakana/hiragana; an ASCII word
     matches whole (EC does not match ecosystem); several words (separated by spaces of either
     width) must all be in the text. Titles and labels come first; each hit is marked «…».
-    The index (dist/search/) is written by a full build; after an incremental build
-    it is made from the build the first time it is searched.
+    The index (dist/search/) is written by a full build and patched by an incremental
+    one; when a build left none, it is made from the build the first time it is searched.
 
     \b
     Examples:

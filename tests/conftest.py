@@ -254,6 +254,29 @@ def store(project: Project, built: tuple[Path, BuildSummary]) -> Store:
     return opened
 
 
+def assert_same_search_index(out: Path, store: str, reference_out: Path, reference: str) -> None:
+    """The search index a build wrote (an incremental one patches the last build's) holds the
+    rows of the one ``reference`` wrote (made whole), in the same order, with the same types
+    list, and answers the same searches: words cut from every 40th text, and a few short ones."""
+    from kgtools.search import SearchIndex, index_path, index_rows
+
+    ours, theirs = index_path(out, store), index_path(reference_out, reference)
+    assert ours.is_file(), "the build wrote no search index"
+    rows = index_rows(theirs)
+    assert index_rows(ours) == rows
+    texts = [row[6] for row in rows if row[0] != "meta"]
+    queries = {t[i : i + 3] for t in texts[::40] for i in (0, len(t) // 2) if t[i : i + 3].strip()}
+    queries |= {"EC", "北区", "ＳＤＧｓ", "区 計画"}
+    mine, full = SearchIndex(ours), SearchIndex(theirs)
+    try:
+        for query in sorted(queries):
+            for limit in (None, 3):
+                assert mine.search(query, limit=limit) == full.search(query, limit=limit), query
+    finally:
+        mine.close()
+        full.close()
+
+
 def assert_isomorphic(
     expected: Graph, actual: Graph, names: tuple[str, str] = ("expected", "actual")
 ) -> None:

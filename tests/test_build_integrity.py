@@ -1,11 +1,13 @@
 """The build's integrity: an incremental build equals a full one, whatever the change.
 
 The property: for any sequence of edits, additions, renames and deletions of data files, an
-incremental build gives the same store (as quads), the same files under ``dist/`` (as bytes)
-and the same ``build.json`` as ``kg build --force`` of the same inputs. The generated files use
-relative IRIs (against an ``@base``, as the real plans do: without one they are refused at load),
-blank nodes, triples shared with other files and with the real plans, and changes that reach
-the entailments (a plan's themes).
+incremental build gives the same store (as quads), the same files under ``dist/`` (as bytes;
+the search index, which it patches, by its rows in order and its answers) and the same
+``build.json`` as ``kg build --force`` of the same inputs. The generated files use relative IRIs
+(against an ``@base``, as the real plans do: without one they are refused at load), blank
+nodes, triples shared with other files and with the real plans, changes that reach the
+entailments (a plan's themes) and the search index's rows (a plan's municipality, last fiscal
+year, a Japanese text).
 """
 
 from __future__ import annotations
@@ -35,9 +37,9 @@ from kgtools.errors import BuildRunningError, DiskFullError, NonConformingDataEr
 from kgtools.files import staged_file
 from kgtools.namespaces import DATA_GRAPH
 from kgtools.project import Project
-from kgtools.search import index_for
+from kgtools.search import INDEX_DIR, index_path
 
-from .conftest import ROOT, copy_built, examples
+from .conftest import ROOT, assert_same_search_index, copy_built, examples
 
 ID = "https://w3id.org/tokyo-industry-plans/id/"
 THEMES = ["networking", "promotion", "startups", "ec", "sdgs", "learning", "consultation"]
@@ -65,13 +67,29 @@ FIRST = [
     f"<{ID}plan/131113/2021> tip:theme <{ID}theme/sdgs> .",
 ]
 
-#: One change: write a generated file, move or delete any data file, or change a plan's theme.
+#: Municipalities and fiscal years a plan may be moved to (all in the data).
+CODES = ["131067", "131172", "132012"]
+YEARS = ["2014", "2023", "2027"]
+
+#: One change: write a generated file, move or delete any data file, or change a plan's theme,
+#: municipality, last fiscal year or first Japanese text (what the search index's rows hold).
 _change = st.one_of(
     st.tuples(st.just("put"), st.sampled_from(NAMES), _body),
     st.tuples(st.just("move"), st.integers(0, 50), st.sampled_from(NAMES)),
     st.tuples(st.just("delete"), st.integers(0, 50)),
     st.tuples(st.just("retheme"), st.integers(0, 50), _theme),
+    st.tuples(st.just("municipality"), st.integers(0, 50), st.sampled_from(CODES)),
+    st.tuples(st.just("period"), st.integers(0, 50), st.sampled_from(YEARS)),
+    st.tuples(st.just("relabel"), st.integers(0, 50), _word),
 )
+
+#: Where each plan-editing change writes: the text before the value, the text after it.
+_EDITS = {
+    "retheme": ("<theme/", ">"),
+    "municipality": ("tip:municipality <local-government/", ">"),
+    "period": ("tip:lastFiscalYear <fiscal-year/", ">"),
+    "relabel": ("", '"@ja'),
+}
 _steps = st.lists(st.lists(_change, min_size=1, max_size=3), min_size=1, max_size=2)
 
 PREFIXES = (
@@ -97,15 +115,19 @@ def _apply(data: Path, change: tuple[object, ...]) -> None:
             source.rename(target)
     elif kind == "delete":
         files[int(change[1]) % len(files)].unlink()  # type: ignore[call-overload]
-    else:
-        _, index, theme = change
-        plans = [p for p in files if "<theme/" in p.read_text(encoding="utf-8")]
+    else:  # one of _EDITS: the first value after its marker, in a file that has one
+        _, index, value = change
+        before, after = _EDITS[str(kind)]
+        texts = {p: p.read_text(encoding="utf-8") for p in files}
+        plans = [p for p in files if before in texts[p] and after in texts[p]]
         if plans:
             plan = plans[int(index) % len(plans)]  # type: ignore[call-overload]
-            text = plan.read_text(encoding="utf-8")
-            start = text.index("<theme/")
-            end = text.index(">", start)
-            plan.write_text(text[:start] + f"<theme/{theme}" + text[end:], encoding="utf-8")
+            text = texts[plan]
+            start = text.index(before) + len(before)
+            end = text.index(after, start)
+            if kind == "relabel":  # (a Japanese text: the value is added to it)
+                start = end
+            plan.write_text(text[:start] + str(value) + text[end:], encoding="utf-8")
 
 
 # -- comparison ---------------------------------------------------------------------------------
@@ -114,9 +136,9 @@ _STAT_FILES = {"cache/file-stats.json", "cache/export/files.json"}
 
 
 def _dist_files(out: Path, summary: BuildSummary) -> dict[str, bytes]:
-    # the search index: written by a full build, made on the first search after an incremental
-    # one (the same bytes either way)
-    index_for(out, summary.store)
+    """The files under ``out`` as bytes, but the search index (an incremental build patches the
+    last one, so its bytes differ from a full build's: compared by ``assert_same_search_index``),
+    the stores and the files that hold times."""
     found = {}
     for path in out.rglob("*"):
         name = path.relative_to(out).as_posix()
@@ -125,7 +147,7 @@ def _dist_files(out: Path, summary: BuildSummary) -> dict[str, bytes]:
             continue  # the stores, and what earlier builds moved aside to delete in the background
         if name.startswith("cache/.sources-old-"):
             continue
-        if name in _STAT_FILES or name == "build.json":
+        if name in _STAT_FILES or name == "build.json" or top == INDEX_DIR:
             continue
         found[name] = path.read_bytes()
     return found
@@ -185,6 +207,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @example(steps=[[("delete", 0)]])  # data/concepts.ttl (sorted first), then extra/a.ttl
 @example(steps=[[("delete", 1)]])
 @example(steps=[[("move", 1, "plans/moved.ttl")], [("put", "d.ttl", FIRST)]])
+@example(steps=[[("municipality", 3, "131172")], [("period", 3, "2027")]])
+@example(steps=[[("relabel", 3, "東京")], [("relabel", 2, "a b")]])
 def test_incremental_build_equals_full_build(
     workspace: Path, steps: list[list[tuple[object, ...]]]
 ) -> None:
@@ -206,6 +230,10 @@ def test_incremental_build_equals_full_build(
         assert summary.mode in ("incremental", "full", "reuse")
         assert _quads(out, summary) == _quads(reference_out, reference)
         assert _dist_files(out, summary) == _dist_files(reference_out, reference)
+        assert_same_search_index(out, summary.store, reference_out, reference.store)
+        assert [p.name for p in (out / INDEX_DIR).iterdir()] == [
+            index_path(out, summary.store).name
+        ]
         assert _manifest(out) == _manifest(reference_out)
 
 
@@ -447,3 +475,4 @@ def test_a_full_disk_is_a_clear_error_and_keeps_the_last_build(
     assert reference is not None
     assert _quads(out, summary) == _quads(out.parent / "full", reference)
     assert _dist_files(out, summary) == _dist_files(out.parent / "full", reference)
+    assert_same_search_index(out, summary.store, out.parent / "full", reference.store)

@@ -18,10 +18,10 @@ from kgtools.build.pipeline import build
 from kgtools.engine.rules import RuleSet
 from kgtools.errors import IncrementalUpdateError, NonConformingDataError, RelativeIRIError
 from kgtools.project import Project
-from kgtools.search import index_for, index_path, index_rows
+from kgtools.search import INDEX_DIR, index_for, index_path
 from kgtools.store.oxigraph import OxigraphStore
 
-from .conftest import assert_isomorphic, copy_built
+from .conftest import assert_isomorphic, assert_same_search_index, copy_built
 
 PLAN = "data/plans/131113-2021-ota.ttl"
 
@@ -85,11 +85,9 @@ def assert_same_as_full(copy: Project, out: Path, summary: BuildSummary, tmp_pat
     assert ours.graph_names() == theirs.graph_names()
     for name in theirs.graph_names():
         assert_isomorphic(ours.graph(name), theirs.graph(name))
-    # the search index: an incremental build leaves it to the first search (made from its store
-    # by the SPARQL path), the full build writes it (made in Python): the same rows
-    assert index_rows(index_for(out, summary.store)) == index_rows(
-        index_path(reference_out, reference.store)
-    )
+    # the search index: an incremental build patches the last build's, the full build makes it
+    # whole: the same rows in the same order, the same answers
+    assert_same_search_index(out, summary.store, reference_out, reference.store)
     mine = json.loads((out / "build.json").read_text(encoding="utf-8"))
     full = json.loads((reference_out / "build.json").read_text(encoding="utf-8"))
     for manifest in (mine, full):
@@ -183,6 +181,36 @@ def test_source_copies_are_replaced_only_by_a_build_that_succeeds(
     summary = build(copy, out)
     assert summary.mode == "incremental"
     assert_same_as_full(copy, out, summary, tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["missing", "not the last build's", "not an index"])
+def test_an_index_that_cannot_be_patched_is_made_by_the_first_search(
+    built_copy: Project, tmp_path: Path, damage: str
+) -> None:
+    """The last build's index gone, holding other rows, or not an SQLite file: the incremental
+    build succeeds and writes no index (the last one is removed with its store); the first
+    search makes it from the store, with a full build's rows."""
+    import sqlite3
+
+    copy, out = built_copy, tmp_path / "dist"
+    old = index_path(out, json.loads((out / "build.json").read_text(encoding="utf-8"))["store"])
+    if damage == "missing":
+        old.unlink()
+    elif damage == "not the last build's":
+        db = sqlite3.connect(old)
+        # (rows the patch removes among them: a patch checks those it touches)
+        db.execute("UPDATE texts SET type = type || '!' WHERE plan LIKE '%/131113/2021%'")
+        db.commit()
+        db.close()
+    else:
+        old.write_bytes(b"not an index")
+    _edit(copy.root / PLAN, '"@en', ' (revised)"@en')
+    summary = build(copy, out)
+    assert summary.mode == "incremental"
+    assert sorted(p.name for p in (out / INDEX_DIR).iterdir()) == []
+    reference = build(copy, tmp_path / "full", force=True)
+    index_for(out, summary.store)  # (what the first search does)
+    assert_same_search_index(out, summary.store, tmp_path / "full", reference.store)
 
 
 def test_old_stores_are_moved_aside_and_deleted_by_the_next_build(

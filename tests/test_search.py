@@ -34,6 +34,7 @@ from kgtools.search import (
     SearchIndex,
     index_bytes,
     index_for,
+    index_path,
     index_rows,
     normalise,
 )
@@ -454,6 +455,7 @@ def test_the_index_after_an_incremental_build_equals_a_fresh_one(
     plan.write_text(text.replace(old, "北区観光しゃしんコンテスト改"), encoding="utf-8")
     summary = build(copy, out)
     assert summary.mode == "incremental"
+    assert index_path(out, summary.store).is_file()  # patched by the build, not by a search
     index = SearchIndex(index_for(out, summary.store))
     assert found(index, "しゃしんコンテスト改")
     assert found(index, old) == []

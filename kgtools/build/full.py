@@ -131,7 +131,7 @@ def full_build(
             links = degree.table(union, degree.municipalities(union))
             degree_csv = degree.csv_bytes(links) if draws_degree_csv(summary) else None
             index_seconds: list[float] = []
-            turtle.put_made(
+            turtle.put_edited(
                 search.index_path(out_dir, store_name),
                 functools.partial(
                     search_index, ontology_index, data_index, inferred, index_seconds
@@ -171,11 +171,15 @@ SEARCH_INDEX_TIMING = "search index"
 
 
 def search_index(
-    ontology: MemoryIndex, data: MemoryIndex, inferred: list[OxTriple], seconds: list[float]
-) -> bytes:
-    """The search index's bytes (:mod:`kgtools.search`), made from the triples in memory: the
-    asserted ones, and of the inferred ones those the index reads (types, plan links, texts);
-    the seconds it took are appended to ``seconds``."""
+    ontology: MemoryIndex,
+    data: MemoryIndex,
+    inferred: list[OxTriple],
+    seconds: list[float],
+    path: Path,
+) -> bool:
+    """Write the search index (:mod:`kgtools.search`) into ``path``, made from the triples in
+    memory: the asserted ones, and of the inferred ones those the index reads (types, plan
+    links, texts); the seconds it took are appended to ``seconds``."""
     import time
 
     import pyoxigraph as ox
@@ -183,9 +187,9 @@ def search_index(
     start = time.perf_counter()
     read = search.source_predicates()
     extra = search.ByPredicate(t for t in inferred if t[1] in read or isinstance(t[2], ox.Literal))
-    data_bytes = search.index_bytes(search.rows_from([ontology, data, extra], data))
+    search.write_index(search.rows_from([ontology, data, extra], data), path)
     seconds.append(time.perf_counter() - start)
-    return data_bytes
+    return True
 
 
 def build_ruleset(

@@ -219,6 +219,16 @@ def incremental_build(
             degree_csv, degree_cache = degree_statistics(
                 out_dir, all_before, all_after, delta, draws_degree_csv(summary)
             )
+        with progress.stage("search"):
+            new_index = search.index_path(out_dir, store_name)
+            _patch_search_index(
+                turtle,
+                search.index_path(out_dir, previous.store),
+                new_index,
+                delta,
+                old_store,
+                store,
+            )
         # Nothing may read the store past this point: finish_build closes it (the last handle)
         # before it moves the folder.
         del all_before, all_after, data_now, graphs_before, asserted_after, data_after, old_store
@@ -232,11 +242,9 @@ def incremental_build(
                 if name in current:
                     turtle.put(sources / name, (project.root / name).read_bytes())
             stage_cache(turtle, cache, shared, results)
-            # The last build's search index is of the old store: removed with it, and made for
-            # the new store on the first search (kgtools.search: why not here).
-            turtle.remove_at_end(
-                search.stale_indexes(out_dir, search.index_path(out_dir, store_name))
-            )
+            # The last build's search index is of the old store: removed (the new store's is
+            # patched from it, or made on the first search).
+            turtle.remove_at_end(search.stale_indexes(out_dir, new_index))
         finish_build(project, out_dir, store, work, summary, report, degree_csv, progress, turtle)
         with progress.stage("cache"):
             for name in set(changed) - current:
@@ -249,6 +257,36 @@ def incremental_build(
     drop_old_stores(out_dir, keep=store_name)
     summary.timings = dict(progress.timings)
     return summary
+
+
+def _patch_search_index(
+    turtle: StagedFiles,
+    old_index: Path,
+    new_index: Path,
+    delta: set[OxTriple],
+    old_store: Any,
+    store: OxigraphStore,
+) -> None:
+    """Have ``turtle`` write the new store's search index: the last build's (``old_index``)
+    patched with the rows ``delta`` (every triple added or removed) reaches, worked out here
+    from the old and new stores and applied on the writer thread
+    (:mod:`kgtools.build.search_patch`). When there is no index to patch, or the change is one
+    a patch cannot follow, none is written: the first search makes it from the store."""
+    from kgtools.build import search_patch
+    from kgtools.engine.terms import StoreSource
+
+    if not old_index.is_file():
+        return
+    graphs = [ox_graph(g) for g in (ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH)]
+    patch = search_patch.plan(
+        delta,
+        [StoreSource(old_store, graphs)],
+        StoreSource(old_store, [ox_graph(DATA_GRAPH)]),
+        [StoreSource(store.ox, graphs)],
+        StoreSource(store.ox, [ox_graph(DATA_GRAPH)]),
+    )
+    if patch is not None:
+        turtle.put_edited(new_index, search_patch.patched(old_index, patch))
 
 
 def _affected(data: Any, old: dict[str, set[OxTriple]], new: dict[str, set[OxTriple]]) -> set[Term]:

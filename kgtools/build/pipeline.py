@@ -20,6 +20,7 @@ them. Old stores are moved aside and deleted in the background by the next build
   entailments (both sorted by subject, byte-stable for the same inputs:
   :mod:`kgtools.build.turtle`);
 * ``validation.txt`` — the SHACL report;
+* ``search/`` — the full-text search index of the store (:mod:`kgtools.search`);
 * ``network/`` — the default partner-network views and their statistics (see
   :mod:`kgtools.network`), or with many municipalities only the degree statistics
   (:mod:`kgtools.engine.degree`);
@@ -41,7 +42,8 @@ Three ways to build, chosen by comparing the inputs with ``build.json``:
   (:meth:`kgtools.engine.rules.RuleSet.update`), only the nodes those files describe, and their
   neighbours, are validated again, the Turtle files are patched block by block (the unchanged
   runs of blocks copied from the old files by the kernel, not read), and the class counts and
-  degree statistics are recounted only where the change reaches;
+  degree statistics are recounted only where the change reaches, and the search index is
+  patched with the rows the change reaches (:mod:`kgtools.build.search_patch`);
 * **full** — first build, ``--force``, or the ontology, shapes or toolkit version changed.
 
 The engines are the fast ones: Oxigraph for parsing and storage, :mod:`kgtools.engine.rules` for

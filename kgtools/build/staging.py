@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kgtools.build.layout import CACHE, BuildSummary
 from kgtools.errors import (
@@ -60,11 +60,12 @@ class StagedFiles:
         """Write ``data`` to ``path`` with the others (in place at :meth:`commit`)."""
         self._jobs.put((path, data))
 
-    def put_made(self, path: Path, make: Callable[[], bytes]) -> None:
-        """Write what ``make()`` returns to ``path`` with the others, calling it on the worker
-        thread when the files queued before it are written (the search index: made while the
-        build goes on)."""
-        self._jobs.put((path, make))
+    def put_edited(self, path: Path, edit: Callable[[Path], bool]) -> None:
+        """Have ``edit`` write the new ``path`` into the staged file it is given the name of (the
+        search index, which SQLite writes itself: made whole, or copied and patched) on the worker
+        thread, when the files queued before it are written, while the build goes on; if it
+        returns ``False``, nothing is written for ``path``."""
+        self._jobs.put((path, _Edit(edit)))
 
     def put_turtle(self, out_dir: Path, file: str, sections: Mapping[str, Any]) -> None:
         """Write the Turtle ``file`` (one of ``_SECTION_FILES``) from its ``sections``."""
@@ -78,8 +79,14 @@ class StagedFiles:
                 continue  # drain the queue; commit() re-raises the first error
             path, content = job
             try:
-                if callable(content):
-                    content = content()
+                if isinstance(content, _Edit):
+                    with staged_file(path) as (_, tmp):
+                        made = content.edit(tmp)
+                    if made:
+                        self._staged.append((tmp, path))
+                    else:
+                        tmp.unlink()
+                    continue
                 if isinstance(content, bytes):
                     with staged_file(path) as (handle, tmp):
                         handle.write(content)
@@ -145,6 +152,12 @@ class StagedFiles:
             tmp.unlink(missing_ok=True)
         self._staged = []
         self._last = []
+
+
+class _Edit(NamedTuple):
+    """A job of :meth:`StagedFiles.put_edited`."""
+
+    edit: Callable[[Path], bool]
 
 
 #: The Turtle sections kept for incremental builds (see :mod:`kgtools.build.turtle`).
