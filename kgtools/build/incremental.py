@@ -5,8 +5,9 @@ another file also asserts stays: ``cache/shared.tsv``); the rules update the ent
 them (:meth:`~kgtools.engine.rules.ruleset.RuleSet.update`, which refuses a change it cannot
 maintain: then :class:`~kgtools.build.staging.FullBuildNeeded` makes the pipeline run a full
 build); the Turtle files are patched by subject block; only the focus nodes the change can reach
-are validated again (:func:`_affected`); class counts and degree statistics are patched. The
-result equals a full build of the same inputs (``tests/test_build_integrity.py``)."""
+are validated again (:func:`_affected`); class counts, degree statistics and the search index
+(:mod:`kgtools.build.search_patch`) are patched. The result equals a full build of the same inputs
+(``tests/test_build_integrity.py``)."""
 
 from __future__ import annotations
 
