@@ -85,16 +85,23 @@ def test_four_pages_and_an_index_linking_the_others(docs: Path) -> None:
 
 
 # -- ontology -------------------------------------------------------------------------------------
+def term_entry(source: str, ontology: Graph, term: URIRef, anchor: str) -> str:
+    """The text of ``term``'s entry on the ontology page (its section ``anchor`` + local name),
+    which must name it and give its label and definition in both languages."""
+    text = text_of(section(source, anchor + term[len(str(TIP)) :]))
+    assert qname(term) in text
+    for lang in ("ja", "en"):
+        assert literal(ontology, term, RDFS.label, lang) in text, (term, lang)
+        assert literal(ontology, term, SKOS.definition, lang) in text, (term, lang)
+    return text
+
+
 def test_every_class_with_ja_and_en_label_and_definition(docs: Path, ontology: Graph) -> None:
     source = page(docs, "ontology.html")
     classes = own_terms(ontology, OWL.Class)
     assert len(classes) >= 25
     for cls in classes:
-        text = text_of(section(source, "class-" + cls[len(str(TIP)) :]))
-        assert qname(cls) in text
-        for lang in ("ja", "en"):
-            assert literal(ontology, cls, RDFS.label, lang) in text, (cls, lang)
-            assert literal(ontology, cls, SKOS.definition, lang) in text, (cls, lang)
+        text = term_entry(source, ontology, cls, "class-")
         for parent in ontology.objects(cls, RDFS.subClassOf):
             if isinstance(parent, URIRef) and parent.startswith(str(TIP)):
                 assert qname(parent) in text, (cls, parent)
@@ -107,11 +114,7 @@ def test_every_property_with_labels_domain_range_inverse_and_chains(
     properties = own_terms(ontology, *PROPERTY_TYPES)
     assert len(properties) >= 40
     for prop in properties:
-        text = text_of(section(source, "prop-" + prop[len(str(TIP)) :]))
-        assert qname(prop) in text
-        for lang in ("ja", "en"):
-            assert literal(ontology, prop, RDFS.label, lang) in text, (prop, lang)
-            assert literal(ontology, prop, SKOS.definition, lang) in text, (prop, lang)
+        text = term_entry(source, ontology, prop, "prop-")
         related = [
             *ontology.objects(prop, RDFS.domain),
             *ontology.objects(prop, RDFS.range),

@@ -446,6 +446,7 @@ def test_legal_iris_load_and_export_in_every_format(tmp_path: Path) -> None:
     ],
 )
 def test_ill_typed_literals_are_refused_at_load_time(tmp_path: Path, literal: str) -> None:
+    """Refused at their line, the message naming the value and its datatype."""
     path = write(
         tmp_path,
         "ill.ttl",
@@ -454,6 +455,8 @@ def test_ill_typed_literals_are_refused_at_load_time(tmp_path: Path, literal: st
     with pytest.raises(IllTypedLiteralError) as info:
         load_files([path])
     assert info.value.location.line == 4
+    lexical, datatype = literal.split('"')[1], literal.rsplit(":", 1)[1]
+    assert lexical in str(info.value) and datatype in str(info.value)
 
 
 def test_valid_years_are_accepted(tmp_path: Path) -> None:

@@ -57,21 +57,6 @@ def test_ntriples_syntax_error_names_its_line(tmp_path: Path) -> None:
     assert info.value.location.line == 3
 
 
-def test_ill_typed_literal_is_reported_with_its_line(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        "ill.ttl",
-        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
-        + GOOD
-        + 'ex:a ex:date "2021-13-40"^^xsd:date .\n',
-    )
-    with pytest.raises(IllTypedLiteralError) as info:
-        load_files([path])
-    assert info.value.location.line == 4
-    assert "2021-13-40" in str(info.value)
-    assert "date" in str(info.value)
-
-
 def test_unsupported_and_missing_files(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedFormatError):
         load_files([write(tmp_path, "data.jsonld", "{}")])
