@@ -109,6 +109,26 @@ def test_edited_plan_is_rebuilt_incrementally(built_copy: Project, tmp_path: Pat
     assert_same_as_full(copy, out, summary, tmp_path)
 
 
+def test_a_change_no_index_row_holds_keeps_the_last_index_file(
+    built_copy: Project, tmp_path: Path
+) -> None:
+    """A plan's themes are in no row of the search index: the incremental build's index is the
+    last build's file itself (a hard link, not a copy), and still a full build's."""
+    copy, out = built_copy, tmp_path / "dist"
+    before = json.loads((out / "build.json").read_text(encoding="utf-8"))["store"]
+    last = index_path(out, before).stat()
+    _edit(
+        copy.root / PLAN,
+        "tip:theme <theme/networking>, <theme/promotion> ;",
+        "tip:theme <theme/promotion> ;",
+    )
+    summary = build(copy, out)
+    assert summary.mode == "incremental"
+    now = index_path(out, summary.store).stat()
+    assert (now.st_dev, now.st_ino) == (last.st_dev, last.st_ino)
+    assert_same_as_full(copy, out, summary, tmp_path)
+
+
 def test_a_file_whose_triples_did_not_change_is_kept(built_copy: Project, tmp_path: Path) -> None:
     """An English label changed: no entailment changes, so inferred.ttl is not written again
     (same file, same time), asserted.ttl is; both still equal a full build's."""

@@ -8,6 +8,7 @@ searches, as an index made whole from the changed graphs — also when the row i
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 from pathlib import Path
 
@@ -62,11 +63,19 @@ def _answers(path: Path) -> list[list[search.Hit]]:
         index.close()
 
 
+def _new_file(path: Path, data: bytes = b"") -> Path:
+    """``path`` as a new file holding ``data``: a new inode, as a build writes every index (an
+    empty patch makes the new index a hard link to the old one, which writing the old name in
+    place would change too)."""
+    path.unlink(missing_ok=True)
+    path.write_bytes(data)
+    return path
+
+
 def _patch_and_compare(
     tmp_path: Path, before: list[MemoryIndex], after: list[MemoryIndex]
 ) -> search_patch.Patch | None:
-    old = tmp_path / "old.sqlite"
-    old.write_bytes(index_bytes(rows_from(before, before[1])))
+    old = _new_file(tmp_path / "old.sqlite", index_bytes(rows_from(before, before[1])))
     delta = {t for b, a in zip(before, after, strict=True) for t in set(b) ^ set(a)}
     patch = search_patch.plan(delta, before, before[1], after, after[1])
     whole = tmp_path / "whole.sqlite"
@@ -76,7 +85,7 @@ def _patch_and_compare(
             search.GraphUnion(after)
         )
         return None
-    new = tmp_path / "new.sqlite"
+    new = _new_file(tmp_path / "new.sqlite")  # (StagedFiles hands over a new empty file)
     assert search_patch.patched(old, patch)(new)
     assert _texts(new) == _texts(whole)
     assert _answers(new) == _answers(whole)
@@ -256,6 +265,28 @@ def test_the_patch_is_what_changed(tmp_path: Path) -> None:
         "https://w3id.org/tokyo-industry-plans/id/e1",
     }
     assert {r.first for r in patch.insert} == {2022}
+
+
+def test_a_change_that_reaches_no_row_keeps_the_last_index_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty patch: the new index is the last one's file itself (a hard link), or a copy of
+    it where the file system makes no link; without the last index, there is none."""
+    graphs = _graphs([(1, t) for t in PLAN_TRIPLES])
+    old = _new_file(tmp_path / "old.sqlite", index_bytes(rows_from(graphs, graphs[1])))
+    empty = search_patch.Patch()
+    linked = _new_file(tmp_path / "linked.sqlite")
+    assert search_patch.patched(old, empty)(linked)
+    assert linked.samefile(old)
+
+    def no_links(source: object, target: object) -> None:
+        raise OSError(errno.EPERM, "no hard links on this file system")
+
+    monkeypatch.setattr(search_patch.os, "link", no_links)
+    copied = _new_file(tmp_path / "copied.sqlite")
+    assert search_patch.patched(old, empty)(copied)
+    assert not copied.samefile(old) and copied.read_bytes() == old.read_bytes()
+    assert not search_patch.patched(tmp_path / "missing.sqlite", empty)(tmp_path / "x.sqlite")
 
 
 def test_an_index_that_is_not_the_old_graphs_is_not_patched(tmp_path: Path) -> None:
