@@ -271,7 +271,8 @@ def test_a_change_that_reaches_no_row_keeps_the_last_index_as_it_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An empty patch: the new index is the last one's file itself (a hard link), or a copy of
-    it where the file system makes no link; without the last index, there is none."""
+    it where the file system makes no link; without the last index, or with a damaged one,
+    there is none (as for a patch that is not empty)."""
     graphs = _graphs([(1, t) for t in PLAN_TRIPLES])
     old = _new_file(tmp_path / "old.sqlite", index_bytes(rows_from(graphs, graphs[1])))
     empty = search_patch.Patch()
@@ -287,6 +288,8 @@ def test_a_change_that_reaches_no_row_keeps_the_last_index_as_it_is(
     assert search_patch.patched(old, empty)(copied)
     assert not copied.samefile(old) and copied.read_bytes() == old.read_bytes()
     assert not search_patch.patched(tmp_path / "missing.sqlite", empty)(tmp_path / "x.sqlite")
+    damaged = _new_file(tmp_path / "damaged.sqlite", b"not an index")
+    assert not search_patch.patched(damaged, empty)(_new_file(tmp_path / "y.sqlite"))
 
 
 def test_an_index_that_is_not_the_old_graphs_is_not_patched(tmp_path: Path) -> None:

@@ -53,16 +53,8 @@ from kgtools.store.push import (
 )
 from kgtools.store.remote import VIRTUOSO_STORE, RemoteStore, exchange, resolve_endpoints
 
-from .conftest import (
-    NETWORK_VIEWS_COMPARED,
-    ONE_ROW,
-    SPARQL_JSON,
-    assert_isomorphic,
-    assert_same_network,
-    examples,
-    loopback_server,
-    respond,
-)
+from . import conftest as shared
+from .conftest import examples
 from .test_remote import (
     CQ,
     CQ_NAMES,
@@ -235,7 +227,7 @@ def _update(base: str, text: str) -> None:
 def test_push_keeps_the_named_graphs_and_the_counts(pushed: str, store: MemoryStore) -> None:
     assert _counts(pushed, GRAPHS) == [store.count(g) for g in GRAPHS]
     assert _graphs_named(pushed, "/kg-push-staging") == [], "a push leaves no staging graph"
-    assert_isomorphic(store.graph(ONTOLOGY_GRAPH), RemoteStore(pushed).graph(ONTOLOGY_GRAPH))
+    shared.assert_isomorphic(store.graph(ONTOLOGY_GRAPH), RemoteStore(pushed).graph(ONTOLOGY_GRAPH))
 
 
 def test_push_twice_replaces_through_staging(
@@ -282,7 +274,7 @@ def test_push_via_update_where_the_graph_store_is_not_used(
     assert named.exit_code == 0, named.output
     assert _counts(pushed, GRAPHS) == before == [store.count(g) for g in GRAPHS]
     remote = RemoteStore(pushed)
-    assert_isomorphic(store.graph(ONTOLOGY_GRAPH), remote.graph(ONTOLOGY_GRAPH))
+    shared.assert_isomorphic(store.graph(ONTOLOGY_GRAPH), remote.graph(ONTOLOGY_GRAPH))
     too_big = kg(*args, "--asserted-only", "--chunk-size", "5000", env=DBA)
     message = " ".join(too_big.output.split())
     assert too_big.exit_code == 2, too_big.output
@@ -351,9 +343,10 @@ class _FaultyProxy(BaseHTTPRequestHandler):
         if upload and signed:
             cls.uploads += 1
             if cls.uploads == cls.fail_store_at:
-                return respond(self, 500, b"disk full", {"Content-Type": "text/plain"})
+                return shared.respond(self, 500, b"disk full", {"Content-Type": "text/plain"})
         if cls.fail_update and signed and cls.fail_update in urllib.parse.unquote_to_bytes(body):
-            return respond(self, 500, b"update refused by the test", {"Content-Type": "text/plain"})
+            refused = b"update refused by the test"
+            return shared.respond(self, 500, refused, {"Content-Type": "text/plain"})
         headers = {k: v for k, v in self.headers.items() if k.lower() not in cls._HOP}
         req = urllib.request.Request(
             cls.upstream + self.path, data=body or None, headers=headers, method=self.command
@@ -365,7 +358,7 @@ class _FaultyProxy(BaseHTTPRequestHandler):
         except urllib.error.HTTPError as exc:
             status, data, back = exc.code, exc.read(), exc.headers
         kept = {k: v for k, v in back.items() if k.lower() not in cls._HOP}
-        return respond(self, status, data, kept)
+        return shared.respond(self, status, data, kept)
 
     do_GET = do_POST = do_PUT = do_HEAD = _forward
 
@@ -391,7 +384,7 @@ def test_a_push_that_fails_midway_or_at_the_move_leaves_virtuoso_as_it_was(
     requests = len(list(chunks(everything, size)))
     assert requests >= 5
     handler = type("Faulty", (_FaultyProxy,), {"upstream": base, "uploads": 0})
-    with loopback_server(handler) as url:
+    with shared.loopback_server(handler) as url:
         args = ("push", "--endpoint", url + "/sparql-auth", "--graph", SINGLE_GRAPH,
                 "--inferred", "--chunk-size", str(size), "--out-dir", out_dir)  # fmt: skip
         for fail_at in (1, 2, requests // 2 + 1, requests):
@@ -1123,7 +1116,7 @@ def test_quirk_insert_data_refuses_blank_nodes(virtuoso: str) -> None:
     with pytest.raises(Exception, match=r"SP031.*Blank node .* not allowed in a constant clause"):
         _update(virtuoso, text)
     _update(virtuoso, insert_update(graph, triples))
-    assert_isomorphic(chunk, RemoteStore(virtuoso + "/sparql").graph(URIRef(graph)))
+    shared.assert_isomorphic(chunk, RemoteStore(virtuoso + "/sparql").graph(URIRef(graph)))
     _update(virtuoso, drop_update([graph]))
 
 
@@ -1200,13 +1193,13 @@ def test_every_library_query_is_compared() -> None:
     assert len(CQ_NAMES) == len(list(CQ.glob("*.rq"))) >= 19
 
 
-@NETWORK_VIEWS_COMPARED
+@shared.NETWORK_VIEWS_COMPARED
 def test_network_views_are_the_same_from_virtuoso(
     pushed: str,
     out_dir: str,  # noqa: F811
     args: tuple[str, ...],
 ) -> None:
-    assert_same_network(out_dir, pushed, args)
+    shared.assert_same_network(out_dir, pushed, args)
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
@@ -1255,8 +1248,8 @@ class _DigestGuarded(BaseHTTPRequestHandler):
             challenge = (
                 f'Digest realm="{self.realm}", nonce="{self.nonce}", qop="auth", algorithm="MD5"'
             )
-            return respond(self, 401, b"", {"WWW-Authenticate": challenge})
-        return respond(self, 200, ONE_ROW, SPARQL_JSON)
+            return shared.respond(self, 401, b"", {"WWW-Authenticate": challenge})
+        return shared.respond(self, 200, shared.ONE_ROW, shared.SPARQL_JSON)
 
     do_POST = do_HEAD = do_PUT = _answer
 
@@ -1267,7 +1260,7 @@ class _DigestGuarded(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def digest_server() -> Iterator[tuple[str, type[_DigestGuarded]]]:
     handler = type("Guarded", (_DigestGuarded,), {"password": "", "seen": []})
-    with loopback_server(handler) as url:
+    with shared.loopback_server(handler) as url:
         yield url, handler
 
 

@@ -158,6 +158,11 @@ def _same_index(source: Path, path: Path) -> None:
     build's time). Safe because an index file is never written after it is made (a search opens
     it read-only; a remade index replaces the name), and the last build's name is removed once
     this build is in place. Where the file system makes no link, a copy."""
+    db = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        _check_version(db, source)  # (as a patch would: a damaged index is not carried on)
+    finally:
+        db.close()
     path.unlink(missing_ok=True)
     try:
         os.link(source, path)
@@ -165,6 +170,13 @@ def _same_index(source: Path, path: Path) -> None:
         raise
     except OSError:
         shutil.copyfile(source, path)
+
+
+def _check_version(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse ``path`` (open as ``db``) unless it is an index of this version."""
+    version = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+    if version is None or version[0] != str(search.INDEX_VERSION):
+        raise PatchRefused(f"{path}: an index of another version")
 
 
 def _key(row: Row) -> tuple[Any, ...]:
@@ -250,9 +262,7 @@ def apply(path: Path, patch: Patch) -> None:
     try:
         db.execute("PRAGMA journal_mode=OFF")
         db.execute("PRAGMA synchronous=OFF")
-        version = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
-        if version is None or version[0] != str(search.INDEX_VERSION):
-            raise PatchRefused(f"{path}: an index of another version")
+        _check_version(db, path)
         db.execute("BEGIN")
         _apply(_Table(db), patch)
         db.execute("COMMIT")
