@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -391,6 +392,18 @@ def canary() -> Iterator[str]:
     Canary.hits = []
     with loopback_server(Canary) as url:
         yield url + "/"
+
+
+def stop(process: subprocess.Popen[bytes], log: Any, timeout: float) -> None:
+    """Stop a server process the tests started (SIGTERM, then SIGKILL after ``timeout`` s) and
+    close its log."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
 
 
 @contextmanager

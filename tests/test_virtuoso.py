@@ -64,7 +64,7 @@ from .test_remote import (
     XSD_INTEGER,
     _free_port,
     _params,
-    _rows,
+    answers_on_both,
     kg,
     out_dir,  # noqa: F401 - the fixture, shared
 )
@@ -174,13 +174,7 @@ def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        process.terminate()  # Virtuoso shuts down cleanly on SIGTERM
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        shared.stop(process, log, timeout=20)  # Virtuoso shuts down cleanly on SIGTERM
 
 
 @pytest.fixture(scope="module")
@@ -1161,13 +1155,9 @@ def test_library_query_answers_the_same_on_virtuoso(
     shapes Virtuoso evaluates wrongly are named by the quirk tests above, which also check that
     no library query has them (so that an answer cannot differ only on data not yet there).
     In both languages: ``--lang`` binds the query's ``?lang`` on either store."""
-    args = ["query", f"cq/{name}", *_params(name), "--lang", lang, "-f", "json"]
-    embedded = kg(*args, "--out-dir", out_dir)
-    remote = kg(*args, "--endpoint", pushed)
-    assert embedded.exit_code == 0 and remote.exit_code == 0, embedded.output + remote.output
-    variables, local_rows = _rows(embedded.output)
-    remote_variables, remote_rows = _rows(remote.output)
-    assert remote_variables == variables
+    _, local_rows, remote_rows = answers_on_both(
+        out_dir, pushed, ["query", f"cq/{name}", *_params(name), "--lang", lang, "-f", "json"]
+    )
     local_rows, remote_rows = _booleans_as_integers(local_rows), _booleans_as_integers(remote_rows)
     assert Counter(remote_rows) == Counter(local_rows), (
         f"{name}: the answers differ beyond the named quirks (GROUP_CONCAT order, language-tag "
