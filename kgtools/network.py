@@ -612,6 +612,10 @@ def stats_table(rows: Sequence[NodeStats], *, label_width: int = 30) -> str:
 # ------------------------------------------------------------------------------- layout
 
 
+#: Node id -> (x, y) in [-1, 1]², as :func:`layout` gives them.
+Positions = Mapping[str, tuple[float, float]]
+
+
 def layout(graph: nx.Graph) -> dict[str, tuple[float, float]]:
     """Deterministic positions in [-1, 1]² (the same for every output format).
 
@@ -706,12 +710,13 @@ def graphml_bytes(graph: nx.Graph) -> bytes:
     return buffer.getvalue()
 
 
-def gexf_bytes(graph: nx.Graph) -> bytes:
-    """GEXF 1.2 with ``viz`` colours, sizes and positions; no write date (reproducible)."""
+def gexf_bytes(graph: nx.Graph, positions: Positions | None = None) -> bytes:
+    """GEXF 1.2 with ``viz`` colours, sizes and positions (``positions``: the graph's
+    :func:`layout`, computed here when not given); no write date (reproducible)."""
     from networkx.readwrite.gexf import GEXFWriter
 
     scalar = scalar_graph(graph)
-    positions = layout(graph)
+    positions = layout(graph) if positions is None else positions
     for node, data in scalar.nodes(data=True):
         colour = KIND_BY_NAME.get(data.get("kind", ""), KINDS[2]).colour
         x, y = positions.get(str(node), (0.0, 0.0))
@@ -814,7 +819,7 @@ def label_note(shown: int, total: int, *, widest: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _figure(graph: nx.Graph) -> Any:
+def _figure(graph: nx.Graph, positions: Positions | None = None) -> Any:
     """The matplotlib figure of a view (no pyplot: no global state).
 
     Labels (Japanese, with the English below in grey; in one language only where the graph's
@@ -835,7 +840,7 @@ def _figure(graph: nx.Graph) -> Any:
     font = font_path()
     sizes = (_SIZE_JA, _SIZE_EN, _SIZE_EDGE, _SIZE_META, _SIZE_TITLE)
     prop = {size: FontProperties(fname=font, size=size) for size in sizes}
-    pos = layout(graph)
+    pos = layout(graph) if positions is None else positions
     fig = Figure(figsize=(18, 13), dpi=100)
     FigureCanvasAgg(fig)  # text extents are measured with Agg, whatever the output format
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
@@ -1001,21 +1006,21 @@ def _figure(graph: nx.Graph) -> Any:
     return fig
 
 
-def render_png(graph: nx.Graph) -> bytes:
+def render_png(graph: nx.Graph, positions: Positions | None = None) -> bytes:
     """The view as a PNG (1800×1300 px)."""
-    fig = _figure(graph)
+    fig = _figure(graph, positions)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
 
 
-def render_svg(graph: nx.Graph) -> bytes:
+def render_svg(graph: nx.Graph, positions: Positions | None = None) -> bytes:
     """The view as an SVG (text as paths, fixed ids, no date: reproducible)."""
     import matplotlib
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
     with matplotlib.rc_context({"svg.hashsalt": "kg-network", "svg.fonttype": "path"}):
-        fig = _figure(graph)
+        fig = _figure(graph, positions)
         FigureCanvasSVG(fig)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
@@ -1025,8 +1030,8 @@ def render_svg(graph: nx.Graph) -> bytes:
 # ------------------------------------------------------------------------------- HTML
 
 
-def _html_payload(graph: nx.Graph) -> dict[str, Any]:
-    pos = layout(graph)
+def _html_payload(graph: nx.Graph, positions: Positions | None = None) -> dict[str, Any]:
+    pos = layout(graph) if positions is None else positions
     nodes = []
     for node, data in graph.nodes(data=True):
         x, y = pos.get(str(node), (0.0, 0.0))
@@ -1092,7 +1097,7 @@ def _html_payload(graph: nx.Graph) -> dict[str, Any]:
     }
 
 
-def render_html(graph: nx.Graph) -> str:
+def render_html(graph: nx.Graph, positions: Positions | None = None) -> str:
     """A self-contained interactive page (no request to any host; see the module docstring)."""
     from kgtools.pages import render_with_glyphs
 
@@ -1101,25 +1106,26 @@ def render_html(graph: nx.Graph) -> str:
         title=f"{graph.graph['title_ja']} / {graph.graph['title_en']}",
         filters=graph.graph.get("filters", "none"),
         lang=graph.graph.get("lang") or "both",
-        data=_html_payload(graph),
+        data=_html_payload(graph, positions),
     )
 
 
 # ------------------------------------------------------------------------------- writing
 
 
-def render(graph: nx.Graph, fmt: str) -> bytes:
-    """One output format's bytes."""
+def render(graph: nx.Graph, fmt: str, positions: Positions | None = None) -> bytes:
+    """One output format's bytes (``positions``: the graph's :func:`layout`, for a caller that
+    draws several formats of one graph; computed here when a drawn format needs it)."""
     if fmt == "html":
-        return render_html(graph).encode("utf-8")
+        return render_html(graph, positions).encode("utf-8")
     if fmt == "png":
-        return render_png(graph)
+        return render_png(graph, positions)
     if fmt == "svg":
-        return render_svg(graph)
+        return render_svg(graph, positions)
     if fmt == "graphml":
         return graphml_bytes(graph)
     if fmt == "gexf":
-        return gexf_bytes(graph)
+        return gexf_bytes(graph, positions)
     if fmt == "json":
         return node_link_json(graph).encode("utf-8")
     raise NetworkError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
@@ -1134,7 +1140,8 @@ def write_view(
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise NetworkError(f"unknown format {unknown[0]!r}: choose from {', '.join(FORMATS)}")
-    return write_formats(out_dir, name, formats, lambda fmt: render(graph, fmt))
+    positions = layout(graph) if _DRAWN.intersection(formats) else None
+    return write_formats(out_dir, name, formats, lambda fmt: render(graph, fmt, positions))
 
 
 def write_stats_csv(graph: nx.Graph, path: Path) -> Path:
@@ -1183,8 +1190,9 @@ def default_views(
             continue  # a projection of this many municipalities is near-complete: on demand only
         graph = build_view(data, view)
         wanted = [f for f in formats if graph.number_of_nodes() <= DRAW_LIMIT or f not in _DRAWN]
+        positions = layout(graph) if _DRAWN.intersection(wanted) else None  # once, not per format
         for fmt in dict.fromkeys(wanted):
-            files[f"{DEFAULT_VIEWS_DIR}/{view}.{fmt}"] = render(graph, fmt)
+            files[f"{DEFAULT_VIEWS_DIR}/{view}.{fmt}"] = render(graph, fmt, positions)
         files[f"{DEFAULT_VIEWS_DIR}/{view}-stats.csv"] = stats_csv(node_stats(graph)).encode()
     return files
 
