@@ -1190,11 +1190,47 @@ def default_views(
             continue  # a projection of this many municipalities is near-complete: on demand only
         graph = build_view(data, view)
         wanted = [f for f in formats if graph.number_of_nodes() <= DRAW_LIMIT or f not in _DRAWN]
-        positions = layout(graph) if _DRAWN.intersection(wanted) else None  # once, not per format
-        for fmt in dict.fromkeys(wanted):
-            files[f"{DEFAULT_VIEWS_DIR}/{view}.{fmt}"] = render(graph, fmt, positions)
-        files[f"{DEFAULT_VIEWS_DIR}/{view}-stats.csv"] = stats_csv(node_stats(graph)).encode()
+        for suffix, content in _view_files(graph, tuple(dict.fromkeys(wanted))).items():
+            files[f"{DEFAULT_VIEWS_DIR}/{view}{suffix}"] = content
     return files
+
+
+#: Libraries whose versions can change a view's files (besides the toolkit's own code): the
+#: layout and the data formats (networkx, numpy), the page (jinja2, and the font subset's).
+_VIEW_LIBRARIES = ("networkx", "numpy", "jinja2", "matplotlib", "matplotlib-fontja", "fonttools")
+
+
+def _view_files(graph: nx.Graph, formats: tuple[str, ...]) -> dict[str, bytes]:
+    """``{".fmt": bytes, "-stats.csv": bytes}`` of one view, from the per-user cache of derived
+    values (:mod:`kgtools.usercache`) when a build drew the same graph before.
+
+    Drawing a view (a seeded spring layout, the page with its font subset, GEXF) is most of a
+    small build's time, and a rebuild whose edit does not touch the network (a text, a date)
+    draws the same graphs again. The files are a function of the graph, the formats, the
+    toolkit's code and :data:`_VIEW_LIBRARIES`: the key is all of these, the graph as its
+    node-link JSON (every node, edge and graph attribute, in order) and every node's neighbours
+    in order (which the JSON does not show, and which the layout reads)."""
+    import base64
+
+    from kgtools import usercache
+
+    def draw() -> bytes:
+        positions = layout(graph) if _DRAWN.intersection(formats) else None  # once, not per format
+        made = {f".{fmt}": render(graph, fmt, positions) for fmt in formats}
+        made["-stats.csv"] = stats_csv(node_stats(graph)).encode()
+        packed = {name: base64.b64encode(content).decode("ascii") for name, content in made.items()}
+        return json.dumps(packed).encode("ascii")  # in the order written
+
+    neighbours = json.dumps([[str(n), [str(m) for m in graph.adj[n]]] for n in graph])
+    entry = usercache.key(
+        "network-view",
+        json.dumps(formats),
+        node_link_json(graph),
+        neighbours,
+        usercache.versions(*_VIEW_LIBRARIES),
+    )
+    packed = json.loads(usercache.cached("views", entry, draw))
+    return {name: base64.b64decode(text) for name, text in packed.items()}
 
 
 def view_files(out_dir: Path) -> list[Path]:

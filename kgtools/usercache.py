@@ -1,10 +1,11 @@
 """A per-user cache of derived values that do not depend on where a build goes.
 
-Two results are expensive and depend only on their inputs and on the code that computes them:
-owlrl's closure of the ontology (``kg build``'s reasoning stage, seconds) and the subsets of the
-Japanese font embedded in the HTML pages (:mod:`kgtools.glyphs`, about half a second each). A
-build into a fresh folder, ``kg network`` or ``kg docs`` would compute them again; they are kept
-here instead, shared by every build folder of the user:
+Three results are expensive and depend only on their inputs and on the code that computes them:
+owlrl's closure of the ontology (``kg build``'s reasoning stage, seconds), the subsets of the
+Japanese font embedded in the HTML pages (:mod:`kgtools.glyphs`, about half a second each) and
+the files of the network views a build draws (:func:`kgtools.network.default_views`, half of a
+small build). A build into a fresh folder, a rebuild, ``kg network`` or ``kg docs`` would compute
+them again; they are kept here instead, shared by every build folder of the user:
 
     ``$XDG_CACHE_HOME/kgtools/derived/KIND/KEY`` (default ``~/.cache/kgtools/derived/…``)
 
@@ -26,6 +27,7 @@ is made again as needed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 from collections.abc import Callable
@@ -62,8 +64,11 @@ def key(*parts: bytes | str) -> str:
     return digest(code_digest(), *parts)
 
 
+@functools.cache
 def versions(*distributions: str) -> str:
-    """``name==version`` of each installed distribution (``name==?`` when it is not installed)."""
+    """``name==version`` of each installed distribution (``name==?`` when it is not installed).
+    Read once per process (a look-up reads the package metadata from disk, milliseconds each):
+    the libraries a process has imported are the ones it runs, whatever is installed later."""
     found = []
     for name in distributions:
         try:

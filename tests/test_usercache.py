@@ -1,6 +1,7 @@
-"""The per-user cache of derived values (kgtools.usercache): owlrl's closure of the ontology and
-the pages' font subsets. A hit gives exactly what a miss computes; a damaged entry is detected
-and computed again, never trusted; a cache folder that cannot be written still builds."""
+"""The per-user cache of derived values (kgtools.usercache): owlrl's closure of the ontology, the
+pages' font subsets and the network views' files. A hit gives exactly what a miss computes; a
+damaged entry is detected and computed again, never trusted; a cache folder that cannot be
+written still builds."""
 
 from __future__ import annotations
 
@@ -150,7 +151,7 @@ def test_a_build_with_an_unwritable_cache_equals_one_with_a_warm_cache(
     glyphs._cached_subset.cache_clear()
     build(project, tmp_path / "cold", force=True)
     derived = tmp_path / "xdg" / "kgtools" / "derived"
-    assert _entries(derived, "tbox") and _entries(derived, "glyphs")
+    assert _entries(derived, "tbox") and _entries(derived, "glyphs") and _entries(derived, "views")
     glyphs._cached_subset.cache_clear()
     build(project, tmp_path / "warm", force=True)
     none, cold, warm = (outputs(tmp_path / d) for d in ("none", "cold", "warm"))
@@ -183,3 +184,45 @@ def test_a_cached_subset_is_the_subset(
         assert glyphs.subset_font(chars) == fresh
         assert entry.read_bytes() == raw
     glyphs._cached_subset.cache_clear()
+
+
+# -- the network views ---------------------------------------------------------------------------
+TOSHIMA = "data/plans/131164-2021-toshima.ttl"
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        # an initiative's label: the edges it is evidence for carry it
+        (
+            'rdfs:label "起業家ネットワーク構築支援"@ja, "Support for building',
+            'rdfs:label "起業家のネットワーク構築支援"@ja, "Support for building',
+        ),
+        # a link less: an edge (or its weight) goes
+        (
+            "tip:involvesPartnerKind <partner-kind/university>, <partner-kind/company> ;",
+            "tip:involvesPartnerKind <partner-kind/university> ;",
+        ),
+    ],
+)
+def test_a_view_from_the_cache_is_never_an_older_drawing(
+    copy: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str
+) -> None:
+    """After an edit that changes a view's graph, a rebuild with the warm cache writes the views
+    that a build drawing everything again writes, not the cached drawing of the graph before."""
+
+    def views(out: Path) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in sorted((out / "network").iterdir())}
+
+    build(Project(copy), copy / "before", force=True)  # its views are now in the cache
+    before = views(copy / "before")
+    path = copy / TOSHIMA
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    build(Project(copy), copy / "dist")  # the warm cache holds the views before the edit
+    warm = views(copy / "dist")
+    monkeypatch.setattr(usercache, "get", lambda kind, entry: None)  # every value drawn again
+    build(Project(copy), copy / "fresh", force=True)
+    assert warm == views(copy / "fresh")
+    assert warm != before, "the edit must change a view for this test to say anything"
