@@ -75,7 +75,7 @@ from kgtools.load.checks import quiet_rdflib_term_warnings
 from kgtools.query.library import DEFAULT_LANGUAGE, QueryLibrary, system_query_path, user_query
 from kgtools.query.params import bound_params, check_language, parse_param
 from kgtools.query.results import QueryResult
-from kgtools.query.run import DEFAULT_TIMEOUT, isolate_network, run_here
+from kgtools.query.run import DEFAULT_TIMEOUT, forked_child, isolate_network, run_here
 from kgtools.store.base import Store
 
 DEFAULT_HOST = "127.0.0.1"
@@ -609,34 +609,25 @@ def run_in_child(
             raise _Failed(HTTPStatus.SERVICE_UNAVAILABLE, str(exc)) from None
         except QueryError as exc:
             raise _Failed(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc)) from None
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child_main, args=(sender, source, job), daemon=True)
-    process.start()
-    sender.close()
-    started = time.monotonic()
-    deadline = started + timeout
-    niced = False
-    try:
-        while not receiver.poll(min(max(deadline - time.monotonic(), 0), 0.05)):
-            if stop is not None and stop.is_set():
-                raise _Stopped
-            now = time.monotonic()
-            if now >= deadline:
-                raise _TimedOut
-            if not niced and now - started >= QUICK_GUARANTEED and process.pid is not None:
-                # A long query yields the processor to short ones started after it.
-                niced = True
-                with contextlib.suppress(OSError, AttributeError):
-                    os.setpriority(os.PRIO_PROCESS, process.pid, LONG_QUERY_NICENESS)
-        status, payload = receiver.recv()
-    except EOFError:
-        status, payload = "error", "the query process ended without an answer"
-    finally:
-        if process.is_alive():
-            process.kill()
-        process.join()
-        receiver.close()
+    with forked_child(_child_main, source, job, daemon=True) as (process, receiver):
+        started = time.monotonic()
+        deadline = started + timeout
+        niced = False
+        try:
+            while not receiver.poll(min(max(deadline - time.monotonic(), 0), 0.05)):
+                if stop is not None and stop.is_set():
+                    raise _Stopped
+                now = time.monotonic()
+                if now >= deadline:
+                    raise _TimedOut
+                if not niced and now - started >= QUICK_GUARANTEED and process.pid is not None:
+                    # A long query yields the processor to short ones started after it.
+                    niced = True
+                    with contextlib.suppress(OSError, AttributeError):
+                        os.setpriority(os.PRIO_PROCESS, process.pid, LONG_QUERY_NICENESS)
+            status, payload = receiver.recv()
+        except EOFError:
+            status, payload = "error", "the query process ended without an answer"
     if status == "ok":
         return payload
     if status == "failed":

@@ -87,15 +87,20 @@ def index(graph: Graph) -> MemoryIndex:
 # -- known-bad data: specific results, so a regression cannot hide behind "0 == 0" ----------
 
 
+def with_value(data: Graph, subject: URIRef, predicate: URIRef, value: Literal) -> Graph:
+    """A copy of ``data`` in which ``subject``'s only ``predicate`` value is ``value``."""
+    changed = Graph()
+    for t in data:
+        changed.add(t)
+    changed.set((subject, predicate, value))
+    return changed
+
+
 def test_jis_check_digit_fires_on_a_bad_code(
     data: Graph, shapes: Graph, ontology: Graph, compiled: shacl.CompiledShapes
 ) -> None:
-    bad = Graph()
-    for t in data:
-        bad.add(t)
     taito = ID["local-government/131067"]
-    bad.remove((taito, TIP.localGovernmentCode, None))
-    bad.add((taito, TIP.localGovernmentCode, Literal("131068")))  # check digit is 7
+    bad = with_value(data, taito, TIP.localGovernmentCode, Literal("131068"))  # check digit is 7
     results = compiled.validate(index(bad), index(ontology))
     sparql = [r for r in results if r.component == SH.SPARQLConstraintComponent]
     assert [(r.focus, r.path, r.value) for r in sparql] == [
@@ -134,12 +139,8 @@ def test_jis_check_digit_fires_on_a_bad_code(
 def test_ill_typed_date_is_a_datatype_violation(
     data: Graph, ontology: Graph, compiled: shacl.CompiledShapes
 ) -> None:
-    bad = Graph()
-    for t in data:
-        bad.add(t)
     period = ID["plan/131067/2021/period"]
-    bad.remove((period, TIP.startDate, None))
-    bad.add((period, TIP.startDate, Literal("2021-13-45", datatype=XSD.date)))
+    bad = with_value(data, period, TIP.startDate, Literal("2021-13-45", datatype=XSD.date))
     results = compiled.validate(index(bad), index(ontology))
     datatype = [r for r in results if r.component == SH.DatatypeConstraintComponent]
     assert [(r.focus, r.path, r.value) for r in datatype] == [
@@ -206,11 +207,8 @@ def test_mutated_data_matches_pyshacl(
 @pytest.fixture(scope="module")
 def broken(data: Graph) -> Graph:
     """The real data with a few problems, so that restricted results are not all empty."""
-    bad = Graph()
-    for t in data:
-        bad.add(t)
-    bad.remove((ID["local-government/131067"], TIP.localGovernmentCode, None))
-    bad.add((ID["local-government/131067"], TIP.localGovernmentCode, Literal("131068")))
+    taito = ID["local-government/131067"]
+    bad = with_value(data, taito, TIP.localGovernmentCode, Literal("131068"))
     plan = ID["plan/131067/2021"]
     bad.add((plan, RDFS.label, Literal("二つ目", lang="ja")))
     bad.remove((plan, TIP.period, None))

@@ -483,6 +483,22 @@ def _iri_line(path: Path, iri: str, bad: str) -> int | None:
     return None
 
 
+def first_bad_iri(rows: Iterable[Iterable[object]]) -> tuple[str, str] | None:
+    """The first IRI in ``rows`` of terms that :func:`bad_iri` refuses, with the character it
+    names: each IRI a row holds, a literal's datatype and a graph's name included."""
+    for row in rows:
+        for term in row:
+            if isinstance(term, Literal):
+                term = term.datatype
+            if isinstance(term, Graph):
+                term = term.identifier
+            if isinstance(term, URIRef):
+                ch = bad_iri(str(term))
+                if ch is not None:
+                    return str(term), ch
+    return None
+
+
 def _check_iris(path: Path, target: Graph, quads: bool) -> None:
     """Refuse IRIs rdflib kept but cannot write back (subjects, predicates, objects, datatypes,
     graph names)."""
@@ -491,21 +507,14 @@ def _check_iris(path: Path, target: Graph, quads: bool) -> None:
         if quads
         else target.triples((None, None, None))
     )
-    for row in rows:
-        for term in row:
-            if isinstance(term, Literal):
-                term = term.datatype
-            if isinstance(term, Graph):
-                term = term.identifier
-            if not isinstance(term, URIRef):
-                continue
-            ch = bad_iri(str(term))
-            if ch is not None:
-                raise BadIRIError(
-                    SourceLocation(path, _iri_line(path, str(term), ch)),
-                    f"bad IRI <{term}>: it contains {ch!r}, which no RDF syntax allows in an IRI",
-                    "percent-encode the character (a space is %20) or fix the IRI",
-                )
+    found = first_bad_iri(rows)
+    if found is not None:
+        iri, ch = found
+        raise BadIRIError(
+            SourceLocation(path, _iri_line(path, iri, ch)),
+            f"bad IRI <{iri}>: it contains {ch!r}, which no RDF syntax allows in an IRI",
+            "percent-encode the character (a space is %20) or fix the IRI",
+        )
 
 
 def _read_checked(path: Path, max_size: int | None) -> tuple[str, bytes]:

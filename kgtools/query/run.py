@@ -18,10 +18,11 @@ import ctypes
 import math
 import multiprocessing
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
-from rdflib import Literal, URIRef
+from rdflib import URIRef
 from rdflib.term import Node
 
 from kgtools.errors import (
@@ -30,7 +31,7 @@ from kgtools.errors import (
     QuerySyntaxError,
     QueryTimeoutError,
 )
-from kgtools.load.checks import bad_iri, quiet_rdflib_term_warnings
+from kgtools.load.checks import first_bad_iri, quiet_rdflib_term_warnings
 from kgtools.query.library import QueryFile
 from kgtools.query.params import bound_params, check_params
 from kgtools.query.results import QueryResult, Row
@@ -171,26 +172,18 @@ def run(
     check_timeout(timeout)
     if "fork" not in multiprocessing.get_all_start_methods():
         return run_here(store, query, bindings, graphs=graphs)
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, store, query, bindings, graphs))
-    process.start()
-    sender.close()
-    try:
-        if not receiver.poll(timeout):
-            raise QueryTimeoutError(
-                f"{query.path.name}: stopped after the time limit of {timeout or 0:g} s; "
-                "simplify the query or raise the limit with --timeout"
-            )
-        with quiet_rdflib_term_warnings():  # unpickling makes the answer's literals again
-            status, payload = receiver.recv()
-    except EOFError:
-        raise QueryError(f"{query.path.name}: the query process ended without an answer") from None
-    finally:
-        if process.is_alive():
-            process.kill()
-        process.join()
-        receiver.close()
+    with forked_child(_child, store, query, bindings, graphs) as (_process, receiver):
+        try:
+            if not receiver.poll(timeout):
+                raise QueryTimeoutError(
+                    f"{query.path.name}: stopped after the time limit of {timeout or 0:g} s; "
+                    "simplify the query or raise the limit with --timeout"
+                )
+            with quiet_rdflib_term_warnings():  # unpickling makes the answer's literals again
+                status, payload = receiver.recv()
+        except EOFError:
+            message = f"{query.path.name}: the query process ended without an answer"
+            raise QueryError(message) from None
     if status == "syntax":
         _syntax_error(query, payload)
     if status == "error":
@@ -220,6 +213,26 @@ def run_here(
     return answer
 
 
+@contextmanager
+def forked_child(target: Callable[..., None], *args: Any, daemon: bool = False) -> Iterator[Any]:
+    """A child forked to run ``target(sender, *args)``, as ``(process, receiver)``: the child
+    answers on ``sender``, the parent reads ``receiver``. On leaving the block, whatever ended
+    it (an answer, a time limit, an error, an interrupt), the child is killed if it still runs
+    and reaped, and the pipe closed. (``kg query`` and ``kg serve`` run queries this way.)"""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=target, args=(sender, *args), daemon=daemon)
+    process.start()
+    sender.close()
+    try:
+        yield process, receiver
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()
+
+
 def _syntax_error(query: QueryFile, message: str) -> NoReturn:
     """The store refused the text: rdflib's full check says where (with line and column) or
     refuses it as unsafe; if rdflib accepts it, the store's own message is the answer."""
@@ -231,16 +244,11 @@ def _check_result_iris(result: QueryResult, name: str) -> None:
     """Refuse an answer holding an IRI no RDF syntax can write (``IRI("a b")`` makes one), so
     that every output format can be produced."""
     rows: Sequence[Sequence[Node | None]] = result.rows or result.triples
-    for row in rows:
-        for term in row:
-            if isinstance(term, Literal):
-                term = term.datatype
-            if not isinstance(term, URIRef):
-                continue
-            ch = bad_iri(str(term))
-            if ch is not None:
-                raise QueryError(
-                    f"{name}: the answer holds the IRI <{term}>, which contains {ch!r}, a "
-                    "character no RDF syntax allows in an IRI — build IRIs from "
-                    "ENCODE_FOR_URI(…) or filter such values out"
-                )
+    found = first_bad_iri(rows)
+    if found is not None:
+        iri, ch = found
+        raise QueryError(
+            f"{name}: the answer holds the IRI <{iri}>, which contains {ch!r}, a "
+            "character no RDF syntax allows in an IRI — build IRIs from "
+            "ENCODE_FOR_URI(…) or filter such values out"
+        )
