@@ -1,7 +1,7 @@
 """The package's layout holds (README "Layout"): no import cycles, readers never import the
 builder, every typed error lives in ``kgtools.errors``, no ontology IRI is typed out in code
 (they come from the generated namespace), and every module says what it is for in its docstring.
-That every module imports on its own, each in a fresh interpreter, is in
+That every module imports on its own, in a process that imported no other module first, is in
 ``tests/test_engine_layout.py``.
 
 Imports are read from the source (every ``import`` statement, also those inside functions), so a
