@@ -82,9 +82,9 @@ GROUPS = {
     # (tests/references.py), which lives in one worker's memory
     "test_shapes.py": "pyshacl-cases",
     "test_shacl_fast.py": "pyshacl-cases",
-    # the 10k sample's three reference runs (owlrl, pySHACL, rdflib's queries) are the three
-    # longest tests: pySHACL's on one worker, owlrl's closure and the queries that read it on
-    # the other (each group makes the sample itself, a few seconds)
+    # the synthetic sample's three reference runs (owlrl, pySHACL, rdflib's queries) are among
+    # the longest tests: pySHACL's on one worker, owlrl's closure and the queries that read it
+    # on the other (each group makes the sample itself, a second or two)
     "test_equivalence.py": "equivalence-owlrl",
     "test_equivalence.py::test_validation_equals_pyshacl": "equivalence-pyshacl",
 }

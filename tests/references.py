@@ -9,11 +9,11 @@ versions (:func:`digest`), so that a changed input or library is never answered 
 * pySHACL reports are kept in memory for the test session (one per xdist worker: conftest puts
   the files that share them in one xdist group). A report holds the session's own nodes (the
   blank nodes of the shapes and of the case files), so it cannot outlive the session.
-* owlrl's entailments of the 10k synthetic sample are also written under pytest's cache dir
-  (``config.cache``, i.e. ``.pytest_cache/``): a second run on the same inputs reads them. They
-  hold no blank node, so N-Triples carries them exactly; the key is taken over the canonical
-  form of the very graph owlrl is given (blank nodes relabelled by rdflib.compare), so a change
-  anywhere between the files and owlrl (generator, loader, filter) is a new key.
+* owlrl's entailments of test_equivalence's synthetic sample are also written under pytest's
+  cache dir (``config.cache``, i.e. ``.pytest_cache/``): a second run on the same inputs reads
+  them. They hold no blank node, so N-Triples carries them exactly; the key is taken over the
+  canonical form of the very graph owlrl is given (blank nodes relabelled by rdflib.compare), so
+  a change anywhere between the files and owlrl (generator, loader, filter) is a new key.
 * rdflib's prepared SPARQL queries (:func:`share_prepared_queries`): pySHACL hands rdflib each
   SPARQL constraint as text, and rdflib parses it again on every run (pyparsing, about a tenth of
   a second a query: two thirds of a pySHACL run on a shape case). In the test session a text is
@@ -123,7 +123,7 @@ class References:
         return self._reports[key]
 
 
-# -- owlrl: the closure of the 10k sample, kept on disk between runs ------------------------------
+# -- owlrl: the closure of the synthetic sample, kept on disk between runs ------------------------
 
 
 def owlrl_key(graph: Graph) -> str:
