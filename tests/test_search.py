@@ -39,7 +39,7 @@ from kgtools.search import (
     normalise,
 )
 
-from .conftest import examples
+from .conftest import examples, running
 
 ID = "https://w3id.org/tokyo-industry-plans/id/"
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -406,17 +406,13 @@ def test_kg_search_json_and_errors(project: Project, built: tuple[Path, BuildSum
 def test_the_endpoint_answers_get_search_as_json(
     store: object, built: tuple[Path, BuildSummary]
 ) -> None:
-    import threading
-
     from kgtools.serve import ServeConfig, make_server
 
     out, summary = built
     path = index_for(out, summary.store)
     config = ServeConfig(graphs=tuple(graphs_for(inferred=True)))
-    server = make_server(store, "127.0.0.1", 0, config=config, search_index=path)  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    made = make_server(store, "127.0.0.1", 0, config=config, search_index=path)  # type: ignore[arg-type]
+    with running(made) as server:
         url = server.url + "search?" + urllib.parse.urlencode({"q": "ＳＤＧｓ", "limit": "2"})
         with urllib.request.urlopen(url, timeout=10) as response:
             assert response.headers["Content-Type"].startswith("application/json")
@@ -431,10 +427,6 @@ def test_the_endpoint_answers_get_search_as_json(
             assert caught.value.code == 400
         with urllib.request.urlopen(server.url, timeout=10) as page:
             assert b'id="search"' in page.read()
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 # -- incremental build --------------------------------------------------------------------------
