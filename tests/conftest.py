@@ -83,6 +83,9 @@ GROUPS = {
     # (tests/references.py), which lives in one worker's memory
     "test_shapes.py": "pyshacl-cases",
     "test_shacl_fast.py": "pyshacl-cases",
+    # owlrl's closure of the real data, which both check (tests/references.py)
+    "test_rules.py": "owlrl-real",
+    "test_ontology.py": "owlrl-real",
     # the synthetic sample's three reference runs (owlrl, pySHACL, rdflib's queries) are among
     # the longest tests: pySHACL's on one worker, owlrl's closure and the queries that read it
     # on the other (each group makes the sample itself, a second or two)

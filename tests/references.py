@@ -132,9 +132,32 @@ def owlrl_key(graph: Graph) -> str:
     return digest(versions("owlrl", "rdflib"), inspect.getsource(reason), graph_digest(graph))
 
 
+#: owlrl's entailments computed in this process, by the graph's triples (its blank nodes are this
+#: session's own objects, so two graphs with equal keys are the same graph)
+_COMPUTED: dict[frozenset[Any], list[Any]] = {}
+
+
 def owlrl_entailments(graph: Graph, cache: Any | None) -> list[Any]:
-    """``list(kgtools.reference.owlrl.entailments(graph))``, read from ``cache`` (a pytest
-    ``Cache``, or None for none) when a run on the same key wrote it."""
+    """``list(kgtools.reference.owlrl.entailments(graph))``: computed once per graph in the
+    session (test_rules and test_ontology both need the real data's, in one xdist group), and read
+    from ``cache`` (a pytest ``Cache``, or None for none) when a run on the same key wrote it."""
+    key = frozenset(graph)
+    if key not in _COMPUTED:
+        _COMPUTED[key] = _owlrl_entailments(graph, cache)
+    return list(_COMPUTED[key])
+
+
+def merged_entailments(ontology: Graph, data: Graph, cache: Any | None) -> list[Any]:
+    """:func:`owlrl_entailments` of ``ontology`` and ``data`` in one graph (the real data's are
+    checked by test_rules and test_ontology)."""
+    graph = Graph()
+    for part in (ontology, data):
+        for triple in part:
+            graph.add(triple)
+    return owlrl_entailments(graph, cache)
+
+
+def _owlrl_entailments(graph: Graph, cache: Any | None) -> list[Any]:
     if cache is None:
         return list(reason.entailments(graph))
     path = Path(cache.mkdir("kg-reference")) / f"owlrl-{owlrl_key(graph)}.nt"

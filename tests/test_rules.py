@@ -20,6 +20,7 @@ from kgtools.errors import (
 )
 from kgtools.reference import owlrl as reason
 
+from . import references
 from .conftest import examples
 
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
@@ -60,8 +61,9 @@ def data_triples(data: Graph) -> list[OxTriple]:
 
 
 @pytest.fixture(scope="module")
-def real_reference(ontology: Graph, data_triples: list[OxTriple]) -> set[OxTriple]:
-    return reference(ontology, data_triples)
+def real_reference(ontology: Graph, data: Graph, request: pytest.FixtureRequest) -> set[OxTriple]:
+    cache = getattr(request.config, "cache", None)
+    return {triple_from_rdflib(t) for t in references.merged_entailments(ontology, data, cache)}  # type: ignore[arg-type]
 
 
 # -- full closure ---------------------------------------------------------------------------
