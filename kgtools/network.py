@@ -1196,8 +1196,18 @@ def default_views(
 
 
 #: Libraries whose versions can change a view's files (besides the toolkit's own code): the
-#: layout and the data formats (networkx, numpy), the page (jinja2, and the font subset's).
-_VIEW_LIBRARIES = ("networkx", "numpy", "jinja2", "matplotlib", "matplotlib-fontja", "fonttools")
+#: layout and the data formats (networkx, numpy), the page (Jinja2 and MarkupSafe), the font
+#: subset it embeds (the font's wheel, fontTools and Brotli, as kgtools.glyphs keys it).
+_VIEW_LIBRARIES = (
+    "networkx",
+    "numpy",
+    "jinja2",
+    "markupsafe",
+    "matplotlib",
+    "matplotlib-fontja",
+    "fonttools",
+    "brotli",
+)
 
 
 def _view_files(graph: nx.Graph, formats: tuple[str, ...]) -> dict[str, bytes]:
