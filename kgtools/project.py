@@ -45,6 +45,16 @@ OUT_DIR = Path("dist")
 BUILD_MANIFEST = "build.json"
 
 
+class _Below:
+    """A read-only attribute of a :class:`Project`: a path below its root."""
+
+    def __init__(self, part: Path) -> None:
+        self.part = part
+
+    def __get__(self, project: Project, owner: type[Project] | None = None) -> Path:
+        return project.root / self.part
+
+
 @dataclass(frozen=True)
 class Project:
     """The resolved locations of one project's files."""
@@ -53,6 +63,11 @@ class Project:
     #: False when the project was found only through the installed package (no project around
     #: the current folder): its build then goes to the per-user cache, not into the package.
     local: bool = True
+
+    ontology = _Below(ONTOLOGY_FILE)
+    shapes = _Below(SHAPES_FILE)
+    data_dir = _Below(DATA_DIR)
+    queries_dir = _Below(QUERIES_DIR)
 
     def default_out_dir(self) -> Path:
         """``ROOT/dist`` for a project the user is in or named; else a per-user cache folder."""
@@ -88,22 +103,6 @@ class Project:
                     f"files — give a new or empty folder (default: {self.default_out_dir()})"
                 )
         return chosen
-
-    @property
-    def ontology(self) -> Path:
-        return self.root / ONTOLOGY_FILE
-
-    @property
-    def shapes(self) -> Path:
-        return self.root / SHAPES_FILE
-
-    @property
-    def data_dir(self) -> Path:
-        return self.root / DATA_DIR
-
-    @property
-    def queries_dir(self) -> Path:
-        return self.root / QUERIES_DIR
 
     def data_files(self) -> list[Path]:
         """Every data file below ``data/`` (templates excluded), sorted for a stable order;

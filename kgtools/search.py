@@ -543,24 +543,12 @@ def _assemble(
         names = names_from(
             (code, plan, lang, prop, text) for _, prop, text, lang, _, plan, code, _, _ in found
         )
-    rows = [
-        Row(
-            entity=entity,
-            type=type_shown[entity],
-            types=types[entity],
-            property=prop,
-            rank=rank,
-            lang=lang,
-            text=text,
-            plan=plan,
-            code=code,
-            municipality=names.get(code, ""),
-            first=first,
-            last=last,
-        )
-        for entity, prop, text, lang, rank, plan, code, first, last in found
+    # Row's fields in order, by position: cheaper than keywords, and a build makes 290k at 1M
+    name = names.get
+    return [
+        Row(e, type_shown[e], types[e], prop, rank, lang, text, plan, code, name(code, ""), y1, y2)
+        for e, prop, text, lang, rank, plan, code, y1, y2 in found
     ]
-    return rows
 
 
 RDFS_LABEL = str(RDFS.label)
@@ -777,18 +765,11 @@ class Hit:
     rank: int
 
     def record(self) -> dict[str, Any]:
-        return {
-            "entity": self.entity,
-            "type": self.type,
-            "code": self.code,
-            "municipality": self.municipality,
-            "period": self.period,
-            "property": self.property,
-            "lang": self.lang,
-            "match": self.match,
-        }
+        """The hit as its answer shows it: :data:`FIELDS`, in that order (not its rank)."""
+        return {name: getattr(self, name) for name in FIELDS}
 
 
+#: A hit's fields in the answers (JSON, CSV, table), in order.
 FIELDS = ("entity", "type", "code", "municipality", "period", "property", "lang", "match")
 
 

@@ -382,8 +382,15 @@ ONE_ROW = json.dumps(
 SPARQL_JSON = {"Content-Type": "application/sparql-results+json"}
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """The tests' stand-in servers' base: a request handler that logs nothing to stderr."""
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
 # A loopback HTTP server that records every request: network tests assert it saw none.
-class Canary(BaseHTTPRequestHandler):
+class Canary(QuietHandler):
     hits: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
@@ -392,9 +399,6 @@ class Canary(BaseHTTPRequestHandler):
         respond(self, 200, body, {"Content-Type": "application/ld+json"})
 
     do_POST = do_GET
-
-    def log_message(self, *_args: object) -> None:
-        pass
 
 
 @pytest.fixture

@@ -193,27 +193,15 @@ def test_plan_and_initiative_iris_agree_with_their_facts(data: Graph) -> None:
 
 def test_local_government_codes_and_wikidata(data: Graph) -> None:
     """Codes and names as the code list gives them; Wikidata items only where they were checked
-    (the municipalities of the other rounds have none: no stored source confirmed them)."""
-    expected = {
-        "130001": ("東京都", "Q1490"),
-        "131067": ("台東区", "Q232641"),
-        "131113": ("大田区", "Q217234"),
-        "131164": ("豊島区", "Q236680"),
-        "131172": ("北区", "Q235130"),
-        "132128": ("日野市", "Q236197"),
-        "131091": ("品川区", None),
-        "131148": ("中野区", None),
-        "131237": ("江戸川区", None),
-        "132012": ("八王子市", None),
-        "132047": ("三鷹市", None),
-        "131075": ("墨田区", None),
-        "131130": ("渋谷区", None),
-        "131181": ("荒川区", None),
-        "131199": ("板橋区", None),
-        "132055": ("青梅市", None),
-        "132187": ("福生市", None),
-        "133035": ("瑞穂町", None),
-    }
+    (the municipalities of the other rounds have none: no stored source confirmed them). The
+    expected table is tests/fixtures/local-government-codes.tsv."""
+    table = ROOT / "tests" / "fixtures" / "local-government-codes.tsv"
+    expected = {}
+    for line in table.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            code, name, item = line.split("\t")
+            expected[code] = (name, None if item == "-" else item)
+    assert len(expected) == 18
     found = {}
     for lg in data.subjects(TIP.localGovernmentCode, None):
         code = str(data.value(lg, TIP.localGovernmentCode))

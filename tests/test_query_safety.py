@@ -12,7 +12,7 @@ from __future__ import annotations
 import http.client
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -244,6 +244,15 @@ def hidden_service(draw: st.DrawFn, url: str) -> str:
     return text
 
 
+def canary_property(count: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A property over ``count`` drawn queries (scaled by the profile), drawn inside the test
+    since the hiding place names the canary's port, a fixture shared by every example."""
+    health = list(HealthCheck)
+    return lambda test: settings(
+        max_examples=examples(count), deadline=None, suppress_health_check=health
+    )(given(data=st.data())(test))
+
+
 @contextmanager
 def hidden_from_the_check(
     data: st.DataObject, canary: str, monkeypatch: pytest.MonkeyPatch
@@ -257,8 +266,7 @@ def hidden_from_the_check(
     assert Canary.hits == [], f"reached the network: {text!r}"
 
 
-@settings(max_examples=examples(30), deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.data())
+@canary_property(30)
 def test_generated_hiding_places_never_reach_the_canary_from_kg_query(
     out_dir: str, canary: str, data: st.DataObject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -266,8 +274,7 @@ def test_generated_hiding_places_never_reach_the_canary_from_kg_query(
         kg("query", "--out-dir", out_dir, "-", stdin=text.encode("utf-8"))  # exit 0 or 2
 
 
-@settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.data())
+@canary_property(25)
 def test_generated_hiding_places_never_reach_the_canary_from_kg_serve(
     server: str, canary: str, data: st.DataObject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -276,8 +283,7 @@ def test_generated_hiding_places_never_reach_the_canary_from_kg_serve(
         assert statuses <= {200, 400, 403}, (text, statuses)
 
 
-@settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.data())
+@canary_property(25)
 def test_generated_hiding_places_in_a_library_query_never_reach_the_canary(
     store: Store, canary: str, data: st.DataObject, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,7 +21,6 @@ import urllib.parse
 import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterator, Mapping
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
@@ -46,6 +45,7 @@ from .conftest import (
     NETWORK_VIEWS_COMPARED,
     ONE_ROW,
     SPARQL_JSON,
+    QuietHandler,
     assert_isomorphic,
     assert_same_network,
     examples,
@@ -309,7 +309,7 @@ def test_wrong_endpoint_is_a_clear_error(pushed: str, out_dir: str) -> None:
     assert bad_graph.exit_code == 2 and "bad graph IRI" in bad_graph.output
 
 
-class _Guarded(BaseHTTPRequestHandler):
+class _Guarded(QuietHandler):
     """A SPARQL endpoint that answers only with the right HTTP Basic credentials."""
 
     expected: ClassVar[str] = "Basic " + base64.b64encode(b"alice:s3cr\xc3\xa9t").decode()
@@ -322,9 +322,6 @@ class _Guarded(BaseHTTPRequestHandler):
             challenge = {"WWW-Authenticate": 'Basic realm="kg"'}
             return respond(self, 401, b"credentials required", challenge)
         return respond(self, 200, ONE_ROW, SPARQL_JSON)
-
-    def log_message(self, *_args: object) -> None:
-        pass
 
 
 @pytest.fixture
@@ -358,7 +355,7 @@ def test_credentials_come_from_the_environment(guarded: str) -> None:
 
 
 # -- a failed push leaves the remote graphs as they were ---------------------------------------
-class _Faulty(BaseHTTPRequestHandler):
+class _Faulty(QuietHandler):
     """A loopback proxy in front of Oxigraph that fails (HTTP 500) the Nth upload request to
     /store, or every /update whose body contains ``fail_update``."""
 
@@ -393,9 +390,6 @@ class _Faulty(BaseHTTPRequestHandler):
         return respond(self, status, data, {"Content-Type": kind or "text/plain"})
 
     do_GET = do_POST = do_PUT = _forward
-
-    def log_message(self, *_args: object) -> None:
-        pass
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import base64
 import socket
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
-from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 
 import pytest
@@ -21,7 +20,7 @@ from kgtools.cli import cli
 from kgtools.errors import EndpointRedirectError, InsecureCredentialsWarning, RemoteError
 from kgtools.store.remote import check_url, insecure_credentials, request, resolve_endpoints, shown
 
-from .conftest import examples, loopback_server, respond
+from .conftest import QuietHandler, examples, loopback_server, respond
 
 USER, PASSWORD = "alice", "s3cr3t-Zq9/é:x?"
 CREDENTIALS = {"KG_ENDPOINT_USER": USER, "KG_ENDPOINT_PASSWORD": PASSWORD}
@@ -45,7 +44,7 @@ def assert_no_secret(text: str, password: str = PASSWORD) -> None:
         assert form not in text, f"a credential ({form!r}) is shown: {text}"
 
 
-class Recorder(BaseHTTPRequestHandler):
+class Recorder(QuietHandler):
     """Answers /final with 200 "ok" and every other path with ``status`` to ``location``;
     records (method, path, Authorization) of every request."""
 
@@ -68,9 +67,6 @@ class Recorder(BaseHTTPRequestHandler):
         return respond(self, self.status, b"moved", {"Location": self.location})
 
     do_GET = do_POST = do_PUT = do_HEAD = _answer
-
-    def log_message(self, *_args: object) -> None:
-        pass
 
 
 def recorder() -> type[Recorder]:

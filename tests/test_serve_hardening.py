@@ -41,7 +41,15 @@ from kgtools.serve import (
 )
 from kgtools.store.base import Store
 
-from .conftest import chromium_dom, examples, loopback_server, respond, running, serving
+from .conftest import (
+    QuietHandler,
+    chromium_dom,
+    examples,
+    loopback_server,
+    respond,
+    running,
+    serving,
+)
 
 TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
 ASK_PLAN = f"ASK {{ ?plan a <{TIP}Plan> }}"
@@ -691,16 +699,11 @@ fetch("ENDPOINT", {method: "POST", body: "query=ASK%7B%7D",
 @contextmanager
 def attacker_page(endpoint: str) -> Iterator[str]:
     """Another origin (another port on loopback) serving a page that POSTs a query."""
-    from http.server import BaseHTTPRequestHandler
-
     page = _ATTACK.replace("ENDPOINT", endpoint).encode()
 
-    class Page(BaseHTTPRequestHandler):
+    class Page(QuietHandler):
         def do_GET(self) -> None:
             respond(self, 200, page, {"Content-Type": "text/html"})
-
-        def log_message(self, *_args: object) -> None:
-            pass
 
     with loopback_server(Page) as origin:
         yield origin

@@ -23,7 +23,6 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
@@ -316,7 +315,7 @@ def test_a_move_of_existing_graphs_replaces_and_a_missing_source_is_not_an_error
     _update(virtuoso, drop_update([done, empty]))
 
 
-class _FaultyProxy(BaseHTTPRequestHandler):
+class _FaultyProxy(shared.QuietHandler):
     """A loopback proxy in front of Virtuoso that passes every header both ways (so that HTTP
     Digest works through it) and fails (HTTP 500) the Nth authenticated upload to the Graph
     Store endpoint, or every update whose body holds ``fail_update``."""
@@ -355,9 +354,6 @@ class _FaultyProxy(BaseHTTPRequestHandler):
         return shared.respond(self, status, data, kept)
 
     do_GET = do_POST = do_PUT = do_HEAD = _forward
-
-    def log_message(self, *_args: object) -> None:
-        pass
 
 
 def test_a_push_that_fails_midway_or_at_the_move_leaves_virtuoso_as_it_was(
@@ -1208,7 +1204,7 @@ def test_virtuoso_query_endpoints_imply_its_graph_store_endpoints(scheme: str, h
 
 
 # -- Digest, against a loopback server that checks the answer -----------------------------------
-class _DigestGuarded(BaseHTTPRequestHandler):
+class _DigestGuarded(shared.QuietHandler):
     """A SPARQL endpoint that asks for HTTP Digest (qop=auth, MD5, as Virtuoso) and checks the
     answer against ``password``; records the Authorization headers it saw."""
 
@@ -1242,9 +1238,6 @@ class _DigestGuarded(BaseHTTPRequestHandler):
         return shared.respond(self, 200, shared.ONE_ROW, shared.SPARQL_JSON)
 
     do_POST = do_HEAD = do_PUT = _answer
-
-    def log_message(self, *_args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")

@@ -71,7 +71,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http.client import HTTPMessage
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypedDict, Unpack
 
 from kgtools.errors import (
     BadEndpointError,
@@ -388,18 +388,19 @@ class _DigestAuth(urllib.request.HTTPDigestAuthHandler):
 _DIGEST_ORIGINS: set[tuple[str, str, int | None]] = set()
 
 
-def request(
-    method: str,
-    url: str,
-    *,
-    data: bytes | None = None,
-    headers: Mapping[str, str] | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> bytes:
+class RequestOptions(TypedDict, total=False):
+    """The keyword options of :func:`request`, as :func:`exchange` takes them."""
+
+    data: bytes | None
+    headers: Mapping[str, str] | None
+    timeout: float
+
+
+def request(method: str, url: str, **options: Unpack[RequestOptions]) -> bytes:
     """One HTTP request; returns the body or raises a :class:`RemoteError` saying what failed.
 
     Credentials from the environment go to ``url``'s origin only (see the module docstring)."""
-    return exchange(method, url, data=data, headers=headers, timeout=timeout)[0]
+    return exchange(method, url, **options)[0]
 
 
 def exchange(

@@ -7,25 +7,22 @@ node shape's focus node alone they are constant (the node is its own single valu
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rdflib.namespace import SH
 
-from kgtools.engine.shacl.model import (
-    Constraint,
-    Context,
-    FocusValues,
-    RawResult,
-    Shape,
-    focus_results,
-)
-from kgtools.engine.terms import Term
+from kgtools.engine.shacl.model import Constraint, focus_results
+
+if TYPE_CHECKING:
+    from kgtools.engine.shacl.model import Context, FocusValues, RawResult, Shape
+    from kgtools.engine.terms import Term
 
 
+@dataclass(eq=False)
 class MinCount(Constraint):
+    count: int
     component = SH.MinCountConstraintComponent
-
-    def __init__(self, count: int) -> None:
-        self.count = count
 
     def run(self, ctx: Context, shape: Shape, fv: FocusValues, out: list[RawResult]) -> None:
         if self.count == 0:
@@ -37,11 +34,10 @@ class MinCount(Constraint):
         return (lambda v: True) if self.count <= 1 else (lambda v: False)
 
 
+@dataclass(eq=False)
 class MaxCount(Constraint):
+    count: int
     component = SH.MaxCountConstraintComponent
-
-    def __init__(self, count: int) -> None:
-        self.count = count
 
     def run(self, ctx: Context, shape: Shape, fv: FocusValues, out: list[RawResult]) -> None:
         count = self.count
