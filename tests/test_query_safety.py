@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pyoxigraph
@@ -244,13 +245,13 @@ def hidden_service(draw: st.DrawFn, url: str) -> str:
     return text
 
 
-def canary_property(count: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """A property over ``count`` drawn queries (scaled by the profile), drawn inside the test
-    since the hiding place names the canary's port, a fixture shared by every example."""
+def canary_property(**options: Any) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A property over queries drawn inside the test (the hiding place names the canary's port,
+    a fixture shared by every example), with hypothesis ``options`` (``max_examples``)."""
     health = list(HealthCheck)
-    return lambda test: settings(
-        max_examples=examples(count), deadline=None, suppress_health_check=health
-    )(given(data=st.data())(test))
+    return lambda test: settings(deadline=None, suppress_health_check=health, **options)(
+        given(data=st.data())(test)
+    )
 
 
 @contextmanager
@@ -266,7 +267,7 @@ def hidden_from_the_check(
     assert Canary.hits == [], f"reached the network: {text!r}"
 
 
-@canary_property(30)
+@canary_property(max_examples=examples(30))
 def test_generated_hiding_places_never_reach_the_canary_from_kg_query(
     out_dir: str, canary: str, data: st.DataObject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -274,7 +275,7 @@ def test_generated_hiding_places_never_reach_the_canary_from_kg_query(
         kg("query", "--out-dir", out_dir, "-", stdin=text.encode("utf-8"))  # exit 0 or 2
 
 
-@canary_property(25)
+@canary_property(max_examples=examples(25))
 def test_generated_hiding_places_never_reach_the_canary_from_kg_serve(
     server: str, canary: str, data: st.DataObject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -283,7 +284,7 @@ def test_generated_hiding_places_never_reach_the_canary_from_kg_serve(
         assert statuses <= {200, 400, 403}, (text, statuses)
 
 
-@canary_property(25)
+@canary_property(max_examples=examples(25))
 def test_generated_hiding_places_in_a_library_query_never_reach_the_canary(
     store: Store, canary: str, data: st.DataObject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
