@@ -193,8 +193,10 @@ def _counts(endpoint: str, graphs: list[URIRef]) -> list[int]:
 
 
 def _graphs_named(endpoint: str, suffix: str) -> list[str]:
+    """The non-empty graphs whose IRI ends with ``suffix``. (Every graph, listed by a GROUP BY:
+    Virtuoso 7.2 answers it in milliseconds and ``SELECT DISTINCT ?g`` in over a second.)"""
     rows = RemoteStore(endpoint, timeout=30).run_text(
-        "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", "SELECT"
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", "SELECT"
     )
     return sorted(str(r[0]) for r in rows if str(r[0]).endswith(suffix))  # type: ignore[index]
 
