@@ -74,14 +74,16 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """An Oxigraph server on a free loopback port; yields its base URL."""
+    """An Oxigraph server on a free loopback port, its store in memory (no ``--location``:
+    the same SPARQL and transactions, without syncing RocksDB on each upload, which made each
+    push test ~1.5 s slower); yields its base URL."""
     if OXIGRAPH is None:  # a failure, never a skip: the test extra installs it
         pytest.fail("the Oxigraph server binary is missing: pip install -e '.[test]'")
     folder = tmp_path_factory.mktemp("oxigraph")
     port = _free_port()
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(
-        [OXIGRAPH, "serve", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}"],
+        [OXIGRAPH, "serve", "--bind", f"127.0.0.1:{port}"],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
