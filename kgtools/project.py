@@ -22,6 +22,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 from kgtools.errors import (
     BrokenLinkError,
@@ -46,13 +47,22 @@ BUILD_MANIFEST = "build.json"
 
 
 class _Below:
-    """A read-only attribute of a :class:`Project`: a path below its root."""
+    """A read-only attribute of a :class:`Project`: a path below its root (on the class, the
+    attribute itself, which says which path)."""
 
     def __init__(self, part: Path) -> None:
         self.part = part
+        self.__doc__ = f"``root / {part.as_posix()!r}``"
 
-    def __get__(self, project: Project, owner: type[Project] | None = None) -> Path:
-        return project.root / self.part
+    @overload
+    def __get__(self, project: None, owner: type[Project]) -> _Below: ...
+    @overload
+    def __get__(self, project: Project, owner: type[Project] | None = None) -> Path: ...
+    def __get__(self, project: Project | None, owner: type[Project] | None = None) -> Path | _Below:
+        return self if project is None else project.root / self.part
+
+    def __repr__(self) -> str:
+        return f"<path below the project's root: {self.part.as_posix()}>"
 
 
 @dataclass(frozen=True)
