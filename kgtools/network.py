@@ -1140,8 +1140,14 @@ def write_view(
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise NetworkError(f"unknown format {unknown[0]!r}: choose from {', '.join(FORMATS)}")
-    positions = layout(graph) if _DRAWN.intersection(formats) else None
+    positions = _layout_for(graph, formats)
     return write_formats(out_dir, name, formats, lambda fmt: render(graph, fmt, positions))
+
+
+def _layout_for(graph: nx.Graph, formats: Iterable[str]) -> Positions | None:
+    """The graph's :func:`layout`, computed once for all the ``formats`` that draw it (None
+    when none does)."""
+    return layout(graph) if _DRAWN.intersection(formats) else None
 
 
 def write_stats_csv(graph: nx.Graph, path: Path) -> Path:
@@ -1225,7 +1231,7 @@ def _view_files(graph: nx.Graph, formats: tuple[str, ...]) -> dict[str, bytes]:
     from kgtools import usercache
 
     def draw() -> bytes:
-        positions = layout(graph) if _DRAWN.intersection(formats) else None  # once, not per format
+        positions = _layout_for(graph, formats)
         made = {f".{fmt}": render(graph, fmt, positions) for fmt in formats}
         made["-stats.csv"] = stats_csv(node_stats(graph)).encode()
         packed = {name: base64.b64encode(content).decode("ascii") for name, content in made.items()}

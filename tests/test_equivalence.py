@@ -68,17 +68,8 @@ def owlrl_entailments(
 ) -> list:
     """owlrl's entailments of ontology + data (the slow part: computed once, and kept under
     pytest's cache dir keyed by the graph's content and the versions: tests/references.py)."""
-    return _owlrl(reference, request)
-
-
-def _owlrl(graphs: tuple[Graph, Graph, Graph], request: pytest.FixtureRequest) -> list:
-    """owlrl's entailments of ontology + data, through the content-keyed reference cache."""
-    ontology, _shapes, data = graphs
-    graph = Graph()
-    for part in (ontology, data):
-        for triple in part:
-            graph.add(triple)
-    return references.owlrl_entailments(graph, getattr(request.config, "cache", None))
+    ontology, _shapes, data = reference
+    return references.merged_entailments(ontology, data, getattr(request.config, "cache", None))
 
 
 def _key(r: ValidationResult) -> tuple:
