@@ -90,8 +90,9 @@ def get(kind: str, entry: str) -> bytes | None:
         raw = path.read_bytes()
     except OSError:
         return None
-    head, _, content = raw.partition(b"\n")
-    if head != _MAGIC + hashlib.sha256(content).hexdigest().encode("ascii"):
+    head, newline, content = raw.partition(b"\n")
+    # (without its newline, an empty entry cut after its checksum would pass the checksum)
+    if not newline or head != _MAGIC + hashlib.sha256(content).hexdigest().encode("ascii"):
         with contextlib.suppress(OSError):
             path.unlink()
         return None

@@ -66,6 +66,20 @@ def test_an_entry_reads_back_and_any_damage_is_a_miss(
         assert usercache.get("k", "entry") == content
 
 
+def test_an_entry_cut_before_its_newline_is_a_miss(tmp_path: Path) -> None:
+    """Found by the property above: an empty entry cut by its last byte (its checksum line
+    without the newline) passed the checksum, which is the empty content's."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path))
+        for content in (b"", b"x"):
+            usercache.put("k", "entry", content)
+            path = usercache.folder() / "k" / "entry"
+            raw = path.read_bytes()
+            path.write_bytes(raw[: raw.index(b"\n")])
+            assert usercache.get("k", "entry") is None, content
+            assert not path.exists()
+
+
 def test_the_key_changes_with_every_part() -> None:
     base = ("a", b"b", "c")
     keys = {usercache.key(*base)}
