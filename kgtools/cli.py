@@ -493,9 +493,9 @@ def _describe(query: Any, library: Any = None) -> str:
 )
 @click.option(
     "--fy",
-    type=click.IntRange(1900, 2200),
+    type=int,
     metavar="YEAR",
-    help="Only texts of plans whose period includes this fiscal year (e.g. 2023).",
+    help="Only texts of plans whose period includes this fiscal year (1900–2200, e.g. 2023).",
 )
 @click.option(
     "-f",

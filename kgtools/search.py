@@ -70,6 +70,8 @@ MARK_OPEN = "«"
 MARK_CLOSE = "»"
 #: Characters of context kept on each side of the first hit in a long text.
 CONTEXT = 40
+#: The fiscal years ``fy`` may be (``kg search --fy``, ``GET /search?fy=``).
+FISCAL_YEARS = range(1900, 2201)
 
 _QUERIES = SYSTEM_QUERIES
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
@@ -830,6 +832,13 @@ class SearchIndex:
         limit: int | None = 50,
     ) -> list[Hit]:
         """The texts that hold every term of ``query``, titles and labels first."""
+        for what, value in (
+            ("the search text", query),
+            ("the type", type),
+            ("the municipality code", municipality),
+        ):
+            if value is not None:
+                _check_searchable(what, value)
         words = terms(query)
         if not words:
             raise SearchError("the search text is empty — give one or more words to look for")
@@ -837,6 +846,10 @@ class SearchIndex:
             raise SearchError(f"unknown language {lang!r} — use ja or en")
         if limit is not None and limit < 1:
             raise SearchError(f"--limit must be 1 or more, not {limit}")
+        if fy is not None and fy not in FISCAL_YEARS:
+            raise SearchError(
+                f"the fiscal year must be from {FISCAL_YEARS[0]} to {FISCAL_YEARS[-1]}, not {fy}"
+            )
         where: list[str] = []
         args: list[Any] = []
         fts: list[str] = []
@@ -899,6 +912,25 @@ class SearchIndex:
                 if limit is not None and len(hits) >= limit:
                     break
         return hits
+
+
+#: What no search can look for: NUL (FTS5 reads its query as a C string, where NUL ends it) and
+#: lone surrogates (not characters: what bytes that are not UTF-8 on a command line become).
+_NOT_SEARCHABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_searchable(what: str, value: str) -> None:
+    """Refuse a value that holds a character no search can look for, saying where."""
+    bad = _NOT_SEARCHABLE.search(value)
+    if bad is None:
+        return
+    code = ord(bad.group())
+    if code == 0:
+        why, fix = "NUL", "remove it"
+    else:
+        why = "a lone surrogate, which is not a character: bytes that are not UTF-8?"
+        fix = "write the text in UTF-8"
+    raise SearchError(f"{what} holds U+{code:04X} ({why}) at character {bad.start() + 1}: {fix}")
 
 
 def _hit(row: sqlite3.Row, patterns: Sequence[re.Pattern[str]]) -> Hit:

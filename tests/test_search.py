@@ -242,18 +242,20 @@ def test_long_texts_are_cut_around_the_first_hit(tmp_path: Path) -> None:
 
 
 # -- filters ------------------------------------------------------------------------------------
+FILTERED = [
+    row("plan", "北区地域産業活性化計画", types=("plan",)),
+    row("init", "北区の事業者支援", types=("initiative",)),
+    row("prog", "北区事業者支援事業", types=("support-programme",)),
+    row("fair", "北区ものづくりフェア", types=("trade-fair", "event")),
+    row("old", "北区の旧計画", types=("plan",), first=2016, last=2018),
+    row("ota", "大田区と北区の連携", types=("initiative",), code="131113"),
+    row("en", "Kita City support", types=("initiative",), lang="en"),
+]
+
+
 @pytest.fixture()
 def filtered(tmp_path: Path) -> SearchIndex:
-    rows = [
-        row("plan", "北区地域産業活性化計画", types=("plan",)),
-        row("init", "北区の事業者支援", types=("initiative",)),
-        row("prog", "北区事業者支援事業", types=("support-programme",)),
-        row("fair", "北区ものづくりフェア", types=("trade-fair", "event")),
-        row("old", "北区の旧計画", types=("plan",), first=2016, last=2018),
-        row("ota", "大田区と北区の連携", types=("initiative",), code="131113"),
-        row("en", "Kita City support", types=("initiative",), lang="en"),
-    ]
-    return index_of(tmp_path, rows)
+    return index_of(tmp_path, FILTERED)
 
 
 def test_filter_by_type_with_subclasses_and_last_part(filtered: SearchIndex) -> None:
@@ -319,6 +321,61 @@ def test_an_index_without_its_type_list_is_a_clear_error(tmp_path: Path) -> None
 def test_an_empty_query_is_refused(filtered: SearchIndex, query: str) -> None:
     with pytest.raises(SearchError, match="the search text is empty"):
         filtered.search(query)
+
+
+@pytest.fixture(scope="module")
+def shared_index(tmp_path_factory: pytest.TempPathFactory) -> SearchIndex:
+    """The filters' index, once for the module (for hypothesis, which runs a test many times)."""
+    return index_of(tmp_path_factory.mktemp("shared-index"), FILTERED)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    query=st.text(),
+    type_=st.none() | st.text(max_size=12) | st.sampled_from(["plan", "event", "programme"]),
+    municipality=st.none() | st.text(max_size=8) | st.just("131113"),
+    fy=st.none() | st.integers() | st.integers(1900, 2200),
+    lang=st.none() | st.text(max_size=3) | st.sampled_from(["ja", "en"]),
+    limit=st.none() | st.integers(),
+)
+def test_any_arguments_give_hits_or_a_search_error(
+    shared_index: SearchIndex,
+    query: str,
+    type_: str | None,
+    municipality: str | None,
+    fy: int | None,
+    lang: str | None,
+    limit: int | None,
+) -> None:
+    """Whatever a caller passes (any character, NUL and lone surrogates included; any integer),
+    the answer is hits or a :class:`SearchError` that says what to fix: never another error."""
+    try:
+        hits = shared_index.search(
+            query, type=type_, municipality=municipality, fy=fy, lang=lang, limit=limit
+        )
+    except SearchError as exc:
+        assert str(exc)
+    else:
+        assert all(MARK_OPEN in h.match for h in hits)
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\udcff", "\ud800", "\udfff"])
+@pytest.mark.parametrize("where", [0, 1, 2])
+@pytest.mark.parametrize("argument", ["query", "type", "municipality"])
+def test_nul_and_lone_surrogates_are_refused_where_they_are(
+    shared_index: SearchIndex, bad: str, where: int, argument: str
+) -> None:
+    good = {"query": "北区", "type": "plan", "municipality": "131113"}[argument]
+    value = good[:where] + bad + good[where:]
+    options: dict[str, object] = {argument: value} if argument != "query" else {}
+    with pytest.raises(SearchError, match=rf"U\+{ord(bad):04X} .* at character {where + 1}:"):
+        shared_index.search(value if argument == "query" else "北区", **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fy", [-(2**70), -1, 0, 1899, 2201, 2**63, 10**30])
+def test_a_fiscal_year_out_of_range_is_refused(shared_index: SearchIndex, fy: int) -> None:
+    with pytest.raises(SearchError, match=f"from 1900 to 2200, not {fy}$"):
+        shared_index.search("北区", fy=fy)
 
 
 def test_an_index_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
@@ -398,6 +455,11 @@ def test_kg_search_json_and_errors(project: Project, built: tuple[Path, BuildSum
     unknown = runner.invoke(cli, [*base, "EC", "--type", "nothing"])
     assert unknown.exit_code == 2
     assert "use one of:" in unknown.stderr and "initiative" in unknown.stderr
+    # what bytes that are not UTF-8 on a command line become, in the text or an option
+    for args in (["ab\udcffc"], ["EC", "--municipality", "13\udcff"], ["EC", "--fy", "1899"]):
+        refused = runner.invoke(cli, [*base, *args])
+        assert refused.exit_code == 2, refused.output
+        assert refused.stderr.startswith("error: ") and "Traceback" not in refused.output
     csv_out = runner.invoke(cli, [*base, "EC", "-f", "csv", "--type", "initiative"])
     assert csv_out.exit_code == 0
     assert csv_out.stdout.splitlines()[0].startswith("entity,type,code,municipality,period")
@@ -419,7 +481,15 @@ def test_the_endpoint_answers_get_search_as_json(
             data = json.loads(response.read())
         assert len(data["results"]) == 2
         assert data["results"] == [h.record() for h in SearchIndex(path).search("sdgs", limit=2)]
-        for bad in ({"q": ""}, {"q": "EC", "type": "nope"}, {"q": "EC", "fy": "x"}, {"x": "1"}):
+        for bad in (
+            {"q": ""},
+            {"q": "EC", "type": "nope"},
+            {"q": "EC", "fy": "x"},
+            {"x": "1"},
+            {"q": "a\x00b"},
+            {"q": "EC", "fy": "1" + "0" * 30},
+            {"q": "EC", "municipality": "\x00"},
+        ):
             with pytest.raises(urllib.error.HTTPError) as caught:
                 urllib.request.urlopen(
                     server.url + "search?" + urllib.parse.urlencode(bad), timeout=10
