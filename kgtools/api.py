@@ -8,7 +8,9 @@
 >>> frame = graph.dataframe("plans")  # needs pandas (pip install pandas)
 >>> rows = graph.query("plans", lang="en")  # labels in English (default: Japanese)
 >>> rows = kg.query("plans", lang="en")     # the same, on the current checkout
+>>> hits = kg.search("EC", limit=5)         # and a search, on the current checkout
 >>> rows = graph.query("compare", codes=["131067", "131113"])  # a list parameter
+>>> hits = graph.search("ＳＤＧｓ", type="initiative")  # full-text search, as `kg search`
 
 Parameters are bound as RDF terms: a string is a plain literal, an ``rdflib`` term is used as it
 is, ``"<https://…>"`` is an IRI and ``'"…"@ja'`` a quoted literal (as ``kg query --param``); a
@@ -54,12 +56,15 @@ class KnowledgeGraph:
         summary: BuildSummary,
         library: QueryLibrary,
         stale: NonConformingDataError | None = None,
+        out_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.summary = summary
         self.library = library
         #: Set when the data on disk does not conform and this is the last good build.
         self.stale = stale
+        #: The build folder the graph was opened from (its search index is there).
+        self.out_dir = out_dir
 
     def result(
         self,
@@ -85,6 +90,32 @@ class KnowledgeGraph:
     def query(self, query: str, **kwargs: Any) -> list[dict[str, Node | None]]:
         """Rows as dicts of variable → RDF term."""
         return self.result(query, **kwargs).records()
+
+    def search(
+        self,
+        text: str,
+        *,
+        lang: str | None = None,
+        type: str | None = None,
+        municipality: str | None = None,
+        fy: int | None = None,
+        limit: int | None = 50,
+    ) -> list[dict[str, Any]]:
+        """Full-text search of every text in the graph, as ``kg search`` does
+        (:mod:`kgtools.search`): each hit as a dict of :data:`kgtools.search.FIELDS`, titles
+        and labels first; bad arguments raise :class:`~kgtools.errors.SearchError`."""
+        from kgtools.search import SearchIndex, index_for
+
+        if self.out_dir is None:
+            raise KGError("search needs the build folder: open the graph with kgtools.api.load()")
+        index = SearchIndex(index_for(self.out_dir, self.summary.store))
+        try:
+            hits = index.search(
+                text, lang=lang, type=type, municipality=municipality, fy=fy, limit=limit
+            )
+        finally:
+            index.close()
+        return [hit.record() for hit in hits]
 
     def dataframe(self, query: str, **kwargs: Any) -> Any:
         """The rows as a pandas DataFrame of plain Python values (pandas is optional)."""
@@ -141,7 +172,7 @@ def load(
     found = find_project(Path(project) if project is not None else None)
     folder = found.out_dir(Path(out_dir) if out_dir is not None else None)
     store, summary, stale = open_graph(found, folder, strict=strict)
-    return KnowledgeGraph(store, summary, QueryLibrary(found.queries_dir), stale)
+    return KnowledgeGraph(store, summary, QueryLibrary(found.queries_dir), stale, folder)
 
 
 def query(
@@ -150,3 +181,9 @@ def query(
     """``load(project).query(name, **kwargs)``: one query on the current checkout, e.g.
     ``query("plans", lang="en")``."""
     return load(project).query(name, **kwargs)
+
+
+def search(text: str, *, project: str | Path | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+    """``load(project).search(text, **kwargs)``: one full-text search on the current checkout,
+    e.g. ``search("ＳＤＧｓ", lang="en")``."""
+    return load(project).search(text, **kwargs)

@@ -465,6 +465,25 @@ def test_kg_search_json_and_errors(project: Project, built: tuple[Path, BuildSum
     assert csv_out.stdout.splitlines()[0].startswith("entity,type,code,municipality,period")
 
 
+def test_the_python_api_searches_as_kg_search_does(copy: Path) -> None:
+    """``graph.search`` and ``kgtools.api.search`` give the records ``kg search -f json``
+    prints (on a copy of the project with its build in ``dist/``, the default folder)."""
+    import kgtools.api as kg
+    from kgtools.errors import KGError
+
+    graph = kg.load(copy)
+    args = ["--project", str(copy), "search", "産業 ふぇあ", "--type", "event", "-f", "json"]
+    printed = CliRunner().invoke(cli, args)
+    assert printed.exit_code == 0, printed.output
+    hits = graph.search("産業 ふぇあ", type="event")
+    assert hits == json.loads(printed.stdout) and hits
+    assert kg.search("ＳＤＧｓ", project=copy, limit=2) == graph.search("sdgs", limit=2)
+    with pytest.raises(SearchError, match="U\\+0000"):
+        graph.search("北区\x00")
+    with pytest.raises(KGError, match="needs the build folder"):
+        kg.KnowledgeGraph(graph.store, graph.summary, graph.library).search("北区")
+
+
 def test_the_endpoint_answers_get_search_as_json(
     store: object, built: tuple[Path, BuildSummary]
 ) -> None:
