@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 the data does not conform to the shapes; 2 bad input or
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
@@ -49,10 +50,83 @@ class KGGroup(click.Group):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(EXIT_OK)
-        except Exception:  # a bug, not a user mistake: keep the traceback for the report
+        except Exception as exc:
+            if isinstance(exc, OSError) and exc.filename is not None and exc.errno in _USERS_ERRNOS:
+                # the system refused a path (no permission, a read-only or full disk, a folder
+                # where a file is wanted): the user's to change, not a bug
+                click.echo(f"error: {exc.filename}: {exc.strerror or exc}{_OS_HINT}", err=True)
+                ctx.exit(EXIT_BAD_INPUT)
+            # a bug, not a user mistake: keep the traceback for the report
             click.echo(traceback.format_exc(), err=True)
             click.echo("internal error: this is a bug in kg; please report it", err=True)
             ctx.exit(EXIT_INTERNAL)
+
+
+_OS_HINT = " — check the path, its permissions and the free space on its disk"
+#: What the system says of a path the user chose or of its disk. Not ENOENT: a file kg itself
+#: made or ships that is gone is a bug (or a broken install), reported with its traceback.
+_USERS_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in (
+        "EACCES",
+        "EPERM",
+        "EROFS",
+        "ENOSPC",
+        "EDQUOT",
+        "EFBIG",
+        "ENAMETOOLONG",
+        "ENOTDIR",
+        "EISDIR",
+        "ELOOP",
+        "EEXIST",
+        "ENOTEMPTY",
+        "EXDEV",
+    )
+    if hasattr(errno, name)
+)
+
+
+class UserPath(click.Path):
+    """A path given on the command line, refused here when the system or the stores could not
+    use it, instead of failing later: a name that is not UTF-8 (Oxigraph opens only UTF-8
+    paths, and the build records its paths in JSON), or a name or path longer than the system
+    allows (``NAME_MAX`` bytes a name, ``PATH_MAX`` a path)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        text = os.fspath(path)
+        if not isinstance(text, str) or text == "-":
+            return path
+        try:
+            encoded = text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            byte = ord(text[exc.start]) & 0xFF
+            self.fail(
+                f"{text!r} is not a UTF-8 name (byte 0x{byte:02X} at character {exc.start + 1});"
+                " rename it or choose a path in UTF-8",
+                param,
+                ctx,
+            )
+        longest = max(encoded.split(b"/"), key=len)
+        if len(longest) > _NAME_MAX or len(encoded) >= _PATH_MAX:
+            what = f"a name of {len(longest)} bytes" if len(longest) > _NAME_MAX else "it"
+            self.fail(
+                f"the path is too long: {what}, where the system allows {_NAME_MAX} bytes a name"
+                f" and {_PATH_MAX - 1} a path",
+                param,
+                ctx,
+            )
+        return path
+
+
+def _limit(name: str, default: int) -> int:
+    try:
+        return os.pathconf("/", name)
+    except (OSError, ValueError, AttributeError):  # (not every system has pathconf)
+        return default
+
+
+_NAME_MAX, _PATH_MAX = _limit("PC_NAME_MAX", 255), _limit("PC_PATH_MAX", 4096)
 
 
 class Seconds(click.ParamType):
@@ -122,7 +196,7 @@ def _open_built(project: Project, given: Path | None, strict: bool) -> tuple[Any
 @click.version_option(__version__, prog_name="kg")
 @click.option(
     "--project",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=UserPath(path_type=Path, file_okay=False),
     envvar="KG_PROJECT",
     help="Project folder (with ontology/ and data/). Default: the current folder or a parent, "
     "else the copy installed with the package.",
@@ -142,7 +216,7 @@ def cli(ctx: click.Context, project: Path | None) -> None:
 @click.option(
     "-o",
     "--out",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=UserPath(path_type=Path, file_okay=False),
     default=None,
     help="Folder to write the built graph to. Default: dist/ in the project's root (wherever "
     "in the project kg runs), or a per-user cache folder when no project is around.",
@@ -201,7 +275,7 @@ def build(ctx: click.Context, out: Path | None, force: bool) -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("files", nargs=-1, type=UserPath(path_type=Path, dir_okay=False))
 @click.option(
     "--pyshacl",
     "reference",
@@ -265,7 +339,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], reference: bool) -> No
 
 _OUT_DIR = click.option(
     "--out-dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=UserPath(path_type=Path, file_okay=False),
     default=None,
     help="The build folder to read, as `kg build -o` (built first if missing or out of date). "
     "Default: dist/ in the project's root.",
@@ -404,6 +478,7 @@ def query(
       kg query plans --lang en
       echo 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }' | kg query -
     """
+    from kgtools.files import is_file
     from kgtools.namespaces import graphs_for
     from kgtools.query.domains import bind_labels, check_domains
     from kgtools.query.library import QueryLibrary, decode_query, read_query_file, user_query
@@ -433,7 +508,7 @@ def query(
     if query == "-":
         data: bytes = sys.stdin.buffer.read()  # decoded by kg: bad bytes are a clear error
         prepared = user_query(decode_query(data, "<stdin>"), "<stdin>")
-    elif Path(query).is_file():
+    elif is_file(Path(query)):
         prepared = user_query(read_query_file(Path(query)), query)
     else:
         prepared = library.get(query)
@@ -636,7 +711,7 @@ def diff_command(
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    type=UserPath(path_type=Path, dir_okay=False, allow_dash=True),
     default=None,
     help="File to write (replaced in one step, so a failed export leaves the old file); its "
     "folder must exist. Default or '-': standard output.",
@@ -718,7 +793,7 @@ def export_command(
 @click.option(
     "--csv",
     "csv_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=UserPath(path_type=Path, dir_okay=False),
     default=None,
     help="Write the statistics table as CSV to this file.",
 )
@@ -734,7 +809,7 @@ def export_command(
 @click.option(
     "-o",
     "--output-dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=UserPath(path_type=Path, file_okay=False),
     default=None,
     help="Folder for the drawings and graph files (named VIEW[-FILTERS].FORMAT). "
     "Default: OUT_DIR/network.",
@@ -862,7 +937,7 @@ def _suffix(municipality: str | None) -> str:
 @click.option(
     "-o",
     "--output-dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=UserPath(path_type=Path, file_okay=False),
     default=None,
     help="Folder to write the HTML pages to (index.html, ontology.html, shapes.html, "
     "queries.html). Default: OUT_DIR/docs, i.e. dist/docs.",
@@ -1201,7 +1276,7 @@ def push_command(
 
 
 @cli.command("ingest")
-@click.argument("overview", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("overview", type=UserPath(path_type=Path, dir_okay=False))
 @click.option(
     "--round",
     "round_id",
@@ -1212,7 +1287,7 @@ def push_command(
 @click.option(
     "-o",
     "--out",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=UserPath(path_type=Path, file_okay=False),
     required=True,
     help="New (or empty) folder for the drafts and REVIEW.md; written all at once or not at all.",
 )
@@ -1279,7 +1354,7 @@ def ingest_command(
 @click.option(
     "-o",
     "--out",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=UserPath(path_type=Path, file_okay=False),
     required=True,
     help="Folder for the synthetic project (new, or a previous kg synth output).",
 )
@@ -1352,13 +1427,13 @@ def synth(
 @click.option(
     "--json",
     "json_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=UserPath(path_type=Path, dir_okay=False),
     default=None,
     help="Also write every figure to this JSON file.",
 )
 @click.option(
     "--workdir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=UserPath(path_type=Path, file_okay=False),
     default=None,
     help="Keep the synthetic project and its build here (default: a temporary folder, removed).",
 )

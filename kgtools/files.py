@@ -48,6 +48,15 @@ def check_output_folder(folder: Path, error: type[KGError] = OutputPathError) ->
     _refuse_missing_parent(folder, "cannot make the output folder:", folder, "a folder", error)
 
 
+def is_file(path: Path) -> bool:
+    """``path.is_file()``, and False for a name the system cannot look up at all (longer than
+    it allows, or holding NUL) instead of an exception: such a file does not exist."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a failure never leaves a half-written file.
 
@@ -94,13 +103,24 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
         raise
 
 
+def temp_stem(path: Path) -> str:
+    """The start of ``path``'s name, at most 128 bytes of it, for its temporary sibling's name:
+    a name as long as the system allows (255 bytes) must still have a temporary file beside it
+    (the whole name, dot and random suffix added, would be too long)."""
+    cut = path.name.encode("utf-8", "surrogateescape")[:_TEMP_STEM_BYTES]
+    return cut.decode("utf-8", "ignore")  # a character cut in two is dropped
+
+
+_TEMP_STEM_BYTES = 128
+
+
 @contextmanager
 def staged_file(path: Path) -> Iterator[tuple[BinaryIO, Path]]:
     """A temporary file beside ``path`` to write, flushed to disk when the ``with`` block ends;
     moving it over ``path`` (``os.replace``) is the caller's, and so is removing it if it never
     is. On an error inside the block it is removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{temp_stem(path)}.", suffix=".tmp", dir=path.parent)
     try:
         # mkstemp creates the file 0600; give it the mode a plain open() would (0666 & ~umask).
         umask = os.umask(0)

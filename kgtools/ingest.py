@@ -1010,10 +1010,10 @@ def draft_graphs(
 
 
 def _write_all(out_dir: Path, outputs: dict[str, str]) -> None:
-    from kgtools.files import atomic_write_text
+    from kgtools.files import atomic_write_text, temp_stem
 
     staging = Path(
-        tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".ingest", dir=out_dir.parent)
+        tempfile.mkdtemp(prefix=f".{temp_stem(out_dir)}.", suffix=".ingest", dir=out_dir.parent)
     )
     try:
         for name, text in outputs.items():

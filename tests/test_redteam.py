@@ -3,7 +3,9 @@ named after what broke and fails on the code before its fix."""
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -508,3 +510,129 @@ def test_validate_files_reads_a_shared_file_with_an_upper_case_suffix(copy: Path
     plan = sorted((copy / "data" / "plans").glob("*.ttl"))[0]
     result = kg("--project", str(copy), "validate", str(plan))
     assert result.exit_code == 0, result.output
+
+
+# -- paths the system cannot use are refused where they are given ----------------------------
+def _path_parameters() -> list[tuple[str, click.Parameter]]:
+    """(command, parameter) for every path the command line takes, the group's own included."""
+    found = [("", p) for p in cli.params if isinstance(p.type, click.Path)]
+    for name, command in sorted(cli.commands.items()):
+        found += [(name, p) for p in command.params if isinstance(p.type, click.Path)]
+    return found
+
+
+PATH_PARAMETERS = _path_parameters()
+PATH_IDS = [f"{name or 'kg'} {p.opts[0]}" for name, p in PATH_PARAMETERS]
+NAME_MAX, PATH_MAX = 255, 4096
+NOT_UTF8 = ["x\udcff", "\udc80", "台東\udce9.ttl", "dir/\udcc3(", "\udcef\udcbb"]
+TOO_LONG = ["a" * (NAME_MAX + 1), "台" * 86, "x/" + "é" * 128, "ab/" * (PATH_MAX // 3 + 1)]
+
+
+def _args_with(name: str, parameter: click.Parameter, value: str) -> list[str]:
+    if not name:
+        return [parameter.opts[0], value, "build"]
+    if parameter.opts[0].startswith("-"):
+        return [name, parameter.opts[0], value]
+    return [name, "--", value]  # a positional: after '--', so a name starting '-' is a name
+
+
+def test_every_path_on_the_command_line_is_a_user_path() -> None:
+    from kgtools.cli import UserPath
+
+    assert len(PATH_PARAMETERS) >= 13
+    assert all(isinstance(p.type, UserPath) for _, p in PATH_PARAMETERS), PATH_IDS
+
+
+@pytest.mark.parametrize(("name", "parameter"), PATH_PARAMETERS, ids=PATH_IDS)
+def test_a_path_the_system_cannot_use_is_exit_2_and_makes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, parameter: click.Parameter
+) -> None:
+    """A name that is not UTF-8 (as Python decodes one from the command line) ended in an
+    internal error in Oxigraph or a JSON manifest; a name longer than the system allows in an
+    OSError from the first stat: both now stop where they are given."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path.parent / f"{tmp_path.name}-cache"))
+    for value, says in [
+        *((v, "not a UTF-8 name") for v in NOT_UTF8),
+        *((v, "too long") for v in TOO_LONG),
+    ]:
+        result = CliRunner().invoke(cli, _args_with(name, parameter, value))
+        assert result.exit_code == 2, (value, result.output)
+        assert says in result.output, (value, result.output)
+        assert "Traceback" not in result.output
+        assert isinstance(result.exception, SystemExit), value
+        assert list(tmp_path.iterdir()) == [], value
+
+
+@pytest.mark.parametrize(
+    "name", ["a" * NAME_MAX, "台" * (NAME_MAX // 3), "é" * 127 + "a"], ids=["ascii", "cjk", "mixed"]
+)
+def test_an_export_to_the_longest_name_the_system_allows_is_written(
+    copy: Path, tmp_path: Path, name: str
+) -> None:
+    """The file's temporary sibling was named after the whole name plus a dot and a random
+    suffix, so a name of 255 bytes could never be written (the system refused the sibling)."""
+    assert len(name.encode("utf-8")) == NAME_MAX
+    target = tmp_path / "out" / name
+    target.parent.mkdir()
+    result = kg("--project", str(copy), "export", "-f", "nt", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in target.parent.iterdir()] == [name]
+    assert target.read_bytes().count(b"\n") > 1000
+
+
+def test_a_query_named_longer_than_a_file_name_can_be_is_an_unknown_query(copy: Path) -> None:
+    """`kg query NAME` first asks whether NAME is a file; for a name of 5,000 characters the
+    system's refusal to look it up ended in an internal error."""
+    for name in ["q" * 5000, "cq/" + "台" * 200, "a\x00b"]:
+        result = kg("--project", str(copy), "query", name)
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output and "no query named" in result.output
+
+
+@pytest.mark.parametrize("code", ["ENOSPC", "EDQUOT", "EACCES", "EROFS", "EFBIG"])
+@pytest.mark.parametrize(
+    "command",
+    [["export", "-f", "nt", "-o", "OUT"], ["network", "-f", "json", "--csv", "OUT"]],
+    ids=["export", "network --csv"],
+)
+def test_a_path_the_system_refuses_while_writing_is_exit_2_naming_it(
+    copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], code: str
+) -> None:
+    """An OSError that names its file (a full disk, a quota, no permission: tests run as root,
+    so the system is made to say so) is the user's to change, not a bug: exit 2, the path and
+    the system's reason, no traceback, and the previous file kept."""
+    out = tmp_path / "out.file"
+    out.write_bytes(b"previous")
+
+    def refused(*_args: object) -> None:
+        number = getattr(errno, code)
+        raise OSError(number, os.strerror(number))
+
+    monkeypatch.setattr("kgtools.files.os.fsync", refused)
+    args = [str(out) if a == "OUT" else a for a in command]
+    result = CliRunner().invoke(cli, ["--project", str(copy), *args])
+    assert result.exit_code == 2, result.output
+    assert f"error: {out}: " in result.output
+    assert os.strerror(getattr(errno, code)) in result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    assert out.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == [
+        "out.file",
+        "project",
+    ]
+
+
+def test_an_os_error_that_is_not_the_users_stays_an_internal_error(
+    copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file kg made or ships that is gone (ENOENT) is a bug or a broken install: exit 3 with
+    the traceback, not passed off as the user's mistake."""
+
+    def gone(*_args: object, **_kwargs: object) -> None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), "/kg/own/file")
+
+    monkeypatch.setattr("kgtools.cli._open_built", gone)
+    result = CliRunner().invoke(cli, ["--project", str(copy), "export", "-f", "nt"])
+    assert result.exit_code == 3, result.output
+    assert "Traceback" in result.output and "internal error" in result.output

@@ -21,8 +21,11 @@ from rdflib.namespace import RDF, RDFS
 
 from kgtools._tip import TIP
 from kgtools.devtools.synth import (
+    FIRST_FISCAL_YEAR,
     MANIFEST,
     MAX_MUNICIPALITIES,
+    MAX_ROUNDS,
+    ROUND_YEARS,
     VIOLATION_KINDS,
     SynthResult,
     SynthSpec,
@@ -274,12 +277,22 @@ def test_every_cq_returns_rows_on_synthetic_data(project: Project, tmp_path: Pat
 # ------------------------------------------------------------------ arguments and the folder
 
 
+def test_the_last_round_allowed_ends_in_a_four_digit_year() -> None:
+    def period_end_year(rounds: int) -> int:  # 31 March after the last round's last year
+        return FIRST_FISCAL_YEAR + ROUND_YEARS * rounds
+
+    assert period_end_year(MAX_ROUNDS) <= 9999 < period_end_year(MAX_ROUNDS + 1)
+
+
 @pytest.mark.parametrize(
     ("spec", "argument"),
     [
         (SynthSpec(0), "municipalities"),
         (SynthSpec(MAX_MUNICIPALITIES + 1), "municipalities"),
         (SynthSpec(3, rounds=0), "rounds"),
+        # a last round ending after 9999 (its dates unreadable as xsd:date), or far beyond
+        (SynthSpec(3, rounds=MAX_ROUNDS + 1), "rounds"),
+        (SynthSpec(3, rounds=10**23), "rounds"),
         (SynthSpec(3, violation_rate=-0.1), "violation_rate"),
         (SynthSpec(3, violation_rate=1.5), "violation_rate"),
         (SynthSpec(3, seed=1.5), "seed"),  # type: ignore[arg-type]

@@ -72,6 +72,9 @@ MIN_TARGET_TRIPLES = 2_000
 #: The first approval round starts in this fiscal year; each round lasts this many years.
 FIRST_FISCAL_YEAR = 2021
 ROUND_YEARS = 3
+#: The most rounds: the last one's period must end (31 March after its last fiscal year) in a
+#: year of four digits, which is what xsd:date's readers (rdflib, Python's ``date``) accept.
+MAX_ROUNDS = (9999 - FIRST_FISCAL_YEAR) // ROUND_YEARS
 #: The fake Wikidata item of every synthetic municipality (no Wikidata item is Q0).
 FAKE_WIKIDATA_ITEM = "http://www.wikidata.org/entity/Q0"
 #: The kinds of deliberate violation, used in turn over the chosen plans.
@@ -159,7 +162,7 @@ class SynthSpec:
     def check(self) -> None:
         """Raise :class:`UsageError` naming the first argument out of range."""
         _check_int("municipalities", self.municipalities, 1, MAX_MUNICIPALITIES)
-        _check_int("rounds", self.rounds, 1, None)
+        _check_int("rounds", self.rounds, 1, MAX_ROUNDS)
         _check_int("seed", self.seed, None, None)
         _check_rate(self.violation_rate)
 

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kgtools.errors import QueryError, QuerySyntaxError, UnknownQueryError
+from kgtools.files import is_file
 from kgtools.load.checks import quiet_rdflib_term_warnings
 from kgtools.query.safety import (
     _TOO_DEEP,
@@ -288,7 +289,7 @@ class QueryLibrary:
     def path(self, name: str) -> Path:
         wanted = name.removesuffix(".rq")
         exact = self.root / f"{wanted}.rq"
-        if exact.is_file():
+        if is_file(exact):
             return exact
         matches = [p for p in self.files() if p.stem == wanted]
         if len(matches) == 1:
