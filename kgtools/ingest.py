@@ -110,8 +110,9 @@ REPORT_NAME = "REVIEW.md"
 ROUND_LINK = DCTERMS.isPartOf
 #: Sources of the period dates (地方自治法第208条), as in the hand-made files.
 FISCAL_YEAR_SOURCE = ID["source/local-autonomy-act-art208"]
-#: 東京都, the approving authority — stated by press releases, not by the overview.
-ROUND_ID = re.compile(r"^[0-9a-z][0-9a-z-]{0,40}$")
+#: A round's id, as the rounds in data/rounds/ are named: its press date as the release states
+#: it (``2015-06``, ``2025-03-24``), or ``fyYYYY`` for a round known by its fiscal year.
+ROUND_ID = re.compile(r"^(?:fy(\d{4})|(\d{4})-(\d{2})(?:-(\d{2}))?)$")
 SOURCE_SLUG = re.compile(r"^[0-9a-z][0-9a-z-]{0,80}$")
 
 _DIGITS = "0-9０-９"
@@ -910,6 +911,24 @@ def _check_out_dir(out_dir: Path) -> None:
         )
 
 
+def check_round_id(round_id: str) -> None:
+    """Raise :class:`UsageError` unless ``round_id`` is a press date that exists (``2015-06``,
+    ``2025-03-24``) or ``fyYYYY``."""
+    import datetime
+
+    found = ROUND_ID.match(round_id)
+    try:
+        if found and not found[1]:
+            datetime.date(int(found[2]), int(found[3]), int(found[4] or 1))
+    except ValueError:
+        found = None
+    if not found:
+        raise UsageError(
+            f"--round {round_id!r}: give the round's id as its press date (2015-06 or "
+            "2025-03-24, a date that exists) or as fy and the fiscal year (fy2021)"
+        )
+
+
 def ingest(
     overview_path: Path,
     round_id: str,
@@ -921,11 +940,7 @@ def ingest(
     """Read ``overview_path`` and write the drafts and ``REVIEW.md`` into the new folder
     ``out_dir``: all or nothing (the files are written into a temporary folder beside it, which
     is renamed when every file is complete)."""
-    if not ROUND_ID.match(round_id):
-        raise UsageError(
-            f"--round {round_id!r}: give the round's id as lower-case letters, digits and '-' "
-            "(the press date, e.g. 2015-06 or 2025-03-24, or fy2021)"
-        )
+    check_round_id(round_id)
     slug = source or f"overview-{round_id}"
     if not SOURCE_SLUG.match(slug):
         raise UsageError(f"--source {slug!r}: give the slug of <source/…> (lower-case, '-')")

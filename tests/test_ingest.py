@@ -717,10 +717,26 @@ def test_a_failed_write_leaves_no_folder(
     assert written and list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("round_id", ["FY2021", "../x", "", "2015/06", "a b"])
+BAD_ROUND_IDS = ["FY2021", "../x", "", "2015/06", "a b", "0", "round-1", "fy21", "fy2021-2"]
+BAD_ROUND_DATES = ["2015-13", "2015-00", "2025-02-30", "2023-02-29", "2025-03-24-1", "15-06"]
+
+
+@pytest.mark.parametrize("round_id", BAD_ROUND_IDS + BAD_ROUND_DATES)
 def test_a_bad_round_id_is_refused(project: Project, tmp_path: Path, round_id: str) -> None:
+    """Ids are the press dates (or fyYYYY) that --help documents: '0' and '2015-13' passed a
+    pattern of letters, digits and '-' and named a round that no release states."""
     code, _, stderr = run_ingest(project, SOURCE_TEXT, tmp_path / "d", "--round", round_id)
     assert code == 2 and "--round" in stderr and not (tmp_path / "d").exists()
+    assert "Traceback" not in stderr
+
+
+def test_the_rounds_in_the_data_are_named_as_round_ids_must_be(project: Project) -> None:
+    from kgtools.ingest import check_round_id
+
+    names = sorted(p.stem for p in (project.data_dir / "rounds").glob("*.ttl"))
+    assert len(names) >= 6
+    for name in [*names, "2024-02-29"]:
+        check_round_id(name)
 
 
 def test_the_review_report_lists_what_needs_a_person(project: Project, tmp_path: Path) -> None:
