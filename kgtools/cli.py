@@ -109,7 +109,11 @@ class UserPath(click.Path):
             )
         longest = max(encoded.split(b"/"), key=len)
         if len(longest) > _NAME_MAX or len(encoded) >= _PATH_MAX:
-            what = f"a name of {len(longest)} bytes" if len(longest) > _NAME_MAX else "it"
+            what = (
+                f"a name of {len(longest)} bytes"
+                if len(longest) > _NAME_MAX
+                else f"{len(encoded)} bytes in all"
+            )
             self.fail(
                 f"the path is too long: {what}, where the system allows {_NAME_MAX} bytes a name"
                 f" and {_PATH_MAX - 1} a path",
