@@ -374,13 +374,19 @@ def _rows_from(every: GraphUnion, data: Any) -> list[Row]:
         years[plan] = list(spans) or [(None, None)]
     none: list[Any] = [None]
     found: set[_Found] = set()
+    tails_of: dict[Any, list[_Tail]] = {}  # (an entity has several texts: its tails made once)
     for prop, rank in properties:
         for e, _, text in every.match(None, prop, None):
             if not isinstance(e, ox.NamedNode) or not isinstance(text, ox.Literal):
                 continue
             if e.value in types:
+                if (tails := tails_of.get(e)) is None:
+                    tails = tails_of[e] = _tails(
+                        own.get(e) or none, plans_of.get(e), plan_codes, years
+                    )
                 base = (e.value, prop.value, text.value, text.language or "", rank)
-                _add_found(found, base, own.get(e) or none, plans_of.get(e), plan_codes, years)
+                for tail in tails:
+                    found.add(base + tail)
     return _assemble(found, types, shown)
 
 
@@ -403,26 +409,28 @@ def text_properties(every: Any) -> list[tuple[Any, int]]:
     return sorted(properties, key=lambda pr: (pr[0].value, pr[1]))
 
 
-def _add_found(
-    found: set[_Found],
-    base: tuple[str, str, str, str, int],
+#: What follows a text in its rows: plan, municipality code, first and last fiscal year.
+_Tail = tuple[str, str, "int | None", "int | None"]
+
+
+def _tails(
     owns: Iterable[str | None],
     plans: Iterable[Any] | None,
     plan_codes: dict[Any, list[str | None]],
     years: dict[Any, list[tuple[int | None, int | None]]],
-) -> None:
-    """Add the rows of one text (``base``: entity, property, text, language, rank) of an entity
-    with the codes ``owns`` (``[None]`` for none) in ``plans`` (``None`` for none): one per
-    plan, municipality code and period, as ``search-texts.rq`` answers them."""
+) -> list[_Tail]:
+    """The tails of the rows of an entity with the codes ``owns`` (``[None]`` for none) in
+    ``plans`` (``None`` for none): one per plan, municipality code and period, as
+    ``search-texts.rq`` answers them (each of the entity's texts has one row per tail)."""
     if not plans:
-        for code in owns:
-            found.add((*base, "", code or "", None, None))
-        return
-    for plan in plans:
-        for pc in plan_codes[plan]:
-            for first, last in years[plan]:
-                for code in [pc] if pc is not None else owns:
-                    found.add((*base, plan.value, code or "", first, last))
+        return [("", code or "", None, None) for code in owns]
+    return [
+        (plan.value, code or "", first, last)
+        for plan in plans
+        for pc in plan_codes[plan]
+        for first, last in years[plan]
+        for code in ([pc] if pc is not None else owns)
+    ]
 
 
 def rows_for(entities: Iterable[Any], graphs: Sequence[Any], data: Any) -> list[Row]:
@@ -500,12 +508,12 @@ def _rows_for(entities: Iterable[Any], every: GraphUnion, data: Any, properties:
             plans.update(p for p, _, _ in every.match(None, link, e) if is_plan(p))
         for plan in plans:
             add_plan(plan)
-        owns: list[str | None] = list(own(e)) or none
+        tails = _tails(list(own(e)) or none, plans, plan_codes, years)
         for _, p, text in every.match(e, None, None):
             if p in ranks and isinstance(text, ox.Literal):
                 for rank in ranks[p]:
                     base = (e.value, p.value, text.value, text.language or "", rank)
-                    _add_found(found, base, owns, plans, plan_codes, years)
+                    found.update(base + tail for tail in tails)
     return _assemble(found, types, shown, names={})
 
 
@@ -573,24 +581,23 @@ def names_from(texts: Iterable[tuple[str, str, str, str, str]]) -> dict[str, str
     return names
 
 
-def _row_key(row: Row) -> tuple[Any, ...]:
-    return (row.entity, row.property, row.lang, row.text, row.plan)
-
-
 def rank_key(row: Row) -> tuple[Any, ...]:
     """The order of an answer: titles and labels first, then by municipality (texts of no
-    municipality last), entity, property, language and text (and, so that the order is total,
-    the rest of the row)."""
+    municipality last), entity, property, language, text, plan and period. A total order: the
+    rest of a row (its types and municipality name) follows from its entity and code, so two
+    rows with the same key are the same row (an incremental build patches an index in this
+    order: :mod:`kgtools.build.search_patch`)."""
     return (
         row.rank,
         row.code == "",
         row.code,
-        *_row_key(row),
+        row.entity,
+        row.property,
+        row.lang,
+        row.text,
+        row.plan,
         -1 if row.first is None else row.first,
         -1 if row.last is None else row.last,
-        row.type,
-        row.types,
-        row.municipality,
     )
 
 
@@ -601,39 +608,24 @@ SPACING = 1 << 20
 #: The largest row id SQLite allows.
 MAX_ROWID = (1 << 63) - 1
 
+#: Rows are inserted as a :class:`Row`'s fields, then the row id and the normalised text (one
+#: tuple concatenation a row: :func:`records`).
 INSERT_TEXTS = (
-    "INSERT INTO texts(id, entity, type, types, property, rank, lang, text, norm, words, plan,"
-    " code, municipality, first, last) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "INSERT INTO texts(entity, type, types, property, rank, lang, text, plan, code, municipality,"
+    " first, last, id, norm, words) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
 def records(rows: Iterable[tuple[int, Row]]) -> list[tuple[Any, ...]]:
     """The values of :data:`INSERT_TEXTS` for rows given with their ids (the normalised forms
     added; a text in several rows normalised once)."""
-    out = []
     folded: dict[str, tuple[str, str]] = {}
+    out = []
     for rowid, row in rows:
         if (forms := folded.get(row.text)) is None:
             norm = normalise(row.text)
             forms = folded[row.text] = (norm, ascii_words(norm))
-        out.append(
-            (
-                rowid,
-                row.entity,
-                row.type,
-                row.types,
-                row.property,
-                row.rank,
-                row.lang,
-                row.text,
-                *forms,
-                row.plan,
-                row.code,
-                row.municipality,
-                row.first,
-                row.last,
-            )
-        )
+        out.append(row + (rowid, *forms))  # noqa: RUF005 (half the time of unpacking both)
     return out
 
 

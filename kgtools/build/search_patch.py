@@ -179,12 +179,6 @@ def _check_version(db: sqlite3.Connection, path: Path) -> None:
         raise PatchRefused(f"{path}: an index of another version")
 
 
-def _key(row: Row) -> tuple[Any, ...]:
-    """The part of :func:`~kgtools.search.rank_key` that tells rows apart (what a row is made
-    of: its text, entity, plan, code and period)."""
-    return rank_key(row)[:10]
-
-
 class _Table:
     """The ``texts`` table of an index, read in rank order through the row ids."""
 
@@ -210,7 +204,7 @@ class _Table:
                 if found is None:
                     return lo, hi, None
             rowid, row = found
-            here = _key(row)
+            here = rank_key(row)
             if here == key:
                 return rowid, rowid, row
             if here < key:
@@ -251,7 +245,7 @@ class _Table:
         self.db.executemany(search.INSERT_TEXTS, records)
         self.db.executemany(
             "INSERT INTO fts(rowid, norm, words) VALUES (?, ?, ?)",
-            [(r[0], r[8], r[9]) for r in records],
+            [r[-3:] for r in records],  # (a record's last three: row id, norm, words)
         )
 
 
@@ -282,7 +276,7 @@ def _apply(table: _Table, patch: Patch) -> None:
     db = table.db
     names: dict[str, str] = {}  # the codes' names as they were
     for row in patch.remove:
-        rowid, _, stored = table.find(_key(row))
+        rowid, _, stored = table.find(rank_key(row))
         if stored is None or stored._replace(municipality="") != row:
             raise PatchRefused(f"the index does not hold the row {row}")
         names[stored.code] = stored.municipality
@@ -327,7 +321,7 @@ def _insert(table: _Table, rows: list[Row]) -> None:
     lo = hi = 0
     above: tuple[Any, ...] | None = None  # the key of the row that closes the current gap
     for row in rows:
-        key = _key(row)
+        key = rank_key(row)
         if group and (above is None or key < above):
             group.append(row)
             continue
@@ -337,7 +331,7 @@ def _insert(table: _Table, rows: list[Row]) -> None:
         if stored is not None:
             raise PatchRefused(f"the index already holds the row {row}")
         closing = table.at(hi)
-        above = None if closing is None else _key(closing)
+        above = None if closing is None else rank_key(closing)
         group = [row]
     if group:
         _fill(table, lo, hi, group)
@@ -377,5 +371,5 @@ def _room(table: _Table, lo: int, hi: int, new: list[Row]) -> None:
         raise PatchRefused("no room for the rows in the whole id range")
     for rowid, _ in moved:
         table.delete(rowid)
-    merged = sorted([row for _, row in moved] + new, key=_key)
+    merged = sorted([row for _, row in moved] + new, key=rank_key)
     table.insert(_spread(lo, hi, merged))
