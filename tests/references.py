@@ -27,7 +27,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +38,8 @@ from kgtools.load.schema import schema_terms
 from kgtools.project import Project
 from kgtools.reference import owlrl as reason
 from kgtools.reference.pyshacl import validate
-from kgtools.usercache import digest
+from kgtools.usercache import digest, versions
 from kgtools.validation import ValidationReport
-
-
-def versions(*distributions: str) -> str:
-    """``name==version`` of each installed distribution: part of every key."""
-    return " ".join(f"{name}=={version(name)}" for name in distributions)
 
 
 def file_parts(paths: Iterable[Path]) -> list[bytes | str]:

@@ -85,10 +85,15 @@ def test_another_library_version_changes_the_case_key(
 ) -> None:
     case = tmp_path / "case.ttl"
     before = tiny.case_key(case)
-    real = references.version
-    monkeypatch.setattr(
-        references, "version", lambda name: real(name) + ("+1" if name == library else "")
-    )
+    real = references.versions
+
+    def bumped(*names: str) -> str:  # (the same, with another version of ``library``)
+        return " ".join(
+            part + ("+1" if part.startswith(f"{library}==") else "")
+            for part in real(*names).split()
+        )
+
+    monkeypatch.setattr(references, "versions", bumped)
     assert tiny.case_key(case) != before
 
 
@@ -137,10 +142,15 @@ def test_another_library_version_changes_the_owlrl_key(
 ) -> None:
     graph = _graph((EX.x, RDF.type, EX.A))
     before = owlrl_key(graph)
-    real = references.version
-    monkeypatch.setattr(
-        references, "version", lambda name: real(name) + ("+1" if name == library else "")
-    )
+    real = references.versions
+
+    def bumped(*names: str) -> str:  # (the same, with another version of ``library``)
+        return " ".join(
+            part + ("+1" if part.startswith(f"{library}==") else "")
+            for part in real(*names).split()
+        )
+
+    monkeypatch.setattr(references, "versions", bumped)
     assert owlrl_key(graph) != before
 
 
