@@ -79,21 +79,27 @@ def test_a_case_file_of_another_name_is_another_key(tiny: References, tmp_path: 
     assert tiny.case_key(other) != tiny.case_key(tmp_path / "case.ttl")
 
 
-@pytest.mark.parametrize("library", ["pyshacl", "rdflib"])
-def test_another_library_version_changes_the_case_key(
-    tiny: References, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, library: str
-) -> None:
-    case = tmp_path / "case.ttl"
-    before = tiny.case_key(case)
+def _another_version(monkeypatch: pytest.MonkeyPatch, library: str) -> None:
+    """From now on, the keys see another installed version of ``library`` (the versions the
+    package reads, with ``+1`` on that one's)."""
     real = references.versions
 
-    def bumped(*names: str) -> str:  # (the same, with another version of ``library``)
+    def bumped(*names: str) -> str:
         return " ".join(
             part + ("+1" if part.startswith(f"{library}==") else "")
             for part in real(*names).split()
         )
 
     monkeypatch.setattr(references, "versions", bumped)
+
+
+@pytest.mark.parametrize("library", ["pyshacl", "rdflib"])
+def test_another_library_version_changes_the_case_key(
+    tiny: References, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, library: str
+) -> None:
+    case = tmp_path / "case.ttl"
+    before = tiny.case_key(case)
+    _another_version(monkeypatch, library)
     assert tiny.case_key(case) != before
 
 
@@ -142,15 +148,7 @@ def test_another_library_version_changes_the_owlrl_key(
 ) -> None:
     graph = _graph((EX.x, RDF.type, EX.A))
     before = owlrl_key(graph)
-    real = references.versions
-
-    def bumped(*names: str) -> str:  # (the same, with another version of ``library``)
-        return " ".join(
-            part + ("+1" if part.startswith(f"{library}==") else "")
-            for part in real(*names).split()
-        )
-
-    monkeypatch.setattr(references, "versions", bumped)
+    _another_version(monkeypatch, library)
     assert owlrl_key(graph) != before
 
 
