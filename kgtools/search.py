@@ -64,7 +64,7 @@ from kgtools.query.library import SYSTEM_QUERIES
 #: The folder in ``dist/`` that holds the index of each build's store (``STORE.sqlite``).
 INDEX_DIR = "search"
 #: Format of the index (a reader refuses another).
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 #: Marks put around each hit in :attr:`Hit.match`.
 MARK_OPEN = "«"
 MARK_CLOSE = "»"
@@ -533,7 +533,7 @@ def _assemble(
     found: set[_Found],
     every: dict[str, set[str]],
     shown: dict[str, set[str]],
-    names: dict[str, str] | None = None,
+    names: dict[tuple[str, str], str] | None = None,
 ) -> list[Row]:
     """The rows of the texts ``found``, with their entities' types (``every``: to filter by;
     ``shown``: asserted, shown when there are any) and municipalities' names (``names``, or
@@ -554,9 +554,21 @@ def _assemble(
             (code, plan, lang, prop, text) for _, prop, text, lang, _, plan, code, _, _ in found
         )
     # Row's fields in order, by position: cheaper than keywords, and a build makes 290k at 1M
-    name = names.get
     return [
-        Row(e, type_shown[e], types[e], prop, rank, lang, text, plan, code, name(code, ""), y1, y2)
+        Row(
+            e,
+            type_shown[e],
+            types[e],
+            prop,
+            rank,
+            lang,
+            text,
+            plan,
+            code,
+            municipality_name(names, code, lang),
+            y1,
+            y2,
+        )
         for e, prop, text, lang, rank, plan, code, y1, y2 in found
     ]
 
@@ -564,21 +576,22 @@ def _assemble(
 RDFS_LABEL = str(RDFS.label)
 
 
-def names_from(texts: Iterable[tuple[str, str, str, str, str]]) -> dict[str, str]:
-    """Each municipality code's name, from texts given as (code, plan, language, property,
-    text): the least Japanese label of the texts with that code and no plan (a municipality's
-    own label)."""
-    names: dict[str, str] = {}
+def names_from(texts: Iterable[tuple[str, str, str, str, str]]) -> dict[tuple[str, str], str]:
+    """Each municipality code's name in each language, from texts given as (code, plan,
+    language, property, text): the least label in that language of the texts with that code and
+    no plan (a municipality's own labels)."""
+    names: dict[tuple[str, str], str] = {}
     for code, plan, lang, prop, text in texts:
-        if (
-            code
-            and not plan
-            and lang == "ja"
-            and prop == RDFS_LABEL
-            and text < names.get(code, text + "\0")
-        ):
-            names[code] = text
+        if code and not plan and prop == RDFS_LABEL and text < names.get((code, lang), text + "\0"):
+            names[code, lang] = text
     return names
+
+
+def municipality_name(names: dict[tuple[str, str], str], code: str, lang: str) -> str:
+    """The name a row of ``code`` in ``lang`` shows: the municipality's name in the row's
+    language, else its Japanese name (a text with no language tag, or a municipality without a
+    label in that language), else nothing."""
+    return names.get((code, lang)) or names.get((code, "ja"), "")
 
 
 def rank_key(row: Row) -> tuple[Any, ...]:

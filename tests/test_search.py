@@ -420,6 +420,30 @@ def test_full_width_sdgs_and_ec_on_the_real_data(real: SearchIndex) -> None:
         )
 
 
+def test_a_rows_municipality_is_named_in_the_rows_language(
+    project: Project, real: SearchIndex
+) -> None:
+    """An English text shows its municipality's English name, a Japanese one the Japanese name
+    (``kg search --lang en`` answers in English throughout), as the municipalities' labels in
+    the data say."""
+    from rdflib import Graph, URIRef
+
+    from kgtools.namespaces import TIP
+
+    places = Graph().parse(project.root / "data" / "local-governments.ttl")
+    names = {
+        (str(code), label.language): str(label)
+        for m, code in places.subject_objects(TIP.localGovernmentCode)
+        for label in places.objects(m, URIRef(LABEL))
+    }
+    hits = [h for q in ("支援", "support") for h in real.search(q, limit=None) if h.code]
+    assert {h.lang for h in hits} == {"ja", "en"}
+    assert {h.code for h in hits} >= {"131067", "131113", "131164", "131172", "132128"}
+    for hit in hits:
+        assert hit.municipality == names[hit.code, hit.lang], hit
+    assert {h.municipality for h in hits if h.code == "131172"} == {"北区", "Kita City"}
+
+
 def test_search_rq_gives_the_same_initiatives_for_what_it_can_express(
     project: Project, store: object, real: SearchIndex
 ) -> None:

@@ -143,6 +143,10 @@ def _ja(text: str) -> ox.Literal:
     return ox.Literal(text, language="ja")
 
 
+def _en(text: str) -> ox.Literal:
+    return ox.Literal(text, language="en")
+
+
 def _plan(
     plan: ox.NamedNode,
     title: str,
@@ -180,6 +184,7 @@ BASE: list[OxTriple] = [
     *_plan(P2, "大田区の計画", M2, S2, (Y1, Y3), (I2, _ja("観光の取組"))),
     *_ward(M1, "131172", "北区"),
     *_ward(M2, "131113", "大田区"),
+    (M1, LABEL, _en("Kita City")),  # (a row shows its municipality's name in its language)
     (Y1, vocab.YEAR, ox.Literal("2021")),
     (Y2, vocab.YEAR, ox.Literal("2023")),
     (Y3, vocab.YEAR, ox.Literal("2024")),
@@ -197,6 +202,8 @@ BASE: list[OxTriple] = [
 #: municipalities, periods, years, plan links and types.
 EXTRA: list[OxTriple] = [
     *[(m, LABEL, _ja(name)) for m, name in [(M1, "あ区"), (M1, "北区役所"), (M2, "大田")]],
+    *[(m, LABEL, _en(name)) for m, name in [(M1, "Kita"), (M2, "Ota City")]],
+    (I2, LABEL, _en("Ota tourism")),
     *[(m, vocab.LOCAL_GOVERNMENT_CODE, ox.Literal(c)) for m, c in [(M1, "131113"), (M2, "131199")]],
     *[(y, vocab.YEAR, ox.Literal(v)) for y, v in [(Y1, "2020"), (Y2, "FY2023")]],
     *[(p, vocab.MUNICIPALITY, m) for p, m in [(P1, M2), (P2, M1)]],

@@ -29,10 +29,11 @@ index, or not holding the rows the old store says the patch removes: only the ro
 touches are checked, not the whole file). Most of a patch's time is copying the last index
 (docs/performance.md, "Search index in `kg build`").
 
-A municipality's name is in every row of its code, and it is the least Japanese label among the
-rows of that code that have no plan: when the patch changes such rows, the name is read again
-from the patched table and every row of the code updated (a scan of the table; only when a
-municipality's own label changes). The types ``--type`` accepts are updated the same way.
+A municipality's name is in every row of its code, in the row's language: the least label in
+that language among the rows of that code that have no plan (else the least Japanese one,
+:func:`kgtools.search.municipality_name`). When the patch changes such rows, the names are read
+again from the patched table and every row of the code updated (a scan of the table; only when
+a municipality's own labels change). The types ``--type`` accepts are updated the same way.
 """
 
 from __future__ import annotations
@@ -268,37 +269,60 @@ def _name_texts(rows: Iterable[Row]) -> Counter[tuple[str, str, str, str, str]]:
     return Counter(
         (r.code, r.plan, r.lang, r.property, r.text)
         for r in rows
-        if r.code and not r.plan and r.lang == "ja" and r.property == search.RDFS_LABEL
+        if r.code and not r.plan and r.property == search.RDFS_LABEL
     )
+
+
+def _names_in(db: sqlite3.Connection, code: str) -> dict[tuple[str, str], str]:
+    """:func:`~kgtools.search.names_from` of the rows of ``code`` in the table (a scan)."""
+    found = db.execute(
+        "SELECT lang, min(text) FROM texts WHERE code = ? AND plan = '' AND property = ?"
+        " GROUP BY lang",
+        (code, search.RDFS_LABEL),
+    )
+    return {(code, lang): text for lang, text in found}
 
 
 def _apply(table: _Table, patch: Patch) -> None:
     db = table.db
-    names: dict[str, str] = {}  # the codes' names as they were
+    shown: dict[tuple[str, str], str] = {}  # the names rows showed, by code and language
     for row in patch.remove:
         rowid, _, stored = table.find(rank_key(row))
         if stored is None or stored._replace(municipality="") != row:
             raise PatchRefused(f"the index does not hold the row {row}")
-        names[stored.code] = stored.municipality
+        shown[stored.code, stored.lang] = stored.municipality
         table.delete(rowid)
     # Municipality names: unchanged unless the texts they are chosen from changed.
     before, after = _name_texts(patch.remove), _name_texts(patch.insert)
     renamed = {t[0] for t in (before - after) + (after - before)}
-    for code in {r.code for r in patch.insert} - renamed - set(names):
-        found = db.execute("SELECT municipality FROM texts WHERE code = ? LIMIT 1", (code,))
-        names[code] = next(iter(found), ("",))[0]
-    rows = [r._replace(municipality=names.get(r.code, "")) for r in patch.insert]
-    _insert(table, rows)
+    for code in {r.code for r in patch.insert} - renamed - {""}:
+        for lang in {r.lang for r in patch.insert if r.code == code} - {
+            lang for c, lang in shown if c == code
+        }:
+            found = db.execute(
+                "SELECT municipality FROM texts WHERE code = ? AND lang = ? LIMIT 1", (code, lang)
+            ).fetchone()
+            # (no row of that code in that language yet: the name from the code's labels)
+            shown[code, lang] = (
+                found[0] if found else search.municipality_name(_names_in(db, code), code, lang)
+            )
+    rows = [
+        r._replace(municipality=shown.get((r.code, r.lang), ""))
+        for r in patch.insert
+        if r.code not in renamed
+    ]
+    rows += [r for r in patch.insert if r.code in renamed]  # (named below, with their code)
+    _insert(table, sorted(rows, key=rank_key))
     for code in sorted(renamed):
-        (name,) = db.execute(
-            "SELECT min(text) FROM texts WHERE code = ? AND plan = '' AND lang = 'ja'"
-            " AND property = ?",
-            (code, search.RDFS_LABEL),
-        ).fetchone()
-        db.execute(
-            "UPDATE texts SET municipality = ? WHERE code = ? AND municipality != ?",
-            (name or "", code, name or ""),
-        )
+        names = _names_in(db, code)
+        langs = db.execute("SELECT DISTINCT lang FROM texts WHERE code = ?", (code,)).fetchall()
+        for (lang,) in langs:
+            name = search.municipality_name(names, code, lang)
+            db.execute(
+                "UPDATE texts SET municipality = ? WHERE code = ? AND lang = ?"
+                " AND municipality != ?",
+                (name, code, lang, name),
+            )
     # The types --type accepts: a type of a removed row may be gone.
     (stored_types,) = db.execute("SELECT value FROM meta WHERE key = 'types'").fetchone()
     types = set(stored_types.split()) | set(search.type_names(patch.insert))
