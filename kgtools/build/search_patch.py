@@ -295,24 +295,23 @@ def _apply(table: _Table, patch: Patch) -> None:
     # Municipality names: unchanged unless the texts they are chosen from changed.
     before, after = _name_texts(patch.remove), _name_texts(patch.insert)
     renamed = {t[0] for t in (before - after) + (after - before)}
-    for code in {r.code for r in patch.insert} - renamed - {""}:
-        for lang in {r.lang for r in patch.insert if r.code == code} - {
-            lang for c, lang in shown if c == code
-        }:
-            found = db.execute(
-                "SELECT municipality FROM texts WHERE code = ? AND lang = ? LIMIT 1", (code, lang)
-            ).fetchone()
-            # (no row of that code in that language yet: the name from the code's labels)
-            shown[code, lang] = (
-                found[0] if found else search.municipality_name(_names_in(db, code), code, lang)
-            )
-    rows = [
-        r._replace(municipality=shown.get((r.code, r.lang), ""))
-        for r in patch.insert
-        if r.code not in renamed
-    ]
-    rows += [r for r in patch.insert if r.code in renamed]  # (named below, with their code)
-    _insert(table, sorted(rows, key=rank_key))
+    needed = {(r.code, r.lang) for r in patch.insert if r.code and r.code not in renamed}
+    for code, lang in sorted(needed - shown.keys()):
+        found = db.execute(
+            "SELECT municipality FROM texts WHERE code = ? AND lang = ? LIMIT 1", (code, lang)
+        ).fetchone()
+        # (no row of that code in that language yet: the name from the code's labels)
+        shown[code, lang] = (
+            found[0] if found else search.municipality_name(_names_in(db, code), code, lang)
+        )
+    # (rows of a renamed code are named below, with every row of their code)
+    _insert(
+        table,
+        [
+            r if r.code in renamed else r._replace(municipality=shown.get((r.code, r.lang), ""))
+            for r in patch.insert
+        ],
+    )
     for code in sorted(renamed):
         names = _names_in(db, code)
         langs = db.execute("SELECT DISTINCT lang FROM texts WHERE code = ?", (code,)).fetchall()
