@@ -558,7 +558,11 @@ def _describe(query: Any, library: Any = None) -> str:
 
 @cli.command("search")
 @click.argument("text", metavar="TEXT")
-@click.option("--lang", type=click.Choice(["ja", "en"]), help="Only texts in this language.")
+@click.option(
+    "--lang",
+    type=click.Choice(["ja", "en"]),
+    help="Only texts in this language; the table's column headers in it too.",
+)
 @click.option(
     "--type",
     "type_",
@@ -636,7 +640,7 @@ def search_command(
         )
     finally:
         index.close()
-    click.echo(format_hits(hits, fmt), nl=False)
+    click.echo(format_hits(hits, fmt, lang), nl=False)
 
 
 @cli.command("diff")

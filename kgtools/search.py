@@ -778,6 +778,19 @@ class Hit:
 
 #: A hit's fields in the answers (JSON, CSV, table), in order.
 FIELDS = ("entity", "type", "code", "municipality", "period", "property", "lang", "match")
+#: Each field's column title for people, in Japanese and English (as a library query's
+#: ``# column titles:``): the table's headers under ``--lang``, and the page's. CSV and JSON
+#: keep the field names, which programs read.
+FIELD_TITLES: dict[str, tuple[str, str]] = {
+    "entity": ("対象", "Entity"),
+    "type": ("種類", "Type"),
+    "code": ("団体コード", "Code"),
+    "municipality": ("市区町村", "Municipality"),
+    "period": ("計画期間", "Period"),
+    "property": ("プロパティ", "Property"),
+    "lang": ("言語", "Language"),
+    "match": ("一致箇所", "Match"),
+}
 
 
 class SearchIndex:
@@ -998,8 +1011,10 @@ def index_rows(path: Path) -> list[tuple[Any, ...]]:
         db.close()
 
 
-def format_hits(hits: Sequence[Hit], fmt: str) -> str:
-    """The hits as a table (entities as ``id:…``), CSV or JSON (a list of objects)."""
+def format_hits(hits: Sequence[Hit], fmt: str, lang: str | None = None) -> str:
+    """The hits as a table (entities as ``id:…``), CSV or JSON (a list of objects); ``lang``:
+    the table's headers are the fields' titles in that language (:data:`FIELD_TITLES`), as
+    ``kg query --lang`` titles a query's columns (CSV and JSON keep the field names)."""
     if fmt == "json":
         return json.dumps([h.record() for h in hits], ensure_ascii=False, indent=2) + "\n"
     if fmt == "csv":
@@ -1020,5 +1035,13 @@ def format_hits(hits: Sequence[Hit], fmt: str) -> str:
             value = "id:" + value[len(str(ID)) :]
         return value
 
+    headers = list(FIELDS) if lang is None else field_titles(lang)
     cells = [[cell(h, f) for f in FIELDS] for h in hits]
-    return text_table(FIELDS, cells) + f"{len(hits)} row(s)\n"
+    return text_table(headers, cells) + f"{len(hits)} row(s)\n"
+
+
+def field_titles(lang: str) -> list[str]:
+    """:data:`FIELDS`' titles in ``lang`` (``ja`` or ``en``)."""
+    if lang not in ("ja", "en"):
+        raise SearchError(f"unknown language {lang!r} — use ja or en")
+    return [FIELD_TITLES[name][("ja", "en").index(lang)] for name in FIELDS]

@@ -377,7 +377,14 @@ def render_page(examples: Sequence[Mapping[str, Any]], config: ServeConfig) -> b
         f"{config.timeout:g} s per query · {config.max_rows:,} rows at most · "
         f"{config.max_query_length:,} characters per query · read-only"
     )
-    return render("serve.html.j2", examples=list(examples), limits=limits).encode("utf-8")
+    from kgtools.search import FIELD_TITLES
+
+    titles = {
+        name: dict(zip(("ja", "en"), pair, strict=True)) for name, pair in FIELD_TITLES.items()
+    }
+    return render(
+        "serve.html.j2", examples=list(examples), limits=limits, search_titles=titles
+    ).encode("utf-8")
 
 
 _PAGE_CSP = (

@@ -26,12 +26,15 @@ from kgtools.namespaces import graphs_for
 from kgtools.project import Project
 from kgtools.query.library import load_query
 from kgtools.search import (
+    FIELD_TITLES,
+    FIELDS,
     INDEX_DIR,
     INDEX_VERSION,
     MARK_CLOSE,
     MARK_OPEN,
     Row,
     SearchIndex,
+    field_titles,
     index_bytes,
     index_for,
     index_path,
@@ -39,7 +42,7 @@ from kgtools.search import (
     normalise,
 )
 
-from .conftest import examples, running
+from .conftest import chromium_dom, examples, running
 
 ID = "https://w3id.org/tokyo-industry-plans/id/"
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -489,6 +492,42 @@ def test_kg_search_json_and_errors(project: Project, built: tuple[Path, BuildSum
     assert csv_out.stdout.splitlines()[0].startswith("entity,type,code,municipality,period")
 
 
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+@pytest.mark.parametrize("lang", [None, "ja", "en"])
+def test_search_headers_are_titled_in_the_language_for_people_only(
+    project: Project, built: tuple[Path, BuildSummary], fmt: str, lang: str | None
+) -> None:
+    """As ``kg query --lang`` titles a query's columns: the table's headers are the fields' titles
+    in the asked language; CSV and JSON keep the field names, which programs read; without
+    ``--lang`` the table shows the field names too."""
+    out, _ = built
+    args = ["--project", str(project.root), "search", "--out-dir", str(out), "SDGs", "-f", fmt]
+    result = CliRunner().invoke(cli, [*args, *(["--lang", lang] if lang else [])])
+    assert result.exit_code == 0, result.output
+    first = result.stdout.splitlines()[0]
+    if fmt == "json":
+        assert list(json.loads(result.stdout)[0]) == list(FIELDS)
+    elif fmt == "csv":
+        assert first.split(",") == list(FIELDS)
+    else:
+        titles = [FIELD_TITLES[f][("ja", "en").index(lang)] for f in FIELDS] if lang else []
+        header = result.stdout.splitlines()[1]  # (under the table's top border)
+        assert [cell.strip() for cell in header.strip("|").split("|")] == (titles or list(FIELDS))
+    assert "0 row(s)" not in result.stdout and result.stdout.count("\n") > 3
+
+
+def test_every_field_has_a_title_in_both_languages() -> None:
+    assert set(FIELD_TITLES) == set(FIELDS)
+    for lang in (0, 1):
+        titles = [pair[lang] for pair in FIELD_TITLES.values()]
+        assert all(t.strip() == t and t and " " not in t for t in titles)
+        assert len(set(titles)) == len(titles)
+    assert all(any(ord(c) > 0x3000 for c in ja) for ja, _ in FIELD_TITLES.values())
+    assert all(en.isascii() for _, en in FIELD_TITLES.values())
+    with pytest.raises(SearchError, match="use ja or en"):
+        field_titles("fr")
+
+
 def test_the_python_api_searches_as_kg_search_does(copy: Path) -> None:
     """``graph.search`` and ``kgtools.api.search`` give the records ``kg search -f json``
     prints (on a copy of the project with its build in ``dist/``, the default folder)."""
@@ -540,6 +579,39 @@ def test_the_endpoint_answers_get_search_as_json(
             assert caught.value.code == 400
         with urllib.request.urlopen(server.url, timeout=10) as page:
             assert b'id="search"' in page.read()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_the_page_searches_from_a_link_with_headers_in_its_language(
+    store: object, built: tuple[Path, BuildSummary], tmp_path: Path, lang: str
+) -> None:
+    """Headless Chromium opens ``/?q=SDGs&lang=…``: the page searches, and the table's headers
+    are the fields' titles in the chosen language (what `kg search --lang` prints)."""
+    from kgtools.serve import ServeConfig, make_server
+
+    out, summary = built
+    config = ServeConfig(graphs=tuple(graphs_for(inferred=True)))
+    path = index_for(out, summary.store)
+    made = make_server(store, "127.0.0.1", 0, config=config, search_index=path)  # type: ignore[arg-type]
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    with running(made) as server:
+        dom = chromium_dom(
+            server.url + "?" + urllib.parse.urlencode({"q": "SDGs", "lang": lang}),
+            tmp_path,
+            "--disable-features=NetworkTimeServiceQuerying",
+            f"--optimization-guide-manifest-override={empty}",
+            "--gaia-url=http://127.0.0.1:1/",
+            budget_ms=10000,
+        )
+    hits = SearchIndex(path).search("SDGs")
+    assert f"<p>{len(hits)} row(s)</p>" in dom, dom[-3000:]
+    shown = ["municipality", "match"]
+    for field in shown:
+        title = FIELD_TITLES[field][("ja", "en").index(lang)]
+        assert f'<th data-field="{field}">{title}</th>' in dom, dom[-3000:]
+    assert f'<html lang="{lang}">' in dom
 
 
 # -- incremental build --------------------------------------------------------------------------
