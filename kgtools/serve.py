@@ -438,6 +438,22 @@ class BuildFolder:
 _SEARCH_PARAMS = frozenset({"q", "lang", "type", "municipality", "fy", "limit"})
 
 
+def form_params(text: str, where: str) -> dict[str, list[str]]:
+    """``application/x-www-form-urlencoded`` ``text`` (a URL's query string or a form body) as
+    lists of values, blank ones kept. Percent-encoded bytes must be UTF-8: ``parse_qs`` would
+    put U+FFFD in place of the others, so that a query or a search text would silently run as
+    something the client did not send (``%FF``, a cut ``%E5%8C``, an encoded surrogate)."""
+    try:
+        return parse_qs(text, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start : exc.end].hex(" ").upper()
+        raise HTTPProblem(
+            HTTPStatus.BAD_REQUEST,
+            f"{where} holds percent-encoded bytes that are not UTF-8 ({bad}) — encode the text "
+            "as UTF-8 before percent-encoding it",
+        ) from None
+
+
 class SearchFile:
     """The search index of the current build: written by a full build, else made on the first
     search after it (:func:`kgtools.search.index_for`, under a lock, so one request makes it),
@@ -811,6 +827,10 @@ _ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s?#]+")
 _LENGTH = re.compile(r"[0-9]+")
 
 
+#: A byte outside ASCII, in a request line.
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
 class SparqlHandler(BaseHTTPRequestHandler):
     """One request: the page, the service description or a query."""
 
@@ -837,8 +857,16 @@ class SparqlHandler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         """The standard library's, except that a request line without a version (HTTP/0.9's
         ``GET /``) is refused at once: the standard library would go on to wait for headers
-        that an HTTP/0.9 client never sends, holding the connection until the time-out."""
+        that an HTTP/0.9 client never sends, holding the connection until the time-out; and
+        that bytes a client sent without percent-encoding them (``curl -g '…?q=北区'``) are
+        read as their percent-encoding, as a browser would send them. (The standard library
+        reads the line as Latin-1, which made 北区 the text "ååº", and splits it at any
+        character Python calls a space, 0x85 and 0xA0 among them: bytes of 々 or 東.) Whether
+        they are UTF-8 is then checked with the rest of the query string (:func:`form_params`)."""
         raw: bytes = getattr(self, "raw_requestline", b"")
+        if not raw.isascii():
+            raw = _NON_ASCII.sub(lambda m: b"%%%02X" % m[0][0], raw)
+            self.raw_requestline = raw
         self.requestline = str(raw, "iso-8859-1").rstrip("\r\n")
         words = self.requestline.split()
         if len(words) == 2:
@@ -894,7 +922,7 @@ class SparqlHandler(BaseHTTPRequestHandler):
         return str(self._target().path)
 
     def _url_params(self) -> dict[str, list[str]]:
-        return parse_qs(self._target().query, keep_blank_values=True)
+        return form_params(self._target().query, "the URL's query string")
 
     def _dispatch(self, work: Callable[[], None]) -> None:
         """Check the request's framing, Host and Origin, do ``work``; every failure becomes an
@@ -1180,7 +1208,14 @@ class SparqlHandler(BaseHTTPRequestHandler):
                 HTTPStatus.BAD_REQUEST,
                 f"unknown parameter {unknown[0]!r} — use {', '.join(sorted(_SEARCH_PARAMS))}",
             )
-        one = {k: v[-1] for k, v in params.items()}
+        repeated = sorted(k for k, v in params.items() if len(v) > 1)
+        if repeated:
+            name = repeated[0]
+            raise HTTPProblem(
+                HTTPStatus.BAD_REQUEST,
+                f"give the parameter {name!r} once (it was given {len(params[name])} times)",
+            )
+        one = {k: v[0] for k, v in params.items()}
         try:
             fy = int(one["fy"]) if one.get("fy") else None
             limit = int(one["limit"]) if one.get("limit") else 50
@@ -1221,7 +1256,7 @@ class SparqlHandler(BaseHTTPRequestHandler):
         except UnicodeDecodeError:
             raise HTTPProblem(HTTPStatus.BAD_REQUEST, "the request body is not UTF-8") from None
         if media == "application/x-www-form-urlencoded":
-            for key, values in parse_qs(text, keep_blank_values=True).items():
+            for key, values in form_params(text, "the form").items():
                 params.setdefault(key, []).extend(values)
             self._sparql(params, None)
         elif media == "application/sparql-query":

@@ -448,12 +448,19 @@ def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
 
 @contextmanager
 def serving(
-    source: Store | BuildFolder, library: QueryLibrary | None = None, **limits: Any
+    source: Store | BuildFolder,
+    library: QueryLibrary | None = None,
+    search_index: Path | None = None,
+    **limits: Any,
 ) -> Iterator[SparqlServer]:
-    """``kg serve`` over ``source`` (asserted + inferred) on a free loopback port, in a thread;
-    ``limits`` are :class:`ServeConfig` fields."""
+    """``kg serve`` over ``source`` (asserted + inferred) on a free loopback port, in a thread,
+    answering ``/search`` from ``search_index`` if given; ``limits`` are :class:`ServeConfig`
+    fields."""
     config = ServeConfig(graphs=tuple(graphs_for(inferred=True)), **limits)
-    with running(make_server(source, "127.0.0.1", 0, config=config, library=library)) as server:
+    made = make_server(
+        source, "127.0.0.1", 0, config=config, library=library, search_index=search_index
+    )
+    with running(made) as server:
         yield server
 
 

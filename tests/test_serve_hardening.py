@@ -21,14 +21,15 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from kgtools.build.layout import read_manifest
+from kgtools.build.layout import BuildSummary, read_manifest
 from kgtools.build.pipeline import build
 from kgtools.cli import cli
 from kgtools.namespaces import DATA_GRAPH, graphs_for
 from kgtools.project import Project
+from kgtools.search import index_for
 from kgtools.serve import (
     QUICK_GUARANTEED,
     BuildFolder,
@@ -294,6 +295,109 @@ def test_any_request_target_gets_a_clean_answer(
     answer = exchange(server, data.encode("latin-1"))
     status = int(answer.split(b" ", 2)[1])
     assert 200 <= status < 500, (target, answer[-300:])
+
+
+# -- 4b. text that is not UTF-8 -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def search_server(store: Store, built: tuple[Path, BuildSummary]) -> Iterator[SparqlServer]:
+    """``kg serve`` answering ``/search`` too, from the session build's index."""
+    out, summary = built
+    with serving(store, search_index=index_for(out, summary.store), timeout=5.0) as running:
+        yield running
+
+
+def get(server: SparqlServer, target: bytes) -> tuple[int, dict[str, str], bytes]:
+    """``GET target`` (raw bytes, sent as they are) and its one response."""
+    return one_response(
+        exchange(
+            server, b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+    )
+
+
+def post_form(server: SparqlServer, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    head = post_head("127.0.0.1", f"Content-Length: {len(body)}\r\nConnection: close\r\n")
+    return one_response(exchange(server, head + body))
+
+
+#: Percent-encoded bytes that no UTF-8 decoder may accept: parse_qs put U+FFFD in their place,
+#: so that a query or a search ran on text the client never sent.
+NOT_UTF8 = {
+    "lone continuation byte": "%80",
+    "0xFF": "%FF",
+    "cut sequence": "%E5%8C",
+    "overlong slash": "%C0%AF",
+    "encoded surrogate": "%ED%A0%80",
+    "above U+10FFFF": "%F4%90%80%80",
+}
+
+
+@pytest.mark.parametrize("how", ["GET /sparql", "POST /sparql", "GET /search"])
+@pytest.mark.parametrize("bad", NOT_UTF8.values(), ids=list(NOT_UTF8))
+def test_percent_encoded_bytes_that_are_not_utf8_are_400_not_replaced(
+    search_server: SparqlServer, how: str, bad: str
+) -> None:
+    query = quote('ASK { FILTER("x" != "') + bad + quote('") }')
+    if how == "GET /sparql":
+        status, _, body = get(search_server, b"/sparql?query=" + query.encode())
+    elif how == "POST /sparql":
+        status, _, body = post_form(search_server, b"query=" + query.encode())
+    else:
+        status, _, body = get(search_server, ("/search?q=EC" + bad).encode())
+    assert status == 400, body
+    assert b"not UTF-8" in body and b"Traceback" not in body
+
+
+def _search_answer(server: SparqlServer, target: bytes) -> tuple[int, Any]:
+    status, _, body = get(server, target)
+    return status, (json.loads(body) if status == 200 else body.decode("utf-8"))
+
+
+@settings(
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.binary(min_size=1, max_size=12) | st.text(min_size=1, max_size=6).map(str.encode))
+@example("北区".encode())  # read as Latin-1 once: searched for as "ååº"
+@example("々堀".encode())  # bytes 0x85 and 0xA0: the request line was split at them
+@example(b"EC\xff")
+def test_search_text_is_the_utf8_sent_percent_encoded_or_raw_or_a_400(
+    search_server: SparqlServer, sent: bytes
+) -> None:
+    """Any bytes as ``q``: valid UTF-8 is searched for exactly as sent (the answer's ``q`` is the
+    decoded text), whether percent-encoded or raw in the request line (as `curl -g` sends it);
+    anything else is a 400 that says so. Nothing is replaced on the way."""
+    try:
+        text: str | None = sent.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    encoded = _search_answer(search_server, b"/search?q=" + quote(sent).encode())
+    if text is None:
+        assert encoded[0] == 400 and "not UTF-8" in encoded[1], encoded
+    elif encoded[0] == 200:
+        assert encoded[1]["q"] == text
+    else:  # (an empty text, U+0000, …: the search's own refusals)
+        assert encoded[0] == 400 and "not UTF-8" not in encoded[1], encoded
+    # raw: every byte but ASCII controls, DEL and those the request line or the query string
+    # give a meaning to (0x85 and 0xA0 included: Python calls them spaces in Latin-1)
+    if not any(b < 0x20 or b == 0x7F or b in b" #%&+=?" for b in sent):
+        raw = _search_answer(search_server, b"/search?q=" + sent)
+        if text is None:
+            assert raw[0] == 400 and "not UTF-8" in raw[1], raw
+        else:
+            assert raw == encoded
+
+
+@pytest.mark.parametrize("name", ["q", "lang", "type", "municipality", "fy", "limit"])
+def test_a_search_parameter_given_twice_is_400(search_server: SparqlServer, name: str) -> None:
+    """The last of two values was used, silently; each search parameter is given once."""
+    values = {"q": "EC", "lang": "ja", "type": "plan", "municipality": "131067", "fy": "2021"}
+    values["limit"] = "3"
+    target = "/search?" + urlencode(values) + f"&{name}={quote(values[name])}"
+    status, _, body = get(search_server, target.encode())
+    assert status == 400
+    assert f"give the parameter '{name}' once".encode() in body
 
 
 # -- 7. Host and Origin ---------------------------------------------------------------------------
