@@ -721,8 +721,9 @@ def diff_command(
     "--output",
     type=UserPath(path_type=Path, dir_okay=False, allow_dash=True),
     default=None,
-    help="File to write (replaced in one step, so a failed export leaves the old file); its "
-    "folder must exist. Default or '-': standard output.",
+    help="File to write (replaced in one step, so a failed export leaves the old file; through "
+    "a symlink, the file it points to); its folder must exist. A device or a named pipe "
+    "(/dev/stdout) is written into. Default or '-': standard output.",
 )
 @OUT_DIR_OPTION
 @click.pass_context

@@ -1,10 +1,17 @@
 """Writing output files safely: a file is written beside its target and renamed over it, so an
 interrupted or failed write never destroys the previous file; output paths are checked before
-any work starts (a folder given as a file, a missing parent folder, a symlink)."""
+any work starts (a folder given as a file, a missing parent folder).
+
+What is replaced is the file a path names: through a symbolic link, the file it points to (the
+link stays a link); a device, a FIFO or a socket (``-o /dev/stdout``, ``-o /dev/null``, a named
+pipe) is written in place, as a shell's ``>`` writes it — renaming a file over it would replace
+the device node itself (as root, ``kg export -o /dev/null`` once turned /dev/null into a file).
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -94,13 +101,31 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     temporary file in the same folder, flushed to disk, then moved over ``path`` in one
     ``os.replace``; on any error the temporary file is removed and ``path`` is untouched.
     """
-    with staged_file(path) as (handle, tmp):
+    target = replaced_file(path)
+    if target is None:  # a device, a FIFO or a socket: there is no file to keep
+        with open(path, "wb") as stream:
+            yield stream
+        return
+    with staged_file(target) as (handle, tmp):
         yield handle
     try:
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def replaced_file(path: Path) -> Path | None:
+    """The file that writing ``path`` replaces: ``path`` itself, or through symbolic links the
+    file they point to (which need not exist yet); ``None`` where ``path`` is a device, a FIFO
+    or a socket, which are written in place."""
+    try:
+        mode = os.stat(path).st_mode  # (through links)
+    except (OSError, ValueError):
+        mode = None  # not there yet (or a dangling link), or not a name: found when written
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return None
+    return Path(os.path.realpath(path)) if os.path.islink(path) else path
 
 
 def temp_stem(path: Path) -> str:

@@ -6,8 +6,10 @@ import json
 import os
 import re
 import socket
+import stat
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -463,6 +465,104 @@ def test_cli_writes_the_output_file(
     assert target.read_bytes() == exports("trig", True)
     assert result.stdout_bytes == b""
     assert f"wrote {target} (trig, asserted + inferred" in result.stderr
+
+
+def _device(tmp_path: Path, name: str, minor: int) -> Path:
+    """A character device to export to: Linux's ``null`` (minor 3) or ``full`` (7), made in
+    ``tmp_path`` where the user may (root), so that a regression that replaces the node harms
+    no real device; else the system's own, which a user who is not root cannot replace."""
+    node = tmp_path / name
+    try:
+        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+    except PermissionError:
+        return Path("/dev") / name
+    return node
+
+
+def test_an_export_to_a_device_is_written_into_it_and_the_node_stays(
+    built: tuple[Path, BuildSummary], tmp_path: Path
+) -> None:
+    """Renaming the export over ``-o /dev/null`` replaced the device node with a file (as root,
+    /dev/null itself); a full device is a disk-full error, and nothing is left beside it."""
+    out, _ = built
+    null, full = _device(tmp_path, "null", 3), _device(tmp_path, "full", 7)
+    done = kg("export", "--out-dir", str(out), "-f", "nt", "-o", str(null))
+    assert done.exit_code == 0, done.output
+    assert stat.S_ISCHR(null.stat().st_mode)
+    failed = kg("export", "--out-dir", str(out), "-f", "nt", "-o", str(full))
+    assert failed.exit_code == 2, failed.output
+    assert "No space left on device" in failed.stderr and "Traceback" not in failed.output
+    assert stat.S_ISCHR(full.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["full", "null"])
+
+
+def test_an_export_to_a_fifo_streams_into_it(
+    built: tuple[Path, BuildSummary], exports: Callable[[str, bool], bytes], tmp_path: Path
+) -> None:
+    """``-o`` a named pipe (or ``/dev/stdout``, a pipe or a terminal) writes into it, as a
+    shell's ``>`` would."""
+    out, _ = built
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    try:
+        done = kg("export", "--out-dir", str(out), "-f", "trig", "-o", str(fifo))
+    finally:
+        if reader.is_alive() and not got:  # (the export failed before opening the pipe)
+            with fifo.open("wb"):
+                pass
+        reader.join(timeout=30)
+    assert done.exit_code == 0, done.output
+    assert got == [exports("trig", True)]
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
+@pytest.mark.parametrize("dangling", [False, True], ids=["to-a-file", "dangling"])
+def test_an_export_through_a_symlink_replaces_the_file_it_points_to(
+    built: tuple[Path, BuildSummary],
+    exports: Callable[[str, bool], bytes],
+    tmp_path: Path,
+    dangling: bool,
+) -> None:
+    """The link stays a link (it was replaced by a file) and its file gets the export."""
+    out, _ = built
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "graph.ttl"
+    if not dangling:
+        target.write_bytes(b"previous export\n")
+    link = tmp_path / "link.ttl"
+    link.symlink_to(target)
+    done = kg("export", "--out-dir", str(out), "-o", str(link))
+    assert done.exit_code == 0, done.output
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_bytes() == exports("ttl", True)
+    assert [p.name for p in (tmp_path / "real").iterdir()] == ["graph.ttl"]
+
+
+def test_the_file_a_write_replaces(tmp_path: Path) -> None:
+    """:func:`kgtools.files.replaced_file`: a file or a new name is itself, a link the file it
+    points to (through a chain), a FIFO or a socket (or a device) nothing: written in place."""
+    from kgtools.files import replaced_file
+
+    plain, new = tmp_path / "plain", tmp_path / "new"
+    plain.write_bytes(b"")
+    first, second = tmp_path / "first", tmp_path / "second"
+    second.symlink_to(plain)
+    first.symlink_to(second)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(tmp_path / "sock"))
+        assert replaced_file(tmp_path / "sock") is None
+    finally:
+        sock.close()
+    assert replaced_file(plain) == plain and replaced_file(new) == new
+    assert replaced_file(first) == plain.resolve()
+    assert replaced_file(fifo) is None and replaced_file(Path("/dev/null")) is None
 
 
 def test_cli_errors_exit_2_without_traceback(
