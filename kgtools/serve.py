@@ -37,6 +37,7 @@ to the ``log`` callback given to :func:`make_server`.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import importlib
 import ipaddress
@@ -436,6 +437,15 @@ class BuildFolder:
 
 
 _SEARCH_PARAMS = frozenset({"q", "lang", "type", "municipality", "fy", "limit"})
+
+
+def _codec(charset: str) -> str | None:
+    """The codec a Content-Type's ``charset`` names, as Python spells it (``UTF8`` and ``u8``
+    are ``utf-8``, ``US-ASCII`` is ``ascii``); ``None`` for a name Python does not know."""
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return None
 
 
 def form_params(text: str, where: str) -> dict[str, list[str]]:
@@ -1251,6 +1261,21 @@ class SparqlHandler(BaseHTTPRequestHandler):
         params = self._url_params()
         if media == "application/sparql-update":
             raise HTTPProblem(HTTPStatus.FORBIDDEN, _UPDATE_REFUSED)
+        charset = self.headers.get_content_charset()
+        codec = None if charset is None else _codec(charset)
+        if charset is not None and codec not in ("utf-8", "ascii"):
+            # (read as UTF-8 anyway, a body sent as Latin-1 or Shift_JIS that happened to
+            # decode would run as a query the client never wrote)
+            raise HTTPProblem(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                f"charset={charset!r}: the query is read as UTF-8 only — send it as UTF-8 "
+                f"(Content-Type: {media}; charset=utf-8, or no charset)",
+            )
+        if codec == "ascii" and not body.isascii():
+            raise HTTPProblem(
+                HTTPStatus.BAD_REQUEST,
+                f"the request body is not {charset} as its Content-Type says — send it as UTF-8",
+            )
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:

@@ -389,6 +389,57 @@ def test_search_text_is_the_utf8_sent_percent_encoded_or_raw_or_a_400(
             assert raw == encoded
 
 
+def post_as(
+    server: SparqlServer, media: str, charset: str | None, body: bytes
+) -> tuple[int, dict[str, str], bytes]:
+    content_type = media + (f"; charset={charset}" if charset is not None else "")
+    head = (
+        f"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\nAccept: application/sparql-results+json\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return one_response(exchange(server, head.encode("latin-1") + body))
+
+
+CAFE = 'SELECT ("café" AS ?x) {}'
+MEDIA = ["application/sparql-query", "application/x-www-form-urlencoded"]
+
+
+def _body(media: str, text: str, encoding: str) -> bytes:
+    if media == "application/sparql-query":
+        return text.encode(encoding)
+    return b"query=" + quote(text.encode(encoding)).encode()
+
+
+@pytest.mark.parametrize("media", MEDIA)
+@pytest.mark.parametrize(
+    "charset", ["iso-8859-1", "latin1", "Shift_JIS", "utf-16", "windows-1252", "x-none", ""]
+)
+def test_a_body_declared_in_another_charset_is_415_not_read_as_utf8(
+    search_server: SparqlServer, media: str, charset: str
+) -> None:
+    """Its bytes here are UTF-8 (so that reading them as UTF-8 would succeed): the client said
+    they were something else, and the query they meant is not the one UTF-8 reads."""
+    status, _, body = post_as(search_server, media, charset, _body(media, CAFE, "utf-8"))
+    assert status == 415, body
+    assert b"read as UTF-8 only" in body
+
+
+@pytest.mark.parametrize("media", MEDIA)
+@pytest.mark.parametrize("charset", [None, "utf-8", "UTF-8", "utf8", "US-ASCII"])
+def test_a_body_in_utf8_or_ascii_as_declared_is_answered(
+    search_server: SparqlServer, media: str, charset: str | None
+) -> None:
+    text = CAFE if charset != "US-ASCII" else CAFE.replace("é", "e")
+    status, _, body = post_as(search_server, media, charset, _body(media, text, "utf-8"))
+    assert status == 200, body
+    value = json.loads(body)["results"]["bindings"][0]["x"]["value"]
+    assert value == ("café" if charset != "US-ASCII" else "cafe")
+    if charset == "US-ASCII" and media == "application/sparql-query":  # but it is not ASCII
+        status, _, body = post_as(search_server, media, charset, _body(media, CAFE, "utf-8"))
+        assert status == 400 and b"not us-ascii as its Content-Type says" in body
+
+
 @pytest.mark.parametrize("name", ["q", "lang", "type", "municipality", "fy", "limit"])
 def test_a_search_parameter_given_twice_is_400(search_server: SparqlServer, name: str) -> None:
     """The last of two values was used, silently; each search parameter is given once."""
