@@ -93,6 +93,12 @@ class UserPath(click.Path):
     allows (``NAME_MAX`` bytes a name, ``PATH_MAX`` a path)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str | bytes) and not value:
+            # (click makes '' the current folder: `kg docs -o "$UNSET"` wrote the pages among
+            # whatever files are there)
+            self.fail(
+                "the path is empty — give a file or folder (. for the current one)", param, ctx
+            )
         path = super().convert(value, param, ctx)
         text = os.fspath(path)
         if not isinstance(text, str) or text == "-":
@@ -998,7 +1004,8 @@ def docs_command(
     default="127.0.0.1",
     show_default=True,
     help="Address to listen on. Anything but a loopback address makes the endpoint reachable "
-    "from other machines (a warning is printed).",
+    "from other machines (a warning is printed); 0.0.0.0 or :: is every interface, and an "
+    "empty address is refused.",
 )
 @click.option(
     "--port",
@@ -1089,6 +1096,13 @@ def serve_command(
     from kgtools.query.library import QueryLibrary
     from kgtools.serve import BuildFolder, ServeConfig, is_loopback, make_server
 
+    if not host.strip():
+        # (the system reads '' as every interface: `--host "$UNSET"` published the graph)
+        raise click.BadParameter(
+            "the address is empty — give one (127.0.0.1 for this machine only; 0.0.0.0 or :: "
+            "for every interface, which publishes the graph)",
+            param_hint="--host",
+        )
     for origin in allow_origins:
         if origin != "*" and not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/\s?#]+|null", origin):
             raise click.BadParameter(

@@ -941,7 +941,7 @@ def ingest(
     ``out_dir``: all or nothing (the files are written into a temporary folder beside it, which
     is renamed when every file is complete)."""
     check_round_id(round_id)
-    slug = source or f"overview-{round_id}"
+    slug = f"overview-{round_id}" if source is None else source  # (an empty one is refused)
     if not SOURCE_SLUG.match(slug):
         raise UsageError(f"--source {slug!r}: give the slug of <source/…> (lower-case, '-')")
     _check_out_dir(out_dir)

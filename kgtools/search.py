@@ -862,6 +862,10 @@ class SearchIndex:
             raise SearchError("the search text is empty — give one or more words to look for")
         if lang is not None and lang not in ("ja", "en"):
             raise SearchError(f"unknown language {lang!r} — use ja or en")
+        if municipality is not None and not _CODE.fullmatch(municipality):
+            raise SearchError(
+                f"the municipality code must be six digits (台東区 is 131067), not {municipality!r}"
+            )
         if limit is not None and limit < 1:
             raise SearchError(f"--limit must be 1 or more, not {limit}")
         if fy is not None and fy not in FISCAL_YEARS:
@@ -935,6 +939,8 @@ class SearchIndex:
 #: What no search can look for: NUL (FTS5 reads its query as a C string, where NUL ends it) and
 #: lone surrogates (not characters: what bytes that are not UTF-8 on a command line become).
 _NOT_SEARCHABLE = re.compile("[\x00\ud800-\udfff]")
+#: A municipality's local government code (JIS X 0402, six digits with the check digit).
+_CODE = re.compile("[0-9]{6}")
 
 
 def _check_searchable(what: str, value: str) -> None:

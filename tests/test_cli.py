@@ -256,3 +256,49 @@ def test_validate_a_plan_file_with_the_rounds_it_refers_to(plan: Path) -> None:
     result = run("--project", str(ROOT), "validate", str(plan))
     assert result.exit_code == 0, result.output
     assert "conforms: yes" in result.output
+
+
+def _path_parameters() -> list[tuple[str | None, click.Parameter]]:
+    """Every path the command line takes (kg's own and each command's), as (command, param)."""
+    from kgtools.cli import UserPath
+
+    found: list[tuple[str | None, click.Parameter]] = [
+        (None, p) for p in cli.params if isinstance(p.type, UserPath)
+    ]
+    assert isinstance(cli, click.Group)
+    for name, command in sorted(cli.commands.items()):
+        found += [(name, p) for p in command.params if isinstance(p.type, UserPath)]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("command", "param"), _path_parameters(), ids=lambda v: getattr(v, "name", v) or "kg"
+)
+def test_an_empty_path_is_refused_not_taken_for_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str | None, param: click.Parameter
+) -> None:
+    """click reads '' as '.': `kg docs -o "$UNSET"` wrote its pages among the files of the
+    folder it ran in. Every path option and argument, of every command (added later too)."""
+    monkeypatch.chdir(tmp_path)
+    given = [param.opts[0], ""] if isinstance(param, click.Option) else [""]
+    args = (
+        [*given, "query", "cq/plans"]
+        if command is None
+        else [
+            "--project",
+            str(ROOT),
+            command,
+            *given,
+            *(["cq/plans"] if command == "query" else []),
+        ]
+    )
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "the path is empty" in result.output and "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_command_takes_some_path() -> None:
+    """(the test above must not run over nothing)"""
+    commands = {command for command, _ in _path_parameters()}
+    assert {None, "build", "docs", "export", "network", "validate", "query"} <= commands

@@ -730,6 +730,18 @@ def test_a_bad_round_id_is_refused(project: Project, tmp_path: Path, round_id: s
     assert "Traceback" not in stderr
 
 
+@pytest.mark.parametrize(
+    "slug", ["", "a b", "../x", "x/y", "<x>", "北区", "a%20b", "a#b", "Overview"]
+)
+def test_a_bad_source_slug_is_refused(project: Project, tmp_path: Path, slug: str) -> None:
+    """An empty --source once fell back to the default slug silently (it was read as not
+    given): it is refused as every other slug that cannot name <source/…>."""
+    args = ["--round", "fy2021", "--source", slug]
+    code, _, stderr = run_ingest(project, SOURCE_TEXT, tmp_path / "d", *args)
+    assert code == 2 and f"--source {slug!r}" in stderr and not (tmp_path / "d").exists()
+    assert "Traceback" not in stderr
+
+
 def test_the_rounds_in_the_data_are_named_as_round_ids_must_be(project: Project) -> None:
     from kgtools.ingest import check_round_id
 

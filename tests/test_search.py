@@ -277,6 +277,16 @@ def test_filter_by_municipality_fiscal_year_and_language(filtered: SearchIndex) 
     assert found(filtered, "kita", lang="ja") == []
 
 
+@pytest.mark.parametrize("code", ["", "13111", "1311133", "１３１１１３", "13111x", " 131113"])
+def test_a_municipality_code_that_is_not_six_digits_is_refused(
+    filtered: SearchIndex, code: str
+) -> None:
+    """An empty code filtered to the entities that have none (a theme), and a mistyped one
+    answered nothing; either said nothing of the mistake."""
+    with pytest.raises(SearchError, match="must be six digits"):
+        filtered.search("北区", municipality=code)
+
+
 def test_unknown_type_lists_the_valid_ones(filtered: SearchIndex) -> None:
     with pytest.raises(SearchError, match=r"unknown type 'facilty' — use one of: .*initiative"):
         filtered.search("北区", type="facilty")

@@ -43,6 +43,7 @@ from kgtools.serve import (
 from kgtools.store.base import Store
 
 from .conftest import (
+    ROOT,
     QuietHandler,
     chromium_dom,
     examples,
@@ -880,3 +881,12 @@ def test_a_page_of_another_origin_cannot_query_from_a_browser(store: Store, tmp_
         endpoint.config = replace(endpoint.config, allow_origins=(origin,))
         dom = chromium_dom(origin + "/", tmp_path)
         assert "read:" in dom and "boolean" in dom, dom[-2000:]
+
+
+@pytest.mark.parametrize("host", ["", " ", "\t"])
+def test_an_empty_host_is_refused_not_read_as_every_interface(host: str) -> None:
+    """The system reads '' as every interface: `kg serve --host "$UNSET"` published the graph
+    (with a warning that named an empty address)."""
+    result = CliRunner().invoke(cli, ["--project", str(ROOT), "serve", "--host", host])
+    assert result.exit_code == 2, result.output
+    assert "the address is empty" in result.output and "WARNING" not in result.output
