@@ -367,10 +367,19 @@ def OUT_DIR_OPTION(command: Any) -> Any:
     return _OUT_DIR(_STRICT(command))
 
 
+def _not_empty_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An --endpoint given empty (an unset ``"$VAR"``) is refused: read as not given, the
+    command answered from the local build instead of the server asked for."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("the URL is empty — give the server's URL", ctx, param)
+    return value
+
+
 ENDPOINT_OPTION = click.option(
     "--endpoint",
     metavar="URL",
     default=None,
+    callback=_not_empty_url,
     help="Read the graph from this SPARQL server instead of the built graph: a query endpoint "
     "URL, or http://HOST:PORT for Oxigraph (its /query). The graph must be there (`kg push`).",
 )

@@ -302,3 +302,48 @@ def test_every_command_takes_some_path() -> None:
     """(the test above must not run over nothing)"""
     commands = {command for command, _ in _path_parameters()}
     assert {None, "build", "docs", "export", "network", "validate", "query"} <= commands
+
+
+#: What each command needs besides the option under test (a build to read is given to the
+#: commands that read one, so that none builds the project).
+_REQUIRED: dict[str, list[str]] = {
+    "query": ["cq/plans"],
+    "search": ["EC"],
+    "ingest": ["sources/approved-plans-overview-r3-r5.txt", "--round", "fy2021"],
+    "push": ["--endpoint", "http://127.0.0.1:1/sparql"],
+}
+
+
+def _value_options() -> list[tuple[str, click.Option]]:
+    """Every option of every command that takes a value other than a path (paths: above)."""
+    from kgtools.cli import UserPath
+
+    assert isinstance(cli, click.Group)
+    return [
+        (name, p)
+        for name, command in sorted(cli.commands.items())
+        for p in command.params
+        if isinstance(p, click.Option) and not p.is_flag and not isinstance(p.type, UserPath)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("command", "option"), _value_options(), ids=lambda v: getattr(v, "name", v)
+)
+def test_an_empty_value_is_refused_not_read_as_not_given(
+    built: tuple[Path, BuildSummary], tmp_path: Path, command: str, option: click.Option
+) -> None:
+    """`--endpoint "$UNSET"` answered from the local build instead of the server; every option
+    that takes a value (of every command, added later too) refuses an empty one."""
+    reads = {p.name for p in cli.commands[command].params} & {"out_dir", "out", "output_dir"}
+    where: list[str] = []
+    if "out_dir" in reads and option.name != "out_dir":
+        where = ["--out-dir", str(built[0])]
+    elif reads & {"out", "output_dir"} and command != "build":
+        flag = "--out" if "out" in reads else "--output-dir"
+        where = [flag, str(tmp_path / "new")]
+    required = [] if option.opts[0] in _REQUIRED.get(command, []) else _REQUIRED.get(command, [])
+    args = ["--project", str(ROOT), command, *required, *where, option.opts[0], ""]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
