@@ -16,6 +16,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def shorten(text: str, size: int = 80) -> str:
+    """A value as an error message shows it: at most ``size`` characters (a 300,000-character
+    literal was printed whole)."""
+    return text if len(text) <= size else f"{text[:size]}… ({len(text):,} characters)"
+
+
+#: The most characters of a source line an error message shows.
+SHOWN = 120
+
+
+def excerpt(line: str, column: int | None) -> str:
+    """A source ``line`` as an error shows it: whole if short, else the :data:`SHOWN`
+    characters around ``column`` (1-based) with ``…`` where it was cut (a query of one 3 MB line
+    was printed whole)."""
+    if len(line) <= SHOWN:
+        return line
+    start = max(0, min((column or 1) - 1 - SHOWN // 2, len(line) - SHOWN))
+    end = start + SHOWN
+    return ("…" if start else "") + line[start:end] + ("…" if end < len(line) else "")
+
+
 class KGError(Exception):
     """Base class of every error the toolkit raises on purpose."""
 

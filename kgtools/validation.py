@@ -15,6 +15,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDFS, SH
 from rdflib.term import Node
 
+from kgtools.errors import shorten
+
 #: Severities that make the data non-conforming.
 FAILING = frozenset({SH.Violation})
 
@@ -76,7 +78,7 @@ class ValidationReport:
         for focus in sorted(grouped, key=str):
             label = self.labels.get(focus)
             name = qname(focus) if isinstance(focus, URIRef) else focus.n3()
-            lines.append(f"{name}" + (f"  「{label}」" if label else ""))
+            lines.append(f"{name}" + (f"  「{shorten(label, _SHOWN)}」" if label else ""))
             # Ties (several values failing one constraint) in the values' order: the same text
             # whichever validator found them first.
             for r in sorted(grouped[focus], key=lambda r: (r, _value_key(r.value))):
@@ -90,9 +92,14 @@ class ValidationReport:
                         lines.append(f"      {lang}: {text}")
                 if r.value is not None and r.value != r.focus:
                     shown = r.value.n3(self.graph.namespace_manager)
-                    lines.append(f"      value: {shown}")
+                    lines.append(f"      value: {shorten(shown, _SHOWN)}")
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
+
+
+#: The most characters of a label or a value the report shows (a value of 300,000 characters
+#: was one line of the report; the file and line of a problem are in the data).
+_SHOWN = 200
 
 
 def _value_key(value: Node | None) -> str:

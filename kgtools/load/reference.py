@@ -17,6 +17,7 @@ from kgtools.errors import (
     LoadErrors,
     RDFSyntaxError,
     SourceLocation,
+    shorten,
 )
 from kgtools.load.checks import (
     _QUAD_FORMATS,
@@ -89,7 +90,7 @@ def parse_file(
         lit = bad[0]
         raise IllTypedLiteralError(
             SourceLocation(path, *_literal_position(path, str(lit), str(lit.datatype))),
-            f'"{lit}" is not a valid {lit.datatype}',
+            f'"{shorten(str(lit))}" is not a valid {lit.datatype}',
             "correct the value or its datatype"
             + (f" ({len(bad) - 1} more ill-typed literal(s) in this file)" if len(bad) > 1 else ""),
         )

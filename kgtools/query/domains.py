@@ -18,9 +18,9 @@ from rdflib.term import Node, Variable
 from kgtools.errors import (
     ParameterError,
     UnknownValueError,
+    shorten,
 )
 from kgtools.query.library import QueryFile, QueryLibrary, system_query_path
-from kgtools.query.params import shorten
 from kgtools.query.results import display
 from kgtools.query.run import run
 from kgtools.store.base import Binding, Store

@@ -21,6 +21,7 @@ from kgtools.errors import (
     ParameterError,
     ParameterTypeError,
     UnknownLanguageError,
+    shorten,
 )
 from kgtools.load.checks import ill_typed, quiet_rdflib_term_warnings
 from kgtools.query.library import (
@@ -125,11 +126,6 @@ def parse_params(texts: Sequence[str]) -> dict[str, Node]:
             "one value; run the query once per value"
         )
     return dict(parse_param(text) for text in texts)
-
-
-def shorten(text: str, size: int = 80) -> str:
-    """A value as an error message shows it: at most ``size`` characters."""
-    return text if len(text) <= size else f"{text[:size]}… ({len(text):,} characters)"
 
 
 def _query_variables(query: QueryFile) -> set[str]:

@@ -40,6 +40,7 @@ from kgtools.errors import (
     QuerySyntaxError,
     UnsafeQueryError,
     UpdateRefusedError,
+    excerpt,
 )
 from kgtools.namespaces import PREFIXES
 
@@ -65,7 +66,7 @@ def _location(exc: Exception, source: str) -> str:
     column = getattr(exc, "col", None)
     where = f"{source}:{line}:{column}" if line else source
     detail = str(getattr(exc, "msg", "") or exc)
-    text = getattr(exc, "line", "")
+    text = excerpt(getattr(exc, "line", ""), column)
     return f"{where}: SPARQL syntax error: {detail}" + (f"\n  {text}" if text else "")
 
 
