@@ -97,9 +97,10 @@ class ValidationReport:
         return "\n".join(lines).rstrip() + "\n"
 
 
-#: The most characters of a label or a value the report shows (a value of 300,000 characters
-#: was one line of the report; the file and line of a problem are in the data).
-_SHOWN = 200
+#: The most characters of a label or a value the report shows: a review note (a sentence or
+#: two, which the report exists to show) whole, a value of 300,000 characters not (it was one
+#: line of the report; the file and line of a problem are in the data).
+_SHOWN = 1_000
 
 
 def _value_key(value: Node | None) -> str:

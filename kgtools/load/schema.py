@@ -14,6 +14,7 @@ from kgtools.errors import (
     SchemaStatementError,
     SourceLocation,
     UnknownTermError,
+    shorten,
 )
 from kgtools.load.checks import _position_of, code_only
 from kgtools.namespaces import ID, ONTOLOGY_IRI
@@ -63,11 +64,11 @@ def schema_statement(s: str, p: str, o: str, terms: frozenset[str]) -> str | Non
     ``rdfs:Datatype``, ``rdf:Property``, every ``owl:`` class but ``owl:Thing`` and
     ``owl:NamedIndividual``)."""
     if s in terms or s.startswith(ONTOLOGY_NAMESPACE):
-        return f"it describes {s}, a term of the ontology"
+        return f"it describes {shorten(s)}, a term of the ontology"
     if p in _SCHEMA_PREDICATES or (p.startswith(_OWL) and p not in _INSTANCE_OWL):
-        return f"its predicate {p} states schema, not a fact about an instance"
+        return f"its predicate {shorten(p)} states schema, not a fact about an instance"
     if p == _RDF_TYPE and (o in _SCHEMA_CLASSES or (o.startswith(_OWL) and o not in _INSTANCE_OWL)):
-        return f"it makes {s or 'a blank node'} a {o}, a schema term"
+        return f"it makes {shorten(s) or 'a blank node'} a {shorten(o)}, a schema term"
     return None
 
 
@@ -145,7 +146,7 @@ def _check_known_terms(
         short = "tip:" + term[len(ONTOLOGY_NAMESPACE) :].lstrip("#/")
         raise UnknownTermError(
             SourceLocation(path, *_triple_position(path, _iri(s), pi, oi)),
-            f"{short} is not a term of the ontology (ontology/tip.ttl)",
+            f"{shorten(short)} is not a term of the ontology (ontology/tip.ttl)",
             f"did you mean tip:{close[0][len(ONTOLOGY_NAMESPACE) :].lstrip('#/')}?"
             if close
             else "check its spelling, or add the term to the ontology",
