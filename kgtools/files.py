@@ -11,6 +11,7 @@ the device node itself (as root, ``kg export -o /dev/null`` once turned /dev/nul
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -102,8 +103,10 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     ``os.replace``; on any error the temporary file is removed and ``path`` is untouched.
     """
     target = replaced_file(path)
-    if target is None:  # a device, a FIFO or a socket: there is no file to keep
-        with open(path, "wb") as stream:
+    if target is None:  # a device, a FIFO, a socket or an open file: there is no file to keep
+        # appended to, never truncated: `-o /dev/stdout >> log` adds to the log as the shell
+        # asked (a device or a pipe has no end to append to; a file `>` sent it to is empty)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND), "wb") as stream:
             yield stream
         return
     with staged_file(target) as (handle, tmp):
@@ -118,14 +121,22 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
 def replaced_file(path: Path) -> Path | None:
     """The file that writing ``path`` replaces: ``path`` itself, or through symbolic links the
     file they point to (which need not exist yet); ``None`` where ``path`` is a device, a FIFO
-    or a socket, which are written in place."""
+    or a socket, or an open file named under /dev or /proc (``/dev/stdout`` when the shell sent
+    it to a file, ``/dev/fd/3``), which are written in place: a file the shell opened to append
+    to (``>> log``) must not be replaced by the export."""
     try:
         mode = os.stat(path).st_mode  # (through links)
     except (OSError, ValueError):
         mode = None  # not there yet (or a dangling link), or not a name: found when written
     if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         return None
+    if mode is not None and _SYSTEM_NAMES.match(os.path.abspath(path)):
+        return None
     return Path(os.path.realpath(path)) if os.path.islink(path) else path
+
+
+#: Where the system names open files and devices: a path here is written in place.
+_SYSTEM_NAMES = re.compile(r"/(dev|proc)(/|$)")
 
 
 def temp_stem(path: Path) -> str:

@@ -542,6 +542,23 @@ def test_an_export_through_a_symlink_replaces_the_file_it_points_to(
     assert [p.name for p in (tmp_path / "real").iterdir()] == ["graph.ttl"]
 
 
+def test_an_export_to_an_open_file_by_its_proc_name_appends_to_it(
+    built: tuple[Path, BuildSummary], exports: Callable[[str, bool], bytes], tmp_path: Path
+) -> None:
+    """`kg export -o /dev/stdout >> log`: the shell opened the log to append to, and the export
+    replaced it (renamed over the file /dev/stdout led to) or truncated it (opened it again to
+    write). /proc/self/fd/N is the same open file as /dev/stdout is in a shell."""
+    out, _ = built
+    log = tmp_path / "log"
+    log.write_bytes(b"previous line\n")
+    with log.open("ab") as handle:
+        name = f"/proc/self/fd/{handle.fileno()}"
+        done = kg("export", "--out-dir", str(out), "-f", "nt", "-o", name)
+    assert done.exit_code == 0, done.output
+    assert log.read_bytes() == b"previous line\n" + exports("nt", True)
+    assert [p.name for p in tmp_path.iterdir()] == ["log"]
+
+
 def test_the_file_a_write_replaces(tmp_path: Path) -> None:
     """:func:`kgtools.files.replaced_file`: a file or a new name is itself, a link the file it
     points to (through a chain), a FIFO or a socket (or a device) nothing: written in place."""
@@ -563,6 +580,10 @@ def test_the_file_a_write_replaces(tmp_path: Path) -> None:
     assert replaced_file(plain) == plain and replaced_file(new) == new
     assert replaced_file(first) == plain.resolve()
     assert replaced_file(fifo) is None and replaced_file(Path("/dev/null")) is None
+    # an open file by its system name, whatever it is (under pytest, stdout is a file)
+    assert replaced_file(Path("/dev/stdout")) is None
+    with plain.open("ab") as handle:
+        assert replaced_file(Path(f"/proc/self/fd/{handle.fileno()}")) is None
 
 
 def test_cli_errors_exit_2_without_traceback(
