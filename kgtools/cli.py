@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from kgtools import __version__
-from kgtools.errors import KGError, NonConformingDataError
+from kgtools.errors import KGError, NonConformingDataError, printable
 
 # kgtools.network imports networkx and matplotlib only inside its functions: importing its
 # constants here keeps `kg --help` fast.
@@ -38,11 +38,11 @@ class KGGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NonConformingDataError as exc:
-            click.echo(exc.report, nl=False)
+            emit(exc.report)
             click.echo("error: the data does not conform to the shapes (see above)", err=True)
             ctx.exit(EXIT_NONCONFORMING)
         except KGError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {printable(str(exc), lines=True)}", err=True)
             ctx.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
@@ -54,7 +54,8 @@ class KGGroup(click.Group):
             if isinstance(exc, OSError) and exc.filename is not None and exc.errno in _USERS_ERRNOS:
                 # the system refused a path (no permission, a read-only or full disk, a folder
                 # where a file is wanted): the user's to change, not a bug
-                click.echo(f"error: {exc.filename}: {exc.strerror or exc}{_OS_HINT}", err=True)
+                where = printable(str(exc.filename))
+                click.echo(f"error: {where}: {exc.strerror or exc}{_OS_HINT}", err=True)
                 ctx.exit(EXIT_BAD_INPUT)
             # a bug, not a user mistake: keep the traceback for the report
             click.echo(traceback.format_exc(), err=True)
@@ -63,6 +64,16 @@ class KGGroup(click.Group):
 
 
 _OS_HINT = " — check the path, its permissions and the free space on its disk"
+
+
+def emit(text: str) -> None:
+    """An answer on standard output, every character as made: click strips ANSI sequences from
+    what it prints when the output is not a terminal, which changed the data of `kg query -f csv
+    > file`. (What is for people, tables and reports, shows such characters as ``\\uXXXX``:
+    :func:`kgtools.errors.printable`.)"""
+    click.echo(text, nl=False, color=True)
+
+
 #: What the system says of a path the user chose or of its disk. Not ENOENT: a file kg itself
 #: made or ships that is gone is a bug (or a broken install), reported with its traceback.
 _USERS_ERRNOS = frozenset(
@@ -343,7 +354,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], reference: bool) -> No
         report, triples = validate_files(data_paths, project.shapes, project.ontology)
     if not report.conforms:
         raise NonConformingDataError(report.text())
-    click.echo(report.text(), nl=False)
+    emit(report.text())
     click.echo(f"checked {len(data_paths)} file(s), {triples:,} triples")
 
 
@@ -545,7 +556,7 @@ def query(
         check_domains(store, prepared, bindings, library, graphs=graphs)
     result = run(store, prepared, bindings, graphs=graphs, timeout=timeout)
     headers = None if lang is None else prepared.headers(result.variables, lang)
-    click.echo(result.serialize(fmt, headers), nl=False)
+    emit(result.serialize(fmt, headers))
 
 
 def _columns_text(columns: tuple[str, ...] | None) -> str:
@@ -655,7 +666,7 @@ def search_command(
         )
     finally:
         index.close()
-    click.echo(format_hits(hits, fmt, lang), nl=False)
+    emit(format_hits(hits, fmt, lang))
 
 
 @cli.command("diff")
@@ -710,7 +721,7 @@ def diff_command(
         diffs = diff_municipality(store, municipality)
     else:
         diffs = [diff_plans(store, plans[0], plans[1])]
-    click.echo(render(diffs, fmt), nl=False)
+    emit(render(diffs, fmt))
 
 
 @cli.command("export")
@@ -918,7 +929,7 @@ def network_command(
     )
     rows = node_stats(graph) if stats or csv_path else []
     if stats:
-        click.echo(stats_table(rows), nl=False)
+        emit(stats_table(rows))
     if csv_path is not None:
         atomic_write_text(csv_path, stats_csv(rows))
         click.echo(f"wrote {csv_path}", err=True)

@@ -11,9 +11,25 @@ Every message says what is wrong and, where it can, where (``file:line:column``)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+#: What a terminal acts on instead of showing: C0 and C1 control characters and DEL (an ESC
+#: sequence recolours the screen, moves the cursor or sets the window title), and the
+#: bidirectional embeddings, overrides and isolates (U+202E shows what follows reversed).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE_BUT_NEWLINES = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """``text`` as a terminal should show it to people (tables, reports, messages): each
+    character a terminal would act on written as ``\\uXXXX``, visibly (``lines``: line breaks
+    kept). Data read from a file is shown, never run: an ESC sequence in a label once reached the
+    terminal raw. Formats for programs (CSV, TSV, JSON, exports) keep every character."""
+    pattern = _UNPRINTABLE_BUT_NEWLINES if lines else _UNPRINTABLE
+    return pattern.sub(lambda m: f"\\u{ord(m.group()):04X}", text)
 
 
 def shorten(text: str, size: int = 80) -> str:

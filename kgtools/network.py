@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kgtools.errors import NetworkError, UnknownFilterError
+from kgtools.errors import NetworkError, UnknownFilterError, printable
 from kgtools.namespaces import ID, TIP
 
 if TYPE_CHECKING:
@@ -597,9 +597,9 @@ def stats_table(rows: Sequence[NodeStats], *, label_width: int = 30) -> str:
     lines.append("  ".join("-" * w for w in widths))
     for r in rows:
         cells = (
-            _fit(r.label_ja, widths[0]),
-            _fit(r.label_en, widths[1]),
-            _fit(r.kind, widths[2]),
+            _fit(printable(r.label_ja), widths[0]),
+            _fit(printable(r.label_en), widths[1]),
+            _fit(printable(r.kind), widths[2]),
             f"{r.degree:>{widths[3]}}",
             f"{r.weighted_degree:>{widths[4]}}",
             f"{r.betweenness:>{widths[5]}.4f}",

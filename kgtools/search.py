@@ -58,7 +58,7 @@ from typing import Any, NamedTuple
 
 from rdflib.namespace import RDFS
 
-from kgtools.errors import SearchError
+from kgtools.errors import SearchError, printable
 from kgtools.query.library import SYSTEM_QUERIES
 
 #: The folder in ``dist/`` that holds the index of each build's store (``STORE.sqlite``).
@@ -1036,7 +1036,7 @@ def format_hits(hits: Sequence[Hit], fmt: str, lang: str | None = None) -> str:
     from kgtools.query.results import text_table
 
     def cell(hit: Hit, name: str) -> str:
-        value = str(hit.record()[name]).replace("\n", " ")
+        value = printable(str(hit.record()[name]).replace("\n", " "))
         if name == "entity" and value.startswith(str(ID)):
             value = "id:" + value[len(str(ID)) :]
         return value

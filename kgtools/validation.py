@@ -15,7 +15,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDFS, SH
 from rdflib.term import Node
 
-from kgtools.errors import shorten
+from kgtools.errors import printable, shorten
 
 #: Severities that make the data non-conforming.
 FAILING = frozenset({SH.Violation})
@@ -94,7 +94,8 @@ class ValidationReport:
                     shown = r.value.n3(self.graph.namespace_manager)
                     lines.append(f"      value: {shorten(shown, _SHOWN)}")
             lines.append("")
-        return "\n".join(lines).rstrip() + "\n"
+        # (labels and values are data: what a terminal would act on is shown as \uXXXX)
+        return printable("\n".join(lines).rstrip() + "\n", lines=True)
 
 
 #: The most characters of a label or a value the report shows: a review note (a sentence or

@@ -19,6 +19,7 @@ from rdflib.term import Node, Variable
 
 from kgtools.errors import (
     QueryError,
+    printable,
 )
 from kgtools.load.checks import quiet_rdflib_term_warnings
 from kgtools.namespaces import ID, bind_prefixes
@@ -131,7 +132,7 @@ def _pad(text: str, size: int, used: int | None = None) -> str:
 
 
 def _cells(result: QueryResult) -> list[list[str]]:
-    return [[display(t).replace("\n", " ") for t in row] for row in result.rows]
+    return [[printable(display(t).replace("\n", " ")) for t in row] for row in result.rows]
 
 
 def _table(result: QueryResult, headers: list[str]) -> str:
