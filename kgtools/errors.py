@@ -103,6 +103,11 @@ class IllTypedLiteralError(InputError):
     """A literal's lexical form does not match its datatype (e.g. ``"2021-13-40"^^xsd:date``)."""
 
 
+class ControlCharacterError(InputError):
+    """A literal holds a character that is not text: a control character (other than tab and
+    line breaks), a bidirectional override or isolate, or a noncharacter (U+FFFE, U+FFFF)."""
+
+
 class NonCanonicalLiteralError(InputError):
     """A literal the store would keep only in another form (``"02"^^xsd:integer`` → ``"2"``)."""
 

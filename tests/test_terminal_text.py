@@ -76,15 +76,73 @@ def test_search_and_statistics_tables_show_the_codes() -> None:
 
 
 def test_a_message_and_a_report_show_the_codes(tmp_path: Path) -> None:
-    """An ill-typed literal holding an ESC sequence: the error names it by its codes."""
-    path = tmp_path / "x.ttl"
-    path.write_text(
-        '<http://x/a> <http://x/b> "1\\u001B[2J"^^<http://www.w3.org/2001/XMLSchema#integer> .\n',
-        encoding="utf-8",
-    )
+    """A path holding an ESC sequence, in an error message: named by its codes."""
+    path = tmp_path / "x\x1b[2J.ttl"
     result = CliRunner().invoke(cli, ["--project", str(ROOT), "validate", str(path)])
     assert result.exit_code == 2
-    assert '"1\\u001B[2J" is not a valid xsd:integer' in result.stderr
-    assert "\x1b" not in result.output
+    assert "x\\u001B[2J.ttl" in result.stderr and "\x1b" not in result.output
     table = QueryResult("SELECT", ["v"], [(Literal(HOSTILE),)]).serialize("table")
     assert "\x1b" not in table and printable(HOSTILE) in table
+
+
+#: What a literal may not hold: every character a terminal acts on but tab and line breaks,
+#: and the noncharacters that no XML can hold.
+NOT_TEXT = [ch for ch in ACTED_ON if ch not in "\t\n\r"] + ["\ufffe", "\uffff"]
+
+
+def _written(ch: str, how: str) -> str:
+    if how == "raw":
+        return ch
+    if how == "\\u":
+        return f"\\u{ord(ch):04X}"
+    return f"\\U{ord(ch):08x}"
+
+
+def _case(tmp_path: Path, ch: str, how: str) -> Path:
+    path = tmp_path / f"u{ord(ch):04x}-{len(how)}.ttl"
+    quote = '"""' if ord(ch) % 2 else '"'
+    path.write_text(
+        f'# a comment may hold \\u0007\n<http://x/a> <http://x/b> "ok" ,\n'
+        f"    {quote}a{_written(ch, how)}b{quote} .\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("how", ["raw", "\\u", "\\U"])
+def test_a_literal_holding_what_is_not_text_is_refused_where_it_is(
+    tmp_path: Path, how: str
+) -> None:
+    """Such a character reached the terminal from a table or a report, and made the network's
+    SVG, GraphML and GEXF ill-formed XML. Each one, written raw or escaped, in a short or a
+    long string, is refused at its literal by both readers (the check is in the reading both
+    share, before either parses)."""
+    from kgtools.errors import ControlCharacterError
+    from kgtools.load.fast import read_file
+    from kgtools.load.reference import load_files
+
+    for ch in NOT_TEXT:
+        path = _case(tmp_path, ch, how)
+        for read in (read_file, lambda p: load_files([p])):
+            with pytest.raises(ControlCharacterError) as raised:
+                read(path)
+            assert str(raised.value).startswith(f"{path}:3:5: the literal holds U+{ord(ch):04X}")
+
+
+@pytest.mark.parametrize("reader", ["fast", "pyshacl"])
+def test_kg_validate_names_the_character_and_shows_none(tmp_path: Path, reader: str) -> None:
+    args = ["--project", str(ROOT), "validate", *(["--pyshacl"] if reader == "pyshacl" else [])]
+    for ch in ("\x1b", "\u202e", "\x9b"):
+        path = _case(tmp_path, ch, "raw")
+        result = CliRunner().invoke(cli, [*args, str(path)])
+        assert result.exit_code == 2, result.output
+        assert f"{path}:3:5: the literal holds U+{ord(ch):04X}" in result.stderr
+        assert not any(c in result.output for c in ACTED_ON if c != "\n")
+
+
+@pytest.mark.parametrize("text", ["tab\there", "line\\nbreak", "a\\\\b and \\\\f", "é—…ＳＤＧｓ"])
+def test_tab_line_breaks_and_escaped_backslashes_are_text(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "ok.ttl"
+    path.write_text(f'<http://x/a> <http://x/b> "{text}" .\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--project", str(ROOT), "validate", str(path)])
+    assert "U+" not in result.output, result.output
