@@ -121,22 +121,23 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
 def replaced_file(path: Path) -> Path | None:
     """The file that writing ``path`` replaces: ``path`` itself, or through symbolic links the
     file they point to (which need not exist yet); ``None`` where ``path`` is a device, a FIFO
-    or a socket, or an open file named under /dev or /proc (``/dev/stdout`` when the shell sent
-    it to a file, ``/dev/fd/3``), which are written in place: a file the shell opened to append
-    to (``>> log``) must not be replaced by the export."""
+    or a socket, or a file already open by its system name (``/dev/stdout`` when the shell
+    sent it to a file, ``/dev/fd/3``, ``/proc/self/fd/1``), which are written in place: a file
+    the shell opened to append to (``>> log``) must not be replaced by the export."""
     try:
         mode = os.stat(path).st_mode  # (through links)
     except (OSError, ValueError):
         mode = None  # not there yet (or a dangling link), or not a name: found when written
     if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         return None
-    if mode is not None and _SYSTEM_NAMES.match(os.path.abspath(path)):
+    if mode is not None and _OPEN_FILE_NAMES.fullmatch(os.path.normpath(os.path.abspath(path))):
         return None
     return Path(os.path.realpath(path)) if os.path.islink(path) else path
 
 
-#: Where the system names open files and devices: a path here is written in place.
-_SYSTEM_NAMES = re.compile(r"/(dev|proc)(/|$)")
+#: The names the system gives to files already open (/dev/stdout, /dev/fd/3, /proc/self/fd/1):
+#: written in place. (Not all of /dev: /dev/shm holds ordinary files, replaced as any other.)
+_OPEN_FILE_NAMES = re.compile(r"/dev/(stdin|stdout|stderr|fd/[0-9]+)|/proc/[^/]+/fd/[0-9]+")
 
 
 def temp_stem(path: Path) -> str:

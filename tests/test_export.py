@@ -559,6 +559,24 @@ def test_an_export_to_an_open_file_by_its_proc_name_appends_to_it(
     assert [p.name for p in tmp_path.iterdir()] == ["log"]
 
 
+def test_an_ordinary_file_under_dev_is_replaced_as_any_other(
+    built: tuple[Path, BuildSummary], exports: Callable[[str, bool], bytes]
+) -> None:
+    """/dev/shm holds ordinary files (tmpfs): only the names of files already open
+    (/dev/stdout, /dev/fd/N, /proc/…/fd/N) are appended to; this one is replaced."""
+    import uuid
+
+    out, _ = built
+    target = Path("/dev/shm") / f"kg-test-{uuid.uuid4().hex}.nt"
+    target.write_bytes(b"previous export\n")
+    try:
+        done = kg("export", "--out-dir", str(out), "-f", "nt", "-o", str(target))
+        assert done.exit_code == 0, done.output
+        assert target.read_bytes() == exports("nt", True)
+    finally:
+        target.unlink(missing_ok=True)
+
+
 def test_the_file_a_write_replaces(tmp_path: Path) -> None:
     """:func:`kgtools.files.replaced_file`: a file or a new name is itself, a link the file it
     points to (through a chain), a FIFO or a socket (or a device) nothing: written in place."""
