@@ -508,14 +508,14 @@ def test_an_export_to_a_fifo_streams_into_it(
     reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
     reader.start()
     try:
-        done = kg("export", "--out-dir", str(out), "-f", "trig", "-o", str(fifo))
+        done = kg("export", "--out-dir", str(out), "-f", "nq", "-o", str(fifo))
     finally:
         if reader.is_alive() and not got:  # (the export failed before opening the pipe)
             with fifo.open("wb"):
                 pass
         reader.join(timeout=30)
     assert done.exit_code == 0, done.output
-    assert got == [exports("trig", True)]
+    assert got == [exports("nq", True)]
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
     assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
 
@@ -530,16 +530,16 @@ def test_an_export_through_a_symlink_replaces_the_file_it_points_to(
     """The link stays a link (it was replaced by a file) and its file gets the export."""
     out, _ = built
     (tmp_path / "real").mkdir()
-    target = tmp_path / "real" / "graph.ttl"
+    target = tmp_path / "real" / "graph.nt"
     if not dangling:
         target.write_bytes(b"previous export\n")
-    link = tmp_path / "link.ttl"
+    link = tmp_path / "link.nt"
     link.symlink_to(target)
-    done = kg("export", "--out-dir", str(out), "-o", str(link))
+    done = kg("export", "--out-dir", str(out), "-f", "nt", "-o", str(link))
     assert done.exit_code == 0, done.output
     assert link.is_symlink() and os.readlink(link) == str(target)
-    assert target.read_bytes() == exports("ttl", True)
-    assert [p.name for p in (tmp_path / "real").iterdir()] == ["graph.ttl"]
+    assert target.read_bytes() == exports("nt", True)
+    assert [p.name for p in (tmp_path / "real").iterdir()] == ["graph.nt"]
 
 
 def test_an_export_to_an_open_file_by_its_proc_name_appends_to_it(
