@@ -378,19 +378,24 @@ def OUT_DIR_OPTION(command: Any) -> Any:
     return _OUT_DIR(_STRICT(command))
 
 
-def _not_empty_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """An --endpoint given empty (an unset ``"$VAR"``) is refused: read as not given, the
-    command answered from the local build instead of the server asked for."""
-    if value is not None and not value.strip():
-        raise click.BadParameter("the URL is empty — give the server's URL", ctx, param)
-    return value
+def _not_empty(message: str) -> Any:
+    """A click callback that refuses a value given empty (an unset ``"$VAR"``) with
+    ``message``: read as not given, ``--endpoint ''`` answered from the local build instead of
+    the server asked for, and the system reads ``--host ''`` as every interface."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise click.BadParameter(message, ctx, param)
+        return value
+
+    return check
 
 
 ENDPOINT_OPTION = click.option(
     "--endpoint",
     metavar="URL",
     default=None,
-    callback=_not_empty_url,
+    callback=_not_empty("the URL is empty — give the server's URL"),
     help="Read the graph from this SPARQL server instead of the built graph: a query endpoint "
     "URL, or http://HOST:PORT for Oxigraph (its /query). The graph must be there (`kg push`).",
 )
@@ -1023,6 +1028,10 @@ def docs_command(
     "--host",
     default="127.0.0.1",
     show_default=True,
+    callback=_not_empty(
+        "the address is empty — give one (127.0.0.1 for this machine only; 0.0.0.0 or :: for "
+        "every interface, which publishes the graph)"
+    ),
     help="Address to listen on. Anything but a loopback address makes the endpoint reachable "
     "from other machines (a warning is printed); 0.0.0.0 or :: is every interface, and an "
     "empty address is refused.",
@@ -1116,13 +1125,6 @@ def serve_command(
     from kgtools.query.library import QueryLibrary
     from kgtools.serve import BuildFolder, ServeConfig, is_loopback, make_server
 
-    if not host.strip():
-        # (the system reads '' as every interface: `--host "$UNSET"` published the graph)
-        raise click.BadParameter(
-            "the address is empty — give one (127.0.0.1 for this machine only; 0.0.0.0 or :: "
-            "for every interface, which publishes the graph)",
-            param_hint="--host",
-        )
     for origin in allow_origins:
         if origin != "*" and not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/\s?#]+|null", origin):
             raise click.BadParameter(

@@ -16,11 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-#: What a terminal acts on instead of showing: C0 and C1 control characters and DEL (an ESC
-#: sequence recolours the screen, moves the cursor or sets the window title), and the
-#: bidirectional embeddings, overrides and isolates (U+202E shows what follows reversed).
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_UNPRINTABLE_BUT_NEWLINES = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: What a terminal acts on instead of showing, beyond the C0 control characters: DEL and the
+#: C1 controls (an ESC sequence recolours the screen, moves the cursor or sets the window title),
+#: and the bidirectional embeddings, overrides and isolates (U+202E shows what follows
+#: reversed); as ranges of a regular expression's class (the loader's check uses them too).
+ACTED_ON_BEYOND_C0 = "\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_UNPRINTABLE = re.compile(f"[\x00-\x1f{ACTED_ON_BEYOND_C0}]")
+_UNPRINTABLE_BUT_NEWLINES = re.compile(f"[\x00-\x09\x0b-\x1f{ACTED_ON_BEYOND_C0}]")
 
 
 def printable(text: str, *, lines: bool = False) -> str:

@@ -59,7 +59,7 @@ from typing import Any, NamedTuple
 from rdflib.namespace import RDFS
 
 from kgtools.errors import SearchError, printable
-from kgtools.query.library import SYSTEM_QUERIES
+from kgtools.query.library import LANGUAGES, SYSTEM_QUERIES
 
 #: The folder in ``dist/`` that holds the index of each build's store (``STORE.sqlite``).
 INDEX_DIR = "search"
@@ -860,7 +860,7 @@ class SearchIndex:
         words = terms(query)
         if not words:
             raise SearchError("the search text is empty — give one or more words to look for")
-        if lang is not None and lang not in ("ja", "en"):
+        if lang is not None and lang not in LANGUAGES:
             raise SearchError(f"unknown language {lang!r} — use ja or en")
         if municipality is not None and not _CODE.fullmatch(municipality):
             raise SearchError(
@@ -1048,6 +1048,6 @@ def format_hits(hits: Sequence[Hit], fmt: str, lang: str | None = None) -> str:
 
 def field_titles(lang: str) -> list[str]:
     """:data:`FIELDS`' titles in ``lang`` (``ja`` or ``en``)."""
-    if lang not in ("ja", "en"):
+    if lang not in LANGUAGES:
         raise SearchError(f"unknown language {lang!r} — use ja or en")
-    return [FIELD_TITLES[name][("ja", "en").index(lang)] for name in FIELDS]
+    return [FIELD_TITLES[name][LANGUAGES.index(lang)] for name in FIELDS]

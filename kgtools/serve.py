@@ -73,7 +73,13 @@ from kgtools.errors import (
     UpdateRefusedError,
 )
 from kgtools.load.checks import quiet_rdflib_term_warnings
-from kgtools.query.library import DEFAULT_LANGUAGE, QueryLibrary, system_query_path, user_query
+from kgtools.query.library import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    QueryLibrary,
+    system_query_path,
+    user_query,
+)
 from kgtools.query.params import bound_params, check_language, parse_param
 from kgtools.query.results import QueryResult
 from kgtools.query.run import DEFAULT_TIMEOUT, forked_child, isolate_network, run_here
@@ -356,7 +362,7 @@ def library_examples(library: QueryLibrary | None) -> list[dict[str, Any]]:
             {
                 "name": name,
                 "title": title,
-                "titles": {lang: _in_language(title, lang) for lang in ("ja", "en")},
+                "titles": {lang: _in_language(title, lang) for lang in LANGUAGES},
                 "columns": column_titles(text),
                 "description": header.get("description", ""),
                 "text": text,
@@ -373,16 +379,13 @@ def library_examples(library: QueryLibrary | None) -> list[dict[str, Any]]:
 def render_page(examples: Sequence[Mapping[str, Any]], config: ServeConfig) -> bytes:
     """The query page: one HTML file, inline CSS and JavaScript, examples as inline JSON."""
     from kgtools.pages import render
+    from kgtools.search import FIELD_TITLES
 
     limits = (
         f"{config.timeout:g} s per query · {config.max_rows:,} rows at most · "
         f"{config.max_query_length:,} characters per query · read-only"
     )
-    from kgtools.search import FIELD_TITLES
-
-    titles = {
-        name: dict(zip(("ja", "en"), pair, strict=True)) for name, pair in FIELD_TITLES.items()
-    }
+    titles = {name: dict(zip(LANGUAGES, pair, strict=True)) for name, pair in FIELD_TITLES.items()}
     return render(
         "serve.html.j2", examples=list(examples), limits=limits, search_titles=titles
     ).encode("utf-8")

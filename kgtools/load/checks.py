@@ -48,6 +48,7 @@ from rdflib.exceptions import ParserError
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
 from kgtools.errors import (
+    ACTED_ON_BEYOND_C0,
     BadIRIError,
     ControlCharacterError,
     IllTypedLiteralError,
@@ -356,11 +357,26 @@ def code_only(text: str, *, strings: bool = False) -> str:
         if token.startswith("#"):
             return _blank(token)
         if strings and token[0] in "\"'":
-            quote = 3 if token[:3] in _QUOTES[:2] else 1
+            quote = _quote_length(token)
             return token[:quote] + _blank(token[quote:-quote]) + token[-quote:]
         return token
 
     return _TOKENS.sub(keep, text)
+
+
+def _quote_length(token: str) -> int:
+    """How many quote characters open (and close) the string ``token``: 3 or 1."""
+    return 3 if token[:3] in _QUOTES[:2] else 1
+
+
+def _strings(text: str) -> Iterator[tuple[re.Match[str], str]]:
+    """Each quoted string of ``text`` (not in a comment or an IRI), with what is between its
+    quotes, as written (escapes not read: :func:`_unescaped`)."""
+    for token in _TOKENS.finditer(text):
+        written = token.group()
+        if written[0] in "\"'":
+            quote = _quote_length(written)
+            yield token, written[quote:-quote]
 
 
 _ECHAR = {'"': '"', "'": "'", "\\": "\\", "\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f"}
@@ -397,12 +413,7 @@ def _literal_position(path: Path, lexical: str, datatype: str) -> tuple[int | No
     local = re.escape(re.split(r"[#/]", datatype)[-1])
     typed = re.compile(rf"\^\^\s*(?:<{re.escape(datatype)}>|[A-Za-z0-9_.\-]*:{local}(?![\w\-]))")
     first = None
-    for token in _TOKENS.finditer(text):
-        written = token.group()
-        if written[0] not in "\"'":
-            continue
-        quote = 3 if written[:3] in _QUOTES[:2] else 1
-        content = written[quote:-quote]
+    for token, content in _strings(text):
         if len(content) < len(lexical) or _unescaped(content) != lexical:
             continue
         if typed.match(text, token.end()):
@@ -553,9 +564,7 @@ def _maybe_not_text(data: bytes) -> bool:
 
 
 #: What a literal may not hold (:class:`ControlCharacterError`).
-_NOT_TEXT = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff]"
-)
+_NOT_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{ACTED_ON_BEYOND_C0}\ufffe\uffff]")
 
 
 def _check_not_text(path: Path, data: bytes) -> None:
@@ -566,12 +575,8 @@ def _check_not_text(path: Path, data: bytes) -> None:
     if not _maybe_not_text(data):
         return
     text = data.decode("utf-8")
-    for token in _TOKENS.finditer(text):
-        written = token.group()
-        if written[0] not in "\"'":
-            continue
-        quote = 3 if written[:3] in _QUOTES[:2] else 1
-        found = _NOT_TEXT.search(_unescaped(written[quote:-quote]))
+    for token, content in _strings(text):
+        found = _NOT_TEXT.search(_unescaped(content))
         if found is None:
             continue
         code = ord(found.group())
