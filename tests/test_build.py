@@ -136,3 +136,47 @@ def test_no_handle_on_the_store_outlives_the_build(project: Project, tmp_path: P
     finally:
         if collecting:
             gc.enable()
+
+
+# A shape every plan breaks: a plan with a label (every plan has one in each language).
+NO_LABELLED_PLAN = """
+tips:NoLabelledPlan a sh:NodeShape ;
+  rdfs:label "ラベルのない計画"@ja , "A plan without a label"@en ;
+  sh:targetClass tip:Plan ;
+  sh:property [
+    sh:path rdfs:label ; sh:maxCount 0 ;
+    rdfs:label "ラベルなし"@ja , "no label"@en ;
+    sh:message "計画にラベルがある"@ja , "the plan has a label"@en ] .
+"""
+
+
+def test_shapes_are_compiled_once_a_process_and_an_edit_is_never_missed(
+    copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiled validator is reused by a later build of the same process only for the very
+    same shapes (kgtools.build.inputs.compiled_shapes): an edited shapes file is compiled and
+    enforced, and the file put back is the first compile again."""
+    from kgtools.build import inputs
+    from kgtools.engine import shacl
+    from kgtools.errors import NonConformingDataError
+
+    compiles: list[object] = []
+    real = shacl.compile
+    monkeypatch.setattr(shacl, "compile", lambda graph: compiles.append(graph) or real(graph))
+    inputs.forget_compiled_shapes()
+    project, out = Project(copy), copy / "dist"
+    shapes = copy / "ontology" / "shapes.ttl"
+    original = shapes.read_text(encoding="utf-8")
+
+    build(project, out, force=True)
+    build(project, out, force=True)
+    assert len(compiles) == 1
+
+    shapes.write_text(original + NO_LABELLED_PLAN, encoding="utf-8")
+    with pytest.raises(NonConformingDataError, match="the plan has a label"):
+        build(project, out)
+    assert len(compiles) == 2
+
+    shapes.write_text(original, encoding="utf-8")
+    assert build(project, out).conforms
+    assert len(compiles) == 2  # the first compile, kept
