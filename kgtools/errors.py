@@ -21,6 +21,22 @@ from pathlib import Path
 #: and the bidirectional embeddings, overrides and isolates (U+202E shows what follows
 #: reversed); as ranges of a regular expression's class (the loader's check uses them too).
 ACTED_ON_BEYOND_C0 = "\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+#: What a text in the graph may not hold: what a terminal acts on beyond tab and line breaks,
+#: bidirectional overrides and isolates, and the noncharacters U+FFFE/U+FFFF (none of them can
+#: be in XML: the network's SVG, GraphML and GEXF). A build refuses a literal holding one
+#: (:class:`ControlCharacterError`); ``kg network`` refuses an endpoint's text holding one.
+NOT_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{ACTED_ON_BEYOND_C0}\ufffe\uffff]")
+
+
+def not_text_kind(code: int) -> str:
+    """What the character ``code`` that :data:`NOT_TEXT` matches is, and why it is refused."""
+    if 0x202A <= code <= 0x206F:
+        return "a bidirectional override or isolate, which reverses or reorders the text around it"
+    if code >= 0xFFFE:
+        return "a noncharacter, which no XML can hold"
+    return "a control character, which a terminal acts on and XML cannot hold"
+
+
 _UNPRINTABLE = re.compile(f"[\x00-\x1f{ACTED_ON_BEYOND_C0}]")
 _UNPRINTABLE_BUT_NEWLINES = re.compile(f"[\x00-\x09\x0b-\x1f{ACTED_ON_BEYOND_C0}]")
 
@@ -179,6 +195,12 @@ class JSONLDContextError(ExportError):
 
 class NetworkError(KGError):
     """A network view cannot be made as asked (bad filter, view or format)."""
+
+
+class NetworkDataError(NetworkError):
+    """The graph's answer to a network query cannot be drawn: a text no picture or XML file can
+    carry, or a value missing or of the wrong kind (an endpoint's data was never checked by a
+    build)."""
 
 
 class UnknownFilterError(NetworkError):

@@ -56,6 +56,7 @@ import csv
 import io
 import json
 import math
+import re
 import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -63,7 +64,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kgtools.errors import NetworkError, UnknownFilterError, printable
+from kgtools.errors import NetworkDataError, NetworkError, UnknownFilterError, printable
 from kgtools.namespaces import ID, TIP
 
 if TYPE_CHECKING:
@@ -214,7 +215,11 @@ def _queries_dir(project: Project) -> Path:
     return project.queries_dir / "network"
 
 
-def _run(store: Store, project: Project, name: str, bindings: Mapping[str, Any]) -> list[Any]:
+def _run(
+    store: Store, project: Project, name: str, bindings: Mapping[str, Any]
+) -> list[tuple[str | None, ...]]:
+    """The rows of the network query ``name``, each value as its string (``None``: unbound),
+    every one checked as text (:func:`_checked_rows`)."""
     from kgtools.errors import MissingInputError, SourceLocation
     from kgtools.namespaces import graphs_for
     from kgtools.query.library import load_query
@@ -225,7 +230,43 @@ def _run(store: Store, project: Project, name: str, bindings: Mapping[str, Any])
             SourceLocation(path), "the network query is missing", "restore it from the project"
         )
     query = load_query(path)
-    return list(store.query(query.text, bindings, graphs=graphs_for(inferred=True)))
+    return _checked_rows(name, store.query(query.text, bindings, graphs=graphs_for(inferred=True)))
+
+
+def _checked_rows(name: str, rows: Iterable[Any]) -> list[tuple[str | None, ...]]:
+    """``rows`` as strings, refusing a value that holds what no drawing or XML file can carry
+    (:data:`~kgtools.errors.NOT_TEXT`, or a lone surrogate, which is not a character): a build
+    refuses such a literal in a data file, but an endpoint's data (``--endpoint``) was never
+    read by a build, and one such label made the SVG, GraphML and GEXF ill-formed."""
+    from kgtools.errors import NOT_TEXT, NetworkDataError, not_text_kind, shorten
+
+    out = []
+    for number, row in enumerate(rows, 1):
+        values = tuple(None if v is None else str(v) for v in row)
+        for column, value in enumerate(values, 1):
+            if value is None:
+                continue
+            found = NOT_TEXT.search(value) or _LONE_SURROGATE.search(value)
+            if found is None:
+                continue
+            code = ord(found.group())
+            kind = (
+                "a lone surrogate, which is not a character"
+                if 0xD800 <= code <= 0xDFFF
+                else not_text_kind(code)
+            )
+            shown = shorten(printable(value).encode("utf-8", "backslashreplace").decode())
+            raise NetworkDataError(
+                f"the graph's answer to {name} (row {number}, column {column}) holds "
+                f'U+{code:04X}, {kind}, at character {found.start() + 1} of "{shown}": the '
+                "network views refuse it, as a build refuses it in a data file — correct the "
+                "text where the graph is kept"
+            )
+        out.append(values)
+    return out
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def load_nodes(store: Store, project: Project) -> dict[str, Node]:
@@ -233,8 +274,7 @@ def load_nodes(store: Store, project: Project) -> dict[str, Node]:
     kinds: dict[str, Kind] = {}
     labels: dict[str, dict[str, str]] = defaultdict(dict)
     keys: dict[str, str] = {}
-    for row in _run(store, project, "nodes.rq", {}):
-        node, cls, ja, en, key = (None if v is None else str(v) for v in row)
+    for node, cls, ja, en, key in _run(store, project, "nodes.rq", {}):
         kind = _KIND_BY_CLASS.get(cls or "")
         if node is None or kind is None:
             continue
@@ -307,11 +347,15 @@ def load_data(
     bindings = {"code": Literal(filters.municipality)} if filters.municipality else {}
     headings = {n.iri: int(n.key) for n in nodes.values() if n.kind == "heading" and n.key}
     links: list[Link] = []
-    for row in _run(store, project, "links.rq", bindings):
-        muni, code, plan, evidence, head, predicate, target = (
-            None if v is None else str(v) for v in row
-        )
-        assert muni and code and plan and evidence and predicate and target
+    for number, (muni, code, plan, evidence, head, predicate, target) in enumerate(
+        _run(store, project, "links.rq", bindings), 1
+    ):
+        if not (muni and code and plan and evidence and predicate and target):
+            raise NetworkDataError(
+                f"the graph's answer to links.rq (row {number}) lacks a value the query always "
+                "binds (municipality, code, plan, evidence, predicate, target): is the endpoint "
+                "a SPARQL 1.1 endpoint holding this project's graph?"
+            )
         links.append(Link(muni, code, plan, evidence, headings.get(head or ""), predicate, target))
     if filters.heading is not None:
         links = [link for link in links if link.heading == filters.heading]

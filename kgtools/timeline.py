@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kgtools.errors import NetworkError
+from kgtools.errors import NetworkDataError, NetworkError
 
 if TYPE_CHECKING:
     from kgtools.project import Project
@@ -123,6 +124,11 @@ def _lanes(bars: list[Bar]) -> list[Bar]:
     return out
 
 
+#: The year a period's first or last fiscal year starts with (an ``xsd:gYear``: four digits, then
+#: perhaps a time zone).
+_YEAR = re.compile("[0-9]{4}")
+
+
 def load_timeline(
     store: Store, project: Project, *, municipality: str | None = None, lang: str | None = None
 ) -> Timeline:
@@ -138,13 +144,19 @@ def load_timeline(
     filters = resolve_filters(load_nodes(store, project), municipality=municipality)
     bindings = {"code": Literal(filters.municipality)} if filters.municipality else {}
     bars = []
-    for row in _run(store, project, "plan-periods.rq", bindings):
-        muni, code, mja, men, plan, pja, pen, fja, fen, first, last = (
-            "" if v is None else str(v) for v in row
-        )
+    for number, row in enumerate(_run(store, project, "plan-periods.rq", bindings), 1):
+        muni, code, mja, men, plan, pja, pen, fja, fen, first, last = (v or "" for v in row)
+        years = [_YEAR.match(value) for value in (first, last)]
+        if not (muni and plan) or None in years:
+            raise NetworkDataError(
+                f"the graph's answer to plan-periods.rq (row {number}) lacks its municipality or "
+                f"plan, or its period does not start with two years ({first!r}, {last!r}): is "
+                "the endpoint a SPARQL 1.1 endpoint holding this project's graph?"
+            )
+        first_year, last_year = (int(m.group()) for m in years)  # type: ignore[union-attr]
         bars.append(
             Bar(muni, code, mja or men or muni, men or mja or muni, plan, pja or pen or plan,
-                pen or pja or plan, fja or fen, fen or fja, int(first[:4]), int(last[:4]))
+                pen or pja or plan, fja or fen, fen or fja, first_year, last_year)
         )  # fmt: skip
     return Timeline(_lanes(bars), filters.describe(), lang or "both")
 

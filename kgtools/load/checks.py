@@ -48,7 +48,7 @@ from rdflib.exceptions import ParserError
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
 from kgtools.errors import (
-    ACTED_ON_BEYOND_C0,
+    NOT_TEXT,
     BadIRIError,
     ControlCharacterError,
     IllTypedLiteralError,
@@ -59,6 +59,7 @@ from kgtools.errors import (
     RelativeIRIError,
     SourceLocation,
     UnsupportedFormatError,
+    not_text_kind,
     shorten,
 )
 from kgtools.namespaces import ID
@@ -563,10 +564,6 @@ def _maybe_not_text(data: bytes) -> bool:
     return any(pattern.search(data) for pattern in _NOT_TEXT_BYTES)
 
 
-#: What a literal may not hold (:class:`ControlCharacterError`).
-_NOT_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{ACTED_ON_BEYOND_C0}\ufffe\uffff]")
-
-
 def _check_not_text(path: Path, data: bytes) -> None:
     """Refuse a string of ``data`` (raw or escaped) that holds a character that is not text:
     what a terminal would act on (ESC, BEL, C1 controls), what reverses the text around it
@@ -576,20 +573,13 @@ def _check_not_text(path: Path, data: bytes) -> None:
         return
     text = data.decode("utf-8")
     for token, content in _strings(text):
-        found = _NOT_TEXT.search(_unescaped(content))
+        found = NOT_TEXT.search(_unescaped(content))
         if found is None:
             continue
         code = ord(found.group())
-        what = (
-            "a bidirectional override or isolate, which reverses or reorders the text around it"
-            if 0x202A <= code <= 0x206F
-            else "a noncharacter, which no XML can hold"
-            if code >= 0xFFFE
-            else "a control character, which a terminal acts on and XML cannot hold"
-        )
         raise ControlCharacterError(
             SourceLocation(path, *_position_of(text, token.start())),
-            f"the literal holds U+{code:04X}, {what}",
+            f"the literal holds U+{code:04X}, {not_text_kind(code)}",
             "remove it (a literal holds text: tab and line breaks are the only control "
             "characters it may have)",
         )

@@ -1,0 +1,163 @@
+"""`kg network --endpoint` reads data no build has checked: a text that no drawing or XML file
+can carry, or an answer without the values the network queries always bind, is a clear error
+(exit 2, the query, row and character named) and nothing is written. Once, a label holding
+U+0001 gave ill-formed SVG, GraphML and GEXF files, and an unbound value an AssertionError.
+
+The stand-in endpoint answers each network query with rows the test gives (SPARQL JSON, which
+can carry any code point as an escape, lone surrogates included)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import parse_qs
+
+import pytest
+
+from kgtools.errors import NOT_TEXT
+from kgtools.network import _checked_rows
+
+from .conftest import SPARQL_JSON, QuietHandler, kg, loopback_server, respond
+
+TIP = "https://w3id.org/tokyo-industry-plans/ontology#"
+ID = "https://w3id.org/tokyo-industry-plans/id/"
+TAITO, PLAN = ID + "local-government/131067", ID + "plan/131067/2021"
+
+
+def _iri(value: str) -> dict[str, str]:
+    return {"type": "uri", "value": value}
+
+
+def _text(value: str, lang: str | None = None) -> dict[str, str]:
+    return {"type": "literal", "value": value, **({"xml:lang": lang} if lang else {})}
+
+
+def _nodes(label: str) -> list[dict[str, Any]]:
+    return [
+        {"node": _iri(TAITO), "class": _iri(TIP + "Municipality"), "ja": _text(label, "ja"),
+         "en": _text("Taito City", "en"), "key": _text("131067")},
+        {"node": _iri(PLAN), "class": _iri(TIP + "Plan"), "ja": _text("台東区の計画", "ja"),
+         "en": _text("Taito plan", "en")},
+    ]  # fmt: skip
+
+
+def _links() -> list[dict[str, Any]]:
+    return [
+        {"municipality": _iri(TAITO), "code": _text("131067"), "plan": _iri(PLAN),
+         "evidence": _iri(PLAN), "predicate": _iri(TIP + "theme"),
+         "target": _iri(ID + "theme/startups")},
+    ]  # fmt: skip
+
+
+def _periods(first: str = "2021", last: str = "2023") -> list[dict[str, Any]]:
+    return [
+        {"municipality": _iri(TAITO), "code": _text("131067"), "municipalityJa": _text("台東区"),
+         "plan": _iri(PLAN), "planJa": _text("計画"), "first": _text(first),
+         "last": _text(last)},
+    ]  # fmt: skip
+
+
+class Endpoint(QuietHandler):
+    """Answers nodes.rq, links.rq and plan-periods.rq (told apart by a variable only each
+    selects) with the class's rows; records nothing else."""
+
+    answers: ClassVar[dict[str, list[dict[str, Any]]]] = {}
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        text = parse_qs(body).get("query", [""])[0]
+        name = "links" if "?evidence" in text else "periods" if "?first" in text else "nodes"
+        head = re.search(r"SELECT(?: DISTINCT)?((?:\s+\?\w+)+)", text)
+        variables = re.findall(r"\?(\w+)", head.group(1)) if head else []
+        answer = {"head": {"vars": variables}, "results": {"bindings": self.answers[name]}}
+        respond(self, 200, json.dumps(answer).encode(), SPARQL_JSON)
+
+    do_GET = do_POST
+
+
+@pytest.fixture
+def endpoint() -> Iterator[str]:
+    Endpoint.answers = {"nodes": _nodes("台東区"), "links": _links(), "periods": _periods()}
+    with loopback_server(Endpoint) as url:
+        yield url + "/sparql"
+
+
+def _network(endpoint: str, out: Path, *args: str) -> Any:
+    return kg("network", "--endpoint", endpoint, "-o", str(out), *args)
+
+
+def test_the_stand_in_endpoint_is_drawn(endpoint: str, tmp_path: Path) -> None:
+    """The check that the cases below fail for the reason they name: good rows are drawn."""
+    out = tmp_path / "views"
+    result = _network(endpoint, out, "--format", "svg", "--format", "graphml")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.suffix for p in out.iterdir()) == [".graphml", ".svg"]
+    result = _network(endpoint, out, "--view", "timeline", "--format", "svg")
+    assert result.exit_code == 0, result.output
+
+
+# Every kind of character the check refuses, and the escapes JSON writes them with.
+REFUSED = ["\x00", "\x01", "\x08", "\x0b", "\x1b", "\x7f", "\x85", "\x9f", "\u202a", "\u202e",
+           "\u2066", "\u2069", "\ufffe", "\uffff", "\ud800", "\udfff"]  # fmt: skip
+
+
+@pytest.mark.parametrize("char", REFUSED, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("fmt", ["svg", "graphml", "gexf", "png", "html"])
+def test_a_text_no_drawing_can_carry_is_refused_and_nothing_written(
+    endpoint: str, tmp_path: Path, char: str, fmt: str
+) -> None:
+    Endpoint.answers["nodes"] = _nodes("台東" + char + "区")
+    out = tmp_path / "views"
+    result = _network(endpoint, out, "--format", fmt)
+    assert result.exit_code == 2, result.output
+    assert f"U+{ord(char):04X}" in result.output
+    assert "nodes.rq (row 1, column 3)" in result.output and "at character 3" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("char", ["\t", "\n", "\r", " ", "\u3000", "\u00a0", "\U0001f600"])
+def test_white_space_and_other_text_is_drawn(endpoint: str, tmp_path: Path, char: str) -> None:
+    Endpoint.answers["nodes"] = _nodes("台東" + char + "区")
+    result = _network(endpoint, tmp_path / "views", "--format", "graphml")
+    assert result.exit_code == 0, result.output
+
+
+def test_the_check_refuses_exactly_what_the_loader_refuses_and_lone_surrogates() -> None:
+    """Every code point of the Basic Multilingual Plane: refused by the network check exactly
+    when a build refuses it in a literal (errors.NOT_TEXT) or it is a lone surrogate."""
+    for code in range(0x10000):
+        char = chr(code)
+        refused = bool(NOT_TEXT.match(char)) or 0xD800 <= code <= 0xDFFF
+        try:
+            _checked_rows("q", [("a" + char,)])
+        except Exception as exc:  # (the type is asserted below)
+            assert refused, f"U+{code:04X}: {exc}"
+            assert type(exc).__name__ == "NetworkDataError"
+        else:
+            assert not refused, f"U+{code:04X} was let through"
+
+
+def test_an_unbound_link_value_is_a_clear_error(endpoint: str, tmp_path: Path) -> None:
+    for column in ("municipality", "plan", "target", "predicate"):
+        links = _links()
+        del links[0][column]
+        Endpoint.answers["links"] = links
+        result = _network(endpoint, tmp_path / "views", "--format", "svg")
+        assert result.exit_code == 2, result.output
+        assert "links.rq (row 1) lacks a value" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("first", "last"), [("20x1", "2023"), ("2021", ""), ("", ""), ("²⁰²¹", "2023")]
+)
+def test_a_period_without_years_is_a_clear_error(
+    endpoint: str, tmp_path: Path, first: str, last: str
+) -> None:
+    Endpoint.answers["periods"] = _periods(first, last)
+    result = _network(endpoint, tmp_path / "views", "--view", "timeline", "--format", "svg")
+    assert result.exit_code == 2, result.output
+    assert "plan-periods.rq (row 1)" in result.output, result.output
