@@ -154,16 +154,16 @@ def test_shapes_are_compiled_once_a_process_and_an_edit_is_never_missed(
     copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The compiled validator is reused by a later build of the same process only for the very
-    same shapes (kgtools.build.inputs.compiled_shapes): an edited shapes file is compiled and
+    same shapes (kgtools.engine.shacl.compile_triples): an edited shapes file is compiled and
     enforced, and the file put back is the first compile again."""
-    from kgtools.build import inputs
     from kgtools.engine import shacl
+    from kgtools.engine.shacl import api
     from kgtools.errors import NonConformingDataError
 
     compiles: list[object] = []
     real = shacl.compile
-    monkeypatch.setattr(shacl, "compile", lambda graph: compiles.append(graph) or real(graph))
-    inputs.forget_compiled_shapes()
+    monkeypatch.setattr(api, "compile", lambda graph: compiles.append(graph) or real(graph))
+    shacl.forget_compiled()
     project, out = Project(copy), copy / "dist"
     shapes = copy / "ontology" / "shapes.ttl"
     original = shapes.read_text(encoding="utf-8")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from kgtools import search, usercache
 from kgtools.build import layout
 from kgtools.build.cache import SourceCopy, parse_terms, read_terms, stage_cache, terms_bytes
-from kgtools.build.inputs import compiled_shapes, read_shapes, relative_path
+from kgtools.build.inputs import read_shapes, relative_path
 from kgtools.build.layout import CACHE, MANIFEST, OUTPUTS, BuildSummary, new_store_name
 from kgtools.build.staging import (
     StagedFiles,
@@ -51,7 +51,7 @@ def full_build(
     project: Project, out_dir: Path, hashes: dict[str, str], expected: str, progress: Progress
 ) -> BuildSummary:
     from kgtools.build.turtle import Section
-    from kgtools.engine import degree
+    from kgtools.engine import degree, shacl
     from kgtools.engine.terms import MemoryIndex, UnionSource
     from kgtools.load.fast import read_file, read_files
     from kgtools.load.schema import schema_terms
@@ -105,7 +105,7 @@ def full_build(
             )
             turtle.put_turtle(out_dir, "inferred.ttl", sections)
         with progress.stage("validate"):
-            compiled = compiled_shapes(shapes)
+            compiled = shacl.compile_triples(shapes)
             results = compiled.validate(data_index, ontology_index)
             report = conforming_report(results, data_index)
         summary = BuildSummary(

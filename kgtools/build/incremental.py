@@ -19,7 +19,7 @@ from kgtools import search
 from kgtools.build import layout
 from kgtools.build.cache import load_results, load_shared, stage_cache
 from kgtools.build.full import build_ruleset, conforming_report, finish_build, ox_graph
-from kgtools.build.inputs import compiled_shapes, read_shapes, relative_path
+from kgtools.build.inputs import read_shapes, relative_path
 from kgtools.build.layout import CACHE, BuildSummary, new_store_name
 from kgtools.build.staging import (
     FullBuildNeeded,
@@ -86,6 +86,7 @@ def incremental_build(
 ) -> BuildSummary:
     import pyoxigraph as ox
 
+    from kgtools.engine import shacl
     from kgtools.engine.terms import StoreSource, from_rdflib
     from kgtools.load.fast import read_file
     from kgtools.load.schema import schema_terms
@@ -188,7 +189,7 @@ def incremental_build(
         with progress.stage("validate"):
             data_after = StoreSource(store.ox, [ox_graph(DATA_GRAPH)])
             focus = _affected(data_after, old_triples, new_triples)
-            compiled = compiled_shapes(shapes)
+            compiled = shacl.compile_triples(shapes)
             fresh = compiled.validate(
                 data_after,
                 StoreSource(store.ox, [ox_graph(ONTOLOGY_GRAPH)]),

@@ -1,15 +1,13 @@
 """The build's inputs: which files a build reads (the ontology, the shapes and every data file,
 a link out of the project refused), their sha256 hashes (a file whose size and time are those of
 the last build is not read again: ``cache/file-stats.json``), the fingerprint that says whether
-``dist/`` is current, and the shapes the validator is compiled from (once a process for the same
-shapes)."""
+``dist/`` is current, and the shapes the validator is compiled from."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +18,6 @@ from kgtools.build.layout import CACHE
 from kgtools.project import Project
 
 if TYPE_CHECKING:
-    from kgtools.engine.shacl import CompiledShapes
     from kgtools.engine.terms import OxTriple
 
 
@@ -107,51 +104,10 @@ def fingerprint(project: Project, hashes: dict[str, str] | None = None) -> str:
 def read_shapes(project: Project) -> tuple[OxTriple, ...]:
     """The shapes file's triples in file order, parsed by Oxigraph (a tenth of rdflib's time)
     with the same checks and located errors as every input (:func:`kgtools.load.read_file`), on
-    every build."""
+    every build (:func:`kgtools.engine.shacl.compile_triples` compiles them)."""
     from kgtools.load.fast import read_file
 
     return tuple(read_file(project.shapes, label_key=relative_path(project, project.shapes)))
-
-
-def compiled_shapes(triples: tuple[OxTriple, ...]) -> CompiledShapes:
-    """The validator compiled from the shapes ``triples`` (:func:`read_shapes`), compiled once a
-    process for the same triples: the compile is ~60% of a full build of the real project and
-    of each `kg validate`, and a process that builds again (`kg serve`, the Python API, the
-    tests) usually has the same shapes. The key is the triples themselves in file order (compared,
-    not only hashed), so what is reused is exactly what a compile of these triples gives; a
-    :class:`~kgtools.engine.shacl.CompiledShapes` holds no state of a validation between runs.
-    :func:`forget_compiled_shapes` empties it (``kg bench`` times a rebuild as a new process)."""
-    from kgtools.engine import shacl
-    from kgtools.engine.terms import triple_to_rdflib
-
-    with _COMPILED_LOCK:
-        found = _COMPILED.pop(triples, None)
-        if found is not None:
-            _COMPILED[triples] = found  # (the most recently used last)
-            return found
-    from rdflib import Graph
-
-    graph = Graph()
-    for triple in triples:
-        graph.add(triple_to_rdflib(triple))
-    compiled = shacl.compile(graph)
-    with _COMPILED_LOCK:
-        _COMPILED[triples] = compiled
-        while len(_COMPILED) > _COMPILED_KEPT:
-            del _COMPILED[next(iter(_COMPILED))]
-    return compiled
-
-
-def forget_compiled_shapes() -> None:
-    """Empty :func:`compiled_shapes`' memo."""
-    with _COMPILED_LOCK:
-        _COMPILED.clear()
-
-
-#: Compiled validators by shapes triples, least recently used first (:func:`compiled_shapes`).
-_COMPILED: dict[tuple[OxTriple, ...], CompiledShapes] = {}
-_COMPILED_KEPT = 4
-_COMPILED_LOCK = threading.Lock()
 
 
 def relative_path(project: Project, path: Path) -> str:

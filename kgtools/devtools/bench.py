@@ -248,8 +248,8 @@ def _edit_one_plan(root: Path) -> Path:
 
 def run_project(root: Path, out: Path) -> dict[str, Any]:
     """``kg build --force``, the query library on the store, then one incremental rebuild."""
-    from kgtools.build.inputs import forget_compiled_shapes
     from kgtools.build.pipeline import build, open_built
+    from kgtools.engine import shacl
     from kgtools.namespaces import ALL_GRAPHS
     from kgtools.project import Project
     from kgtools.store.oxigraph import named
@@ -272,7 +272,7 @@ def run_project(root: Path, out: Path) -> dict[str, Any]:
     search = _search_figures(root, out, summary.store, rec.stages, summary.timings)
     edited = _edit_one_plan(root)
     # timed as `kg build` in a new process would run it: without the shapes compiled above
-    forget_compiled_shapes()
+    shacl.forget_compiled()
     start = time.perf_counter()
     again = build(project, out)
     incremental = time.perf_counter() - start

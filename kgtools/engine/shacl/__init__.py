@@ -21,7 +21,13 @@ own focus node under a ``focus`` restriction; SPARQL runs on Oxigraph, not rdfli
 casts of odd lexical forms (``xsd:integer(" 12")``) may differ.
 """
 
-from kgtools.engine.shacl.api import label_in, validate_files, validate_graphs
+from kgtools.engine.shacl.api import (
+    compile_triples,
+    forget_compiled,
+    label_in,
+    validate_files,
+    validate_graphs,
+)
 from kgtools.engine.shacl.compiler import compile
 from kgtools.engine.shacl.inoculation import inoculate
 from kgtools.engine.shacl.validator import CompiledShapes
@@ -29,6 +35,8 @@ from kgtools.engine.shacl.validator import CompiledShapes
 __all__ = [
     "CompiledShapes",
     "compile",
+    "compile_triples",
+    "forget_compiled",
     "inoculate",
     "label_in",
     "validate_files",
