@@ -50,6 +50,12 @@ settings.register_profile("dev", settings.default, max_examples=FULL_STRENGTH //
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+def full_strength() -> bool:
+    """Whether the loaded profile is the full-strength one (``ci``): a test whose cost is not a
+    count of examples (the size of a synthetic sample) reads its size from this."""
+    return settings.default.max_examples >= FULL_STRENGTH
+
+
 def examples(full: int) -> int:
     """``max_examples`` for a property test whose full-strength count is ``full``: ``full`` itself
     under the ``ci`` profile, scaled like the loaded profile's count otherwise (at least 1). Read
