@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -510,10 +511,17 @@ def test_an_export_to_a_fifo_streams_into_it(
     try:
         done = kg("export", "--out-dir", str(out), "-f", "nq", "-o", str(fifo))
     finally:
-        if reader.is_alive() and not got:  # (the export failed before opening the pipe)
-            with fifo.open("wb"):
-                pass
+        # A reader still blocked in open() (the export failed before opening the pipe) is let
+        # go by a writer that closes at once. The open must not block: once the reader has read
+        # the export and gone — between `is_alive()` and here, as it can be — no reader is left
+        # to meet a blocking open, which hung the worker for good.
+        if reader.is_alive():
+            try:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError as exc:  # ENXIO: no reader has the pipe open
+                assert exc.errno == errno.ENXIO, exc
         reader.join(timeout=30)
+        assert not reader.is_alive(), "the reader never got to the end of the pipe"
     assert done.exit_code == 0, done.output
     assert got == [exports("nq", True)]
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
