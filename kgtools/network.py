@@ -56,7 +56,6 @@ import csv
 import io
 import json
 import math
-import re
 import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -238,7 +237,7 @@ def _checked_rows(name: str, rows: Iterable[Any]) -> list[tuple[str | None, ...]
     (:data:`~kgtools.errors.NOT_TEXT`, or a lone surrogate, which is not a character): a build
     refuses such a literal in a data file, but an endpoint's data (``--endpoint``) was never
     read by a build, and one such label made the SVG, GraphML and GEXF ill-formed."""
-    from kgtools.errors import NOT_TEXT, NetworkDataError, not_text_kind, shorten
+    from kgtools.errors import LONE_SURROGATE, NOT_TEXT, NetworkDataError, not_text_kind, shorten
 
     out = []
     for number, row in enumerate(rows, 1):
@@ -246,7 +245,7 @@ def _checked_rows(name: str, rows: Iterable[Any]) -> list[tuple[str | None, ...]
         for column, value in enumerate(values, 1):
             if value is None:
                 continue
-            found = NOT_TEXT.search(value) or _LONE_SURROGATE.search(value)
+            found = NOT_TEXT.search(value) or LONE_SURROGATE.search(value)
             if found is None:
                 continue
             code = ord(found.group())
@@ -264,9 +263,6 @@ def _checked_rows(name: str, rows: Iterable[Any]) -> list[tuple[str | None, ...]
             )
         out.append(values)
     return out
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def load_nodes(store: Store, project: Project) -> dict[str, Node]:

@@ -601,13 +601,16 @@ class RemoteStore:
             if accept == GRAPH_ACCEPT:
                 result = Result(kind)
                 result.graph = Graph().parse(data=answer.decode("utf-8"), format="nt")
-                return result
-            return Result.parse(io.BytesIO(answer), format="json")
+            else:
+                result = Result.parse(io.BytesIO(answer), format="json")
         except Exception as exc:  # the server answered, but not in the format asked for
             raise EndpointHTTPError(
                 f"POST {self.endpoint}: the answer is not {accept} as asked ({exc}): "
                 f"{_server_message(answer[:300])}"
             ) from None
+        if _ESCAPED_SURROGATE.search(answer):  # (rare: then every value is looked at)
+            _refuse_lone_surrogates(self.endpoint, result)
+        return result
 
     def query(self, query: QueryInput, bindings: Bindings = None, graphs: Graphs = None) -> Result:
         if isinstance(query, str):
@@ -653,6 +656,31 @@ class RemoteStore:
             for triple in self.graph(name):
                 merged.add(triple)
         return merged
+
+
+#: An escape of half a UTF-16 surrogate pair in an answer's bytes (JSON's ``\\uD83D``, N-Triples'
+#: ``\\uD83D``): a pair written as two escapes is a character; one alone is not.
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _refuse_lone_surrogates(endpoint: str, result: Result) -> None:
+    """Refuse an answer holding a value with a lone surrogate: no Unicode text, so no RDF term
+    (:data:`~kgtools.errors.LONE_SURROGATE`); every output of it failed as an internal error."""
+    from kgtools.errors import LONE_SURROGATE
+
+    what = "triple" if result.graph is not None else "row"
+    rows: Iterable[Iterable[Any]] = (
+        result.graph if result.graph is not None else (row.values() for row in result.bindings)
+    )
+    for number, row in enumerate(rows, 1):
+        for term in row:
+            values = [str(term), str(getattr(term, "datatype", "") or "")]
+            if any(LONE_SURROGATE.search(v) for v in values):
+                raise EndpointHTTPError(
+                    f"POST {shown(endpoint)}: {what} {number} of the answer holds a lone "
+                    "surrogate (half of a UTF-16 pair, escaped), which is no Unicode character "
+                    "and so in no RDF term: the server's data or its writer is broken"
+                )
 
 
 def _bound(name: str, graph: URIRef) -> str:

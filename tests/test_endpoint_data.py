@@ -1,10 +1,14 @@
-"""`kg network --endpoint` reads data no build has checked: a text that no drawing or XML file
-can carry, or an answer without the values the network queries always bind, is a clear error
-(exit 2, the query, row and character named) and nothing is written. Once, a label holding
-U+0001 gave ill-formed SVG, GraphML and GEXF files, and an unbound value an AssertionError.
+"""A server's answers hold data no build has checked. Any answer with a lone surrogate (half of a
+UTF-16 pair, which JSON and N-Triples can escape) is no RDF, and is refused by every command
+that reads an endpoint (it was an "internal error" in every output format of `kg query`). `kg
+network --endpoint` also refuses a text that no drawing or XML file can carry, or an answer
+without the values the network queries always bind: exit 2, the query, row and character
+named, and nothing is written. Once, a label holding U+0001 gave ill-formed SVG, GraphML and
+GEXF files, and an unbound value an AssertionError.
 
 The stand-in endpoint answers each network query with rows the test gives (SPARQL JSON, which
-can carry any code point as an escape, lone surrogates included)."""
+can carry any code point as an escape), and any other SELECT or CONSTRUCT with the raw bytes
+the test gives."""
 
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import pytest
+from click.testing import CliRunner
 
+from kgtools.cli import cli
 from kgtools.errors import NOT_TEXT
 from kgtools.network import _checked_rows
 
@@ -62,13 +68,18 @@ def _periods(first: str = "2021", last: str = "2023") -> list[dict[str, Any]]:
 
 class Endpoint(QuietHandler):
     """Answers nodes.rq, links.rq and plan-periods.rq (told apart by a variable only each
-    selects) with the class's rows; records nothing else."""
+    selects) with the class's rows, and any query holding ``?raw`` with :attr:`raw` (the
+    content type by what was asked for)."""
 
     answers: ClassVar[dict[str, list[dict[str, Any]]]] = {}
+    raw: ClassVar[bytes] = b""
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
         text = parse_qs(body).get("query", [""])[0]
+        if "?raw" in text:
+            kind = "application/n-triples" if "CONSTRUCT" in text else SPARQL_JSON["Content-Type"]
+            return respond(self, 200, self.raw, {"Content-Type": kind})
         name = "links" if "?evidence" in text else "periods" if "?first" in text else "nodes"
         head = re.search(r"SELECT(?: DISTINCT)?((?:\s+\?\w+)+)", text)
         variables = re.findall(r"\?(\w+)", head.group(1)) if head else []
@@ -99,9 +110,10 @@ def test_the_stand_in_endpoint_is_drawn(endpoint: str, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
-# Every kind of character the check refuses, and the escapes JSON writes them with.
+# Every kind of character the network check refuses (lone surrogates are refused by every
+# command reading an endpoint: below).
 REFUSED = ["\x00", "\x01", "\x08", "\x0b", "\x1b", "\x7f", "\x85", "\x9f", "\u202a", "\u202e",
-           "\u2066", "\u2069", "\ufffe", "\uffff", "\ud800", "\udfff"]  # fmt: skip
+           "\u2066", "\u2069", "\ufffe", "\uffff"]  # fmt: skip
 
 
 # Each refused character with one format, and each format with one character: the check runs
@@ -167,3 +179,66 @@ def test_a_period_without_years_is_a_clear_error(
     result = _network(endpoint, tmp_path / "views", "--view", "timeline", "--format", "svg")
     assert result.exit_code == 2, result.output
     assert "plan-periods.rq (row 1)" in result.output, result.output
+
+
+# -- lone surrogates, in any answer -------------------------------------------------------------
+def _select(value: str) -> bytes:
+    """A SELECT answer of one row whose ``?x`` is ``value``, as JSON writes it (a lone surrogate
+    as an escape: json.dumps escapes every non-ASCII character)."""
+    bindings = [{"x": {"type": "literal", "value": value}}]
+    return json.dumps({"head": {"vars": ["x"]}, "results": {"bindings": bindings}}).encode()
+
+
+SELECT_RAW = "SELECT ?raw WHERE { ?raw ?p ?o }"
+
+
+def _query(endpoint: str, text: str, *args: str) -> Any:
+    """``kg query - --endpoint ENDPOINT ARGS`` with ``text`` on stdin."""
+    return CliRunner().invoke(cli, ["query", "-", "--endpoint", endpoint, *args], input=text)
+
+
+CONSTRUCT_RAW = "CONSTRUCT { ?raw ?p ?o } WHERE { ?raw ?p ?o }"
+
+
+@pytest.mark.parametrize("value", ["\ud800", "a\udbff", "\udc00b", "x\udfffy", "\ude00\ud83d"])
+@pytest.mark.parametrize("fmt", ["table", "csv", "tsv", "json", "md"])
+def test_a_lone_surrogate_in_an_answer_is_refused(endpoint: str, value: str, fmt: str) -> None:
+    Endpoint.raw = _select(value)
+    result = _query(endpoint, SELECT_RAW, "-f", fmt)
+    assert result.exit_code == 2, result.output
+    assert "row 1 of the answer holds a lone surrogate" in result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output
+
+
+def test_a_lone_surrogate_in_a_construct_answer_is_refused(endpoint: str) -> None:
+    Endpoint.raw = b'<http://x/a> <http://x/b> "a\\uD800" .\n'
+    result = _query(endpoint, CONSTRUCT_RAW)
+    assert result.exit_code == 2, result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        (_select("a\U0001f600b"), "a\U0001f600b"),  # a pair, escaped as two halves: a character
+        (_select("\\ud800"), "\\ud800"),  # an escaped backslash, then text that looks like one
+    ],
+    ids=["pair", "backslash"],
+)
+def test_what_only_looks_like_a_surrogate_is_answered(
+    endpoint: str, raw: bytes, shown: str
+) -> None:
+    assert b"\\u" in raw
+    Endpoint.raw = raw
+    result = _query(endpoint, SELECT_RAW, "-f", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"x\n{shown}\n"
+
+
+def test_network_refuses_a_lone_surrogate_too(endpoint: str, tmp_path: Path) -> None:
+    Endpoint.answers["nodes"] = _nodes("台東\ud800区")
+    out = tmp_path / "views"
+    result = _network(endpoint, out, "--format", "svg")
+    assert result.exit_code == 2, result.output
+    assert "lone surrogate" in result.output and "Traceback" not in result.output
+    assert not out.exists() or not any(out.iterdir())
