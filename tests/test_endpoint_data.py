@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -242,3 +243,65 @@ def test_network_refuses_a_lone_surrogate_too(endpoint: str, tmp_path: Path) -> 
     assert result.exit_code == 2, result.output
     assert "lone surrogate" in result.output and "Traceback" not in result.output
     assert not out.exists() or not any(out.iterdir())
+
+
+# -- answers that never end ----------------------------------------------------------------------
+class Drip(QuietHandler):
+    """Answers 200 and then a space every 0.1 s (JSON allows leading white space), for at most
+    ten seconds or until the client hangs up: a socket timeout never fires on it."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", SPARQL_JSON["Content-Type"])
+        self.end_headers()
+        for _ in range(100):
+            try:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.1)
+
+
+class Flood(QuietHandler):
+    """Answers 200 and then 64 KiB of spaces at a time, 64 MiB at most (what the test caps at
+    1 MiB must never be read whole)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", SPARQL_JSON["Content-Type"])
+        self.end_headers()
+        block = b" " * 65_536
+        for _ in range(1_024):
+            try:
+                self.wfile.write(block)
+            except OSError:
+                return
+
+
+def test_an_answer_that_drips_for_ever_ends_at_the_time_limit() -> None:
+    """The socket's timeout bounds each wait only: the answer as a whole must end within it (kg
+    query's own time limit stopped it already; kg network --endpoint and kg push waited for
+    ever)."""
+    from kgtools.errors import EndpointUnreachableError
+    from kgtools.store.remote import RemoteStore
+
+    with loopback_server(Drip) as url:
+        started = time.monotonic()
+        with pytest.raises(EndpointUnreachableError, match="no answer within 1 s"):
+            RemoteStore(url + "/sparql", timeout=1).run_text(SELECT_RAW, "SELECT")
+        took = time.monotonic() - started
+    assert took < 5, f"stopped after {took:.1f} s"
+
+
+def test_an_answer_past_the_size_limit_is_refused_unread(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kgtools.store import remote
+
+    monkeypatch.setattr(remote, "MAX_ANSWER_BYTES", 1 << 20)
+    with loopback_server(Flood) as url:
+        result = _query(url + "/sparql", SELECT_RAW)
+    assert result.exit_code == 2, result.output
+    assert "the answer is larger than 1,048,576 bytes" in result.output, result.output
+    assert "Traceback" not in result.output

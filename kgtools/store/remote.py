@@ -64,6 +64,7 @@ import io
 import ipaddress
 import os
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -445,7 +446,8 @@ def exchange(
         _DIGEST_ORIGINS.add(origin)
         return answer
     except urllib.error.HTTPError as exc:
-        message = _server_message(exc.read() or b"") or _scrub(str(exc.reason))
+        # (the error's body read no further than what a message shows)
+        message = _server_message(exc.read(_ERROR_BODY_READ) or b"") or _scrub(str(exc.reason))
         if exc.code in (401, 403):
             hint = (
                 f"the credentials in {USER_ENV} / {PASSWORD_ENV} were refused"
@@ -474,6 +476,9 @@ def exchange(
             f"check {USER_ENV} (a Digest header carries the user name as Latin-1 text)"
         ) from None
 
+
+#: The most of an error answer's body read for its message.
+_ERROR_BODY_READ = 65_536
 
 #: Bodies above this size go to a server of unknown kind only after a HEAD has shown whether it
 #: asks for Digest (see :func:`exchange`).
@@ -535,9 +540,35 @@ def _open(
     req = urllib.request.Request(url, data=data, headers=dict(headers or {}), method=method)
     if auth:
         req.add_unredirected_header("Authorization", auth)
+    deadline = time.monotonic() + timeout
     with opener.open(req, timeout=timeout) as response:
-        body: bytes = response.read()
-        return body, response.headers
+        return _read_answer(response, deadline, f"{method} {shown(url)}"), response.headers
+
+
+#: The largest answer a request reads (bytes): past it the request fails instead of filling the
+#: memory (a server that never stops sending was read until the process was killed). A SELECT
+#: answer this large is millions of rows; ask for fewer (LIMIT/OFFSET).
+MAX_ANSWER_BYTES = 1 << 30
+
+
+def _read_answer(response: Any, deadline: float, what: str) -> bytes:
+    """The body of ``response``, read as it comes, within ``deadline`` (``time.monotonic``) and
+    :data:`MAX_ANSWER_BYTES`. The socket's timeout bounds each wait only, so a server sending a
+    byte now and then was read for ever; past the deadline this raises :class:`TimeoutError`,
+    which :func:`exchange` reports as no answer within the timeout."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := response.read1(1 << 20):
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise RemoteError(
+                f"{what}: the answer is larger than {MAX_ANSWER_BYTES:,} bytes, the most kg "
+                "reads; ask for fewer rows (LIMIT/OFFSET)"
+            )
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise TimeoutError
+    return b"".join(chunks)
 
 
 # -- the store ----------------------------------------------------------------------------------
