@@ -237,7 +237,7 @@ def _checked_rows(name: str, rows: Iterable[Any]) -> list[tuple[str | None, ...]
     (:data:`~kgtools.errors.NOT_TEXT`, or a lone surrogate, which is not a character): a build
     refuses such a literal in a data file, but an endpoint's data (``--endpoint``) was never
     read by a build, and one such label made the SVG, GraphML and GEXF ill-formed."""
-    from kgtools.errors import LONE_SURROGATE, NOT_TEXT, NetworkDataError, not_text_kind, shorten
+    from kgtools.errors import LONE_SURROGATE, NOT_TEXT, not_text_kind, shorten
 
     out = []
     for number, row in enumerate(rows, 1):
