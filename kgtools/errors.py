@@ -26,15 +26,16 @@ ACTED_ON_BEYOND_C0 = "\x7f-\x9f\u202a-\u202e\u2066-\u2069"
 #: be in XML: the network's SVG, GraphML and GEXF). A build refuses a literal holding one
 #: (:class:`ControlCharacterError`); ``kg network`` refuses an endpoint's text holding one.
 NOT_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{ACTED_ON_BEYOND_C0}\ufffe\uffff]")
-
-
 #: Half of a UTF-16 surrogate pair, alone: no Unicode character, so in no RDF term (a JSON or
 #: N-Triples escape can still write one, and Python keeps it in a string it cannot encode).
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def not_text_kind(code: int) -> str:
-    """What the character ``code`` that :data:`NOT_TEXT` matches is, and why it is refused."""
+    """What the character ``code`` that :data:`NOT_TEXT` or :data:`LONE_SURROGATE` matches is,
+    and why it is refused."""
+    if 0xD800 <= code <= 0xDFFF:
+        return "a lone surrogate (half of a UTF-16 pair), which is no Unicode character"
     if 0x202A <= code <= 0x206F:
         return "a bidirectional override or isolate, which reverses or reorders the text around it"
     if code >= 0xFFFE:

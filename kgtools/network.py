@@ -249,17 +249,12 @@ def _checked_rows(name: str, rows: Iterable[Any]) -> list[tuple[str | None, ...]
             if found is None:
                 continue
             code = ord(found.group())
-            kind = (
-                "a lone surrogate, which is not a character"
-                if 0xD800 <= code <= 0xDFFF
-                else not_text_kind(code)
-            )
             shown = shorten(printable(value).encode("utf-8", "backslashreplace").decode())
             raise NetworkDataError(
                 f"the graph's answer to {name} (row {number}, column {column}) holds "
-                f'U+{code:04X}, {kind}, at character {found.start() + 1} of "{shown}": the '
-                "network views refuse it, as a build refuses it in a data file — correct the "
-                "text where the graph is kept"
+                f"U+{code:04X}, {not_text_kind(code)}, at character {found.start() + 1} of "
+                f'"{shown}": the network views refuse it, as a build refuses it in a data file '
+                "— correct the text where the graph is kept"
             )
         out.append(values)
     return out
