@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from rdflib import Literal
 
@@ -222,6 +222,55 @@ def test_several_words_must_all_be_in_the_text(
     assert found(index, space.join(order[:2])) == (
         ["all", "two"] if "2019" not in order[:2] else ["all"]
     )
+
+
+def _holds(norm: str, term: str) -> bool:
+    """The documented rule, written out: ``term`` is in ``norm`` at a place where an ASCII
+    letter or digit at either end of it has none beside it in the text."""
+    alnum = set("abcdefghijklmnopqrstuvwxyz0123456789")
+    for i in range(len(norm) - len(term) + 1):
+        if norm[i : i + len(term)] != term:
+            continue
+        if term[0] in alnum and i > 0 and norm[i - 1] in alnum:
+            continue
+        end = i + len(term)
+        if term[-1] in alnum and end < len(norm) and norm[end] in alnum:
+            continue
+        return True
+    return False
+
+
+# Few characters, so that texts hold a term's trigrams apart from one another (the index keeps
+# no positions: a row found by its trigrams must still hold the term).
+_FEW = st.text(alphabet="ab産業振興 ", min_size=1, max_size=14)
+
+
+@settings(max_examples=examples(150), deadline=None)
+@given(texts=st.lists(_FEW, min_size=1, max_size=8), query=_FEW)
+def test_a_search_finds_exactly_the_texts_that_hold_every_term(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str], query: str
+) -> None:
+    words = normalise(query).split()
+    assume(words)  # (a query of spaces only is refused: test_an_empty_query_is_refused)
+    rows = [row(f"t{i}", text) for i, text in enumerate(texts)]
+    index = index_of(tmp_path_factory.mktemp("x"), rows)
+    expected = [
+        f"t{i}" for i, text in enumerate(texts) if all(_holds(normalise(text), w) for w in words)
+    ]
+    assert sorted(found(index, query)) == sorted(expected), (texts, query)
+
+
+def test_a_text_with_a_terms_trigrams_apart_is_not_a_hit(tmp_path: Path) -> None:
+    index = index_of(
+        tmp_path,
+        [
+            row("apart", "産業振と業振興"),  # 産業振 and 業振興, not 産業振興
+            row("whole", "産業振興"),
+            row("spec", "spec ecology", lang="en"),  # " ec" and "ec ", not " ec "
+        ],
+    )
+    assert found(index, "産業振興") == ["whole"]
+    assert found(index, "EC") == []
 
 
 def test_titles_and_labels_rank_before_body_text(tmp_path: Path) -> None:

@@ -21,13 +21,17 @@ from kgtools.engine.terms import MemoryIndex, OxTriple
 from kgtools.namespaces import DATA_GRAPH, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, TIP
 from kgtools.search import (
     INDEX_DIR,
+    SPACING,
     ByPredicate,
     index_bytes,
     index_path,
     index_rows,
     rank_key,
+    records,
     rows_from,
     rows_of,
+    texts_from,
+    type_names,
 )
 from kgtools.store.oxigraph import named
 
@@ -122,6 +126,11 @@ def test_rows_made_in_python_equal_the_sparql_rows(
     # (a build gives the inferred triples grouped by predicate, the asserted ones indexed)
     graphs = [*asserted, ByPredicate(inferred)]
     assert sorted(rows_from(graphs, asserted[1]), key=rank_key) == by_sparql
+    # What a build writes (the texts' keys sorted as they are, a record made from each) is what
+    # the rows sorted by rank_key give.
+    texts = texts_from(graphs, asserted[1])
+    assert texts.records() == records(((i + 1) * SPACING, r) for i, r in enumerate(by_sparql))
+    assert texts.type_names() == type_names(by_sparql)
 
 
 def test_the_build_writes_the_index_with_the_sparql_rows(
