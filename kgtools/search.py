@@ -225,7 +225,12 @@ def _key(
 def rows_of(store: Any, data_graph: Any, all_graphs: Sequence[Any]) -> list[Row]:
     """The index's rows from an Oxigraph store: texts over ``all_graphs``, the type shown from
     ``data_graph`` (asserted), the types to filter by from all of them (the reference for
-    :func:`rows_from`, which a build uses), in no particular order."""
+    :func:`rows_from`, which a build uses), in rank order."""
+    return texts_of(store, data_graph, all_graphs).rows()
+
+
+def texts_of(store: Any, data_graph: Any, all_graphs: Sequence[Any]) -> Texts:
+    """:func:`rows_of`'s texts before they are made rows."""
     from concurrent.futures import ThreadPoolExecutor
 
     from kgtools.namespaces import TIP
@@ -261,7 +266,7 @@ def rows_of(store: Any, data_graph: Any, all_graphs: Sequence[Any]) -> list[Row]
         for entity, prop, text, rank, plan, code, first, last in texts
         if entity.value in every
     }
-    return Texts.of(found, every, shown).rows()
+    return Texts.of(found, every, shown)
 
 
 def rows_from(graphs: Sequence[Any], data: Any) -> list[Row]:
@@ -270,8 +275,7 @@ def rows_from(graphs: Sequence[Any], data: Any) -> list[Row]:
     inferred graphs (a triple may be in several), ``data`` the data graph's (the asserted
     types). The same reading of the ontology as ``search-texts.rq`` and ``search-types.rq``,
     without the store: a build makes the index from the triples it holds (tests hold the two
-    paths to the same rows). In no particular order (:func:`write_index` and
-    :func:`index_bytes` sort them)."""
+    paths to the same rows). In rank order."""
     return texts_from(graphs, data).rows()
 
 
@@ -626,26 +630,9 @@ class Texts:
         return cls(found, types, type_shown, names)
 
     def rows(self) -> list[Row]:
-        """The rows, in no particular order."""
-        shown, types, names = self.shown, self.types, self.names
-        # Row's fields in order, by position: cheaper than keywords
-        return [
-            Row(
-                e,
-                shown[e],
-                types[e],
-                prop,
-                rank,
-                lang,
-                text,
-                plan,
-                code,
-                municipality_name(names, code, lang),
-                None if none1 else y1,
-                None if none2 else y2,
-            )
-            for rank, _, code, e, prop, lang, text, plan, y1, y2, none1, none2 in self.keys
-        ]
+        """The rows, in rank order (each of :meth:`records` without its row id and normalised
+        forms)."""
+        return [Row(*record[:_ROW_FIELDS]) for record in self.records()]
 
     def records(self) -> list[tuple[Any, ...]]:
         """The values of :data:`INSERT_TEXTS` for the rows, in rank order with row ids
@@ -738,6 +725,8 @@ SPACING = 1 << 20
 #: The largest row id SQLite allows.
 MAX_ROWID = (1 << 63) - 1
 
+#: How many fields a :class:`Row` has (a record's first).
+_ROW_FIELDS = len(Row._fields)
 #: Rows are inserted as a :class:`Row`'s fields, then the row id and the normalised text (one
 #: tuple concatenation a row: :func:`records`).
 INSERT_TEXTS = (
@@ -764,16 +753,17 @@ def records(rows: Iterable[tuple[int, Row]]) -> list[tuple[Any, ...]]:
 
 
 def index_bytes(rows: Iterable[Row]) -> bytes:
-    """The index of ``rows`` as the bytes of an SQLite database (for :func:`index_for`, which
-    writes them atomically)."""
+    """The index of ``rows`` as the bytes of an SQLite database."""
     ordered = sorted(rows, key=rank_key)
+    return _index_bytes(
+        records(((i + 1) * SPACING, row) for i, row in enumerate(ordered)), type_names(ordered)
+    )
+
+
+def _index_bytes(records: list[tuple[Any, ...]], types: list[str]) -> bytes:
     db = sqlite3.connect(":memory:")
     try:
-        _fill(
-            db,
-            records(((i + 1) * SPACING, row) for i, row in enumerate(ordered)),
-            type_names(ordered),
-        )
+        _fill(db, records, types)
         return db.serialize()
     finally:
         db.close()
@@ -818,12 +808,14 @@ def type_names(rows: Iterable[Row]) -> list[str]:
 
 
 def build_index(store: Any) -> bytes:
-    """:func:`index_bytes` of a built Oxigraph store."""
+    """The index of a built Oxigraph store, as the bytes of an SQLite database (for
+    :func:`index_for`, which writes them atomically)."""
     from kgtools.namespaces import DATA_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
     from kgtools.store.oxigraph import named
 
     every = [named(g) for g in (ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH)]
-    return index_bytes(rows_of(store, named(DATA_GRAPH), every))
+    texts = texts_of(store, named(DATA_GRAPH), every)
+    return _index_bytes(texts.records(), texts.type_names())
 
 
 def index_path(out_dir: Path, store_name: str) -> Path:
