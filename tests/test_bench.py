@@ -63,7 +63,7 @@ def test_cli_bench_reports_every_stage_and_writes_json(tmp_path: Path) -> None:
     search = project["search"]
     assert search["warm_median_ms"] > 0 and search["process_median_s"] > 0
     assert 0 < search["index_share"] < 1
-    assert 0 < search["index_cpu_seconds"] and 0 < search["index_cpu_share"] < 1
+    assert search["index_cpu_seconds"] > 0 and 0 < search["index_cpu_share"] < 1
     assert any(line.startswith("search: ") for line in result.output.splitlines())
     match = LAST_LINE.match(result.output.rstrip().splitlines()[-1])
     assert match is not None, result.output
