@@ -383,6 +383,11 @@ class EmptyListError(ParameterError):
     """A ``list`` parameter was given no value (``codes=``), or an empty one between commas."""
 
 
+class EmptyTextError(ParameterError):
+    """A ``text`` parameter (a text to look for) was given the empty text, which every text
+    contains (``q=``)."""
+
+
 class DuplicateValueError(ParameterError):
     """A ``list`` parameter names the same value twice (``codes=131067,131067``)."""
 

@@ -1,6 +1,6 @@
 """The parameterised queries that replaced fixed ones: ``fiscal-year -p fy=YEAR`` (the fixed
 ``fy2023`` is its alias) and ``compare -p codes=A,B``, and the parameter kinds they use
-(``integer``, ``list``).
+(``integer``, ``list``), with ``text`` (a text to look for, ``search -p q=…``).
 
 Their answers are held to an independent computation: the same question answered by walking the
 built graph's triples in Python (asserted + inferred, as ``kg query`` reads them), for every fiscal
@@ -29,6 +29,7 @@ from kgtools.build.layout import BuildSummary
 from kgtools.errors import (
     DuplicateValueError,
     EmptyListError,
+    EmptyTextError,
     ParameterError,
     ParameterTypeError,
     UnknownValueError,
@@ -434,6 +435,42 @@ def test_list_errors_exit_2_through_the_cli(built: tuple[Path, BuildSummary]) ->
     for value, message in cases.items():
         result = kg("query", "--out-dir", str(built[0]), "compare", "-p", f"codes={value}")
         assert result.exit_code == 2 and message in result.output, (value, result.output)
+
+
+TEXT_PARAMETERS = [
+    (name, param)
+    for name in LIBRARY.names()
+    for param, kind in LIBRARY.get(name).kinds.items()
+    if kind.lower() == "text"
+]
+
+
+def test_search_takes_its_text_as_a_text_parameter() -> None:
+    assert ("cq/search", "q") in TEXT_PARAMETERS
+
+
+@pytest.mark.parametrize(("name", "param"), TEXT_PARAMETERS)
+def test_the_empty_text_is_refused_and_any_other_is_kept(name: str, param: str) -> None:
+    """Every text contains the empty one: ``q=`` would answer with everything."""
+    query = LIBRARY.get(name)
+    with pytest.raises(EmptyTextError, match=f"--param {param}= gives the empty text"):
+        bound_params(query, {param: Literal("")})
+    for text in (" ", "EC", "ＳＤＧｓ", "北区", '"', "0"):  # (a space is a character to look for)
+        assert bound_params(query, {param: Literal(text)})[param] == Literal(text)
+
+
+def test_the_empty_text_exits_2_through_the_cli_and_is_refused_by_the_api(
+    store: Store, built: tuple[Path, BuildSummary]
+) -> None:
+    from kgtools.api import KnowledgeGraph
+
+    result = kg("query", "--out-dir", str(built[0]), "search", "-p", "q=")
+    assert result.exit_code == 2 and "gives the empty text" in result.output, result.output
+    assert "Traceback" not in result.output
+    graph = KnowledgeGraph(store, built[1], LIBRARY)
+    with pytest.raises(EmptyTextError):
+        graph.query("search", q="")
+    assert graph.query("search", q="EC")
 
 
 @settings(max_examples=examples(20), deadline=None, suppress_health_check=list(HealthCheck))

@@ -14,6 +14,7 @@ Each file starts with a comment header::
     #   ?name (label) — a label: "北区" matches "北区"@ja
     #   ?lang (language) — the language of the labels in the answer, bound by the tool
     #   ?fy (integer) — a whole number in ASCII digits, bound as an xsd:integer
+    #   ?q (text) — a text to look for: a literal that must not be empty
     #   ?codes (list; domain: domains/municipality-codes) — comma-separated values, each
     #     checked as a single value would be, bound as the rows of a VALUES block
     # column titles:
@@ -25,10 +26,12 @@ language: the tool binds it to ``"ja"`` (the default) or ``"en"`` (``kg query --
 query keeps a label where ``LANG(?label) = ?lang``. ``column titles`` name the columns for people
 (``kg query --lang`` headers in a table or Markdown; machine formats keep the variable names).
 
-A parameter's note names its kind (``literal``, ``IRI``, ``label``, ``integer`` or ``list``)
+A parameter's note names its kind (``literal``, ``IRI``, ``label``, ``integer``, ``text`` or
+``list``)
 and, where its values are known, a *domain*: a library query whose first column lists them
 (``kg query`` refuses a value outside it and lists the valid ones). A ``label`` parameter
-matches labels in any language; an ``integer`` one takes ASCII digits only; a ``list`` one takes
+matches labels in any language; an ``integer`` one takes ASCII digits only; a ``text`` one (a
+text to look for) refuses the empty text, which every text contains; a ``list`` one takes
 comma-separated values, each checked like a single value of the parameter (domain included).
 
 ``aliases`` gives other names the query answers to with some parameters fixed: ``fy2023

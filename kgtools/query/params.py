@@ -18,6 +18,7 @@ from rdflib.term import Node
 from kgtools.errors import (
     DuplicateValueError,
     EmptyListError,
+    EmptyTextError,
     ParameterError,
     ParameterTypeError,
     UnknownLanguageError,
@@ -271,6 +272,11 @@ def typed_value(query: QueryFile, name: str, value: Binding) -> Binding:
                 )
             seen.add(item)
         return tuple(items)
+    if kind == "text" and isinstance(value, Literal) and str(value) == "":
+        raise EmptyTextError(
+            f"--param {name}= gives the empty text: {where} is the text to look for, and every "
+            f"text contains the empty one; give one or more characters, e.g. --param {name}=EC"
+        )
     if kind == "integer":
         if isinstance(value, tuple) or not isinstance(value, Literal) or value.language:
             raise ParameterTypeError(
