@@ -281,7 +281,7 @@ def rows_from(graphs: Sequence[Any], data: Any) -> list[Row]:
 
 def texts_from(graphs: Sequence[Any], data: Any) -> Texts:
     """:func:`rows_from`'s texts before they are made rows: what a build writes
-    (:func:`write_texts`)."""
+    (:func:`write_index`)."""
     from kgtools.engine.terms import collector_paused
 
     with collector_paused():
