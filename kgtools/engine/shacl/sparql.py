@@ -64,22 +64,10 @@ class SparqlConstraint(Constraint):
             values = " ".join(str(f) for f in focus_nodes)
             query = f"{self.head} VALUES ?this {{ {values} }} {self.body}"
         many = len(focus_nodes) >= _SUBSET_MIN_FOCUS
-        solutions = ctx.sparql(query, lambda: self.predicates, copy=many)
-        assert isinstance(solutions, ox.QuerySolutions)
-        names = [v.value for v in solutions.variables]
-        rows: dict[Term, list[tuple[Any, Any, Any]]] = {}
-        for solution in solutions:
-            bound = {n: solution[n] for n in names if solution[n] is not None}
-            this = bound.pop("this", None)
-            if this is None or this not in focus_nodes:
-                continue
-            failure = bound.pop("failure", None)
-            path = bound.pop("path", None)
-            value = bound.pop("value", None)
-            key = (True, None, ()) if failure is not None else (path, value, tuple(bound.items()))
-            seen = rows.setdefault(this, [])
-            if key not in seen:
-                seen.append(key)
+        # (the answer is read in a function of its own: this frame can outlive the call, kept by
+        # the tracebacks of the parse that self.predicates may run under ctx.sparql, and the
+        # answer must not live on with it — see _rows_by_focus)
+        rows = _rows_by_focus(ctx.sparql(query, lambda: self.predicates, copy=many), focus_nodes)
         is_property = shape.path is not None
         for this, keys in rows.items():
             # The store's solution order is arbitrary (it differs between stores): report a
@@ -118,6 +106,35 @@ class SparqlConstraint(Constraint):
         for m in (*self.messages, *shape.message_literals):
             texts.add((m.language or "", _format(str(m), bindings)))
         return tuple(sorted(texts))
+
+
+def _rows_by_focus(
+    solutions: Any, focus_nodes: set[Term]
+) -> dict[Term, list[tuple[Any, Any, Any]]]:
+    """Each focus node's distinct result rows in a SPARQL constraint's answer ``solutions``.
+
+    Read here, not in :meth:`SparqlConstraint.run`: rdflib's parser (pyparsing), which
+    ``self.predicates`` runs the first time under ``ctx.sparql``, keeps exceptions whose
+    tracebacks reach up to ``run``'s frame, so that frame outlives the call as cyclic garbage,
+    with its locals. An answer among them would be freed by whichever thread's allocation
+    next starts a collection, and pyoxigraph's answers must be freed by the thread that made
+    them (``PyQuerySolutions is unsendable, but is being dropped on another thread``)."""
+    assert isinstance(solutions, ox.QuerySolutions)
+    names = [v.value for v in solutions.variables]
+    rows: dict[Term, list[tuple[Any, Any, Any]]] = {}
+    for solution in solutions:
+        bound = {n: solution[n] for n in names if solution[n] is not None}
+        this = bound.pop("this", None)
+        if this is None or this not in focus_nodes:
+            continue
+        failure = bound.pop("failure", None)
+        path = bound.pop("path", None)
+        value = bound.pop("value", None)
+        key = (True, None, ()) if failure is not None else (path, value, tuple(bound.items()))
+        seen = rows.setdefault(this, [])
+        if key not in seen:
+            seen.append(key)
+    return rows
 
 
 def _row_order(key: tuple[Any, Any, Any]) -> tuple[str, str, tuple[tuple[str, str], ...]]:
