@@ -673,8 +673,7 @@ class Texts:
 
     def type_names(self) -> list[str]:
         """The type names of the rows (what ``--type`` accepts), sorted."""
-        types = self.types
-        return sorted({t for e in {key[3] for key in self.keys} for t in types[e].split()})
+        return _type_names_in(self.types[e] for e in {key[3] for key in self.keys})
 
 
 RDFS_LABEL = str(RDFS.label)
@@ -804,7 +803,12 @@ def _fill(db: sqlite3.Connection, records: list[tuple[Any, ...]], types: list[st
 
 def type_names(rows: Iterable[Row]) -> list[str]:
     """The type names of ``rows`` (what ``--type`` accepts), sorted."""
-    return sorted({t for row in rows for t in row.types.split()})
+    return _type_names_in(row.types for row in rows)
+
+
+def _type_names_in(types: Iterable[str]) -> list[str]:
+    """The type names in rows' ``types`` columns (``" a b "``), sorted, each once."""
+    return sorted({name for spelt in types for name in spelt.split()})
 
 
 def build_index(store: Any) -> bytes:
