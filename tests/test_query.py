@@ -188,9 +188,12 @@ def test_checked_query_is_prepared_from_the_same_parse(
     compared prepareQuery with itself: ~4 s of pyparsing for nothing.)"""
     from rdflib.plugins.sparql import parser, prepareQuery, processor
 
+    from kgtools.query import safety
     from kgtools.query.library import QueryLibrary
+    from kgtools.query.memo import TextMemo
     from kgtools.query.safety import plainly_safe
 
+    monkeypatch.setattr(safety, "_CHECKED", TextMemo())  # as in a new process
     library = QueryLibrary(project.queries_dir)
     names = library.names()
     assert len(names) >= 19
@@ -212,6 +215,45 @@ def test_checked_query_is_prepared_from_the_same_parse(
         reference = prepareQuery(query.text)
         assert prepared.algebra == reference.algebra, name
         assert prepared._original_args == reference._original_args, name
+
+
+def test_a_text_that_passed_the_check_is_not_parsed_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A process checks a text once: the second time it gets the same text to run (the
+    project's prefix declarations included) without rdflib's parser. A refused text is refused
+    every time, each message naming the source it came from."""
+    from rdflib.plugins.sparql import parser
+
+    from kgtools.errors import UpdateRefusedError
+    from kgtools.query import safety
+    from kgtools.query.memo import TextMemo
+
+    monkeypatch.setattr(safety, "_CHECKED", TextMemo())
+    parses: list[str] = []
+    real = parser.parseQuery
+    monkeypatch.setattr(parser, "parseQuery", lambda text: parses.append(text) or real(text))
+    text = "SELECT ?s WHERE { ?s a tip:Plan } # from, with: past the keyword screen"
+    first, parse = safety.checked_text(text, "first.rq")
+    assert parse is not None and first.startswith("PREFIX tip: <") and len(parses) == 2
+    again, no_parse = safety.checked_text(text, "again.rq")
+    assert (again, no_parse, len(parses)) == (first, None, 2)
+    update = "INSERT DATA { <urn:a> <urn:b> <urn:c> }"
+    for source in ("a.rq", "b.rq"):
+        with pytest.raises(UpdateRefusedError, match=rf"^{source}: updates"):
+            safety.checked_text(update, source)
+
+
+def test_the_text_memo_forgets_the_oldest_first() -> None:
+    from kgtools.query.memo import TextMemo
+
+    memo: TextMemo[int] = TextMemo(size=2)
+    memo.put("a", 1)
+    memo.put("b", 2)
+    memo.put("a", 3)  # a text already kept takes no second place
+    assert (memo.get("a"), memo.get("b")) == (3, 2)
+    memo.put("c", 4)
+    assert (memo.get("a"), memo.get("b"), memo.get("c")) == (None, 2, 4)
 
 
 # Texts that the screen must send to the full check: each spells a refused form in a way a

@@ -44,7 +44,6 @@ Values always enter through bindings (``initBindings``), never through string fo
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -53,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 from kgtools.errors import QueryError, QuerySyntaxError, UnknownQueryError
 from kgtools.files import is_file
 from kgtools.load.checks import quiet_rdflib_term_warnings
+from kgtools.query.memo import TextMemo
 from kgtools.query.safety import (
     _TOO_DEEP,
     _may_use_undeclared_prefixes,
@@ -160,16 +160,15 @@ def parse_header(text: str) -> dict[str, str]:
     return {key: " ".join(lines).strip() for key, lines in _header_blocks(text)}
 
 
-_PREPARED: dict[str, Query] = {}
-_PREPARED_MAX = 512
-_PREPARED_LOCK = threading.Lock()
+#: rdflib's prepared queries by text (:func:`prepared_query`).
+_PREPARED: TextMemo[Query] = TextMemo()
 
 
 def prepared_query(text: str, parsed: Any = None) -> Query:
-    """``prepareQuery(text)``, cached by text (at most 512); ``parsed``: rdflib's parse of the
-    text when the caller has made it already (to check the query), so it is not parsed again."""
-    with _PREPARED_LOCK:
-        query = _PREPARED.get(text)
+    """``prepareQuery(text)``, kept by text (:class:`~kgtools.query.memo.TextMemo`); ``parsed``:
+    rdflib's parse of the text when the caller has made it already (to check the query), so it
+    is not parsed again."""
+    query = _PREPARED.get(text)
     if query is not None:
         return query
     if parsed is None:
@@ -178,10 +177,7 @@ def prepared_query(text: str, parsed: Any = None) -> Query:
         query = prepareQuery(text)
     else:
         query = _prepare_parsed(text, parsed)
-    with _PREPARED_LOCK:
-        if len(_PREPARED) >= _PREPARED_MAX:
-            del _PREPARED[next(iter(_PREPARED))]
-        _PREPARED[text] = query
+    _PREPARED.put(text, query)
     return query
 
 

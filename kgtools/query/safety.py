@@ -43,6 +43,7 @@ from kgtools.errors import (
     excerpt,
 )
 from kgtools.namespaces import PREFIXES
+from kgtools.query.memo import TextMemo
 
 
 def _walk(node: Any) -> Any:
@@ -281,12 +282,31 @@ def with_prefixes(text: str, prefixes: Sequence[str]) -> str:
     return text[:at] + declarations + text[at:]
 
 
+#: Texts that passed :func:`checked_text` in this process -> the text to run. The check reads
+#: nothing but the text, so a text that passed once passes again: ``kg serve`` answering the
+#: same query, or a library query the keyword screen sends to the full check, need not wait for
+#: rdflib's parser (0.05–0.25 s a query) every time. Refusals are not kept: they are made again,
+#: message and all.
+_CHECKED: TextMemo[str] = TextMemo()
+
+
 def checked_text(text: str, source: str = "<query>") -> tuple[str, Any]:
-    """The text to run and rdflib's parse of exactly that text, after :func:`check_query`.
+    """The text to run and rdflib's parse of exactly that text, after :func:`check_query`;
+    for a text that passed before in this process, the text to run and ``None`` (it is not
+    parsed again: see :data:`_CHECKED`).
 
     Prefixes the query uses without declaring them get the project's declarations
     (:data:`kgtools.namespaces.PREFIXES`); an undeclared prefix the project does not know is
     an error that says which declaration to add."""
+    passed = _CHECKED.get(text)
+    if passed is not None:
+        return passed, None
+    final, parsed = _checked_text(text, source)
+    _CHECKED.put(text, final)
+    return final, parsed
+
+
+def _checked_text(text: str, source: str) -> tuple[str, Any]:
     canonical = canonical_text(text, source)
     parsed = check_query(canonical, source=source)
     missing = undeclared_prefixes(parsed)
