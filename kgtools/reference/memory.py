@@ -6,7 +6,7 @@ the default.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from rdflib import Dataset, Graph, URIRef
@@ -41,6 +41,9 @@ class MemoryStore:
 
     def graph(self, name: URIRef) -> Graph:
         return bind_prefixes(self._dataset.graph(name))
+
+    def triples(self, name: URIRef) -> Iterator[Triple]:
+        return iter(self._dataset.graph(name))
 
     def union(self, names: Sequence[URIRef]) -> Graph:
         return ReadOnlyGraphAggregate([self._dataset.graph(n) for n in names])

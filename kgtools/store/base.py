@@ -14,7 +14,7 @@ Named graphs (see :mod:`kgtools.namespaces`): ``ONTOLOGY_GRAPH`` (the ontology a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from rdflib import Graph, URIRef
@@ -47,6 +47,11 @@ class Store(Protocol):
 
     def graph(self, name: URIRef) -> Graph:
         """A read view of one named graph."""
+
+    def triples(self, name: URIRef) -> Iterator[Triple]:
+        """Every triple of one named graph, as rdflib terms, with no rdflib ``Graph`` made of
+        them (a reader that only walks the triples, such as ``kg push``, need not pay for
+        one: ~10 µs a triple)."""
 
     def union(self, names: Sequence[URIRef]) -> Graph:
         """A read view of the union of several named graphs."""

@@ -120,6 +120,10 @@ class OxigraphStore:
         """A copy of one named graph as an rdflib ``Graph``."""
         return self.union([name])
 
+    def triples(self, name: URIRef) -> Iterator[Triple]:
+        for s, p, o in self.triples_ox(name):
+            yield (to_rdflib(s), to_rdflib(p), to_rdflib(o))
+
     def union(self, names: Sequence[URIRef]) -> Graph:
         """A copy of the union of named graphs as an rdflib ``Graph``."""
         from rdflib import Graph
@@ -128,8 +132,7 @@ class OxigraphStore:
 
         graph = bind_prefixes(Graph())
         for name in names:
-            for s, p, o in self.triples_ox(name):
-                graph.add((to_rdflib(s), to_rdflib(p), to_rdflib(o)))
+            graph.addN((*triple, graph) for triple in self.triples(name))
         return graph
 
     def graph_names(self) -> list[URIRef]:

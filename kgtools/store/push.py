@@ -269,11 +269,11 @@ def push(
     sources = source_graphs(which)
     plan: dict[str, list[Triple]] = {}
     if graph_iri is not None:
-        plan[graph_iri] = sorted({t for g in sources for t in store.graph(g)})
+        plan[graph_iri] = sorted({t for g in sources for t in store.triples(g)})
     else:
         owners: dict[Node, URIRef] = {}
         for name in sources:
-            triples = list(store.graph(name))
+            triples = list(store.triples(name))
             for term in (x for s, _, o in triples for x in (s, o) if isinstance(x, BNode)):
                 if owners.setdefault(term, name) != name:
                     raise RemoteError(

@@ -69,7 +69,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from http.client import HTTPMessage
 from typing import IO, TYPE_CHECKING, Any, TypedDict, Unpack
@@ -677,6 +677,10 @@ class RemoteStore:
                 "ResultSetMaxRows in the [SPARQL] section of virtuoso.ini above the graph's size"
             )
         return graph
+
+    def triples(self, name: URIRef) -> Iterator[Triple]:
+        """The triples of :meth:`graph` (its copy is checked against the endpoint's count)."""
+        return iter(self.graph(name))
 
     def union(self, names: Sequence[URIRef]) -> Graph:
         """A copy of the union of remote named graphs, in memory."""
