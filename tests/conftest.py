@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -71,11 +73,45 @@ def pytest_configure(config: pytest.Config) -> None:
     """pySHACL gives rdflib its SPARQL constraints as text on every run, and rdflib parsed them
     again each time: in the session each text is prepared once (share_prepared_queries)."""
     _UNDO.append(share_prepared_queries())
+    _share_compiled_modules()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     while _UNDO:
         _UNDO.pop()()
+
+
+# -- what the session's processes spend besides the tests (docs/performance.md, seventh session) --
+#: The collector's thresholds in the test processes (Python's: 700, 10, 10). The suite's own
+#: objects come and go in millions (graphs of the samples, parses), and at Python's thresholds
+#: each worker spent 23–30 s of a 5-minute run in full collections.
+GC_THRESHOLDS = (2_000, 20, 100)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Everything collection made (the imported libraries, test modules and items) lives to the
+    end: frozen out of the collector's passes (gc.freeze), which otherwise walk it each time."""
+    gc.collect()
+    gc.freeze()
+
+
+_PYCACHE = "KG_TEST_PYCACHE"
+
+
+def _share_compiled_modules() -> None:
+    """Where the environment forbids writing bytecode (PYTHONDONTWRITEBYTECODE), every process
+    the session starts, the xdist workers and each `kg` run in a process of its own, compiled
+    kgtools and its libraries from source again (~0.15 s a process). The first process gives
+    them one cache folder of the session's own instead (PYTHONPYCACHEPREFIX: nothing is written
+    beside the sources), removed when the session ends. Tests that give a process an
+    environment of their own are unaffected."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or _PYCACHE in os.environ:
+        return
+    folder = tempfile.mkdtemp(prefix="kg-test-pycache-")
+    os.environ[_PYCACHE] = os.environ["PYTHONPYCACHEPREFIX"] = folder
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    _UNDO.append(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 # -- scheduling across xdist workers (pyproject: --dist loadgroup --no-loadscope-reorder) ----------
