@@ -84,9 +84,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 # -- what the session's processes spend besides the tests (docs/performance.md, seventh session) --
 #: The collector's thresholds in the test processes (Python's: 700, 10, 10). The suite's own
-#: objects come and go in millions (graphs of the samples, parses), and at Python's thresholds
-#: each worker spent 23–30 s of a 5-minute run in full collections.
-GC_THRESHOLDS = (2_000, 20, 100)
+#: objects come and go in millions (graphs of the samples, parses): at Python's thresholds each
+#: worker spent 23–30 s of a 5-minute run in the collector, most of it in full passes. A larger
+#: first generation (cheaper per object) and fewer middle passes; the full passes stay as
+#: frequent (at 100 for the third, garbage piled up: workers of ~600 MB against ~450 MB, and more
+#: system time for every forked query child).
+GC_THRESHOLDS = (2_000, 20, 10)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

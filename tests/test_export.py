@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import re
@@ -84,7 +85,10 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- helpers ----------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4)
 def union(store: MemoryStore, inferred: bool) -> Graph:
+    """The store's graphs copied into one plain rdflib graph, made once per store and scope (a
+    dozen tests compare with it; none changes it)."""
     graph = Graph()
     for triple in store.union(graphs_for(inferred=inferred)):
         graph.add(triple)
