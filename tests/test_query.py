@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -233,14 +234,14 @@ def test_a_text_that_passed_the_check_is_not_parsed_again(
     parses: list[str] = []
     real = parser.parseQuery
     monkeypatch.setattr(parser, "parseQuery", lambda text: parses.append(text) or real(text))
-    text = "SELECT ?s WHERE { ?s a tip:Plan } # from, with: past the keyword screen"
+    text = "SELECT ?s WHERE { ?s a tip:Plan }"
     first, parse = safety.checked_text(text, "first.rq")
     assert parse is not None and first.startswith("PREFIX tip: <") and len(parses) == 2
     again, no_parse = safety.checked_text(text, "again.rq")
     assert (again, no_parse, len(parses)) == (first, None, 2)
     update = "INSERT DATA { <urn:a> <urn:b> <urn:c> }"
     for source in ("a.rq", "b.rq"):
-        with pytest.raises(UpdateRefusedError, match=rf"^{source}: updates"):
+        with pytest.raises(UpdateRefusedError, match=rf"^{re.escape(source)}: updates"):
             safety.checked_text(update, source)
 
 
