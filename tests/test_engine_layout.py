@@ -127,10 +127,12 @@ def test_every_engine_module_says_what_it_implements(module: str, spec: str) -> 
 
 #: What the engines may import from the rest of kgtools: the typed errors, the vocabulary, the
 #: report type both validators share, the reference they are held to (owlrl closes the T-box),
-#: and the load stage (``kg validate`` reads files with the build's checks).
+#: the load stage (``kg validate`` reads files with the build's checks), and the per-process memo
+#: (which imports nothing of kgtools).
 ENGINE_MAY_IMPORT = (
     "kgtools._tip",
     "kgtools.errors",
+    "kgtools.memo",
     "kgtools.namespaces",
     "kgtools.validation",
     "kgtools.reference.owlrl",

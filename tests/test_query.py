@@ -189,12 +189,12 @@ def test_checked_query_is_prepared_from_the_same_parse(
     compared prepareQuery with itself: ~4 s of pyparsing for nothing.)"""
     from rdflib.plugins.sparql import parser, prepareQuery, processor
 
+    from kgtools.memo import BoundedMemo
     from kgtools.query import safety
     from kgtools.query.library import QueryLibrary
-    from kgtools.query.memo import TextMemo
     from kgtools.query.safety import plainly_safe
 
-    monkeypatch.setattr(safety, "_CHECKED", TextMemo())  # as in a new process
+    monkeypatch.setattr(safety, "_CHECKED", BoundedMemo(512))  # as in a new process
     library = QueryLibrary(project.queries_dir)
     names = library.names()
     assert len(names) >= 19
@@ -227,10 +227,10 @@ def test_a_text_that_passed_the_check_is_not_parsed_again(
     from rdflib.plugins.sparql import parser
 
     from kgtools.errors import UpdateRefusedError
+    from kgtools.memo import BoundedMemo
     from kgtools.query import safety
-    from kgtools.query.memo import TextMemo
 
-    monkeypatch.setattr(safety, "_CHECKED", TextMemo())
+    monkeypatch.setattr(safety, "_CHECKED", BoundedMemo(512))
     parses: list[str] = []
     real = parser.parseQuery
     monkeypatch.setattr(parser, "parseQuery", lambda text: parses.append(text) or real(text))
@@ -245,16 +245,18 @@ def test_a_text_that_passed_the_check_is_not_parsed_again(
             safety.checked_text(update, source)
 
 
-def test_the_text_memo_forgets_the_oldest_first() -> None:
-    from kgtools.query.memo import TextMemo
+def test_the_memo_forgets_the_least_recently_used_first() -> None:
+    from kgtools.memo import BoundedMemo
 
-    memo: TextMemo[int] = TextMemo(size=2)
+    memo: BoundedMemo[str, int] = BoundedMemo(size=2)
     memo.put("a", 1)
     memo.put("b", 2)
-    memo.put("a", 3)  # a text already kept takes no second place
-    assert (memo.get("a"), memo.get("b")) == (3, 2)
+    memo.put("a", 3)  # a key kept again takes one place, as the most recently used
+    assert (memo.get("b"), memo.get("a")) == (2, 3)  # a read makes "a" the most recent
     memo.put("c", 4)
-    assert (memo.get("a"), memo.get("b"), memo.get("c")) == (None, 2, 4)
+    assert (memo.get("a"), memo.get("b"), memo.get("c")) == (3, None, 4)
+    memo.clear()
+    assert (memo.get("a"), memo.get("c")) == (None, None)
 
 
 # Texts that the screen must send to the full check: each spells a refused form in a way a

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 from kgtools.errors import QueryError, QuerySyntaxError, UnknownQueryError
 from kgtools.files import is_file
 from kgtools.load.checks import quiet_rdflib_term_warnings
-from kgtools.query.memo import TextMemo
+from kgtools.memo import BoundedMemo
 from kgtools.query.safety import (
     _TOO_DEEP,
     _may_use_undeclared_prefixes,
@@ -161,11 +161,11 @@ def parse_header(text: str) -> dict[str, str]:
 
 
 #: rdflib's prepared queries by text (:func:`prepared_query`).
-_PREPARED: TextMemo[Query] = TextMemo()
+_PREPARED: BoundedMemo[str, Query] = BoundedMemo(512)
 
 
 def prepared_query(text: str, parsed: Any = None) -> Query:
-    """``prepareQuery(text)``, kept by text (:class:`~kgtools.query.memo.TextMemo`); ``parsed``:
+    """``prepareQuery(text)``, kept by text (:class:`~kgtools.memo.BoundedMemo`); ``parsed``:
     rdflib's parse of the text when the caller has made it already (to check the query), so it
     is not parsed again."""
     query = _PREPARED.get(text)

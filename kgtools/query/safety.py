@@ -42,8 +42,8 @@ from kgtools.errors import (
     UpdateRefusedError,
     excerpt,
 )
+from kgtools.memo import BoundedMemo
 from kgtools.namespaces import PREFIXES
-from kgtools.query.memo import TextMemo
 
 
 def _walk(node: Any) -> Any:
@@ -287,7 +287,7 @@ def with_prefixes(text: str, prefixes: Sequence[str]) -> str:
 #: same query, or a library query the keyword screen sends to the full check, need not wait for
 #: rdflib's parser (0.05–0.25 s a query) every time. Refusals are not kept: they are made again,
 #: message and all.
-_CHECKED: TextMemo[str] = TextMemo()
+_CHECKED: BoundedMemo[str, str] = BoundedMemo(512)
 
 
 def checked_text(text: str, source: str = "<query>") -> tuple[str, Any]:

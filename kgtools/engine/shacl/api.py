@@ -8,7 +8,6 @@ Both give the results and report :func:`kgtools.reference.pyshacl.validate` (pyS
 from __future__ import annotations
 
 import functools
-import threading
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from kgtools.engine.shacl.compiler import compile
 from kgtools.engine.shacl.validator import CompiledShapes
 from kgtools.engine.terms import MemoryIndex, OxTriple, TripleSource, from_rdflib
 from kgtools.engine.vocab import RDFS_LABEL
+from kgtools.memo import BoundedMemo
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -51,32 +51,24 @@ def compile_triples(triples: tuple[OxTriple, ...]) -> CompiledShapes:
     would run it)."""
     from kgtools.engine.terms import triple_to_rdflib
 
-    with _COMPILED_LOCK:
-        found = _COMPILED.pop(triples, None)
-        if found is not None:
-            _COMPILED[triples] = found  # (the most recently used last)
-            return found
+    found = _COMPILED.get(triples)
+    if found is not None:
+        return found
     graph = Graph()
     for triple in triples:
         graph.add(triple_to_rdflib(triple))
     compiled = compile(graph)
-    with _COMPILED_LOCK:
-        _COMPILED[triples] = compiled
-        while len(_COMPILED) > _COMPILED_KEPT:
-            del _COMPILED[next(iter(_COMPILED))]
+    _COMPILED.put(triples, compiled)
     return compiled
 
 
 def forget_compiled() -> None:
     """Empty :func:`compile_triples`' memo."""
-    with _COMPILED_LOCK:
-        _COMPILED.clear()
+    _COMPILED.clear()
 
 
-#: Compiled validators by shapes triples, least recently used first (:func:`compile_triples`).
-_COMPILED: dict[tuple[OxTriple, ...], CompiledShapes] = {}
-_COMPILED_KEPT = 4
-_COMPILED_LOCK = threading.Lock()
+#: Compiled validators by shapes triples, the last four used (:func:`compile_triples`).
+_COMPILED: BoundedMemo[tuple[OxTriple, ...], CompiledShapes] = BoundedMemo(4)
 
 
 def validate_files(
