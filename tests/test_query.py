@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -347,6 +348,29 @@ def test_library_query_on_the_store_does_not_load_rdflib_sparql(out_dir: str) ->
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert done.returncode == 0, done.stderr
     assert "キャッシュレス決済端末導入支援補助事業" in done.stdout
+
+
+def test_a_query_opens_the_built_store_once(
+    out_dir: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``kg query`` reads the built store only in the query's forked child, which opens its
+    own handle: the command opens the store once, not once to find it and again to query it.
+    (Each open of the RocksDB folder starts ~100 threads and takes 20–40 ms.)"""
+    import pyoxigraph
+
+    log = tmp_path / "opens.txt"
+    real = pyoxigraph.Store.read_only
+
+    def counted(path: str) -> pyoxigraph.Store:
+        with log.open("a", encoding="utf-8") as out:  # (the forked child writes here too)
+            out.write(f"{os.getpid()}\n")
+        return real(path)
+
+    monkeypatch.setattr(pyoxigraph.Store, "read_only", staticmethod(counted))
+    result = kg(out_dir, "cashless", "-f", "csv")
+    assert result.exit_code == 0 and "キャッシュレス決済端末導入支援補助事業" in result.output
+    opens = log.read_text(encoding="utf-8").split()
+    assert len(opens) == 1 and opens != [str(os.getpid())], opens  # one open, in the child
 
 
 @settings(max_examples=examples(300), deadline=None)
