@@ -364,15 +364,6 @@ def _only_data_changed(project: Project, previous: BuildSummary, hashes: dict[st
     return all(previous.files.get(name) == hashes.get(name) for name in fixed)
 
 
-# -- loading ------------------------------------------------------------------------------------
-
-
-# -- full build ---------------------------------------------------------------------------------
-
-
-# -- incremental rebuild ------------------------------------------------------------------------
-
-
 # -- reading a build ----------------------------------------------------------------------------
 
 
