@@ -37,23 +37,35 @@ The engine is SQLite's FTS5 with the trigram tokenizer, which the Python standar
 A library made for Japanese text search (a morphological analyser such as SudachiPy or
 Janome) would segment words, but a dictionary's segmentation misses substrings users type
 (``北区`` inside ``北区内``) and adds a dictionary of tens of megabytes; trigrams match any
-substring. The index keeps which rows hold each trigram, not where (``detail=none``): a term is
-looked up as all of its trigrams, and every row found is checked against the terms themselves.
-Trigrams need three characters: a term of one or two characters (``北区``, ``EC``) is looked up
-differently — an ASCII word through a column that holds the text's ASCII words between spaces
-(``" ec "`` is four characters, so the trigram index finds it), and any other short term by
-``instr`` over the normalised text, narrowed by the other terms' index hits when there are any.
-The word-boundary rule and the marks around each hit are applied in Python to the candidates,
-with a map from each normalised character back to the original text.
+substring.
+
+Each distinct text is stored once (table ``strings``) with its key (:func:`search_key`: the
+normalised text with a space before and after it and each of its ASCII words), and the
+full-text table indexes the keys; a text's id is the id of its first row in answer order, and
+the rows (table ``texts``) refer to it. At 1M triples 290,614 rows hold 111,182 distinct texts:
+the tokenizer reads 4.1M characters, not the 12.9M of the normalised texts and their ASCII words
+row by row (index version 5; on the real data rows repeat texts less: docs/performance.md, "The
+index's share, a ninth session"). The index keeps which texts hold each trigram, not where
+(``detail=none``): a term is looked up as all of its trigrams, and every text found is checked
+against the terms themselves. An ASCII word is looked up as itself between spaces (``" ec "`` is
+four characters, so the trigram index finds it, and only as a whole word); any other term as
+the key pads it (:func:`_padded`: ``2回`` as ``2 回``); a term of one or two characters that is
+neither (``北区``) by ``instr`` over the keys, narrowed by the other terms' index hits when there
+are any. A search reads the matching texts in id order, each with its rows, a window of row ids
+at a time (:meth:`SearchIndex.search`). The word-boundary rule and the marks around each hit are
+applied in Python to the rows answered, with a map from each normalised character back to the
+original text.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -66,7 +78,7 @@ from kgtools.query.library import LANGUAGES, SYSTEM_QUERIES
 #: The folder in ``dist/`` that holds the index of each build's store (``STORE.sqlite``).
 INDEX_DIR = "search"
 #: Format of the index (a reader refuses another).
-INDEX_VERSION = 5
+INDEX_VERSION = 6
 #: Marks put around each hit in :attr:`Hit.match`.
 MARK_OPEN = "«"
 MARK_CLOSE = "»"
@@ -82,12 +94,16 @@ _SPACE = re.compile(r"\s+")
 
 
 # -- normalisation ------------------------------------------------------------------------------
-#: Katakana ァ (U+30A1) … ヶ (U+30F6) to the hiragana 0x60 below them.
-_KANA = {c: c - 0x60 for c in range(0x30A1, 0x30F7)}
+#: Katakana ァ (U+30A1) … ヶ (U+30F6) to the hiragana 0x60 below them, every other character of
+#: the BMP to itself (a list: ``str.translate`` reads it about twice as fast as a dict of the 86).
+_KANA = list(range(0x10000))
+_KANA[0x30A1:0x30F7] = range(0x30A1 - 0x60, 0x30F7 - 0x60)
 
 
 def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold().translate(_KANA)
+    if not unicodedata.is_normalized("NFKC", text):  # (checking is ~25× faster than making)
+        text = unicodedata.normalize("NFKC", text)
+    return text.casefold().translate(_KANA)
 
 
 def _clusters(text: str) -> Iterator[tuple[int, str]]:
@@ -127,10 +143,24 @@ def normalise(text: str) -> str:
     return text.lower() if text.isascii() else _fold(text)
 
 
-def ascii_words(norm: str) -> str:
-    """The ASCII words of a normalised text, each between spaces (``" ec sdgs "``)."""
-    words = _ASCII_WORD.findall(norm)
-    return f" {' '.join(words)} " if words else ""
+def search_key(norm: str) -> str:
+    """What the full-text table holds of a text whose normalised form is ``norm``: that form
+    with a space before and after it and each of its ASCII words (``"sdgsの推進"`` →
+    ``"  sdgs の推進 "``). An ASCII word of a query is looked up as itself between spaces (the
+    trigrams of ``" ec "``), which finds ``EC`` at the start of ``ECサイト`` and not inside
+    ``ecosystem``; any other term as the same padding of itself (:func:`_padded`)."""
+    return f" {_ASCII_WORD.sub(_spaced, norm)} "
+
+
+def _spaced(word: re.Match[str]) -> str:
+    return f" {word.group()} "
+
+
+def _padded(term: str) -> str:
+    """A query term (no white space in it) as :func:`search_key` pads it inside a text, without
+    the spaces at its ends: a text holds the term (at a place the word rule allows) only where
+    its key holds this, since the term's inner ASCII words are whole words there too."""
+    return _ASCII_WORD.sub(_spaced, term).strip(" ")
 
 
 def terms(query: str) -> list[str]:
@@ -155,12 +185,14 @@ def type_key(class_iri: str) -> str:
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE texts(
-  id INTEGER PRIMARY KEY, entity TEXT, type TEXT, types TEXT, property TEXT, rank INTEGER,
-  lang TEXT, text TEXT, norm TEXT, words TEXT, plan TEXT, code TEXT, municipality TEXT,
-  first INTEGER, last INTEGER);
+  id INTEGER PRIMARY KEY, string INTEGER, entity TEXT, type TEXT, types TEXT, property TEXT,
+  rank INTEGER, lang TEXT, plan TEXT, code TEXT, municipality TEXT, first INTEGER, last INTEGER);
+CREATE TABLE strings(id INTEGER PRIMARY KEY, text TEXT, key TEXT);
 CREATE VIRTUAL TABLE fts USING fts5(
-  norm, words, content='texts', content_rowid='id', tokenize='trigram', detail=none);
+  key, content='strings', content_rowid='id', tokenize='trigram', detail=none);
 """
+#: The rows of each text, for a search that finds the text (:meth:`SearchIndex.search`).
+_STRING_ROWS = "CREATE INDEX texts_string ON texts(string)"
 
 
 class Row(NamedTuple):
@@ -201,9 +233,10 @@ def _value(term: Any) -> str:
 
 #: One indexed text before assembly, as its place in the answer order (:func:`rank_key`): rank,
 #: whether it has no municipality code, the code, entity, property, language, text, plan, first
-#: and last fiscal year (-1 for none), and whether each year is none. What ``search-texts.rq``
-#: answers, laid out so that a build sorts these tuples as they are (:meth:`Texts.records`),
-#: without a key function or a :class:`Row` for each.
+#: and last fiscal year (-1 for none), and whether each year is none: what ``search-texts.rq``
+#: answers, and what the paths that make rows one at a time (the store's queries, a patch's
+#: look-ups) give :meth:`Texts.of`. A build makes no key per row: :meth:`Texts.stream` lays the
+#: rows out in this order entity by entity.
 _Key = tuple[int, bool, str, str, str, str, str, str, int, int, bool, bool]
 
 
@@ -291,16 +324,24 @@ def texts_from(graphs: Sequence[Any], data: Any) -> Texts:
 class ByPredicate:
     """Triples grouped by predicate, for :func:`rows_from` (which asks only for patterns with a
     predicate): cheaper to fill than a :class:`~kgtools.engine.terms.MemoryIndex`, which a
-    build's inferred triples are not in."""
+    build's inferred triples are not in. Grouped by the predicate object's identity first, then
+    by the predicate (the reasoner hands out one object per term, and pyoxigraph terms keep no
+    hash: hashing each triple's predicate was ~0.3 s of 883k inferred triples at 1M)."""
 
     def __init__(self, triples: Iterable[Any]) -> None:
-        self._lists: dict[Any, list[Any]] = {}
+        groups: dict[int, tuple[Any, list[Any]]] = {}
         for triple in triples:
-            found = self._lists.get(triple[1])
-            if found is None:
-                self._lists[triple[1]] = [triple]
+            found = groups.get(id(triple[1]))
+            if found is None:  # (the object is held in the group: its id stays its own)
+                groups[id(triple[1])] = (triple[1], [triple])
             else:
-                found.append(triple)
+                found[1].append(triple)
+        self._lists: dict[Any, list[Any]] = {}
+        for p, listed in groups.values():
+            if (known := self._lists.get(p)) is None:
+                self._lists[p] = listed
+            else:
+                known += listed
 
     def match(self, s: Any = None, p: Any = None, o: Any = None) -> Iterator[Any]:
         if p is None:
@@ -311,6 +352,13 @@ class ByPredicate:
 
     def __contains__(self, triple: object) -> bool:
         return isinstance(triple, tuple) and triple in self._lists.get(triple[1], ())
+
+    def by_object(self, p: Any) -> Iterator[tuple[Any, Collection[Any]]]:
+        """Each object of ``p`` with its subjects (as
+        :meth:`~kgtools.engine.terms.MemoryIndex.by_object`; an object may come more than
+        once: grouping would hash every term)."""
+        for s, _, o in self._lists.get(p, ()):
+            yield o, (s,)
 
 
 class GraphUnion:
@@ -327,6 +375,10 @@ class GraphUnion:
     def __contains__(self, triple: object) -> bool:
         return any(triple in graph for graph in self.graphs)
 
+    def by_object(self, p: Any) -> Iterator[tuple[Any, Collection[Any]]]:
+        for graph in self.graphs:
+            yield from graph.by_object(p)
+
 
 def _texts_from(every: GraphUnion, data: Any) -> Texts:
     import pyoxigraph as ox
@@ -339,14 +391,16 @@ def _texts_from(every: GraphUnion, data: Any) -> Texts:
 
     def typings(source: Any) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
-        for s, _, c in source.match(None, vocab.RDF_TYPE, None):
+        for c, subjects in source.by_object(vocab.RDF_TYPE):
             key = key_of.get(c, "")
             if key == "":
                 name = None if isinstance(c, ox.BlankNode) else c.value
                 ours = name is not None and name.startswith(namespace)
                 key = key_of[c] = type_key(name) if ours else None  # type: ignore[arg-type]
-            if key is not None and isinstance(s, ox.NamedNode):
-                out.setdefault(s.value, set()).add(key)
+            if key is not None:
+                for s in subjects:
+                    if isinstance(s, ox.NamedNode):
+                        out.setdefault(s.value, set()).add(key)
         return out
 
     # each graph scanned once: the data graph's types are also the ones shown
@@ -403,34 +457,38 @@ def _texts_from(every: GraphUnion, data: Any) -> Texts:
         }
         years[plan] = list(spans) or [(None, None)]
     none: list[Any] = [None]
-    # The keys in the order they are found, kept (a dict, not a set): titles before body text,
-    # each property's texts in the order of the files, which is nearly the answer's. Sorting
-    # nearly sorted keys takes a third of the time of sorting the same keys in hash order
-    # (Timsort merges the runs it finds): ~0.8 s less at 1M triples.
-    found: dict[_Key, None] = {}
-    tails_of: dict[Any, list[_Tail]] = {}  # (an entity has several texts: its tails made once)
-    # (and most entities share theirs with others: those of one plan with no code of their own)
+    # Each entity's texts by rank, and its tails (made once per entity, and most entities share
+    # theirs with others: those of one plan with no code of their own). No key per row here:
+    # the rows' order is made per entity (:meth:`Texts.stream`), not by sorting a 12-field key
+    # for each of the 290k rows at 1M triples.
+    texts: dict[int, dict[str, list[_Text]]] = {}
+    tails_of: dict[str, list[_Tail]] = {}
     shared: dict[tuple[frozenset[str] | None, frozenset[Any] | None], list[_Tail]] = {}
-    for prop, rank in sorted(properties, key=lambda pr: (pr[1], pr[0].value)):
+    for prop, rank in properties:
         p = prop.value
-        for e, _, text in every.match(None, prop, None):
-            if not isinstance(e, ox.NamedNode) or not isinstance(text, ox.Literal):
+        ranked = texts.setdefault(rank, {})
+        # (by object: a text that several entities share is read out of its literal once)
+        for text, subjects in every.by_object(prop):
+            if not isinstance(text, ox.Literal):
                 continue
-            if (entity := e.value) in types:
-                if (tails := tails_of.get(e)) is None:
-                    owns, its_plans = own.get(e), plans_of.get(e)
-                    alike = (
-                        frozenset(owns) if owns else None,
-                        frozenset(its_plans) if its_plans else None,
-                    )
-                    if (tails := shared.get(alike)) is None:
-                        tails = shared[alike] = _tails(owns or none, its_plans, plan_codes, years)
-                    tails_of[e] = tails
-                t, lang = text.value, text.language or ""
-                # (a key built from its fields in one go: cheaper than joining tuples)
-                for nocode, code, plan, y1, y2, none1, none2 in tails:
-                    found[rank, nocode, code, entity, p, lang, t, plan, y1, y2, none1, none2] = None
-    return Texts.of(found.keys(), types, shown)
+            found = (p, text.language or "", text.value)
+            for e in subjects:
+                if not isinstance(e, ox.NamedNode) or (entity := e.value) not in types:
+                    continue
+                if (mine := ranked.get(entity)) is None:
+                    mine = ranked[entity] = []
+                    if entity not in tails_of:
+                        owns, its_plans = own.get(e), plans_of.get(e)
+                        alike = (
+                            frozenset(owns) if owns else None,
+                            frozenset(its_plans) if its_plans else None,
+                        )
+                        if (tails := shared.get(alike)) is None:
+                            tails = _tails(owns or none, its_plans, plan_codes, years)
+                            shared[alike] = tails
+                        tails_of[entity] = tails
+                mine.append(found)
+    return Texts(texts, tails_of, *_spelt(types, shown), _names(texts, tails_of))
 
 
 def text_properties(every: Any) -> list[tuple[Any, int]]:
@@ -589,13 +647,21 @@ def _integer(term: Any) -> int | None:
     return int(term.value)
 
 
+#: One of an entity's texts of one rank: its property, language and text (an entity's list may
+#: hold one twice, as a triple in two graphs: it is one row).
+_Text = tuple[str, str, str]
+
+
 @dataclass(frozen=True)
 class Texts:
-    """The index's texts before they are made rows: their keys (:data:`_Key`), each entity's
-    types as a row holds them (``types``: to filter by, ``" a b "``; ``shown``: asserted, shown
-    when there are any, ``"a,b"``) and each municipality code's name in each language."""
+    """The index's texts before they are made rows: each entity's texts by rank (``texts``: 0,
+    titles and labels; 1, body text) and tails (``tails``: its plans, codes and periods; each
+    text has a row per tail), each entity's types
+    as a row holds them (``types``: to filter by, ``" a b "``; ``shown``: asserted, shown when
+    there are any, ``"a,b"``) and each municipality code's name in each language."""
 
-    keys: Collection[_Key]
+    texts: dict[int, dict[str, list[_Text]]]
+    tails: dict[str, list[_Tail]]
     types: dict[str, str]
     shown: dict[str, str]
     names: dict[tuple[str, str], str]
@@ -603,90 +669,134 @@ class Texts:
     @classmethod
     def of(
         cls,
-        found: Collection[_Key],
+        found: Iterable[_Key],
         every: dict[str, set[str]],
         shown: dict[str, set[str]],
         names: dict[tuple[str, str], str] | None = None,
     ) -> Texts:
-        """The texts ``found``, their entities' types (``every``; ``shown``: asserted) and the
-        municipalities' names (``names``, or made from ``found``)."""
-        spelt: dict[frozenset[str], tuple[str, str]] = {}  # (a few dozen sets of types in all)
-
-        def spell(keys: set[str]) -> tuple[str, str]:
-            key = frozenset(keys)
-            if key not in spelt:
-                ordered = sorted(key)
-                spelt[key] = (f" {' '.join(ordered)} ", ",".join(ordered))
-            return spelt[key]
-
-        types = {e: spell(keys)[0] for e, keys in every.items()}
-        type_shown = {e: spell(shown.get(e) or keys)[1] for e, keys in every.items()}
+        """The texts of the rows whose keys are ``found`` (made a row at a time: from the
+        store's queries, or for a patch), their entities' types (``every``; ``shown``:
+        asserted) and the municipalities' names (``names``, or made from the texts). An
+        entity's rows are each of its texts with each of its tails, as every path makes them."""
+        texts: dict[int, dict[str, set[_Text]]] = {}
+        tails: dict[str, set[_Tail]] = {}
+        for rank, nocode, code, e, p, lang, text, plan, y1, y2, none1, none2 in found:
+            texts.setdefault(rank, {}).setdefault(e, set()).add((p, lang, text))
+            tails.setdefault(e, set()).add((nocode, code, plan, y1, y2, none1, none2))
+        listed = {r: {e: list(mine) for e, mine in by.items()} for r, by in texts.items()}
+        tails_of = {e: list(mine) for e, mine in tails.items()}
         if names is None:
-            names = names_from(
-                (k[2], k[7], k[5], k[4], k[6])  # (code, plan, language, property, text)
-                for k in found
-                if not k[7] and k[2] and k[4] == RDFS_LABEL  # (most texts are in a plan)
-            )
-        return cls(found, types, type_shown, names)
+            names = _names(listed, tails_of)
+        return cls(listed, tails_of, *_spelt(every, shown), names)
 
     def rows(self) -> list[Row]:
-        """The rows, in rank order (each of :meth:`records` without its row id and normalised
-        forms)."""
-        return [Row(*record[:_ROW_FIELDS]) for record in self.records()]
+        """The rows, in rank order (each of :meth:`records` with its text, without its row id
+        and string id)."""
+        records, strings = self.records()
+        text_of = {sid: text for sid, text, _ in strings}
+        return [Row(*r[2:8], text_of[r[1]], *r[8:]) for r in records]  # type: ignore[call-arg]
 
-    def records(self) -> list[tuple[Any, ...]]:
-        """The values of :data:`INSERT_TEXTS` for the rows, in rank order with row ids
-        :data:`SPACING` apart, as :func:`records` makes them from the rows sorted by
-        :func:`rank_key`: the keys sorted as they are, and each record made from its key
-        (at 1M triples, 290k rows: ~1.5 s less than making the rows, their keys and then
-        the records)."""
-        shown, types, names = self.shown, self.types, self.names
-        forms = _Forms()
+    def records(self) -> tuple[list[tuple[Any, ...]], list[tuple[int, str, str]]]:
+        """The values of :data:`INSERT_TEXTS` for the rows, in rank order (:func:`rank_key`)
+        with row ids :data:`SPACING` apart, and of :data:`INSERT_STRINGS` for their texts: each
+        text once, with the id of its first row."""
+        strings: dict[str, int] = {}
+        rows = list(self.stream(strings))
+        return rows, keyed(strings)
+
+    def stream(self, strings: dict[str, int]) -> Iterator[tuple[Any, ...]]:
+        """:meth:`records`' rows one at a time (SQLite takes them as they are made: no list of
+        290k tuples at 1M triples), each text's id put in ``strings`` as its first row is made.
+        The order is made per entity, not per row: the entities sorted by their municipality
+        codes, each one's texts sorted, and the rows laid out rank by rank."""
+        units: list[tuple[bool, str, str, list[tuple[str, int, int, bool, bool]]]] = []
+        grouped: dict[int, list[tuple[bool, str, list[tuple[str, int, int, bool, bool]]]]] = {}
+        for e, tails in self.tails.items():
+            if (codes := grouped.get(id(tails))) is None:  # (tails lists are shared)
+                by_code: dict[tuple[bool, str], set[tuple[str, int, int, bool, bool]]] = {}
+                for nocode, code, plan, y1, y2, none1, none2 in tails:
+                    by_code.setdefault((nocode, code), set()).add((plan, y1, y2, none1, none2))
+                codes = grouped[id(tails)] = [(n, c, sorted(r)) for (n, c), r in by_code.items()]
+            for nocode, code, rest in codes:
+                units.append((nocode, code, e, rest))
+        units.sort()  # ((nocode, code, entity) is one unit's only: the lists are not compared)
+        types, shown, names = self.types, self.shown, self.names
         named: dict[tuple[str, str], str] = {}  # (each code's name in each language, once)
-        out = []
         rowid = 0
-        for rank, _, code, e, prop, lang, text, plan, y1, y2, none1, none2 in sorted(self.keys):
-            rowid += SPACING
-            norm, words = forms[text]
-            if (name := named.get((code, lang))) is None:
-                name = named[code, lang] = municipality_name(names, code, lang)
-            out.append(
-                (
-                    e,
-                    shown[e],
-                    types[e],
-                    prop,
-                    rank,
-                    lang,
-                    text,
-                    plan,
-                    code,
-                    name,
-                    None if none1 else y1,
-                    None if none2 else y2,
-                    rowid,
-                    norm,
-                    words,
-                )
-            )
-        return out
+        for rank in sorted(self.texts):
+            ranked = self.texts[rank]
+            for _, code, e, rest in units:
+                if (mine := ranked.get(e)) is None:
+                    continue
+                mine.sort()  # (in place: the same order whenever the rows are made)
+                kinds, asserted = types[e], shown[e]
+                last = None
+                for found in mine:
+                    if found == last:  # (a triple in two graphs: one row)
+                        continue
+                    p, lang, text = last = found
+                    if (name := named.get((code, lang))) is None:
+                        name = named[code, lang] = municipality_name(names, code, lang)
+                    for plan, y1, y2, none1, none2 in rest:
+                        rowid += SPACING
+                        sid = strings.setdefault(text, rowid)
+                        yield (
+                            rowid,
+                            sid,
+                            e,
+                            asserted,
+                            kinds,
+                            p,
+                            rank,
+                            lang,
+                            plan,
+                            code,
+                            name,
+                            None if none1 else y1,
+                            None if none2 else y2,
+                        )
 
     def type_names(self) -> list[str]:
         """The type names of the rows (what ``--type`` accepts), sorted."""
-        return _type_names_in(self.types[e] for e in {key[3] for key in self.keys})
+        return _type_names_in(self.types[e] for e in self.tails)
+
+
+def _spelt(
+    every: dict[str, set[str]], shown: dict[str, set[str]]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Each entity's types as a row holds them: to filter by (``" a b "``, from ``every``) and
+    to show (``"a,b"``, from ``shown`` when it has any)."""
+    spelt: dict[frozenset[str], tuple[str, str]] = {}  # (a few dozen sets of types in all)
+
+    def spell(keys: set[str]) -> tuple[str, str]:
+        key = frozenset(keys)
+        if key not in spelt:
+            ordered = sorted(key)
+            spelt[key] = (f" {' '.join(ordered)} ", ",".join(ordered))
+        return spelt[key]
+
+    types = {e: spell(keys)[0] for e, keys in every.items()}
+    type_shown = {e: spell(shown.get(e) or keys)[1] for e, keys in every.items()}
+    return types, type_shown
 
 
 RDFS_LABEL = str(RDFS.label)
 
 
-def names_from(texts: Iterable[tuple[str, str, str, str, str]]) -> dict[tuple[str, str], str]:
-    """Each municipality code's name in each language, from texts given as (code, plan,
-    language, property, text): the least label in that language of the texts with that code and
-    no plan (a municipality's own labels)."""
+def _names(
+    texts: dict[int, dict[str, list[_Text]]], tails: dict[str, list[_Tail]]
+) -> dict[tuple[str, str], str]:
+    """Each municipality code's name in each language: the least label in that language of the
+    entities with that code in a row of no plan (a municipality's own labels)."""
     names: dict[tuple[str, str], str] = {}
-    for code, plan, lang, prop, text in texts:
-        if code and not plan and prop == RDFS_LABEL and text < names.get((code, lang), text + "\0"):
-            names[code, lang] = text
+    for e, its_tails in tails.items():
+        codes = {code for _, code, plan, *_ in its_tails if code and not plan}
+        for ranked in texts.values() if codes else ():
+            for p, lang, text in ranked.get(e, ()):
+                if p == RDFS_LABEL:
+                    for code in codes:
+                        if text < names.get((code, lang), text + "\0"):
+                            names[code, lang] = text
     return names
 
 
@@ -724,45 +834,51 @@ SPACING = 1 << 20
 #: The largest row id SQLite allows.
 MAX_ROWID = (1 << 63) - 1
 
-#: How many fields a :class:`Row` has (a record's first).
-_ROW_FIELDS = len(Row._fields)
-#: Rows are inserted as a :class:`Row`'s fields, then the row id and the normalised text (one
-#: tuple concatenation a row: :func:`records`).
+#: A row of the ``texts`` table: its id, its text's id in ``strings``, then the fields of its
+#: :class:`Row` but the text.
 INSERT_TEXTS = (
-    "INSERT INTO texts(entity, type, types, property, rank, lang, text, plan, code, municipality,"
-    " first, last, id, norm, words) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "INSERT INTO texts(id, string, entity, type, types, property, rank, lang, plan, code,"
+    " municipality, first, last) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+#: A row of the ``strings`` table: the id (its first row's), the text and its :func:`search_key`.
+INSERT_STRINGS = "INSERT INTO strings(id, text, key) VALUES (?,?,?)"
 
 
-class _Forms(dict[str, tuple[str, str]]):
-    """Each text's normalised forms, the ``norm`` and ``words`` columns (a text in several rows
-    normalised once)."""
-
-    def __missing__(self, text: str) -> tuple[str, str]:
-        norm = normalise(text)
-        forms = self[text] = (norm, ascii_words(norm))
-        return forms
+def record(rowid: int, string: int, row: Row) -> tuple[Any, ...]:
+    """The values of :data:`INSERT_TEXTS` for ``row`` with the id ``rowid``, its text's id
+    ``string``."""
+    return (rowid, string, *row[:6], *row[7:])
 
 
-def records(rows: Iterable[tuple[int, Row]]) -> list[tuple[Any, ...]]:
-    """The values of :data:`INSERT_TEXTS` for rows given with their ids (the normalised forms
-    added)."""
-    forms = _Forms()
-    return [row + (rowid, *forms[row.text]) for rowid, row in rows]  # noqa: RUF005 (faster)
+def records(ordered: Iterable[Row]) -> tuple[list[tuple[Any, ...]], list[tuple[int, str, str]]]:
+    """The values of :data:`INSERT_TEXTS` and :data:`INSERT_STRINGS` for rows in rank order, as
+    :meth:`Texts.records` makes them: row ids :data:`SPACING` apart, each text once with the id
+    of its first row."""
+    rows: list[tuple[Any, ...]] = []
+    strings: dict[str, int] = {}
+    for i, row in enumerate(ordered):
+        rowid = (i + 1) * SPACING
+        rows.append(record(rowid, strings.setdefault(row.text, rowid), row))
+    return rows, keyed(strings)
+
+
+def keyed(strings: dict[str, int]) -> list[tuple[int, str, str]]:
+    """The values of :data:`INSERT_STRINGS` for texts given with their ids."""
+    return [(sid, text, search_key(normalise(text))) for text, sid in strings.items()]
 
 
 def index_bytes(rows: Iterable[Row]) -> bytes:
     """The index of ``rows`` as the bytes of an SQLite database."""
     ordered = sorted(rows, key=rank_key)
-    return _index_bytes(
-        records(((i + 1) * SPACING, row) for i, row in enumerate(ordered)), type_names(ordered)
-    )
+    return _index_bytes(*records(ordered), type_names(ordered))
 
 
-def _index_bytes(records: list[tuple[Any, ...]], types: list[str]) -> bytes:
+def _index_bytes(
+    records: list[tuple[Any, ...]], strings: list[tuple[int, str, str]], types: list[str]
+) -> bytes:
     db = sqlite3.connect(":memory:")
     try:
-        _fill(db, records, types)
+        _fill(db, records, lambda: strings, types)
         return db.serialize()
     finally:
         db.close()
@@ -779,24 +895,33 @@ def write_index(texts: Texts, path: Path) -> None:
         db.execute("PRAGMA journal_mode=OFF")  # (a private file: nothing to roll back to)
         db.execute("PRAGMA synchronous=OFF")  # (the build syncs it)
         db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
-        _fill(db, texts.records(), texts.type_names())
+        strings: dict[str, int] = {}
+        _fill(db, texts.stream(strings), lambda: keyed(strings), texts.type_names())
     finally:
         db.close()
 
 
-#: The page cache :func:`write_index` gives SQLite (KiB): the index at 1M triples is ~180 MB.
+#: The page cache :func:`write_index` gives SQLite (KiB): the index at 1M triples is ~120 MB.
 _CACHE_KIB = 512 * 1024
 
 
-def _fill(db: sqlite3.Connection, records: list[tuple[Any, ...]], types: list[str]) -> None:
-    """Make the index in ``db`` of ``records`` (:data:`INSERT_TEXTS`' values in rank order) and
-    the type names ``types``."""
+def _fill(
+    db: sqlite3.Connection,
+    records: Iterable[tuple[Any, ...]],
+    strings: Callable[[], list[tuple[int, str, str]]],
+    types: list[str],
+) -> None:
+    """Make the index in ``db`` of ``records`` (:data:`INSERT_TEXTS`' values in rank order),
+    ``strings()`` (:data:`INSERT_STRINGS`', asked for once the records are in) and the type
+    names ``types``."""
     db.executescript(_SCHEMA)
     db.execute("INSERT INTO meta VALUES ('version', ?)", (str(INDEX_VERSION),))
     # The type names --type accepts, stored once: reading them from every row cost ~0.5 s of
     # each `kg search` process at 1M triples.
     db.execute("INSERT INTO meta VALUES ('types', ?)", (" ".join(types),))
     db.executemany(INSERT_TEXTS, records)
+    db.executemany(INSERT_STRINGS, strings())
+    db.execute(_STRING_ROWS)  # (made after the rows are in: one sort, not 290k inserts)
     db.execute("INSERT INTO fts(fts) VALUES ('rebuild')")
     db.commit()
 
@@ -819,7 +944,7 @@ def build_index(store: Any) -> bytes:
 
     every = [named(g) for g in (ONTOLOGY_GRAPH, DATA_GRAPH, INFERRED_GRAPH)]
     texts = texts_of(store, named(DATA_GRAPH), every)
-    return _index_bytes(texts.records(), texts.type_names())
+    return _index_bytes(*texts.records(), texts.type_names())
 
 
 def index_path(out_dir: Path, store_name: str) -> Path:
@@ -830,28 +955,6 @@ def index_path(out_dir: Path, store_name: str) -> Path:
 def stale_indexes(out_dir: Path, keep: Path) -> list[Path]:
     """The index files in ``out_dir`` other than ``keep`` (of older stores or versions)."""
     return [p for p in (out_dir / INDEX_DIR).glob("*.sqlite") if p != keep]
-
-
-def source_predicates() -> frozenset[Any]:
-    """The predicates :func:`rows_from` reads other than the texts' (whose objects are
-    literals): a build gives it only these of the inferred triples, and those with a literal."""
-    from kgtools.engine import vocab
-
-    return frozenset(
-        (
-            vocab.RDF_TYPE,
-            vocab.RDFS_RANGE,
-            vocab.PART_OF_PLAN,
-            vocab.PERIOD,
-            vocab.HAS_ILLUSTRATION,
-            vocab.MENTIONS,
-            vocab.MUNICIPALITY,
-            vocab.LOCAL_GOVERNMENT_CODE,
-            vocab.FIRST_FISCAL_YEAR,
-            vocab.LAST_FISCAL_YEAR,
-            vocab.YEAR,
-        )
-    )
 
 
 def index_for(out_dir: Path, store_name: str) -> Path:
@@ -948,6 +1051,10 @@ class SearchIndex:
     def close(self) -> None:
         self._db.close()
 
+    def _text(self, string: int) -> str:
+        found = self._db.execute("SELECT text FROM strings WHERE id = ?", (string,)).fetchone()
+        return str(found[0])
+
     @property
     def types(self) -> list[str]:
         """The type names ``--type`` accepts."""
@@ -1001,12 +1108,13 @@ class SearchIndex:
         fts: set[str] = set()
         for term in words:
             if term.isascii() and term.isalnum():
-                fts.update(_trigrams(f" {term} "))  # (the ASCII word between spaces: `words`)
-            elif len(term) >= 3:
-                fts.update(_trigrams(term))
-            else:
-                where.append("instr(t.norm, ?) > 0")
-                args.append(term)
+                fts.update(_trigrams(f" {term} "))  # (a whole ASCII word: search_key)
+            elif len(padded := _padded(term)) >= 3:
+                fts.update(_trigrams(padded))
+            else:  # (one or two characters, none an ASCII letter or digit)
+                where.append("instr(s.key, ?) > 0")
+                args.append(padded)
+        short = bool(where)
         if lang is not None:
             where.append("t.lang = ?")
             args.append(lang)
@@ -1020,44 +1128,83 @@ class SearchIndex:
         if fy is not None:
             where.append("t.first <= ? AND t.last >= ?")
             args.extend([fy, fy])
-        # Row ids follow rank order (made whole or patched), so they are the answer's order:
-        # SQLite yields matches in that order without sorting them, and a common word stops
-        # after `limit` hits instead of reading every match. With the full-text table, the
-        # order must be its own rowid's: FTS5 then hands out matches in rowid order, where
-        # ``ORDER BY t.id`` made SQLite collect and sort every match first (a temporary
-        # B-tree; ~0.1 s for a common word at 1M triples).
+        # The texts are found in the order of their ids, each its first row's id (FTS5 hands
+        # out matches in row-id order; a scan of `strings` goes the same way), and each text's
+        # rows come with it: a row is answered once no text still to come can have a row
+        # before it (every row of a text comes after the text's id). Nothing is sorted in
+        # SQLite (``ORDER BY t.id`` over every match took ~0.1 s for a common word at 1M
+        # triples). The rows are read a window of row ids at a time, each window twice as wide
+        # as the last, so a common word stops after `limit` hits instead of reading every
+        # match, and a text in thousands of rows (a phrase every plan has) brings only its rows
+        # in the windows read: windows cost reading the matching texts again (bounded by the
+        # window's end), about twice over in all when every window is read.
         if fts:
-            sql = "SELECT t.* FROM fts JOIN texts t ON t.id = fts.rowid"
+            sql, first = _SEARCH_FTS, "fts.rowid"
+            if short:  # (a short term too: looked for in the text's key)
+                sql += " JOIN strings s ON s.id = fts.rowid"
             where.insert(0, "fts MATCH ?")
             args.insert(0, " AND ".join(sorted(fts)))
-            order = " ORDER BY fts.rowid"
         else:
-            sql = "SELECT t.* FROM texts t"
-            order = " ORDER BY t.id"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += order
+            sql, first = _SEARCH_SCAN, "s.id"
+        # (the window: its rows, and the texts whose ids are below its end)
+        where[:0] = ["t.id >= ?", "t.id < ?", f"{first} < ?"]
+        sql += " WHERE " + " AND ".join(where) + f" ORDER BY {first}"
         patterns = [_pattern(t) for t in words]
         hits: list[Hit] = []
-        seen: set[tuple[str, str, str, str]] = set()
-        cursor = self._db.execute(sql, args)
-        cursor.row_factory = sqlite3.Row
-        for row in cursor:
-            spans = []
-            for pattern in patterns:
-                found = [m.span() for m in pattern.finditer(row["norm"])]
-                if not found:
-                    break
-                spans.extend(found)
-            else:
-                key = (row["entity"], row["property"], row["lang"], row["text"])
-                if key in seen:  # (the same text reached through two plans)
-                    continue
-                seen.add(key)
-                hits.append(_hit(row, patterns))
-                if limit is not None and len(hits) >= limit:
-                    break
+        seen: set[tuple[str, str, str, int]] = set()
+        texts: dict[int, str] = {}  # (read for the rows answered only: not in the join)
+        end = self._db.execute("SELECT max(id) FROM texts").fetchone()[0] or 0
+        lo, width = 0, max(1, end >> _FIRST_WINDOW)
+        while lo <= end:
+            hi = min(lo + width, end + 1)
+            waiting: list[tuple[int, tuple[Any, ...]]] = []  # (a heap, by row id)
+            cursor = self._db.execute(sql, [lo, hi, hi, *args])
+            for found in itertools.chain(cursor, [_END]):
+                while waiting and waiting[0][0] < found[0]:
+                    row = heapq.heappop(waiting)[1]
+                    key = (row[2], row[5], row[7], row[0])  # (entity, property, lang, text)
+                    if key in seen:  # (the same text reached through two plans)
+                        continue
+                    if (text := texts.get(row[0])) is None:
+                        text = texts[row[0]] = self._text(row[0])
+                    if (hit := _hit(row, text, patterns)) is None:
+                        continue
+                    seen.add(key)
+                    hits.append(hit)
+                    if limit is not None and len(hits) >= limit:
+                        return hits
+                heapq.heappush(waiting, (found[1], found))
+            lo, width = hi, width * _GROWTH
         return hits
+
+
+#: The first window of row ids a search reads: this fraction (a power of two) of them all.
+_FIRST_WINDOW = 10
+_GROWTH = 4
+
+
+#: The columns a search reads: the text's id, the row's id and fields, and the text.
+_COLUMNS = (
+    "{first}, t.id, t.entity, t.type, t.types, t.property, t.rank, t.lang, t.plan, t.code,"
+    " t.municipality, t.first, t.last"
+)
+_SEARCH_FTS = (
+    "SELECT " + _COLUMNS.format(first="fts.rowid") + " FROM fts"
+    " JOIN texts t ON t.string = fts.rowid"
+)
+#: (strings first: SQLite would otherwise read the window's rows and sort them by text)
+_SEARCH_SCAN = (
+    "SELECT " + _COLUMNS.format(first="s.id") + " FROM strings s"
+    " CROSS JOIN texts t ON t.string = s.id"
+)
+#: After the last row a search reads: a text id above every row's, so every waiting row goes.
+_END = (MAX_ROWID + 1, MAX_ROWID + 1)
+
+
+def holding(text: str) -> str:
+    """The full-text query that finds the texts whose key holds ``text`` (three characters or
+    more): all of its trigrams."""
+    return " AND ".join(sorted(set(_trigrams(text))))
 
 
 def _trigrams(text: str) -> list[str]:
@@ -1089,10 +1236,18 @@ def _check_searchable(what: str, value: str) -> None:
     raise SearchError(f"{what} holds U+{code:04X} ({why}) at character {bad.start() + 1}: {fix}")
 
 
-def _hit(row: sqlite3.Row, patterns: Sequence[re.Pattern[str]]) -> Hit:
-    text = row["text"]
+def _hit(row: tuple[Any, ...], text: str, patterns: Sequence[re.Pattern[str]]) -> Hit | None:
+    """The hit of a row a search read (:data:`_COLUMNS`) whose text is ``text``, or ``None``
+    when the text does not hold every term (the full-text table finds texts that hold a term's
+    trigrams, anywhere, and ignores the word rule)."""
+    _, _, entity, shown, _, prop, rank, lang, _, code, municipality, first, last = row
     norm, where = normalise_with_map(text)
-    spans = [m.span() for pattern in patterns for m in pattern.finditer(norm)]
+    spans = []
+    for pattern in patterns:
+        found = [m.span() for m in pattern.finditer(norm)]
+        if not found:
+            return None
+        spans += found
     marks: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         a, b = where[start], where[end] if end < len(where) else len(text)
@@ -1118,32 +1273,40 @@ def _hit(row: sqlite3.Row, patterns: Sequence[re.Pattern[str]]) -> Hit:
     if hi < len(text):
         pieces.append("…")
     marked = "".join(pieces)
-    period = ""
-    if row["first"] is not None:
-        period = f"FY{row['first']}–FY{row['last']}"
-    prop = row["property"]
     return Hit(
-        entity=row["entity"],
-        type=row["type"],
-        code=row["code"],
-        municipality=row["municipality"],
-        period=period,
+        entity=entity,
+        type=shown,
+        code=code,
+        municipality=municipality,
+        period="" if first is None else f"FY{first}–FY{last}",
         property=re.split(r"[#/]", prop)[-1],
-        lang=row["lang"],
+        lang=lang,
         match=marked,
-        rank=row["rank"],
+        rank=rank,
     )
 
 
 def index_rows(path: Path) -> list[tuple[Any, ...]]:
-    """Every row of an index file in answer (row-id) order without the row ids, then the rows of
-    its ``meta`` table (to compare two builds' indexes: an incremental build's is patched, so its
-    row ids and bytes differ from a full build's, but not its rows, their order or its meta)."""
+    """Every row of an index file in answer (row-id) order without the row ids, each saying
+    whether its text's id is its own, then its texts and their keys (by text), what its
+    full-text table holds (each trigram with the texts it lists), then the rows of its ``meta``
+    table (to compare two builds' indexes: an incremental build's is patched, so its row ids and
+    bytes differ from a full build's, but not its rows, their order, which row each text's id
+    is, its texts, its full-text table or its meta)."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        cols = "entity, type, types, property, rank, lang, text, norm, words, plan, code,"
-        cols += " municipality, first, last"
-        rows = db.execute(f"SELECT {cols} FROM texts ORDER BY id").fetchall()
+        cols = "t.entity, t.type, t.types, t.property, t.rank, t.lang, s.text, t.plan, t.code,"
+        cols += " t.municipality, t.first, t.last, t.string = t.id"
+        rows = db.execute(
+            f"SELECT {cols} FROM texts t LEFT JOIN strings s ON s.id = t.string ORDER BY t.id"
+        ).fetchall()
+        rows += db.execute("SELECT 'string', text, key FROM strings ORDER BY text, id").fetchall()
+        # What the full-text table holds: each trigram with the text of each id it lists.
+        db.execute("CREATE VIRTUAL TABLE temp.held USING fts5vocab(main, fts, 'instance')")
+        rows += db.execute(
+            "SELECT 'held', h.term, s.text FROM temp.held h LEFT JOIN strings s ON s.id = h.doc"
+            " ORDER BY 2, 3"
+        ).fetchall()
         return rows + db.execute("SELECT 'meta', key, value FROM meta ORDER BY key").fetchall()
     finally:
         db.close()

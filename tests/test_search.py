@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from rdflib import Literal
 
@@ -241,8 +241,10 @@ def _holds(norm: str, term: str) -> bool:
 
 
 # Few characters, so that texts hold a term's trigrams apart from one another (the index keeps
-# no positions: a row found by its trigrams must still hold the term).
-_FEW = st.text(alphabet="ab産業振興 ", min_size=1, max_size=14)
+# no positions: a row found by its trigrams must still hold the term), with ASCII words beside
+# other characters (which the index's keys pad with spaces) and a line break (white space
+# that is not a space).
+_FEW = st.text(alphabet="ab1産業振興 -（\n", min_size=1, max_size=14)
 
 
 @settings(max_examples=examples(150), deadline=None)
@@ -282,6 +284,76 @@ def test_titles_and_labels_rank_before_body_text(tmp_path: Path) -> None:
     index = index_of(tmp_path, rows)
     assert found(index, "dx") == ["label-late", "label", "body"]
     assert found(index, "dx", limit=2) == ["label-late", "label"]
+
+
+# Texts that many rows share (a phrase every plan has), so that a text's rows lie far apart in
+# the answer order, and the windows a search reads them in cut through them.
+_SHARED = st.sampled_from(["産業振興", "振興のEC", "ECサイト", "産業", "ab 産業", "業振", "の振興"])
+
+
+@settings(max_examples=examples(120), deadline=None)
+@given(
+    placed=st.lists(
+        st.tuples(
+            st.integers(0, 4),
+            _SHARED,
+            st.sampled_from([0, 1]),
+            st.sampled_from(["131067", "131172", ""]),
+            st.sampled_from(["ja", "en"]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    query=st.sampled_from(["産業", "振興", "EC", "業", "産業 振興", "ab", "の", "ecさいと"]),
+    code=st.none() | st.sampled_from(["131067", "131172"]),
+    lang=st.none() | st.sampled_from(["ja", "en"]),
+    limit=st.none() | st.integers(1, 6),
+    first_window=st.sampled_from([0, 2, 10]),
+)
+@example(  # a text whose rows lie either side of another text's first row
+    placed=[
+        (1, "産業", 0, "131067", "ja"),
+        (2, "産業振興", 0, "131067", "ja"),
+        (3, "産業", 0, "", "ja"),
+    ],
+    query="産業",
+    code=None,
+    lang=None,
+    limit=None,
+    first_window=0,
+)
+def test_hits_come_in_rank_order_once_each_up_to_the_limit(
+    tmp_path_factory: pytest.TempPathFactory,
+    placed: list[tuple[int, str, int, str, str]],
+    query: str,
+    code: str | None,
+    lang: str | None,
+    limit: int | None,
+    first_window: int,
+) -> None:
+    """The answer, written out: the rows in rank order, filtered, those whose text holds every
+    term, each text of an entity once (through its first plan), the first ``limit``."""
+    from unittest import mock
+
+    from kgtools import search
+
+    rows = {row(f"e{e}", text, rank=rank, code=c, lang=la) for e, text, rank, c, la in placed}
+    index = index_of(tmp_path_factory.mktemp("x"), list(rows))
+    words = normalise(query).split()
+    expected: list[tuple[str, str, str]] = []
+    seen = set()
+    for r in sorted(rows, key=search.rank_key):
+        if (code and r.code != code) or (lang and r.lang != lang):
+            continue
+        if not all(_holds(normalise(r.text), w) for w in words):
+            continue
+        if (r.entity, r.property, r.lang, r.text) not in seen:
+            seen.add((r.entity, r.property, r.lang, r.text))
+            expected.append((r.entity, r.code, r.text))
+    with mock.patch.object(search, "_FIRST_WINDOW", first_window):
+        hits = index.search(query, municipality=code, lang=lang, limit=limit)
+    unmarked = [h.match.replace(MARK_OPEN, "").replace(MARK_CLOSE, "") for h in hits]
+    assert [(h.entity, h.code, t) for h, t in zip(hits, unmarked, strict=True)] == expected[:limit]
 
 
 def test_long_texts_are_cut_around_the_first_hit(tmp_path: Path) -> None:

@@ -42,15 +42,10 @@ def _graphs(placed: list[tuple[int, OxTriple]]) -> list[MemoryIndex]:
     return graphs
 
 
-def _texts(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
-    """The ``texts`` table in row-id order without the ids, and the ``meta`` table."""
-    db = sqlite3.connect(path)
-    try:
-        rows = db.execute("SELECT * FROM texts ORDER BY id").fetchall()
-        meta = db.execute("SELECT * FROM meta ORDER BY key").fetchall()
-    finally:
-        db.close()
-    return [row[1:] for row in rows], meta
+def _texts(path: Path) -> list[tuple[object, ...]]:
+    """The index's rows in row-id order without the ids, its texts, what its full-text table
+    holds and its ``meta`` table (:func:`kgtools.search.index_rows`)."""
+    return search.index_rows(path)
 
 
 def _answers(path: Path) -> list[list[search.Hit]]:

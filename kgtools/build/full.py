@@ -186,12 +186,9 @@ def search_index(
     path: Path,
 ) -> bool:
     """Write the search index (:mod:`kgtools.search`) into ``path``, made from the triples in
-    memory: the asserted ones, and of the inferred ones those the index reads (types, plan
-    links, texts); the seconds it took (wall, and the thread's CPU) are appended to
-    ``seconds``."""
+    memory: the asserted ones and the inferred ones (grouped by predicate); the seconds it took
+    (wall, and the thread's CPU) are appended to ``seconds``."""
     import time
-
-    import pyoxigraph as ox
 
     from kgtools.engine.terms import collector_paused
 
@@ -199,10 +196,7 @@ def search_index(
     # The collector stays off until the job's millions of tuples are freed (see
     # collector_paused): on again any earlier, its next pass would walk them all (~0.5 s at 1M).
     with collector_paused():
-        read = search.source_predicates()
-        extra = search.ByPredicate(
-            t for t in inferred if t[1] in read or isinstance(t[2], ox.Literal)
-        )
+        extra = search.ByPredicate(inferred)
         search.write_index(search.texts_from([ontology, data, extra], data), path)
         del extra
     seconds.append((time.perf_counter() - start, time.thread_time() - cpu))

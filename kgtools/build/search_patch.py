@@ -2,7 +2,8 @@
 change reaches, instead of a new index made from the whole graph (:mod:`kgtools.search`).
 
 The rows are kept in answer order in their row ids (searches stop after ``--limit`` hits
-because FTS5 hands out matches in row-id order), so a row that is inserted needs a row id
+because FTS5 hands out matching texts in id order, a text's id its first row's, and the rows
+are merged by id), so a row that is inserted needs a row id
 between its neighbours' in rank order: a full index spaces its row ids by
 :data:`~kgtools.search.SPACING`, and the rows that fall between the same two neighbours share
 the gap evenly. When a gap is too small for the rows it must take, the rows around it are
@@ -10,7 +11,7 @@ renumbered over a wider span (a window that doubles until it has room: the class
 ordered-list labelling), so an index need never be made again for want of room. Why not a sort
 column instead of the row id: FTS5 yields matches in row-id order only, so a search ordered by
 another column collects and sorts every match before the first is returned (as ``ORDER BY
-t.id`` did: see :meth:`kgtools.search.SearchIndex.search`). Why not one table per plan file,
+t.id`` once did: see :meth:`kgtools.search.SearchIndex.search`). Why not one table per plan file,
 merged at search time: a row belongs to several plans at once (an entity in two plans, a
 municipality's name in every row of its code), and the merge would cost every search.
 
@@ -28,6 +29,13 @@ an index that cannot be patched for any other reason (the last build's index mis
 index, or not holding the rows the old store says the patch removes: only the rows a patch
 touches are checked, not the whole file). Most of a patch's time is copying the last index
 (docs/performance.md, "Search index in `kg build`").
+
+Each text is stored once (``strings``, with the full-text table over its key), its id the id of
+its first row (:class:`kgtools.search.SearchIndex` relies on it). A text the patch inserts rows
+of is found by its key's trigrams, or added; at the end, every text whose rows the patch
+removed, inserted or moved is taken out and put back under its first row's id (its rows
+pointed there), and a text left without rows goes: the same texts under the same rows as an
+index made whole, which the tests compare, full-text table included.
 
 A municipality's name is in every row of its code, in the row's language: the least label in
 that language among the rows of that code that have no plan (else the least Japanese one,
@@ -50,10 +58,13 @@ from typing import Any
 from kgtools import search
 from kgtools.search import MAX_ROWID, Row, rank_key
 
-#: The row's columns read back, in the order of :class:`~kgtools.search.Row`.
+#: The row's columns read back, in the order of :class:`~kgtools.search.Row` (the text from
+#: ``strings``: ``s``; the row: ``t``).
 _ROW_COLUMNS = (
-    "entity, type, types, property, rank, lang, text, plan, code, municipality, first, last"
+    "t.entity, t.type, t.types, t.property, t.rank, t.lang, s.text, t.plan, t.code,"
+    " t.municipality, t.first, t.last"
 )
+_ROWS = "texts t JOIN strings s ON s.id = t.string"
 
 
 class PatchRefused(Exception):
@@ -181,14 +192,19 @@ def _check_version(db: sqlite3.Connection, path: Path) -> None:
 
 
 class _Table:
-    """The ``texts`` table of an index, read in rank order through the row ids."""
+    """The ``texts`` table of an index, read in rank order through the row ids, and its texts
+    (``strings``, with the full-text table over them). A text's id is the id of its first row
+    (:meth:`kgtools.search.SearchIndex.search` relies on it): the texts whose rows a patch
+    removes or inserts are set right at the end (:meth:`finish`)."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
+        self.strings: dict[str, int] = {}  # the id of each text the patch has touched
+        self._new = 0  # (texts new to the index: ids below 0 until finish)
 
     def _row(self, sql: str, args: tuple[Any, ...]) -> tuple[int, Row] | None:
         found = self.db.execute(
-            f"SELECT id, {_ROW_COLUMNS} FROM texts WHERE {sql} LIMIT 1", args
+            f"SELECT t.id, {_ROW_COLUMNS} FROM {_ROWS} WHERE {sql} LIMIT 1", args
         ).fetchone()
         return None if found is None else (found[0], Row(*found[1:]))
 
@@ -199,9 +215,9 @@ class _Table:
         lo, hi = 0, MAX_ROWID + 1
         while True:
             mid = (lo + hi) // 2
-            found = self._row("id >= ? AND id <= ? ORDER BY id", (max(mid, lo + 1), hi - 1))
+            found = self._row("t.id >= ? AND t.id <= ? ORDER BY t.id", (max(mid, lo + 1), hi - 1))
             if found is None:
-                found = self._row("id > ? AND id <= ? ORDER BY id DESC", (lo, mid - 1))
+                found = self._row("t.id > ? AND t.id <= ? ORDER BY t.id DESC", (lo, mid - 1))
                 if found is None:
                     return lo, hi, None
             rowid, row = found
@@ -214,13 +230,13 @@ class _Table:
                 hi = rowid
 
     def at(self, rowid: int) -> Row | None:
-        found = self._row("id = ?", (rowid,)) if rowid <= MAX_ROWID else None
+        found = self._row("t.id = ?", (rowid,)) if rowid <= MAX_ROWID else None
         return None if found is None else found[1]
 
     def span(self, lo: int, hi: int) -> list[tuple[int, Row]]:
         """The rows whose ids are strictly between ``lo`` and ``hi``, in order."""
         cursor = self.db.execute(
-            f"SELECT id, {_ROW_COLUMNS} FROM texts WHERE id > ? AND id <= ? ORDER BY id",
+            f"SELECT t.id, {_ROW_COLUMNS} FROM {_ROWS} WHERE t.id > ? AND t.id <= ? ORDER BY t.id",
             (lo, hi - 1),
         )
         return [(rowid, Row(*rest)) for rowid, *rest in cursor]
@@ -232,22 +248,62 @@ class _Table:
         return found[0] if found is not None else (MAX_ROWID + 1 if up else 0)
 
     def delete(self, rowid: int) -> None:
-        norm, words = self.db.execute(
-            "SELECT norm, words FROM texts WHERE id = ?", (rowid,)
+        text, string = self.db.execute(
+            "SELECT s.text, s.id FROM texts t JOIN strings s ON s.id = t.string WHERE t.id = ?",
+            (rowid,),
         ).fetchone()
-        self.db.execute(
-            "INSERT INTO fts(fts, rowid, norm, words) VALUES ('delete', ?, ?, ?)",
-            (rowid, norm, words),
-        )
+        self.strings[text] = string
         self.db.execute("DELETE FROM texts WHERE id = ?", (rowid,))
 
     def insert(self, rows: Iterable[tuple[int, Row]]) -> None:
-        records = search.records(rows)
+        records = [search.record(rowid, self._string(row.text), row) for rowid, row in rows]
         self.db.executemany(search.INSERT_TEXTS, records)
-        self.db.executemany(
-            "INSERT INTO fts(rowid, norm, words) VALUES (?, ?, ?)",
-            [r[-3:] for r in records],  # (a record's last three: row id, norm, words)
-        )
+
+    def _string(self, text: str) -> int:
+        """The id of ``text`` in ``strings``: a text the patch has not touched yet is looked up
+        through the full-text table (by its key's trigrams); a text new to the index is added
+        with an id below 0 (and to the full-text table by :meth:`finish`)."""
+        if (known := self.strings.get(text)) is not None:
+            return known
+        key = search.search_key(search.normalise(text))
+        found = self.db.execute(
+            "SELECT s.id FROM fts JOIN strings s ON s.id = fts.rowid"
+            " WHERE fts MATCH ? AND s.text = ? LIMIT 1",
+            (search.holding(key), text),
+        ).fetchone()
+        if found is None:
+            self._new -= 1
+            found = (self._new,)
+            self.db.execute(search.INSERT_STRINGS, (self._new, text, key))
+        self.strings[text] = found[0]
+        return int(found[0])
+
+    def finish(self) -> None:
+        """Set right the texts the patch touched: each one's id the id of its first row (its
+        rows moved to it), a text without rows removed; in the full-text table too."""
+        db = self.db
+        moved: list[tuple[str, list[int]]] = []
+        # (every touched text's rows read, and the texts taken out, before any is put back: a
+        # text's new id may be one another touched text had)
+        for text, string in self.strings.items():
+            rows = [r for (r,) in db.execute("SELECT id FROM texts WHERE string = ?", (string,))]
+            moved.append((text, rows))
+            if string > 0:  # (a text new to the index is not in the full-text table yet)
+                db.execute(
+                    "INSERT INTO fts(fts, rowid, key) SELECT 'delete', id, key FROM strings"
+                    " WHERE id = ?",
+                    (string,),
+                )
+            db.execute("DELETE FROM strings WHERE id = ?", (string,))
+        for text, rows in moved:
+            if not rows:
+                continue
+            first = min(rows)
+            db.executemany("UPDATE texts SET string = ? WHERE id = ?", [(first, r) for r in rows])
+            key = search.search_key(search.normalise(text))
+            db.execute(search.INSERT_STRINGS, (first, text, key))
+            db.execute("INSERT INTO fts(rowid, key) VALUES (?, ?)", (first, key))
+        self.strings.clear()
 
 
 def apply(path: Path, patch: Patch) -> None:
@@ -274,10 +330,11 @@ def _name_texts(rows: Iterable[Row]) -> Counter[tuple[str, str, str, str, str]]:
 
 
 def _names_in(db: sqlite3.Connection, code: str) -> dict[tuple[str, str], str]:
-    """:func:`~kgtools.search.names_from` of the rows of ``code`` in the table (a scan)."""
+    """Each name of ``code`` in the table, as :func:`kgtools.search.municipality_name` reads
+    them: the least label of the rows of ``code`` with no plan in each language (a scan)."""
     found = db.execute(
-        "SELECT lang, min(text) FROM texts WHERE code = ? AND plan = '' AND property = ?"
-        " GROUP BY lang",
+        f"SELECT t.lang, min(s.text) FROM {_ROWS} WHERE t.code = ? AND t.plan = ''"
+        " AND t.property = ? GROUP BY t.lang",
         (code, search.RDFS_LABEL),
     )
     return {(code, lang): text for lang, text in found}
@@ -312,6 +369,7 @@ def _apply(table: _Table, patch: Patch) -> None:
             for r in patch.insert
         ],
     )
+    table.finish()
     for code in sorted(renamed):
         names = _names_in(db, code)
         langs = db.execute("SELECT DISTINCT lang FROM texts WHERE code = ?", (code,)).fetchall()

@@ -120,6 +120,13 @@ class MemoryIndex:
             return set()
         return by_p.get(p) or set()
 
+    def by_object(self, p: ox.NamedNode) -> Iterable[tuple[Term, set[Term]]]:
+        """Each object of ``p`` with its subjects (a live view: do not modify): a caller that
+        works per object (a literal's text read once, a class's name made once) hashes no
+        term."""
+        by_o = self._pos.get(p)
+        return by_o.items() if by_o else ()
+
     def subjects(self, p: ox.NamedNode, o: Term) -> set[Term]:
         """Subjects of ``?s p o`` (a live view: do not modify)."""
         by_o = self._pos.get(p)
