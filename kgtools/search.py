@@ -43,7 +43,7 @@ Each distinct text is stored once (table ``strings``) with its key (:func:`searc
 normalised text with a space before and after it and each of its ASCII words), and the
 full-text table indexes the keys; a text's id is the id of its first row in answer order, and
 the rows (table ``texts``) refer to it. At 1M triples 290,614 rows hold 111,182 distinct texts:
-the tokenizer reads 4.1M characters, not the 12.9M of the normalised texts and their ASCII words
+the tokenizer reads 4.7M characters, not the 12.9M of the normalised texts and their ASCII words
 row by row (index version 5; on the real data rows repeat texts less: docs/performance.md, "The
 index's share, a ninth session"). The index keeps which texts hold each trigram, not where
 (``detail=none``): a term is looked up as all of its trigrams, and every text found is checked
