@@ -88,7 +88,8 @@ CONTEXT = 40
 FISCAL_YEARS = range(1900, 2201)
 
 _QUERIES = SYSTEM_QUERIES
-_ASCII_WORD = re.compile(r"[a-z0-9]+")
+#: Splits a normalised text on its ASCII words, keeping them (:func:`search_key`).
+_ASCII_WORDS = re.compile(r"([a-z0-9]+)")
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _SPACE = re.compile(r"\s+")
 
@@ -149,18 +150,17 @@ def search_key(norm: str) -> str:
     ``"  sdgs の推進 "``). An ASCII word of a query is looked up as itself between spaces (the
     trigrams of ``" ec "``), which finds ``EC`` at the start of ``ECサイト`` and not inside
     ``ecosystem``; any other term as the same padding of itself (:func:`_padded`)."""
-    return f" {_ASCII_WORD.sub(_spaced, norm)} "
-
-
-def _spaced(word: re.Match[str]) -> str:
-    return f" {word.group()} "
+    # (split on the words and joined with spaces: a space each side of each word, in C;
+    # 0.14–0.18 s against 0.22–0.27 s for a substitution calling back into Python, over the
+    # 111k texts at 1M)
+    return f" {' '.join(_ASCII_WORDS.split(norm))} "
 
 
 def _padded(term: str) -> str:
     """A query term (no white space in it) as :func:`search_key` pads it inside a text, without
     the spaces at its ends: a text holds the term (at a place the word rule allows) only where
     its key holds this, since the term's inner ASCII words are whole words there too."""
-    return _ASCII_WORD.sub(_spaced, term).strip(" ")
+    return " ".join(_ASCII_WORDS.split(term)).strip(" ")
 
 
 def terms(query: str) -> list[str]:
