@@ -43,9 +43,9 @@ Each distinct text is stored once (table ``strings``) with its key (:func:`searc
 normalised text with a space before and after it and each of its ASCII words), and the
 full-text table indexes the keys; a text's id is the id of its first row in answer order, and
 the rows (table ``texts``) refer to it. At 1M triples 290,614 rows hold 111,182 distinct texts:
-the tokenizer reads 4.7M characters, not the 12.9M of the normalised texts and their ASCII words
-row by row (index version 5; on the real data rows repeat texts less: docs/performance.md, "The
-index's share, a ninth session"). The index keeps which texts hold each trigram, not where
+the tokenizer reads 4.7M characters, not the 12.9M that index version 5 read (each row's
+normalised text and its ASCII words; on the real data rows repeat texts less: docs/performance.md,
+"The index's share, a ninth session"). The index keeps which texts hold each trigram, not where
 (``detail=none``): a term is looked up as all of its trigrams, and every text found is checked
 against the terms themselves. An ASCII word is looked up as itself between spaces (``" ec "`` is
 four characters, so the trigram index finds it, and only as a whole word); any other term as
@@ -656,9 +656,9 @@ _Text = tuple[str, str, str]
 class Texts:
     """The index's texts before they are made rows: each entity's texts by rank (``texts``: 0,
     titles and labels; 1, body text) and tails (``tails``: its plans, codes and periods; each
-    text has a row per tail), each entity's types
-    as a row holds them (``types``: to filter by, ``" a b "``; ``shown``: asserted, shown when
-    there are any, ``"a,b"``) and each municipality code's name in each language."""
+    text has a row per tail), each entity's types as a row holds them (``types``: to filter by,
+    ``" a b "``; ``shown``: asserted, shown when there are any, ``"a,b"``) and each
+    municipality code's name in each language."""
 
     texts: dict[int, dict[str, list[_Text]]]
     tails: dict[str, list[_Tail]]
@@ -1133,11 +1133,11 @@ class SearchIndex:
         # rows come with it: a row is answered once no text still to come can have a row
         # before it (every row of a text comes after the text's id). Nothing is sorted in
         # SQLite (``ORDER BY t.id`` over every match took ~0.1 s for a common word at 1M
-        # triples). The rows are read a window of row ids at a time, each window twice as wide
-        # as the last, so a common word stops after `limit` hits instead of reading every
-        # match, and a text in thousands of rows (a phrase every plan has) brings only its rows
-        # in the windows read: windows cost reading the matching texts again (bounded by the
-        # window's end), about twice over in all when every window is read.
+        # triples). The rows are read a window of row ids at a time, each window wider than the
+        # last (_FIRST_WINDOW, _GROWTH), so a common word stops after `limit` hits instead of
+        # reading every match, and a text in thousands of rows (a phrase every plan has) brings
+        # only its rows in the windows read: windows cost reading the matching texts again
+        # (those below the window's end), about a third more in all when every window is read.
         if fts:
             sql, first = _SEARCH_FTS, "fts.rowid"
             if short:  # (a short term too: looked for in the text's key)
@@ -1178,12 +1178,14 @@ class SearchIndex:
         return hits
 
 
-#: The first window of row ids a search reads: this fraction (a power of two) of them all.
+#: The first window of row ids a search reads: 1/2**_FIRST_WINDOW of the ids in use, each next
+#: window _GROWTH times wider (at 1M triples: ~280 rows, then ~1,100, …, six windows in all).
 _FIRST_WINDOW = 10
 _GROWTH = 4
 
 
-#: The columns a search reads: the text's id, the row's id and fields, and the text.
+#: The columns a search reads: the text's id, then the row's id and fields but the text (read
+#: for the rows answered only: :meth:`SearchIndex._text`).
 _COLUMNS = (
     "{first}, t.id, t.entity, t.type, t.types, t.property, t.rank, t.lang, t.plan, t.code,"
     " t.municipality, t.first, t.last"

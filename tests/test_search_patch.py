@@ -28,7 +28,19 @@ from .conftest import examples
 from .test_search_rows import PLAN_TRIPLES, TEXT, triples
 
 #: Searches run on both indexes (texts of the generated graphs, and parts of them).
-QUERIES = ["北区", "観光", "tourism", "kita", "フェア", "さんぎょう", "2021", "fy2021", "131172"]
+QUERIES = [
+    "北区",
+    "観光",
+    "tourism",
+    "kita",
+    "フェア",
+    "さんぎょう",
+    "2021",
+    "fy2021",
+    "131172",
+    "ec",
+    "2回",
+]
 
 _placed = st.tuples(st.sampled_from(range(3)), triples)
 _planned = st.tuples(st.sampled_from(range(3)), st.sampled_from(PLAN_TRIPLES))
@@ -269,6 +281,27 @@ def test_the_patch_is_what_changed(tmp_path: Path) -> None:
         "https://w3id.org/tokyo-industry-plans/id/e1",
     }
     assert {r.first for r in patch.insert} == {2022}
+
+
+def test_a_patch_finds_the_texts_the_index_holds_and_adds_new_ones(tmp_path: Path) -> None:
+    """Each text is stored once, under its first row's id: a row inserted with a text the index
+    holds for another entity joins that text (found through its key's trigrams; an empty text,
+    which has none, by itself), one with a new text adds it, and a text whose rows all go goes;
+    before or after the text's first row."""
+    initiative = _t("Initiative")
+    shared, other = _ja("北区の観光"), _ja("ＥＣ（サイト）")
+    before = _graphs(
+        [(1, (e, TYPE, initiative)) for e in (I1, I2, X)]
+        + [(1, (I1, LABEL, shared)), (1, (I2, LABEL, other)), (1, (X, LABEL, _ja("")))]
+    )
+    after = _graphs(
+        [(1, (e, TYPE, initiative)) for e in (I1, I2, X, G, M1)]
+        + [(1, (I1, LABEL, shared)), (1, (X, LABEL, _ja("")))]  # (I2's text gone)
+        + [(1, (G, LABEL, shared)), (1, (M1, LABEL, _ja(""))), (1, (I2, LABEL, _ja("新しい")))]
+    )
+    patch = _patch_and_compare(tmp_path, before, after)
+    assert patch is not None
+    assert sorted(r.text for r in patch.insert) == ["", "北区の観光", "新しい"]
 
 
 def test_a_change_that_reaches_no_row_keeps_the_last_index_as_it_is(

@@ -55,6 +55,8 @@ LITERALS = [
     ox.Literal("2023", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#gYear")),
     ox.Literal("FY2021"),
     ox.Literal("131172"),
+    ox.Literal("", language="ja"),  # (a text with no trigram at all)
+    ox.Literal("ＥＣ（サイト）の2回目", language="ja"),  # (ASCII words beside other characters)
 ]
 LINKS = [
     vocab.PART_OF_PLAN,

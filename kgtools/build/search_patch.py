@@ -266,11 +266,16 @@ class _Table:
         if (known := self.strings.get(text)) is not None:
             return known
         key = search.search_key(search.normalise(text))
-        found = self.db.execute(
-            "SELECT s.id FROM fts JOIN strings s ON s.id = fts.rowid"
-            " WHERE fts MATCH ? AND s.text = ? LIMIT 1",
-            (search.holding(key), text),
-        ).fetchone()
+        if len(key) >= 3:
+            found = self.db.execute(
+                "SELECT s.id FROM fts JOIN strings s ON s.id = fts.rowid"
+                " WHERE fts MATCH ? AND s.text = ? LIMIT 1",
+                (search.holding(key), text),
+            ).fetchone()
+        else:  # (an empty text: no trigram to look it up by)
+            found = self.db.execute(
+                "SELECT id FROM strings WHERE text = ? LIMIT 1", (text,)
+            ).fetchone()
         if found is None:
             self._new -= 1
             found = (self._new,)
