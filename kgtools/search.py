@@ -156,6 +156,11 @@ def search_key(norm: str) -> str:
     return f" {' '.join(_ASCII_WORDS.split(norm))} "
 
 
+def text_key(text: str) -> str:
+    """The key of a stored text: :func:`search_key` of its :func:`normalise` d form."""
+    return search_key(normalise(text))
+
+
 def _padded(term: str) -> str:
     """A query term (no white space in it) as :func:`search_key` pads it inside a text, without
     the spaces at its ends: a text holds the term (at a place the word rule allows) only where
@@ -864,7 +869,7 @@ def records(ordered: Iterable[Row]) -> tuple[list[tuple[Any, ...]], list[tuple[i
 
 def keyed(strings: dict[str, int]) -> list[tuple[int, str, str]]:
     """The values of :data:`INSERT_STRINGS` for texts given with their ids."""
-    return [(sid, text, search_key(normalise(text))) for text, sid in strings.items()]
+    return [(sid, text, text_key(text)) for text, sid in strings.items()]
 
 
 def index_bytes(rows: Iterable[Row]) -> bytes:
@@ -1047,6 +1052,8 @@ class SearchIndex:
                 f"{path}: search index without its type list — delete it and search again"
             )
         self._types = stored[0].split()
+        # The last row id, where a search's windows end (the file never changes once made).
+        self._end: int = self._db.execute("SELECT max(id) FROM texts").fetchone()[0] or 0
 
     def close(self) -> None:
         self._db.close()
@@ -1143,7 +1150,7 @@ class SearchIndex:
             if short:  # (a short term too: looked for in the text's key)
                 sql += " JOIN strings s ON s.id = fts.rowid"
             where.insert(0, "fts MATCH ?")
-            args.insert(0, " AND ".join(sorted(fts)))
+            args.insert(0, _all_of(fts))
         else:
             sql, first = _SEARCH_SCAN, "s.id"
         # (the window: its rows, and the texts whose ids are below its end)
@@ -1153,7 +1160,7 @@ class SearchIndex:
         hits: list[Hit] = []
         seen: set[tuple[str, str, str, int]] = set()
         texts: dict[int, str] = {}  # (read for the rows answered only: not in the join)
-        end = self._db.execute("SELECT max(id) FROM texts").fetchone()[0] or 0
+        end = self._end
         lo, width = 0, max(1, end >> _FIRST_WINDOW)
         while lo <= end:
             hi = min(lo + width, end + 1)
@@ -1206,7 +1213,12 @@ _END = (MAX_ROWID + 1, MAX_ROWID + 1)
 def holding(text: str) -> str:
     """The full-text query that finds the texts whose key holds ``text`` (three characters or
     more): all of its trigrams."""
-    return " AND ".join(sorted(set(_trigrams(text))))
+    return _all_of(_trigrams(text))
+
+
+def _all_of(trigrams: Iterable[str]) -> str:
+    """The full-text query for the texts that hold every one of ``trigrams`` (FTS5 strings)."""
+    return " AND ".join(sorted(set(trigrams)))
 
 
 def _trigrams(text: str) -> list[str]:

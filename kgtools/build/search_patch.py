@@ -265,7 +265,7 @@ class _Table:
         with an id below 0 (and to the full-text table by :meth:`finish`)."""
         if (known := self.strings.get(text)) is not None:
             return known
-        key = search.search_key(search.normalise(text))
+        key = search.text_key(text)
         if len(key) >= 3:
             found = self.db.execute(
                 "SELECT s.id FROM fts JOIN strings s ON s.id = fts.rowid"
@@ -305,7 +305,7 @@ class _Table:
                 continue
             first = min(rows)
             db.executemany("UPDATE texts SET string = ? WHERE id = ?", [(first, r) for r in rows])
-            key = search.search_key(search.normalise(text))
+            key = search.text_key(text)
             db.execute(search.INSERT_STRINGS, (first, text, key))
             db.execute("INSERT INTO fts(rowid, key) VALUES (?, ?)", (first, key))
         self.strings.clear()
